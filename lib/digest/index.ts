@@ -1,0 +1,52 @@
+import { createHash, Hash } from 'crypto';
+import { InvalidArgumentError, DigestMismatchError } from '../errors';
+
+export const SHA256_PREFIX = 'sha256:';
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+
+export function isDigest(s: string): boolean {
+  return DIGEST_RE.test(s);
+}
+
+/** Parses `sha256:<hex>` (or a bare 64-hex string) and returns the canonical `sha256:<hex>`. */
+export function parseDigest(s: string, what = 'digest'): string {
+  const d = /^[a-f0-9]{64}$/.test(s) ? SHA256_PREFIX + s : s;
+  if (!DIGEST_RE.test(d)) throw new InvalidArgumentError(`${what} ${JSON.stringify(s)} is not a sha256 digest (sha256:<64 hex>)`);
+  return d;
+}
+
+export function hexOf(digest: string): string {
+  return parseDigest(digest).slice(SHA256_PREFIX.length);
+}
+
+export function sha256(data: Buffer | string): string {
+  return SHA256_PREFIX + createHash('sha256').update(data).digest('hex');
+}
+
+/** OCI ChainID: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
+export function chainId(parent: string | null | undefined, diffId: string): string {
+  return parent ? sha256(`${parent} ${diffId}`) : diffId;
+}
+
+export function chainIds(diffIds: string[]): string[] {
+  const out: string[] = [];
+  for (const d of diffIds) out.push(chainId(out.length ? out[out.length - 1] : null, d));
+  return out;
+}
+
+/** An incremental sha256 that also counts bytes. */
+export class Sha256Counter {
+  private readonly h: Hash = createHash('sha256');
+  bytes = 0;
+  update(b: Uint8Array): void {
+    this.h.update(b);
+    this.bytes += b.length;
+  }
+  digest(): string {
+    return SHA256_PREFIX + this.h.digest('hex');
+  }
+}
+
+export function verifyDigest(what: string, expected: string, actual: string): void {
+  if (expected !== actual) throw new DigestMismatchError(what, expected, actual);
+}

@@ -1,0 +1,82 @@
+import type { Compression, WhiteoutFormatName, ProgressEvent } from '../store/types';
+
+/** Safety limits applied while reading a tar stream. */
+export interface TarLimits {
+  /** largest PAX extended header or GNU long name/link body accepted (bytes) */
+  maxHeaderBytes: number;
+  /** deepest path accepted (components) */
+  maxPathDepth: number;
+  /** largest ratio of uncompressed to compressed bytes before a stream is a bomb */
+  maxCompressionRatio: number;
+  /** ratio is only checked after this many uncompressed bytes */
+  ratioGraceBytes: number;
+}
+
+export const DEFAULT_TAR_LIMITS: TarLimits = {
+  maxHeaderBytes: 1 << 20,
+  maxPathDepth: 1024,
+  maxCompressionRatio: 1000,
+  ratioGraceBytes: 64 << 20,
+};
+
+export interface ApplyOptions {
+  /** how deletions are written into the target */
+  whiteout: WhiteoutFormatName;
+  /** when set, every input byte (as received, still compressed) is also written to this new file */
+  blobPath?: string;
+  /** apply owners (lchown); default: when running as root */
+  applyOwners?: boolean;
+  /** apply device nodes; default: when permitted (root and the addon) */
+  limits?: Partial<TarLimits>;
+  signal?: AbortSignal;
+  onProgress?: (p: ProgressEvent) => void;
+  /** size of the input when known (for progress) */
+  total?: number;
+  /** fsync files and directories before returning */
+  durable?: boolean;
+}
+
+export interface ApplyResult {
+  /** sha256 of the uncompressed tar */
+  diffId: string;
+  /** sha256 of the input bytes as received */
+  digest: string;
+  /** input bytes as received */
+  size: number;
+  uncompressedSize: number;
+  compression: Compression;
+  entries: number;
+}
+
+/** One entry handed to the deterministic packer. Paths are relative to the pack root, no leading slash. */
+export interface PackEntry {
+  /** path inside the layer, e.g. `etc/passwd` */
+  path: string;
+  /** where to read the entry's metadata and content from (lstat); absent for whiteouts */
+  source?: string;
+  /** a deletion: written as `.wh.<name>` */
+  whiteout?: boolean;
+  /** a directory that hides its lower contents: `.wh..wh..opq` is written right after the directory */
+  opaque?: boolean;
+}
+
+export interface PackOptions {
+  /** clamp mtimes to this (seconds since the epoch) */
+  sourceDateEpoch?: number;
+  /** owner to write instead of the file's own */
+  owner?: { uid: number; gid: number };
+  /** how the source directory holds whiteouts (converted to `.wh.` entries); absent: a plain directory */
+  whiteout?: WhiteoutFormatName;
+  compression?: Compression;
+  signal?: AbortSignal;
+  onProgress?: (p: ProgressEvent) => void;
+}
+
+export interface PackResult {
+  diffId: string;
+  digest: string;
+  size: number;
+  uncompressedSize: number;
+  compression: Compression;
+  entries: number;
+}
