@@ -15,7 +15,12 @@ try {
   console.warn('layerfs: node-gyp is not installed; the native addon was not built');
   process.exit(0);
 }
-const r = spawnSync(process.execPath, [gyp, 'rebuild', '--directory', __dirname], { stdio: 'inherit' });
+const args = [gyp, 'rebuild', '--directory', __dirname];
+// Build against the headers installed beside this Node when there are any: no download needed.
+const headers = path.resolve(path.dirname(process.execPath), '..', 'include', 'node', 'node_api.h');
+const fs = require('fs');
+if (!process.env.npm_config_nodedir && fs.existsSync(headers)) args.push(`--nodedir=${path.resolve(headers, '..', '..', '..')}`);
+const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
 if (r.status !== 0) {
   console.warn('layerfs: the native addon could not be built; overlay mounts and overlay whiteouts are unavailable (the copy driver still works)');
 }

@@ -1,0 +1,261 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { NativeUnavailableError } from '../errors';
+
+/**
+ * The typed face of the layerfs addon: xattrs, device nodes, renameat2, mount(2) and the new
+ * mount API, flock. Every call has a synchronous `xSync` (for worker threads, where per-file
+ * work runs) and a promise-returning `x` that runs on the libuv pool, off the main thread.
+ *
+ * Errors look like Node's fs errors: `code` ('EPERM'), negative `errno`, `syscall`, `path`
+ * (and `dest` for renameat2). Where the addon is absent (not built, not Linux, or
+ * LAYERFS_DISABLE_ADDON=1) this module still loads and every call throws NativeUnavailableError.
+ */
+
+export { readMountInfo, parseMountInfo, parseMountOptions, isMountPoint, mountsUnder } from './mountinfo';
+export type { MountInfo } from './mountinfo';
+
+/** A path as a string, or as a Buffer for names that are not UTF-8 (taken byte for byte). */
+export type PathArg = string | Buffer;
+
+/** An fsconfig parameter: `[key, value]` sets a string, `[key, null]` sets a flag. */
+export type FsParam = readonly [key: string, value: PathArg | null];
+
+export interface FsmountOptions {
+  /** The `source` parameter (what /proc/self/mountinfo shows as the mount's source). */
+  source?: string;
+  /** MOUNT_ATTR_* flags of the new mount. */
+  mountAttrs?: number;
+}
+
+/** A system-call error from the addon, shaped like Node's fs errors. */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+  dest?: string;
+  /** fsmount: what the filesystem logged about the failure, lines like "e overlay: ...". */
+  kernelLog?: string[];
+}
+
+/** Duck-typed: an Error made by the addon may come from another realm (jest, vm) than the caller's `Error`. */
+export function isNativeError(e: unknown, code?: string): e is NativeError {
+  if (typeof e !== 'object' || e === null) return false;
+  const o = e as Partial<NativeError>;
+  return typeof o.code === 'string' && typeof o.errno === 'number' && typeof o.syscall === 'string' && (code === undefined || o.code === code);
+}
+
+/**
+ * The Linux flag values (the same on every architecture), usable without the addon; a test
+ * checks them against the addon's, which come from the system headers.
+ */
+export const constants = Object.freeze({
+  MS_RDONLY: 1,
+  MS_NOSUID: 2,
+  MS_NODEV: 4,
+  MS_NOEXEC: 8,
+  MS_REMOUNT: 32,
+  MS_BIND: 4096,
+  MS_REC: 16384,
+  MS_PRIVATE: 262144,
+  MNT_FORCE: 1,
+  MNT_DETACH: 2,
+  UMOUNT_NOFOLLOW: 8,
+  RENAME_NOREPLACE: 1,
+  RENAME_EXCHANGE: 2,
+  RENAME_WHITEOUT: 4,
+  XATTR_CREATE: 1,
+  XATTR_REPLACE: 2,
+  LOCK_SH: 1,
+  LOCK_EX: 2,
+  LOCK_NB: 4,
+  LOCK_UN: 8,
+  MOUNT_ATTR_RDONLY: 1,
+  MOUNT_ATTR_NOSUID: 2,
+  MOUNT_ATTR_NODEV: 4,
+  MOUNT_ATTR_NOEXEC: 8,
+} as const);
+
+export type NativeConstants = typeof constants;
+
+/** The shape of native/build/Release/layerfs.node. */
+interface Addon {
+  constants: Record<keyof NativeConstants, number>;
+  lgetxattrSync(p: PathArg, name: string): Buffer | null;
+  lgetxattr(p: PathArg, name: string): Promise<Buffer | null>;
+  lsetxattrSync(p: PathArg, name: string, value: Buffer | string, flags: number): void;
+  lsetxattr(p: PathArg, name: string, value: Buffer | string, flags: number): Promise<void>;
+  llistxattrSync(p: PathArg): string[];
+  llistxattr(p: PathArg): Promise<string[]>;
+  lremovexattrSync(p: PathArg, name: string): void;
+  lremovexattr(p: PathArg, name: string): Promise<void>;
+  mknodSync(p: PathArg, mode: number, major: number, minor: number): void;
+  mknod(p: PathArg, mode: number, major: number, minor: number): Promise<void>;
+  renameat2Sync(oldPath: PathArg, newPath: PathArg, flags: number): void;
+  renameat2(oldPath: PathArg, newPath: PathArg, flags: number): Promise<void>;
+  mountSync(source: PathArg | null, target: PathArg, fstype: string | null, flags: number, data: string | null): void;
+  mount(source: PathArg | null, target: PathArg, fstype: string | null, flags: number, data: string | null): Promise<void>;
+  umount2Sync(target: PathArg, flags: number): void;
+  umount2(target: PathArg, flags: number): Promise<void>;
+  fsmountSync(fstype: string, target: PathArg, params: readonly FsParam[], opts?: FsmountOptions): void;
+  fsmount(fstype: string, target: PathArg, params: readonly FsParam[], opts?: FsmountOptions): Promise<void>;
+  fsopenProbe(fstype: string, key?: string, value?: string): boolean;
+  flockSync(fd: number, operation: number): void;
+  flock(fd: number, operation: number): Promise<void>;
+}
+
+type Loaded = { addon: Addon; reason?: undefined } | { addon: null; reason: string };
+let loaded: Loaded | undefined;
+
+/** The package root: the first directory above this file holding native/binding.gyp (lib/ and dist/lib/ sit at different depths). */
+function packageRoot(): string | null {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'native', 'binding.gyp'))) return dir;
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+function load(): Loaded {
+  if (loaded) return loaded;
+  const disabled = process.env.LAYERFS_DISABLE_ADDON;
+  if (disabled && disabled !== '0') return (loaded = { addon: null, reason: 'disabled by LAYERFS_DISABLE_ADDON' });
+  if (process.platform !== 'linux') return (loaded = { addon: null, reason: `the addon is Linux-only, this is ${process.platform}` });
+  const root = packageRoot();
+  if (!root) return (loaded = { addon: null, reason: `no native/binding.gyp found above ${__dirname}` });
+  const file = path.join(root, 'native', 'build', 'Release', 'layerfs.node');
+  if (!fs.existsSync(file)) return (loaded = { addon: null, reason: 'it was not built' });
+  try {
+    return (loaded = { addon: require(file) as Addon });
+  } catch (e) {
+    return (loaded = { addon: null, reason: `it failed to load: ${(e as Error).message.split('\n')[0]}` });
+  }
+}
+
+/** Whether the addon loaded, and why not. Loads it on first use. */
+export function addonStatus(): { available: boolean; reason?: string } {
+  const l = load();
+  return l.addon ? { available: true } : { available: false, reason: l.reason };
+}
+
+/** Shorthand for `addonStatus().available`. */
+export function available(): boolean {
+  return load().addon !== null;
+}
+
+/** The addon, or NativeUnavailableError naming the operation that needed it. */
+function need(operation: string): Addon {
+  const l = load();
+  if (!l.addon) throw new NativeUnavailableError(operation, l.reason);
+  return l.addon;
+}
+
+let newMountApi: boolean | undefined;
+
+/**
+ * Whether overlays can be mounted through fsopen/fsconfig with `lowerdir+` (kernel 6.8+, and
+ * the privilege to mount): probed once. False without the addon.
+ */
+export function hasNewMountApi(): boolean {
+  if (newMountApi === undefined) {
+    const l = load();
+    newMountApi = l.addon !== null && l.addon.fsopenProbe('overlay', 'lowerdir+', '/');
+  }
+  return newMountApi;
+}
+
+// Extended attributes of the path itself (never following a final symlink).
+
+/** The value of xattr `name`, or null when the file has none by that name. */
+export function lgetxattrSync(p: PathArg, name: string): Buffer | null {
+  return need('lgetxattr').lgetxattrSync(p, name);
+}
+export async function lgetxattr(p: PathArg, name: string): Promise<Buffer | null> {
+  return need('lgetxattr').lgetxattr(p, name);
+}
+
+/** Sets xattr `name`; `flags` is 0, XATTR_CREATE or XATTR_REPLACE. */
+export function lsetxattrSync(p: PathArg, name: string, value: Buffer | string, flags = 0): void {
+  need('lsetxattr').lsetxattrSync(p, name, value, flags);
+}
+export async function lsetxattr(p: PathArg, name: string, value: Buffer | string, flags = 0): Promise<void> {
+  return need('lsetxattr').lsetxattr(p, name, value, flags);
+}
+
+/** The names of the xattrs the caller may see (trusted.* only as root). */
+export function llistxattrSync(p: PathArg): string[] {
+  return need('llistxattr').llistxattrSync(p);
+}
+export async function llistxattr(p: PathArg): Promise<string[]> {
+  return need('llistxattr').llistxattr(p);
+}
+
+export function lremovexattrSync(p: PathArg, name: string): void {
+  need('lremovexattr').lremovexattrSync(p, name);
+}
+export async function lremovexattr(p: PathArg, name: string): Promise<void> {
+  return need('lremovexattr').lremovexattr(p, name);
+}
+
+/** Creates a device node or fifo: `mode` includes the type (fs.constants.S_IFCHR, S_IFBLK, S_IFIFO). */
+export function mknodSync(p: PathArg, mode: number, major = 0, minor = 0): void {
+  need('mknod').mknodSync(p, mode, major, minor);
+}
+export async function mknod(p: PathArg, mode: number, major = 0, minor = 0): Promise<void> {
+  return need('mknod').mknod(p, mode, major, minor);
+}
+
+/** rename with RENAME_NOREPLACE, RENAME_EXCHANGE or RENAME_WHITEOUT. */
+export function renameat2Sync(oldPath: PathArg, newPath: PathArg, flags = 0): void {
+  need('renameat2').renameat2Sync(oldPath, newPath, flags);
+}
+export async function renameat2(oldPath: PathArg, newPath: PathArg, flags = 0): Promise<void> {
+  return need('renameat2').renameat2(oldPath, newPath, flags);
+}
+
+/**
+ * mount(2), for binds, remounts and propagation changes. Its options are cut silently at one
+ * page: mount overlays with fsmount instead.
+ */
+export function mountSync(source: PathArg | null, target: PathArg, fstype: string | null, flags = 0, data: string | null = null): void {
+  need('mount').mountSync(source, target, fstype, flags, data);
+}
+export async function mount(source: PathArg | null, target: PathArg, fstype: string | null, flags = 0, data: string | null = null): Promise<void> {
+  return need('mount').mount(source, target, fstype, flags, data);
+}
+
+/** umount2(2) with MNT_DETACH, MNT_FORCE or UMOUNT_NOFOLLOW. */
+export function umount2Sync(target: PathArg, flags = 0): void {
+  need('umount2').umount2Sync(target, flags);
+}
+export async function umount2(target: PathArg, flags = 0): Promise<void> {
+  return need('umount2').umount2(target, flags);
+}
+
+/**
+ * Mounts `fstype` on `target` through the new mount API: fsopen, one fsconfig per parameter
+ * (overlay's `lowerdir+` may repeat, once per lower, top first), create, fsmount, move_mount.
+ * A failure's message carries what the kernel logged about it (also in `kernelLog`).
+ */
+export function fsmountSync(fstype: string, target: PathArg, params: readonly FsParam[], opts: FsmountOptions = {}): void {
+  need('fsmount').fsmountSync(fstype, target, params, opts);
+}
+export async function fsmount(fstype: string, target: PathArg, params: readonly FsParam[], opts: FsmountOptions = {}): Promise<void> {
+  return need('fsmount').fsmount(fstype, target, params, opts);
+}
+
+/**
+ * flock(2) on an open descriptor. The promise variant of a blocking lock waits on a libuv pool
+ * thread (there are 4 by default; UV_THREADPOOL_SIZE raises it), never on the main thread.
+ */
+export function flockSync(fd: number, operation: number): void {
+  need('flock').flockSync(fd, operation);
+}
+export async function flock(fd: number, operation: number): Promise<void> {
+  return need('flock').flock(fd, operation);
+}
+
+/** The addon's own constants, read from the system headers at build time (for the test that checks `constants`). */
+export function addonConstants(): Record<string, number> {
+  return need('constants').constants;
+}

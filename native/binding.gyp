@@ -1,0 +1,26 @@
+# The layerfs Node-API addon: xattrs, device nodes, renameat2, mount(2) and the new mount API.
+# Linux-only; native/build.js skips it elsewhere and the library falls back to pure JS.
+{
+  "targets": [
+    {
+      "target_name": "layerfs",
+      "sources": [
+        "src/addon.cc",
+        "src/args.cc",
+        "src/errors.cc",
+        "src/constants.cc",
+        "src/xattr.cc",
+        "src/nodes.cc",
+        "src/mount.cc",
+        "src/fsmount.cc",
+        "src/kmsg.cc",
+        "src/flock.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

@@ -1,0 +1,15 @@
+// Each source file adds its functions to the module's exports.
+#pragma once
+
+#include <napi.h>
+
+namespace layerfs {
+
+void RegisterConstants(Napi::Env env, Napi::Object exports);
+void RegisterXattr(Napi::Env env, Napi::Object exports);
+void RegisterNodes(Napi::Env env, Napi::Object exports);
+void RegisterMount(Napi::Env env, Napi::Object exports);
+void RegisterFsmount(Napi::Env env, Napi::Object exports);
+void RegisterFlock(Napi::Env env, Napi::Object exports);
+
+}  // namespace layerfs
