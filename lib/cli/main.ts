@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Command, CommanderError } from 'commander';
 import { LayerStore } from '../layer-store';
 import { LayerfsError } from '../errors';
@@ -6,7 +8,14 @@ import { UsageError } from './usage';
 import { paint } from './style';
 import { commands } from './commands';
 
-const pkg = require('../../package.json') as { version: string };
+/** package.json is two levels up from lib/cli, three from dist/lib/cli. */
+function version(): string {
+  for (let d = __dirname; d !== path.dirname(d); d = path.dirname(d)) {
+    const f = path.join(d, 'package.json');
+    if (fs.existsSync(f)) return (JSON.parse(fs.readFileSync(f, 'utf8')) as { version: string }).version;
+  }
+  return '0.0.0';
+}
 
 /** Exit codes: 0 success, 1 failure, 2 usage error. */
 export async function main(argv: string[]): Promise<void> {
@@ -32,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   program
     .description('layered filesystems in the style of container images: layers, containers (overlayfs or copy), diff, commit, images')
-    .version(pkg.version)
+    .version(version())
     .option('--store <dir>', 'the store directory (default: $LAYERFS_STORE, $XDG_DATA_HOME/layerfs, ~/.local/share/layerfs)')
     .option('--json', 'print machine-readable JSON on stdout (errors too)')
     .showHelpAfterError('(run with --help for usage)')

@@ -46,14 +46,16 @@ export interface ApplyResult {
   uncompressedSize: number;
   compression: Compression;
   entries: number;
+  /** what was skipped (devices when not permitted, xattrs the kernel refused) */
+  warnings?: string[];
 }
 
 /** One entry handed to the deterministic packer. Paths are relative to the pack root, no leading slash. */
 export interface PackEntry {
-  /** path inside the layer, e.g. `etc/passwd` */
-  path: string;
-  /** where to read the entry's metadata and content from (lstat); absent for whiteouts */
-  source?: string;
+  /** path inside the layer, e.g. `etc/passwd` (a Buffer for names that are not UTF-8) */
+  path: string | Buffer;
+  /** where to read the entry's metadata and content from (lstat); default `root/path`; unused for whiteouts */
+  source?: string | Buffer;
   /** a deletion: written as `.wh.<name>` */
   whiteout?: boolean;
   /** a directory that hides its lower contents: `.wh..wh..opq` is written right after the directory */

@@ -3,6 +3,18 @@ import type { CliContext } from '../context';
 import * as importCmd from './import';
 import * as ls from './ls';
 import * as exportCmd from './export';
+import * as create from './create';
+import * as mount from './mount';
+import * as umount from './umount';
+import * as rm from './rm';
 
 /** Every subcommand, one file each, in the order `--help` lists them. */
-export const commands: Array<(program: Command, ctx: CliContext) => void> = [importCmd.register, exportCmd.register, ls.register];
+export const commands: Array<(program: Command, ctx: CliContext) => void> = [
+  importCmd.register,
+  exportCmd.register,
+  ls.register,
+  create.register,
+  mount.register,
+  umount.register,
+  rm.register,
+];

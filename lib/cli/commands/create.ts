@@ -1,0 +1,41 @@
+import * as fs from 'fs';
+import { Command, Option } from 'commander';
+import type { CliContext } from '../context';
+import type { LayerStore } from '../../layer-store';
+import { DRIVER_CHOICES } from '../../drivers';
+import type { DriverChoice } from '../../container/types';
+import { InvalidArgumentError, NotFoundError } from '../../errors';
+import { progressBar } from '../progress';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('create')
+    .description('create a container (a writable layer) on a chain and print its id')
+    .argument('<chainid>', 'ChainID of the top layer (a unique prefix will do), or "scratch" for no layers')
+    .addOption(new Option('--driver <driver>', 'overlay (kernel overlayfs), copy (a materialised copy), auto (overlay when it can mount)').choices([...DRIVER_CHOICES]).default('auto'))
+    .option('--name <name>', 'a name to refer to the container by')
+    .option('--read-only', 'a read-only view of the chain (nothing can be written)')
+    .action(async (chain: string, opts: { driver: DriverChoice; name?: string; readOnly?: boolean }) => {
+      const store = await ctx.store();
+      const bar = progressBar('creating container');
+      try {
+        const c = await store.createContainer(resolveChain(store, chain), { driver: opts.driver, name: opts.name, readOnly: opts.readOnly, onProgress: (p) => bar.update(p) });
+        bar.done();
+        ctx.print(c.toJSON(), () => c.id);
+      } finally {
+        bar.done();
+      }
+    });
+}
+
+/** A full ChainID, a unique hex prefix of one in the store, or "scratch" (null: no layers). */
+export function resolveChain(store: LayerStore, arg: string): string | null {
+  if (arg === 'scratch') return null;
+  const hex = arg.replace(/^sha256:/, '');
+  if (/^[0-9a-f]{64}$/.test(hex)) return `sha256:${hex}`;
+  if (!/^[0-9a-f]+$/.test(hex)) throw new InvalidArgumentError(`bad ChainID ${JSON.stringify(arg)}: expected sha256:<64 hex digits>, a hex prefix, or "scratch"`);
+  const matches = fs.readdirSync(store.paths.layersDir).filter((n) => n.startsWith(hex) && store.hasLayer(`sha256:${n}`));
+  if (matches.length === 1) return `sha256:${matches[0]}`;
+  if (matches.length > 1) throw new InvalidArgumentError(`ChainID prefix ${hex} is ambiguous: ${matches.map((m) => m.slice(0, 12)).join(', ')}`);
+  throw new NotFoundError(arg, `no layer with ChainID ${arg} in the store`);
+}

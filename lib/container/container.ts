@@ -1,0 +1,130 @@
+import type { StoreCore } from '../store/store-core';
+import { readJsonSync, writeJsonAtomicSync } from '../store/records';
+import { NotFoundError } from '../errors';
+import { driverFor } from '../drivers';
+import type { Driver, ContainerRef } from '../drivers/types';
+import { isMountPoint, UnmountOptions } from '../drivers/mounts';
+import { commitContainer } from './commit';
+import { withContainerLock } from './lock';
+import type { Change, CommitOptions, ContainerRecord, DriverName, LayerRef, MountSpec } from './types';
+
+/**
+ * A writable layer on top of a chain, realised by its driver. The record on disk is the truth:
+ * every operation that changes the container rereads it under the container's lock, so many
+ * processes can share one store.
+ */
+export class Container implements ContainerRef {
+  private rec: ContainerRecord;
+
+  constructor(readonly store: StoreCore, record: ContainerRecord) {
+    this.rec = record;
+  }
+
+  get record(): ContainerRecord {
+    return this.rec;
+  }
+  get id(): string {
+    return this.rec.id;
+  }
+  get name(): string | undefined {
+    return this.rec.name;
+  }
+  /** ChainID of the layer the container sits on, or null. */
+  get chain(): string | null {
+    return this.rec.chain;
+  }
+  get driver(): DriverName {
+    return this.rec.driver;
+  }
+  get readOnly(): boolean {
+    return !!this.rec.readOnly;
+  }
+  /** The recorded state; `isMounted()` asks the kernel. */
+  get state(): ContainerRecord['state'] {
+    return this.rec.state;
+  }
+  get created(): string {
+    return this.rec.created;
+  }
+
+  private get impl(): Driver {
+    return driverFor(this.rec.driver);
+  }
+
+  /** Where the container's tree is (while mounted, for drivers that mount). */
+  get path(): string {
+    return this.impl.path(this);
+  }
+
+  /** Whether the tree is available now: its mount is in mountinfo, or it needs none and was mounted. */
+  isMounted(): boolean {
+    const mp = this.impl.mountPoint(this);
+    return mp ? isMountPoint(mp) : this.rec.state === 'mounted';
+  }
+
+  /** Mounts the tree (nothing to do when it is mounted already) and returns its path. */
+  mount(): Promise<string> {
+    return this.locked(async () => {
+      const p = await this.impl.mount(this);
+      this.save('mounted');
+      return p;
+    });
+  }
+
+  /** Unmounts the tree (its changes stay). A busy mount stays mounted: BusyError. */
+  unmount(): Promise<void> {
+    return this.locked(async () => {
+      await this.impl.unmount(this);
+      this.save('unmounted');
+    });
+  }
+
+  /** The mounts that make the tree, for callers that mount it themselves. */
+  mounts(): Promise<MountSpec[]> {
+    return this.impl.mounts(this);
+  }
+
+  /** What changed against the chain, sorted by path. */
+  diff(): Promise<Change[]> {
+    return this.impl.changes(this);
+  }
+
+  /** The container's changes as a new layer on top of its chain. */
+  commit(opts: CommitOptions = {}): Promise<LayerRef> {
+    return commitContainer(this.store, this, opts);
+  }
+
+  /**
+   * Unmounts and deletes the container; nothing is left behind. A mount that stays busy is
+   * detached lazily as the last resort (`onLazy` hears of it).
+   */
+  remove(opts: UnmountOptions = {}): Promise<void> {
+    return this.locked(() => this.impl.remove(this, opts));
+  }
+
+  /** Rereads the record (another process may have mounted, unmounted or removed the container). */
+  refresh(): this {
+    const r = readJsonSync<ContainerRecord>(this.store.paths.containerRecord(this.id));
+    if (!r) throw new NotFoundError(this.id, `no container ${this.id} in the store`);
+    this.rec = r;
+    return this;
+  }
+
+  toJSON(): ContainerRecord & { path: string; mounted: boolean } {
+    return { ...this.rec, path: this.path, mounted: this.isMounted() };
+  }
+
+  /** Records a new state (the record is replaced atomically). */
+  save(state: ContainerRecord['state']): void {
+    if (this.rec.state === state) return;
+    this.rec = { ...this.rec, state };
+    writeJsonAtomicSync(this.store.paths.containerRecord(this.id), this.rec);
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withContainerLock(this.store.paths.container(this.id), this.id, () => {
+      this.refresh();
+      return fn();
+    });
+  }
+}

@@ -1,0 +1,60 @@
+import * as fs from 'fs';
+import * as native from '../native';
+import { NotFoundError } from '../errors';
+
+const { LOCK_EX, LOCK_NB } = native.constants;
+
+/** Opens the container directory for locking, or NotFoundError when it is gone (removed meanwhile). */
+function openDir(dir: string, id: string): number {
+  try {
+    return fs.openSync(dir, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(id, `no container ${id} in the store`);
+    throw e;
+  }
+}
+
+/**
+ * Runs `fn` holding an exclusive flock on the container's directory, so two processes (or two
+ * calls in one) never mount, unmount or remove one container at the same time. The lock goes
+ * with the descriptor, so a crashed holder releases it. Without the addon there is nothing to
+ * mount and no flock: `fn` just runs.
+ */
+export async function withContainerLock<T>(dir: string, id: string, fn: () => Promise<T>): Promise<T> {
+  if (!native.available()) return fn();
+  const fd = openDir(dir, id);
+  try {
+    try {
+      native.flockSync(fd, LOCK_EX | LOCK_NB);
+    } catch (e) {
+      if (!native.isNativeError(e, 'EWOULDBLOCK') && !native.isNativeError(e, 'EAGAIN')) throw e;
+      // held elsewhere: wait for it on the libuv pool, off the main thread
+      await native.flock(fd, LOCK_EX);
+    }
+    return await fn();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Like withContainerLock, but gives up (returns undefined) at once when another holder has it. */
+export async function ifContainerUnlocked<T>(dir: string, id: string, fn: () => Promise<T>): Promise<T | undefined> {
+  if (!native.available()) return fn();
+  let fd: number;
+  try {
+    fd = openDir(dir, id);
+  } catch {
+    return undefined;
+  }
+  try {
+    try {
+      native.flockSync(fd, LOCK_EX | LOCK_NB);
+    } catch (e) {
+      if (native.isNativeError(e, 'EWOULDBLOCK') || native.isNativeError(e, 'EAGAIN')) return undefined;
+      throw e;
+    }
+    return await fn();
+  } finally {
+    fs.closeSync(fd);
+  }
+}

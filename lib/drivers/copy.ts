@@ -1,0 +1,78 @@
+import * as fs from 'fs';
+import * as native from '../native';
+import { manifestChanges } from '../diff';
+import { runWorker } from '../native/workers';
+import { UnsupportedError } from '../errors';
+import type { Change } from '../diff/types';
+import type { MountSpec } from '../container/types';
+import type { OperationOptions } from '../store/types';
+import type { Driver, ContainerRef } from './types';
+import type { MaterialiseJob, MaterialiseResult } from './materialise';
+import { containerLayout } from './layout';
+import { bindReadOnly, isMountPoint, unmountTarget, UnmountOptions } from './mounts';
+import { removeContainerDir } from './remove';
+
+/**
+ * Containers as materialised copies: root/ is a copy of the chain's union (made from the
+ * UnionView, so no mount and no privilege is needed), with regular files cloned by reflink where
+ * the filesystem can. `manifest` records what every entry looked like right after the copy, so
+ * a diff compares stat data, not contents.
+ *
+ * A read-only copy container is root/ bind-mounted read-only on merged/ (which needs the
+ * privilege to mount); a writable one needs no mount at all.
+ */
+export class CopyDriver implements Driver {
+  readonly name = 'copy' as const;
+
+  async prepare(c: ContainerRef, dir: string, opts: OperationOptions = {}): Promise<void> {
+    const l = containerLayout(c.store.paths, c.record.id, dir);
+    if (c.record.readOnly) fs.mkdirSync(l.merged);
+    const job: MaterialiseJob = { layers: c.store.layerDirs(c.record.chain), whiteout: c.store.whiteout, root: l.root, manifest: l.manifest };
+    await runWorker<MaterialiseResult>('drivers/materialise-worker', job, {
+      signal: opts.signal,
+      onMessage: (m) => {
+        if (m.type === 'progress') opts.onProgress?.({ bytes: m.bytes as number, entries: m.entries as number });
+      },
+    });
+  }
+
+  private layout(c: ContainerRef) {
+    return containerLayout(c.store.paths, c.record.id);
+  }
+
+  path(c: ContainerRef): string {
+    return this.mountPoint(c) ?? this.layout(c).root;
+  }
+
+  mountPoint(c: ContainerRef): string | null {
+    return c.record.readOnly ? this.layout(c).merged : null;
+  }
+
+  async mounts(c: ContainerRef): Promise<MountSpec[]> {
+    return [{ type: 'bind', source: this.layout(c).root, target: this.mountPoint(c) ?? undefined, options: ['rbind', c.record.readOnly ? 'ro' : 'rw'] }];
+  }
+
+  async mount(c: ContainerRef): Promise<string> {
+    const target = this.mountPoint(c);
+    if (!target || isMountPoint(target)) return this.path(c);
+    if (!native.available() || process.geteuid?.() !== 0) {
+      throw new UnsupportedError('a read-only copy container is a read-only bind mount, which needs the native addon and the privilege to mount');
+    }
+    await bindReadOnly(this.layout(c).root, target);
+    return target;
+  }
+
+  async unmount(c: ContainerRef): Promise<void> {
+    const target = this.mountPoint(c);
+    if (target) await unmountTarget(target, { noLazy: true });
+  }
+
+  changes(c: ContainerRef): Promise<Change[]> {
+    const l = this.layout(c);
+    return Promise.resolve(manifestChanges(l.root, l.manifest, c.store.view(c.record.chain)));
+  }
+
+  remove(c: ContainerRef, opts?: UnmountOptions): Promise<void> {
+    return removeContainerDir(c, opts);
+  }
+}

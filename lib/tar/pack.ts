@@ -1,0 +1,382 @@
+/**
+ * Deterministic packing, synchronous (it runs inside the pack worker): walking a directory or
+ * an explicit entry list, ordering the entries, and producing the tar bytes into caller-owned
+ * buffers.
+ *
+ * Order and form (the same tree gives the same bytes):
+ * - entries sorted by the bytes of their path components; a directory right before its contents;
+ *   no entry for the pack root itself; paths relative, no `./`, directories end with `/`;
+ * - the opaque marker `.wh..wh..opq` is the first entry inside its directory; a whiteout sorts
+ *   among the names as its tar name `.wh.NAME`;
+ * - whiteouts and opaque markers are empty regular files, mode 0644, owner 0:0, mtime 0 (always 0,
+ *   with or without sourceDateEpoch, so every whiteout format packs to the same bytes);
+ * - hardlinks by inode: the first path of an inode (nlink > 1) in pack order is a regular file,
+ *   later paths in the same pack are type `1` entries pointing at it;
+ * - owners numeric (opts.owner overrides), mode & 0o7777, mtime whole seconds clamped to
+ *   sourceDateEpoch; xattrs except overlay's own; sockets skipped.
+ */
+import * as fs from 'fs';
+import { BadTarError, InvalidArgumentError } from '../errors';
+import type { WhiteoutFormatName } from '../store/types';
+import { whiteoutFormat, isOverlayXattr, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
+import * as native from '../native';
+import { END_OF_ARCHIVE, TYPE, TarHeader, encodeHeader, padding } from './writer';
+
+/** An entry of an explicit list, as it crosses to the worker (paths may be raw bytes). */
+export interface WirePackEntry {
+  path: string | Uint8Array;
+  source?: string | Uint8Array;
+  whiteout?: boolean;
+  opaque?: boolean;
+}
+
+export type WirePackSource = { dir: string | Uint8Array; whiteout?: WhiteoutFormatName } | { root: string | Uint8Array; entries: WirePackEntry[] };
+
+export interface PackTarOptions {
+  sourceDateEpoch?: number;
+  owner?: { uid: number; gid: number };
+}
+
+/** One tar entry: its header bytes and, for a regular file, where its content comes from. */
+export interface TarItem {
+  header: Buffer;
+  /** `path` is the entry's tar path, for error messages */
+  file?: { abs: Buffer; size: number; path: Buffer };
+}
+
+const SLASH = 0x2f;
+const WH_PREFIX = Buffer.from(OCI_WHITEOUT_PREFIX);
+const OPAQUE_MARKER = Buffer.from(OCI_OPAQUE_MARKER);
+const NS_PER_S = 1_000_000_000n;
+
+function toBuffer(p: string | Uint8Array): Buffer {
+  return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+}
+
+const SLASH_BUF = Buffer.from('/');
+
+function join(a: Buffer, b: Buffer): Buffer {
+  if (a.length === 0) return b;
+  return a[a.length - 1] === SLASH ? Buffer.concat([a, b]) : Buffer.concat([a, SLASH_BUF, b]);
+}
+
+/** Printable form of a raw path, for error messages. */
+function show(p: Buffer): string {
+  return p.toString('utf8');
+}
+
+/** Compares two paths split into components, component by component, by bytes. */
+export function compareComponents(a: Buffer[], b: Buffer[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const c = Buffer.compare(a[i], b[i]);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+function splitPath(p: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= p.length; i++) {
+    if (i === p.length || p[i] === SLASH) {
+      if (i > start) out.push(p.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/** Shared state of one pack: options, and the first path seen of each hardlinked inode. */
+class EntryEncoder {
+  private readonly links = new Map<string, Buffer>();
+  entries = 0;
+  constructor(private readonly opts: PackTarOptions) {}
+
+  private mtime(st: fs.BigIntStats): number {
+    let s = st.mtimeNs / NS_PER_S;
+    if (st.mtimeNs < 0n && st.mtimeNs % NS_PER_S !== 0n) s -= 1n; // floor, not truncate
+    const m = Number(s);
+    return this.opts.sourceDateEpoch !== undefined ? Math.min(m, this.opts.sourceDateEpoch) : m;
+  }
+
+  /** A whiteout (`.wh.NAME`) or opaque marker: an empty file with fixed metadata. */
+  marker(path: Buffer): TarItem {
+    this.entries++;
+    return { header: encodeHeader({ path, type: TYPE.file, mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 }) };
+  }
+
+  /** The entry for `abs` stored as `path` (no trailing slash); null for what tar cannot hold (sockets). */
+  entry(path: Buffer, abs: Buffer, st: fs.BigIntStats): TarItem | null {
+    if (st.isSocket()) return null;
+    const base = {
+      mode: Number(st.mode) & 0o7777,
+      uid: this.opts.owner?.uid ?? Number(st.uid),
+      gid: this.opts.owner?.gid ?? Number(st.gid),
+      mtime: this.mtime(st),
+      size: 0,
+    };
+    let h: TarHeader;
+    let file: TarItem['file'];
+    if (st.isDirectory()) {
+      h = { ...base, path: Buffer.concat([path, SLASH_BUF]), type: TYPE.directory };
+    } else if (st.isFile()) {
+      if (st.nlink > 1n) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = this.links.get(key);
+        if (first) {
+          this.entries++;
+          return { header: encodeHeader({ ...base, path, type: TYPE.hardlink, linkname: first }) };
+        }
+        this.links.set(key, path);
+      }
+      const size = Number(st.size);
+      h = { ...base, path, type: TYPE.file, size };
+      file = { abs, size, path };
+    } else if (st.isSymbolicLink()) {
+      h = { ...base, path, type: TYPE.symlink, linkname: fs.readlinkSync(abs, { encoding: 'buffer' }) };
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      const rdev = st.rdev;
+      h = {
+        ...base,
+        path,
+        type: st.isCharacterDevice() ? TYPE.charDevice : TYPE.blockDevice,
+        devmajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
+        devminor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
+      };
+    } else if (st.isFIFO()) {
+      h = { ...base, path, type: TYPE.fifo };
+    } else {
+      return null;
+    }
+    h.xattrs = readXattrsSync(abs);
+    this.entries++;
+    return { header: encodeHeader(h), file };
+  }
+}
+
+function lstat(abs: Buffer): fs.BigIntStats {
+  return fs.lstatSync(abs, { bigint: true });
+}
+
+/**
+ * Walks a directory depth first, each directory's children sorted by their tar names. With a
+ * whiteout format, the directory is a layer diff: its whiteouts and opaque directories become
+ * `.wh.NAME` entries and `.wh..wh..opq` markers.
+ */
+function* dirItems(dir: Buffer, format: WhiteoutFormatName | undefined, enc: EntryEncoder): Generator<TarItem> {
+  const wf = format ? whiteoutFormat(format) : null;
+  type Child = { name: Buffer; abs: Buffer; st: fs.BigIntStats | null };
+  // one frame per open directory: its sorted children and the next one to visit
+  const stack: Array<{ rel: Buffer; children: Child[]; i: number }> = [];
+
+  const open = function* (abs: Buffer, rel: Buffer): Generator<TarItem> {
+    const children: Child[] = [];
+    let opaque = false;
+    for (const name of fs.readdirSync(abs, { encoding: 'buffer' })) {
+      const childAbs = join(abs, name);
+      const st = lstat(childAbs);
+      if (wf) {
+        const kind = wf.classify(name.toString('latin1'), numberStats(st));
+        if (kind?.kind === 'opaque-marker') {
+          opaque = true;
+          continue;
+        }
+        if (kind?.kind === 'whiteout') {
+          const target = Buffer.from(kind.target, 'latin1');
+          children.push({ name: Buffer.concat([WH_PREFIX, target]), abs: childAbs, st: null });
+          continue;
+        }
+      }
+      children.push({ name, abs: childAbs, st });
+    }
+    if (wf && !opaque && format !== 'oci') opaque = wf.isOpaqueSync(abs.toString('latin1') === abs.toString('utf8') ? abs.toString('utf8') : (abs as unknown as string));
+    children.sort((a, b) => Buffer.compare(a.name, b.name));
+    if (opaque) yield enc.marker(join(rel, OPAQUE_MARKER));
+    stack.push({ rel, children, i: 0 });
+  };
+
+  yield* open(dir, Buffer.alloc(0));
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.i >= top.children.length) {
+      stack.pop();
+      continue;
+    }
+    const c = top.children[top.i++];
+    const rel = join(top.rel, c.name);
+    if (c.st === null) {
+      yield enc.marker(rel);
+      continue;
+    }
+    const item = enc.entry(rel, c.abs, c.st);
+    if (item) yield item;
+    if (c.st.isDirectory()) yield* open(c.abs, rel);
+  }
+}
+
+/** The entries of an explicit list, in pack order; each one's content and metadata come from its source. */
+function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder): Generator<TarItem> {
+  const sorted = entries.map((e) => {
+    const rel = toBuffer(e.path);
+    const parts = splitPath(rel).filter((c) => !(c.length === 1 && c[0] === 0x2e));
+    if (parts.length === 0 || parts.some((c) => c.length === 2 && c[0] === 0x2e && c[1] === 0x2e)) {
+      throw new InvalidArgumentError(`pack entry path ${JSON.stringify(show(rel))} must name something inside the layer (no "..", not the root)`);
+    }
+    const clean = Buffer.from(parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
+    if (e.whiteout) parts[parts.length - 1] = Buffer.concat([WH_PREFIX, parts[parts.length - 1]]);
+    const source = e.source !== undefined ? toBuffer(e.source) : join(root, clean);
+    return { parts, out: Buffer.concat(parts.flatMap((p, i) => (i ? [SLASH_BUF, p] : [p]))), source, e };
+  });
+  sorted.sort((a, b) => compareComponents(a.parts, b.parts));
+  for (let i = 1; i < sorted.length; i++) {
+    if (compareComponents(sorted[i - 1].parts, sorted[i].parts) === 0) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(sorted[i].out))} is listed twice`);
+  }
+  for (const s of sorted) {
+    if (s.e.whiteout) {
+      yield enc.marker(s.out);
+      continue;
+    }
+    const st = lstat(s.source);
+    const item = enc.entry(s.out, s.source, st);
+    if (item) yield item;
+    if (s.e.opaque) {
+      if (!st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is marked opaque but ${JSON.stringify(show(s.source))} is not a directory`);
+      yield enc.marker(join(s.out, OPAQUE_MARKER));
+    }
+  }
+}
+
+/**
+ * The xattrs of `abs` (not following a symlink), overlay's own left out. Without the native
+ * addon there is no way to read xattrs, and the pack carries none.
+ */
+function readXattrsSync(abs: Buffer): Array<[string, Buffer]> {
+  if (!native.available()) return [];
+  const out: Array<[string, Buffer]> = [];
+  for (const name of native.llistxattrSync(abs)) {
+    if (isOverlayXattr(name)) continue;
+    const value = native.lgetxattrSync(abs, name);
+    if (value !== null) out.push([name, value]); // null: removed since it was listed
+  }
+  return out;
+}
+
+/** lib/whiteout classifies with ordinary (number) stats. */
+function numberStats(st: fs.BigIntStats): fs.Stats {
+  const o = Object.create(fs.Stats.prototype) as fs.Stats & Record<string, unknown>;
+  for (const [k, v] of Object.entries(st)) o[k] = typeof v === 'bigint' ? Number(v) : v;
+  return o;
+}
+
+/**
+ * Turns tar items into bytes, filling caller-owned buffers: file contents are read straight
+ * into the output buffer, one file open at a time.
+ */
+export class TarProducer {
+  private pending: Buffer | null = null;
+  private pendingOff = 0;
+  private file: { fd: number; remaining: number; item: NonNullable<TarItem['file']> } | null = null;
+  private pad = 0;
+  private ended = false;
+  private readonly probe = Buffer.alloc(1);
+  /** tar bytes produced so far */
+  bytes = 0;
+
+  constructor(private readonly items: Iterator<TarItem>, private readonly enc: EntryEncoder) {}
+
+  get entries(): number {
+    return this.enc.entries;
+  }
+
+  /** Fills `out` from the start; returns the bytes written, less than out.length only at the end of the archive. */
+  fill(out: Buffer): number {
+    let off = 0;
+    try {
+      while (off < out.length) {
+        if (this.pending) {
+          const n = this.pending.copy(out, off, this.pendingOff);
+          off += n;
+          this.pendingOff += n;
+          if (this.pendingOff === this.pending.length) this.pending = null;
+        } else if (this.file) {
+          off += this.readFile(out, off);
+        } else if (this.pad > 0) {
+          const n = Math.min(this.pad, out.length - off);
+          out.fill(0, off, off + n);
+          off += n;
+          this.pad -= n;
+        } else if (this.ended) {
+          break;
+        } else {
+          const next = this.items.next();
+          if (next.done) {
+            this.ended = true;
+            this.pending = END_OF_ARCHIVE;
+            this.pendingOff = 0;
+            continue;
+          }
+          this.pending = next.value.header;
+          this.pendingOff = 0;
+          if (next.value.file) this.openFile(next.value.file);
+        }
+      }
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+    this.bytes += off;
+    return off;
+  }
+
+  private openFile(item: NonNullable<TarItem['file']>): void {
+    // O_NONBLOCK: should a fifo have replaced the file since lstat, open must not hang on it
+    const fd = fs.openSync(item.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    this.file = { fd, remaining: item.size, item };
+    if (item.size === 0) this.finishFile();
+  }
+
+  /**
+   * Reads the current file into `out` at `off`. When the rest of the file fits, it asks for one
+   * byte more: getting it means the file grew since lstat (that extra byte is overwritten by
+   * what follows), and saves a separate probe read for most files.
+   */
+  private readFile(out: Buffer, off: number): number {
+    const f = this.file!;
+    const space = out.length - off;
+    const probe = f.remaining < space;
+    const n = fs.readSync(f.fd, out, off, probe ? f.remaining + 1 : space, null);
+    if (n === 0) throw new BadTarError(show(f.item.path), `the file shrank while it was being packed (${f.item.size} bytes expected, ended ${f.remaining} short)`);
+    if (n > f.remaining) throw this.grew();
+    f.remaining -= n;
+    if (f.remaining === 0) this.finishFile(probe);
+    return n;
+  }
+
+  private grew(): BadTarError {
+    return new BadTarError(show(this.file!.item.path), `the file grew while it was being packed (beyond ${this.file!.item.size} bytes)`);
+  }
+
+  /** Done with the current file; unless its last read already did, check that nothing follows its lstat size. */
+  private finishFile(probed = false): void {
+    const f = this.file!;
+    if (!probed && fs.readSync(f.fd, this.probe, 0, 1, null) !== 0) throw this.grew();
+    this.close();
+    this.pad = padding(f.item.size);
+  }
+
+  private close(): void {
+    if (this.file) {
+      fs.closeSync(this.file.fd);
+      this.file = null;
+    }
+  }
+}
+
+/** The tar producer for a pack source. */
+export function createTarProducer(source: WirePackSource, opts: PackTarOptions): TarProducer {
+  const enc = new EntryEncoder(opts);
+  const items = 'dir' in source ? dirItems(toBuffer(source.dir), source.whiteout, enc) : listItems(toBuffer(source.root), source.entries, enc);
+  return new TarProducer(items, enc);
+}
+
