@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as native from '../native';
-import { UnionView } from '../view';
+import { UnionView, xattrsOf } from '../view';
 import type { WhiteoutFormatName } from '../store/types';
 import { FileCopier } from './file-copy';
 
@@ -35,7 +35,7 @@ const PROGRESS_EVERY = 1000;
  */
 export function materialiseSync(job: MaterialiseJob, post?: (m: Record<string, unknown>) => void): MaterialiseResult {
   const view = new UnionView(job.layers, job.whiteout);
-  const attrs = new Attributes(view);
+  const attrs = new Attributes();
   const copier = new FileCopier();
   const links = new Map<string, string>();
   const dirs: Array<{ dest: string; st: Stat }> = [];
@@ -49,14 +49,14 @@ export function materialiseSync(job: MaterialiseJob, post?: (m: Record<string, u
     const st = e.stat as Stat;
     if (e.path === '/') {
       sawRoot = true;
-      attrs.owner(job.root, e.path, st);
+      attrs.owner(job.root, e.realPath, st);
       dirs.push({ dest: job.root, st });
       continue;
     }
     const dest = path.join(job.root, e.path);
     if (st.isDirectory()) {
       fs.mkdirSync(dest, { mode: 0o700 });
-      attrs.owner(dest, e.path, st);
+      attrs.owner(dest, e.realPath, st);
       dirs.push({ dest, st });
       continue;
     }
@@ -81,7 +81,7 @@ export function materialiseSync(job: MaterialiseJob, post?: (m: Record<string, u
       // sockets belong to a running process, not to a filesystem image
       continue;
     }
-    attrs.all(dest, e.path, st);
+    attrs.all(dest, e.realPath, st);
   }
   if (!sawRoot) {
     const top = view.lookupSync('/');
@@ -110,19 +110,17 @@ class Attributes {
   private readonly asRoot = process.geteuid?.() === 0;
   private readonly xattrs = native.available();
 
-  constructor(private readonly view: UnionView) {}
-
-  owner(dest: string, viewPath: string, st: Stat): void {
+  owner(dest: string, real: string, st: Stat): void {
     if (this.asRoot) fs.lchownSync(dest, Number(st.uid), Number(st.gid));
-    this.copyXattrs(dest, viewPath);
+    this.copyXattrs(dest, real);
   }
 
   /** For everything but directories, whose mode and times wait until their contents are in. */
-  all(dest: string, viewPath: string, st: Stat): void {
+  all(dest: string, real: string, st: Stat): void {
     // chown clears set-id bits and security.capability: owner first, then mode and xattrs
     if (this.asRoot) fs.lchownSync(dest, Number(st.uid), Number(st.gid));
     if (!st.isSymbolicLink()) fs.chmodSync(dest, Number(st.mode) & 0o7777);
-    this.copyXattrs(dest, viewPath);
+    this.copyXattrs(dest, real);
     fs.lutimesSync(dest, seconds(st, 'atime'), seconds(st, 'mtime'));
   }
 
@@ -131,9 +129,9 @@ class Attributes {
     fs.utimesSync(dest, seconds(st, 'atime'), seconds(st, 'mtime'));
   }
 
-  private copyXattrs(dest: string, viewPath: string): void {
+  private copyXattrs(dest: string, real: string): void {
     if (!this.xattrs) return;
-    for (const [name, value] of xattrEntries(this.view.xattrsSync(viewPath))) {
+    for (const [name, value] of Object.entries(xattrsOf(real))) {
       try {
         native.lsetxattrSync(dest, name, value);
       } catch (e) {
@@ -144,18 +142,11 @@ class Attributes {
   }
 }
 
-function xattrEntries(x: unknown): Array<[string, Buffer]> {
-  if (!x) return [];
-  if (x instanceof Map) return [...x.entries()] as Array<[string, Buffer]>;
-  if (Array.isArray(x)) return x as Array<[string, Buffer]>;
-  return Object.entries(x as Record<string, Buffer>);
-}
-
 /** Gives `dir` the attributes of the chain's root directory (an overlay's upper root is its merged root). */
 export function copyRootAttributes(view: UnionView, dir: string): void {
   const top = view.lookupSync('/');
   if (!top) return;
-  const attrs = new Attributes(view);
-  attrs.owner(dir, '/', top.stat as Stat);
+  const attrs = new Attributes();
+  attrs.owner(dir, top.realPath, top.stat as Stat);
   attrs.modeAndTimes(dir, top.stat as Stat);
 }
