@@ -17,6 +17,8 @@ interface Rec {
   gid: number;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** birth time: ext4 hands a freed inode number straight to the next new file, so identity is (inode, birth) */
+  btimeNs: bigint;
   dir: boolean;
 }
 
@@ -32,7 +34,7 @@ export function writeManifestSync(root: string, manifestFile: string): void {
     size = 0;
   };
   const line = (p: string, st: fs.BigIntStats) => {
-    const l = `${JSON.stringify(p)}\t${st.ino}\t${st.size}\t${st.mode}\t${st.uid}\t${st.gid}\t${st.mtimeNs}\t${st.ctimeNs}\n`;
+    const l = `${JSON.stringify(p)}\t${st.ino}\t${st.size}\t${st.mode}\t${st.uid}\t${st.gid}\t${st.mtimeNs}\t${st.ctimeNs}\t${st.birthtimeNs}\n`;
     pending.push(l);
     size += l.length;
     if (size > FLUSH) flush();
@@ -59,9 +61,9 @@ function readManifest(file: string): Map<string, Rec> {
   const m = new Map<string, Rec>();
   for (const l of fs.readFileSync(file, 'utf8').split('\n')) {
     if (!l) continue;
-    const [p, ino, size, mode, uid, gid, mtimeNs, ctimeNs] = l.split('\t');
+    const [p, ino, size, mode, uid, gid, mtimeNs, ctimeNs, btimeNs] = l.split('\t');
     const md = Number(mode);
-    m.set(JSON.parse(p), { ino: BigInt(ino), size: BigInt(size), mode: md, uid: Number(uid), gid: Number(gid), mtimeNs: BigInt(mtimeNs), ctimeNs: BigInt(ctimeNs), dir: (md & fs.constants.S_IFMT) === fs.constants.S_IFDIR });
+    m.set(JSON.parse(p), { ino: BigInt(ino), size: BigInt(size), mode: md, uid: Number(uid), gid: Number(gid), mtimeNs: BigInt(mtimeNs), ctimeNs: BigInt(ctimeNs), btimeNs: BigInt(btimeNs ?? 0), dir: (md & fs.constants.S_IFMT) === fs.constants.S_IFDIR });
   }
   return m;
 }
@@ -94,7 +96,8 @@ export function manifestChanges(root: string, manifestFile: string, view: UnionV
         if (st.isDirectory()) walk(r, q, !rec || parentNew);
         continue;
       }
-      const recreated = rec.ino !== st.ino;
+      const recreated = rec.ino !== st.ino || rec.btimeNs !== st.birthtimeNs;
+      if (rec.dir && !st.isDirectory()) deletedDirs.push(q); // its old children went with it
       if (!recreated && rec.ctimeNs === st.ctimeNs && rec.mtimeNs === st.mtimeNs && rec.size === st.size) {
         if (st.isDirectory()) walk(r, q, false);
         continue;
