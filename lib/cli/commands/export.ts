@@ -1,8 +1,6 @@
-import * as fs from 'fs';
-import * as path from 'path';
-import { pipeline } from 'stream/promises';
 import { Command } from 'commander';
 import type { CliContext } from '../context';
+import { writeStreamAtomically } from '../write-file';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -14,19 +12,8 @@ export function register(program: Command, ctx: CliContext): void {
       const store = await ctx.store();
       const layer = await store.getLayer(chainId);
       const src = store.exportLayer(chainId);
-      if (opts.output === '-') {
-        await pipeline(src, process.stdout);
-        return;
-      }
-      // write beside the target, then rename: a failed export leaves no half file
-      const tmp = path.join(path.dirname(path.resolve(opts.output)), `.${path.basename(opts.output)}.${process.pid}.tmp`);
-      try {
-        await pipeline(src, fs.createWriteStream(tmp));
-        fs.renameSync(tmp, opts.output);
-      } catch (e) {
-        fs.rmSync(tmp, { force: true });
-        throw e;
-      }
+      await writeStreamAtomically(src, opts.output);
+      if (opts.output === '-') return;
       ctx.print({ chainId: layer.chainId, digest: layer.digest, size: layer.size, mediaType: layer.mediaType, output: opts.output }, () => `${layer.digest} -> ${opts.output}`);
     });
 }

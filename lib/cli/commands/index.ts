@@ -7,6 +7,8 @@ import * as create from './create';
 import * as mount from './mount';
 import * as umount from './umount';
 import * as rm from './rm';
+import * as diff from './diff';
+import * as commit from './commit';
 
 /** Every subcommand, one file each, in the order `--help` lists them. */
 export const commands: Array<(program: Command, ctx: CliContext) => void> = [
@@ -17,4 +19,6 @@ export const commands: Array<(program: Command, ctx: CliContext) => void> = [
   mount.register,
   umount.register,
   rm.register,
+  diff.register,
+  commit.register,
 ];

@@ -1,0 +1,25 @@
+import { Command, Option } from 'commander';
+import type { CliContext } from '../context';
+import { progressBar } from '../progress';
+import { writeStreamAtomically } from '../write-file';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('commit')
+    .description("turn a container's changes into a new layer on top of its chain and print its DiffID and ChainID")
+    .argument('<container>', 'container id, name or unique id prefix')
+    .addOption(new Option('--compress <kind>', 'compression of the layer blob').choices(['gzip', 'zstd', 'none']).default('gzip'))
+    .option('-o, --output <file>', 'also write the layer tarball to this file')
+    .option('--source-date-epoch <seconds>', 'clamp mtimes to this time (default: $SOURCE_DATE_EPOCH)')
+    .option('--durable', 'fsync the layer before publishing it')
+    .action(async (ref: string, opts: { compress: 'gzip' | 'zstd' | 'none'; output?: string; sourceDateEpoch?: string; durable?: boolean }) => {
+      const store = await ctx.store();
+      const c = await store.getContainer(ref);
+      const epoch = opts.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH;
+      const bar = progressBar(`committing ${c.name ?? c.id}`);
+      const layer = await c.commit({ compression: opts.compress, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable });
+      bar.done();
+      if (opts.output) await writeStreamAtomically(store.exportLayer(layer.chainId), opts.output);
+      ctx.print({ ...layer, output: opts.output }, () => `DiffID:  ${layer.diffId}\nChainID: ${layer.chainId}`);
+    });
+}

@@ -1,0 +1,56 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { UnionView } from '../view';
+import { applyLayer } from '../tar/apply-layer';
+import { isDigest } from '../digest';
+import { NotFoundError } from '../errors';
+import type { TreeInput } from '../diff';
+import type { LayerStore } from '../layer-store';
+import { UsageError } from './usage';
+
+export interface ResolvedTree {
+  input: TreeInput;
+  kind: 'directory' | 'layer tarball' | 'chain' | 'container' | 'image';
+  cleanup(): Promise<void>;
+}
+
+const none = async () => undefined;
+
+/**
+ * What `layerfs diff X Y` accepts for X and Y: a directory, a layer tarball, a ChainID in the
+ * store, a container (id, name or prefix), or an image (a layout or archive path, or the name
+ * of an imported image).
+ */
+export async function resolveTree(store: LayerStore, ref: string, extra: Array<(s: LayerStore, r: string) => Promise<ResolvedTree | null>> = []): Promise<ResolvedTree> {
+  for (const try1 of extra) {
+    const r = await try1(store, ref);
+    if (r) return r;
+  }
+  if (isDigest(ref) || /^[a-f0-9]{64}$/.test(ref)) {
+    const id = ref.startsWith('sha256:') ? ref : 'sha256:' + ref;
+    if (store.hasLayer(id)) return { input: store.view(id), kind: 'chain', cleanup: none };
+  }
+  if (fs.existsSync(ref)) {
+    const st = fs.statSync(ref);
+    if (st.isDirectory()) return { input: path.resolve(ref), kind: 'directory', cleanup: none };
+    const staging = store.makeStaging('diff');
+    const dir = path.join(staging, 'layer');
+    fs.mkdirSync(dir);
+    try {
+      await applyLayer(ref, dir, { whiteout: store.whiteout });
+    } catch (e) {
+      await store.discard(staging);
+      throw e;
+    }
+    return { input: new UnionView([dir], store.whiteout), kind: 'layer tarball', cleanup: () => store.discard(staging) };
+  }
+  try {
+    const c = await store.getContainer(ref);
+    if (c.driver === 'copy') return { input: store.paths.containerRoot(c.id), kind: 'container', cleanup: none };
+    // the merged tree without needing the mount: the chain with the upperdir on top
+    return { input: new UnionView([...store.layerDirs(c.chain), store.paths.containerUpper(c.id)], store.whiteout), kind: 'container', cleanup: none };
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+  }
+  throw new UsageError(`${JSON.stringify(ref)} is not a directory, a layer tarball, a ChainID in the store, a container or an image`);
+}

@@ -1,0 +1,58 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { layerfs } from './run-cli';
+
+let work: string;
+let store: string;
+const run = (...args: string[]) => layerfs(['--store', store, ...args]);
+
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-cli-diff-'));
+  store = path.join(work, 'store');
+  for (const [d, files] of Object.entries({ a: { keep: 'k', gone: 'g', edit: '1' }, b: { keep: 'k', edit: '22', added: 'new' } })) {
+    fs.mkdirSync(path.join(work, d));
+    for (const [n, c] of Object.entries(files)) {
+      fs.writeFileSync(path.join(work, d, n), c);
+      fs.utimesSync(path.join(work, d, n), 1e9, 1e9);
+    }
+  }
+  execFileSync('tar', ['-cf', path.join(work, 'a.tar'), '-C', path.join(work, 'a'), '.']);
+});
+afterAll(() => {
+  for (const c of (run('--json', 'ls').json().containers ?? []) as { id: string }[]) run('rm', c.id);
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('diff of two directories prints docker-diff lines; --json gives records', () => {
+  const t = run('diff', path.join(work, 'a'), path.join(work, 'b'));
+  expect(t.code).toBe(0);
+  expect(t.stdout.split('\n').filter(Boolean).map((l) => l.replace(/ +\(.*\)$/, ''))).toEqual(['A /added', 'C /edit', 'D /gone']);
+  const j = run('--json', 'diff', path.join(work, 'a'), path.join(work, 'b')).json();
+  expect(j.changes.map((c: any) => [c.kind, c.path])).toEqual([['A', '/added'], ['C', '/edit'], ['D', '/gone']]);
+  expect(j.changes[0]).toMatchObject({ type: 'file', size: 3 });
+});
+
+test('a layer tarball and a ChainID are trees too; a container diff, commit and commit -o', () => {
+  expect(run('diff', path.join(work, 'a.tar'), path.join(work, 'a')).stdout.trim()).toBe('');
+  const layer = run('--json', 'import', path.join(work, 'a.tar')).json();
+  expect(run('diff', layer.chainId, path.join(work, 'b')).stdout).toContain('A /added');
+  const c = run('--json', 'create', layer.chainId, '--driver', 'copy', '--name', 'cli-diff').json();
+  const root = run('mount', 'cli-diff').stdout.trim();
+  fs.writeFileSync(path.join(root, 'fresh'), 'f');
+  fs.rmSync(path.join(root, 'gone'));
+  const d = run('diff', 'cli-diff');
+  expect(d.code).toBe(0);
+  expect(d.stdout.trim().split('\n')).toEqual(['A /fresh', 'D /gone']);
+  const out = path.join(work, 'committed.tar.zst');
+  const cm = run('--json', 'commit', c.id, '--compress', 'zstd', '-o', out);
+  expect(cm.code).toBe(0);
+  const ref = cm.json();
+  expect(ref.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+  const listing = execFileSync('bash', ['-c', `zstd -dc ${out} | tar -t`]).toString();
+  expect(listing).toContain('.wh.gone');
+  expect(listing).toContain('fresh');
+  expect(run('diff', layer.chainId, ref.chainId).stdout.trim().split('\n')).toEqual(['A /fresh  (1 B)', 'D /gone  (1 B)']);
+  expect(run('diff', 'no-such-thing', path.join(work, 'a')).code).toBe(2);
+});
