@@ -28,6 +28,7 @@ export async function applyLayer(input: Readable | string, target: string, opts:
 
   const { port1, port2 } = new MessageChannel();
   let stop = false;
+  let inputError: unknown;
   const pump = async () => {
     let inFlight = 0;
     let release: (() => void) | null = null;
@@ -46,6 +47,7 @@ export async function applyLayer(input: Readable | string, target: string, opts:
       }
       port1.postMessage({ end: true });
     } catch (e) {
+      inputError = e;
       port1.postMessage({ error: `reading the input failed: ${(e as Error).message}` });
     }
   };
@@ -53,6 +55,9 @@ export async function applyLayer(input: Readable | string, target: string, opts:
   void pump();
   try {
     return await done;
+  } catch (e) {
+    // the input's own error (a digest or size mismatch, a read error) says more than the worker's echo
+    throw inputError ?? e;
   } finally {
     stop = true;
     port1.close();

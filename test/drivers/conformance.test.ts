@@ -8,9 +8,23 @@ import type { DriverName } from '../../lib/container/types';
 import type { Change } from '../../lib/diff/types';
 import { canMount, cleanup, hashTree, makeLayer, makeOpaque, makeWhiteout, mountedUnder, tempDir } from './helpers';
 import { snapshotDir, snapshotView, sameTree } from './tree-compare';
+import { buildUmociFixture, fixtureDir, hasUmoci, UmociFixture } from '../fixtures/umoci';
 
 const isRoot = process.getuid?.() === 0;
 if (!canMount) console.warn('driver conformance: the overlay driver is skipped: mounting needs root and the native addon');
+if (!hasUmoci) console.warn('driver conformance: the umoci chain is skipped: umoci is not installed');
+
+/** A realistic chain made by umoci (built once, for both drivers), and how umoci itself unpacks it. */
+let umoci: { dir: string; fixture: UmociFixture; unpacked: string } | undefined;
+beforeAll(() => {
+  if (!hasUmoci) return;
+  const dir = fixtureDir();
+  const fixture = buildUmociFixture(dir);
+  const unpacked = path.join(dir, 'unpacked');
+  fixture.rawUnpack(unpacked);
+  umoci = { dir, fixture, unpacked };
+});
+afterAll(() => cleanup(umoci?.dir));
 
 const T0 = new Date('2020-01-02T03:04:05.678Z');
 
@@ -181,6 +195,20 @@ describe.each<[DriverName, boolean]>([
     const kinds = Object.fromEntries(changes.map((ch) => [ch.path, ch.kind]));
     expect(kinds).toMatchObject({ '/new.txt': 'A', '/etc/passwd': 'C', '/etc/hosts': 'D', '/usr/share/doc': 'D', '/lnk': 'D', '/lnk2': 'A', '/opq2': 'A', '/made': 'A' });
     expect(changes.map((ch) => ch.path)).toEqual([...changes.map((ch) => ch.path)].sort());
+  });
+
+  (enabled && hasUmoci ? it : it.skip)('a chain made by umoci mounts as its union view, and as umoci unpacks it', async () => {
+    let parent: string | null = null;
+    for (const [i, l] of umoci!.fixture.layers.entries()) {
+      parent = (await store.importLayer(l.blobPath, { parent, expectDiffId: umoci!.fixture.diffIds[i] })).chainId;
+    }
+    const c = await store.createContainer(parent, { driver });
+    const root = await c.mount();
+    const tree = snapshotDir(root);
+    sameTree(tree, snapshotView(store.view(parent)), { mtimes: true });
+    sameTree(tree, snapshotDir(umoci!.unpacked), { mtimes: false });
+    await c.remove();
+    expect(mountedUnder(store.root)).toEqual([]);
   });
 
   test('remove leaves nothing behind: no mount, no directory', async () => {
