@@ -20,7 +20,7 @@ function version(): string {
 /** Exit codes: 0 success, 1 failure, 2 usage error. */
 export async function main(argv: string[]): Promise<void> {
   const code = await run(argv);
-  process.exitCode = code;
+  if (code !== 0) process.exitCode = code;
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -6,12 +6,13 @@ import { DRIVER_CHOICES } from '../../drivers';
 import type { DriverChoice } from '../../container/types';
 import { InvalidArgumentError, NotFoundError } from '../../errors';
 import { progressBar } from '../progress';
+import { imageChain } from '../image-ref';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('create')
-    .description('create a container (a writable layer) on a chain and print its id')
-    .argument('<chainid>', 'ChainID of the top layer (a unique prefix will do), or "scratch" for no layers')
+    .description('create a container (a writable layer) on a chain or image and print its id')
+    .argument('<chainid-or-image>', 'ChainID of the top layer (a unique prefix will do), an imported image name or an image path, or "scratch" for no layers')
     .addOption(new Option('--driver <driver>', 'overlay (kernel overlayfs), copy (a materialised copy), auto (overlay when it can mount)').choices([...DRIVER_CHOICES]).default('auto'))
     .option('--name <name>', 'a name to refer to the container by')
     .option('--read-only', 'a read-only view of the chain (nothing can be written)')
@@ -19,7 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
       const store = await ctx.store();
       const bar = progressBar('creating container');
       try {
-        const c = await store.createContainer(resolveChain(store, chain), { driver: opts.driver, name: opts.name, readOnly: opts.readOnly, onProgress: (p) => bar.update(p) });
+        const c = await store.createContainer((await imageChain(store, chain)) ?? resolveChain(store, chain), { driver: opts.driver, name: opts.name, readOnly: opts.readOnly, onProgress: (p) => bar.update(p) });
         bar.done();
         ctx.print(c.toJSON(), () => c.id);
       } finally {

@@ -9,6 +9,8 @@ import * as umount from './umount';
 import * as rm from './rm';
 import * as diff from './diff';
 import * as commit from './commit';
+import * as image from './image';
+import * as layers from './layers';
 
 /** Every subcommand, one file each, in the order `--help` lists them. */
 export const commands: Array<(program: Command, ctx: CliContext) => void> = [
@@ -21,4 +23,6 @@ export const commands: Array<(program: Command, ctx: CliContext) => void> = [
   rm.register,
   diff.register,
   commit.register,
+  image.register,
+  layers.register,
 ];

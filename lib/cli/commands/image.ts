@@ -1,0 +1,48 @@
+import { Command, Option } from 'commander';
+import type { CliContext } from '../context';
+import { progressBar, formatBytes } from '../progress';
+import { table } from '../table';
+import { short } from './ls';
+
+export function register(program: Command, ctx: CliContext): void {
+  const image = program.command('image').description('import, list and export images (OCI layout, oci-archive, docker-archive)');
+  image
+    .command('import')
+    .description('import every layer of an image, verified against its descriptors and rootfs.diff_ids')
+    .argument('<path>', 'an OCI layout (PATH or PATH:TAG), an oci-archive or a docker-archive (PATH or PATH:NAME:TAG)')
+    .option('--name <name>', 'name to give the image in the store (default: its tag)')
+    .option('--platform <os/arch>', 'which image of a multi-platform index (default: this machine)')
+    .action(async (ref: string, opts: { name?: string; platform?: string }) => {
+      const store = await ctx.store();
+      const [os, architecture] = opts.platform?.split('/') ?? [];
+      const bar = progressBar(`importing ${ref}`);
+      const rec = await store.importImage(ref, { name: opts.name, platform: opts.platform ? { os, architecture } : undefined, onProgress: (p) => bar.update(p) });
+      bar.done();
+      ctx.print({ name: rec.name, chain: rec.chain, manifestDigest: rec.manifestDigest, layers: rec.layers }, () => `${rec.name}\nChainID: ${rec.chain}\nlayers:  ${rec.layers.length}`);
+    });
+  image
+    .command('ls')
+    .description('list the imported images')
+    .action(async () => {
+      const store = await ctx.store();
+      const images = await store.listImages();
+      ctx.print(
+        { images: images.map((i) => ({ name: i.name, chain: i.chain, manifestDigest: i.manifestDigest, layers: i.layers.length, source: i.source, created: i.created })) },
+        () => table(['NAME', 'CHAIN', 'LAYERS', 'SIZE', 'SOURCE'], images.map((i) => [i.name, short(i.chain), String(i.layers.length), formatBytes(i.layers.reduce((a, l) => a + l.size, 0)), i.source])),
+      );
+    });
+  image
+    .command('export')
+    .description('write a container (committed first) or a chain as an image on top of a base image')
+    .argument('<container-or-chain>', 'a container, a ChainID or an imported image name')
+    .option('--from <image>', 'the base image (imported name or path) whose config and history are kept')
+    .requiredOption('-o, --output <path>', 'where to write the image')
+    .addOption(new Option('--format <format>', 'image format').choices(['oci', 'oci-archive', 'docker-archive']).default('oci'))
+    .option('--tag <tag>', 'tag (oci: ref.name annotation; docker-archive: NAME:TAG)')
+    .addOption(new Option('--compress <kind>', 'compression of a committed layer').choices(['gzip', 'zstd', 'none']).default('gzip'))
+    .action(async (ref: string, opts: { from?: string; output: string; format: 'oci' | 'oci-archive' | 'docker-archive'; tag?: string; compress: 'gzip' | 'zstd' | 'none' }) => {
+      const store = await ctx.store();
+      const r = await store.exportImage(ref, { from: opts.from, to: opts.output, format: opts.format, tag: opts.tag, compression: opts.compress });
+      ctx.print({ ...r, output: opts.output, format: opts.format }, () => `${r.manifestDigest} -> ${opts.output}`);
+    });
+}

@@ -1,0 +1,51 @@
+import { Command } from 'commander';
+import type { CliContext } from '../context';
+import { formatBytes } from '../progress';
+import { table } from '../table';
+import { overlayChanges } from '../../diff';
+import { UsageError } from '../usage';
+import { imageChain } from '../image-ref';
+import { formatChanges } from './diff';
+import { short } from './ls';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('layers')
+    .description('one row per layer of an image or chain: DiffID, sizes, files added/changed/deleted; wasted space and efficiency as dive scores them')
+    .argument('<image>', 'an imported image name, an image path (imported first) or a ChainID')
+    .option('--layer <n>', "list that layer's changes (0 is the bottom layer)")
+    .option('--ci', 'exit 1 when the image is below the thresholds (for CI pipelines)')
+    .option('--lowest-efficiency <ratio>', 'with --ci: the lowest efficiency accepted (0..1)', '0.9')
+    .option('--highest-wasted-bytes <bytes>', 'with --ci: the most wasted bytes accepted', String(Infinity))
+    .action(async (ref: string, opts: { layer?: string; ci?: boolean; lowestEfficiency: string; highestWastedBytes: string }) => {
+      const store = await ctx.store();
+      const chain = (await imageChain(store, ref)) ?? store.resolveChain(ref);
+      const layers = store.chainSync(chain);
+      if (opts.layer !== undefined) {
+        const n = Number(opts.layer);
+        if (!Number.isInteger(n) || n < 0 || n >= layers.length) throw new UsageError(`--layer must be 0..${layers.length - 1}`);
+        const l = layers[n];
+        const changes = overlayChanges(store.paths.layerDiff(l.chainId), store.view(l.parent), store.whiteout).map(({ source: _s, ...c }) => c);
+        ctx.print({ layer: n, diffId: l.diffId, changes }, () => formatChanges(changes as never, true));
+        return;
+      }
+      const rep = store.analyze(chain);
+      const rows = layers.map((l, i) => ({ ...rep.layers[i], diffId: l.diffId, digest: l.digest, size: l.size, uncompressedSize: l.uncompressedSize }));
+      const minEff = Number(opts.lowestEfficiency);
+      const maxWaste = Number(opts.highestWastedBytes);
+      const pass = rep.efficiency >= minEff && rep.wastedBytes <= maxWaste;
+      ctx.print(
+        { layers: rows, efficiency: rep.efficiency, wastedBytes: rep.wastedBytes, userSizeBytes: rep.userSizeBytes, wastedUserPercent: rep.wastedUserPercent, inefficiencies: rep.inefficiencies.slice(0, 50), ...(opts.ci ? { ci: { pass, lowestEfficiency: minEff, highestWastedBytes: maxWaste } } : {}) },
+        () =>
+          [
+            table(['#', 'DIFFID', 'COMPRESSED', 'SIZE', 'ADDED', 'CHANGED', 'DELETED'], rows.map((r) => [String(r.index), short(r.diffId), formatBytes(r.size), formatBytes(r.uncompressedSize), String(r.added), String(r.changed), String(r.deleted)])),
+            '',
+            `efficiency:   ${(rep.efficiency * 100).toFixed(2)} %`,
+            `wasted space: ${formatBytes(rep.wastedBytes)} (${(rep.wastedUserPercent * 100).toFixed(2)} % of the layers above the base)`,
+            ...(rep.inefficiencies.length ? ['', table(['COUNT', 'TOTAL', 'PATH'], rep.inefficiencies.slice(0, 20).map((x) => [String(x.count), formatBytes(x.cumulativeSize), x.path]))] : []),
+            ...(opts.ci ? ['', pass ? 'CI: pass' : `CI: FAIL (efficiency ${rep.efficiency.toFixed(4)} < ${minEff} or wasted ${rep.wastedBytes} > ${maxWaste})`] : []),
+          ].join('\n'),
+      );
+      if (opts.ci && !pass) process.exitCode = 1;
+    });
+}
