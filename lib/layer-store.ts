@@ -4,6 +4,8 @@ import type { CreateContainerOptions } from './container';
 import { importImage, getImageSync, hasImage, listImagesSync, exportChainImage, analyzeLayers } from './image';
 import type { ImageRecord, ImportImageOptions, ExportImageOptions, EfficiencyReport } from './image';
 import { isDigest } from './digest';
+import { buildLayer, buildImage } from './build';
+import type { BuildLayerOptions, BuiltLayer, BuildImageOptions } from './build';
 import type { Compression } from './store/types';
 
 /**
@@ -71,5 +73,15 @@ export class LayerStore extends StoreCore {
     await unmountStaleStaging(this);
     await super.reconcile();
     await reconcileContainers(this);
+  }
+
+  /** A reproducible layer from a directory's files (globs, an ignore file, a prefix, normalised owner/mode/mtime). */
+  buildLayer(opts: BuildLayerOptions): Promise<BuiltLayer> {
+    return buildLayer(this, opts);
+  }
+
+  /** A base image plus layers built from files, written as a new image, with no daemon. */
+  buildImage(opts: BuildImageOptions): ReturnType<typeof buildImage> {
+    return buildImage(this, opts);
   }
 }

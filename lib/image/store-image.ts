@@ -103,6 +103,8 @@ export interface ExportImageOptions {
   /** config fields to set (entrypoint, cmd, env, ...), merged over the base's */
   config?: Record<string, unknown>;
   history?: Array<{ created_by?: string; comment?: string }>;
+  /** the image's creation time (default: now); fixed for reproducible builds */
+  created?: string;
 }
 
 /** The base image's config, from the store or opened from a path. */
@@ -118,7 +120,7 @@ export async function exportChainImage(store: StoreCore, chain: string, opts: Ex
   const baseIds = base?.rootfs.diff_ids ?? [];
   const mine = layers.map((l) => l.diffId);
   if (baseIds.some((d, i) => mine[i] !== d)) throw new BadImageError(`the chain ${chain} does not sit on the image ${opts.from}: their layers differ`);
-  const now = new Date().toISOString();
+  const now = opts.created ?? new Date().toISOString();
   const history = [...(base?.history ?? [])];
   const added = layers.length - baseIds.length;
   for (let i = 0; i < added; i++) history.push({ created: now, created_by: opts.history?.[i]?.created_by ?? 'layerfs commit', comment: opts.history?.[i]?.comment });

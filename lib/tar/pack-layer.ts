@@ -26,7 +26,7 @@ function workerData(source: PackSource, opts: PackOptions, dest?: string): PackW
   const wire: WirePackSource = 'dir' in source ? { dir: source.dir, whiteout: source.whiteout ?? opts.whiteout } : { root: source.root, entries: source.entries };
   return {
     source: wire,
-    opts: { sourceDateEpoch: opts.sourceDateEpoch, owner: opts.owner, compression: opts.compression ?? 'none' },
+    opts: { sourceDateEpoch: opts.sourceDateEpoch, owner: opts.owner, mtime: opts.mtime, fileMode: opts.fileMode, dirMode: opts.dirMode, compression: opts.compression ?? 'none' },
     dest,
   };
 }

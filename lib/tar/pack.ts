@@ -35,6 +35,11 @@ export type WirePackSource = { dir: string | Uint8Array; whiteout?: WhiteoutForm
 export interface PackTarOptions {
   sourceDateEpoch?: number;
   owner?: { uid: number; gid: number };
+  /** every entry's mtime (seconds), instead of its own */
+  mtime?: number;
+  /** permission bits of regular files (executables keep x where the mode has r) and of directories */
+  fileMode?: number;
+  dirMode?: number;
 }
 
 /** One tar entry: its header bytes and, for a regular file, where its content comes from. */
@@ -96,8 +101,18 @@ class EntryEncoder {
   private mtime(st: fs.BigIntStats): number {
     let s = st.mtimeNs / NS_PER_S;
     if (st.mtimeNs < 0n && st.mtimeNs % NS_PER_S !== 0n) s -= 1n; // floor, not truncate
-    const m = Number(s);
+    const m = this.opts.mtime ?? Number(s);
     return this.opts.sourceDateEpoch !== undefined ? Math.min(m, this.opts.sourceDateEpoch) : m;
+  }
+
+  private mode(st: fs.BigIntStats): number {
+    const own = Number(st.mode) & 0o7777;
+    if (st.isDirectory() && this.opts.dirMode !== undefined) return this.opts.dirMode;
+    if (st.isFile() && this.opts.fileMode !== undefined) {
+      const m = this.opts.fileMode;
+      return own & 0o111 ? m | ((m & 0o444) >> 2) : m;
+    }
+    return own;
   }
 
   /** A whiteout (`.wh.NAME`) or opaque marker: an empty file with fixed metadata. */
@@ -110,7 +125,7 @@ class EntryEncoder {
   entry(path: Buffer, abs: Buffer, st: fs.BigIntStats): TarItem | null {
     if (st.isSocket()) return null;
     const base = {
-      mode: Number(st.mode) & 0o7777,
+      mode: this.mode(st),
       uid: this.opts.owner?.uid ?? Number(st.uid),
       gid: this.opts.owner?.gid ?? Number(st.gid),
       mtime: this.mtime(st),

@@ -67,6 +67,11 @@ export interface PackOptions {
   sourceDateEpoch?: number;
   /** owner to write instead of the file's own */
   owner?: { uid: number; gid: number };
+  /** every entry's mtime (seconds since the epoch) instead of its own */
+  mtime?: number;
+  /** permission bits for regular files (executables keep x where the mode has r) and directories */
+  fileMode?: number;
+  dirMode?: number;
   /** how the source directory holds whiteouts (converted to `.wh.` entries); absent: a plain directory */
   whiteout?: WhiteoutFormatName;
   compression?: Compression;

@@ -5,6 +5,7 @@ import * as native from '../../lib/native';
 import { LayerStore } from '../../lib/layer-store';
 import { stagingName } from '../../lib/store/tmp';
 import { canMount, cleanup, makeStack, mountedUnder, mountSkipNote, tempDir } from '../drivers/helpers';
+import { layerfs } from '../cli/run-cli';
 
 mountSkipNote('containers');
 const itMount = canMount ? it : it.skip;
@@ -81,7 +82,7 @@ describe('containers', () => {
     expect(mountedUnder(storeDir)).toEqual([]);
   });
 
-  itMount('a process killed with a container mounted: the reopened store reports it, and remove cleans it up', async () => {
+  itMount('a process killed with a container mounted: the reopened store reports it, and `layerfs rm` cleans it up', async () => {
     const script = path.join(work, 'crash.js');
     fs.writeFileSync(
       script,
@@ -115,7 +116,9 @@ describe('containers', () => {
     expect(c.state).toBe('mounted');
     expect(c.isMounted()).toBe(true);
     expect(fs.existsSync(path.join(merged, 'written-before-the-crash'))).toBe(true);
-    await c.remove();
+    expect(layerfs(['--store', storeDir, '--json', 'ls']).json().containers).toEqual([expect.objectContaining({ id, name: 'crashed', state: 'mounted', mounted: true })]);
+    const rm = layerfs(['--store', storeDir, 'rm', 'crashed']);
+    expect([rm.code, rm.stderr]).toEqual([0, '']);
     expect(native.readMountInfo().filter((m) => m.mountPoint.startsWith(storeDir))).toEqual([]);
     expect(fs.existsSync(reopened.paths.container(id))).toBe(false);
     expect(await reopened.listContainers()).toEqual([]);

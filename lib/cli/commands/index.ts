@@ -11,6 +11,7 @@ import * as diff from './diff';
 import * as commit from './commit';
 import * as image from './image';
 import * as layers from './layers';
+import * as build from './build';
 
 /** Every subcommand, one file each, in the order `--help` lists them. */
 export const commands: Array<(program: Command, ctx: CliContext) => void> = [
@@ -25,4 +26,5 @@ export const commands: Array<(program: Command, ctx: CliContext) => void> = [
   commit.register,
   image.register,
   layers.register,
+  build.register,
 ];
