@@ -9,6 +9,9 @@ import { UnionView } from '../view';
 import { StorePaths, defaultStoreDir } from './paths';
 import { discard, isStale, stagingName } from './tmp';
 import { readJsonSync, writeJsonAtomicSync } from './records';
+import { writeLayerManifestSync } from './layer-manifest';
+import { fsck, gc, removeLayer } from './check';
+import type { FsckReport, GcReport } from './check';
 import { MEDIA_TYPES, LayerRecord, LayerRef, OperationOptions, WhiteoutFormatName } from './types';
 
 export interface StoreConfig {
@@ -160,6 +163,8 @@ export class StoreCore {
    */
   publishLayer(staging: string, blobTmp: string | null, record: LayerRecord, durable = false): LayerRef {
     if (blobTmp) this.publishBlob(blobTmp, record.digest);
+    // what fsck later holds the unpacked layer against
+    writeLayerManifestSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
     writeJsonAtomicSync(path.join(staging, 'layer.json'), record, durable);
     const dest = this.paths.layer(record.chainId);
     try {
@@ -235,6 +240,21 @@ export class StoreCore {
     const blob = this.paths.blob(r.digest);
     if (!fs.existsSync(blob)) throw new NotFoundError(r.digest, `the blob ${r.digest} of layer ${r.chainId} is missing from the store`);
     return fs.createReadStream(blob, { highWaterMark: 4 << 20 });
+  }
+
+  /** Verifies blobs, layers (against their manifests), containers and mounts; `repair` re-extracts damaged layers. */
+  fsck(opts: { repair?: boolean } = {}): Promise<FsckReport> {
+    return fsck(this, opts);
+  }
+
+  /** Removes what nothing references (blobs; with `layers`, unreachable layers) and reports what it freed. */
+  gc(opts: { layers?: boolean } = {}): Promise<GcReport> {
+    return gc(this, opts);
+  }
+
+  /** Removes a layer; fails with LAYERFS_IN_USE while a container, image or layer above uses it. */
+  removeLayer(chainId: string): Promise<void> {
+    return removeLayer(this, chainId);
   }
 }
 

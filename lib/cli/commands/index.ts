@@ -12,6 +12,7 @@ import * as commit from './commit';
 import * as image from './image';
 import * as layers from './layers';
 import * as build from './build';
+import * as maintenance from './maintenance';
 
 /** Every subcommand, one file each, in the order `--help` lists them. */
 export const commands: Array<(program: Command, ctx: CliContext) => void> = [
@@ -27,4 +28,5 @@ export const commands: Array<(program: Command, ctx: CliContext) => void> = [
   image.register,
   layers.register,
   build.register,
+  maintenance.register,
 ];
