@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { chainId } from '../digest';
 import { packToFile } from '../tar/pack-layer';
+import { noSpace } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
 import { MEDIA_TYPES, LayerRecord } from '../store/types';
 import type { PackEntry } from '../tar/types';
@@ -45,6 +46,8 @@ export async function commitContainer(store: StoreCore, c: Committable, opts: Co
       created: new Date().toISOString(),
     };
     return store.publishLayer(staging, blobTmp, record, opts.durable);
+  } catch (e) {
+    throw noSpace(e, `committing container ${rec.id}`);
   } finally {
     await store.discard(staging);
   }

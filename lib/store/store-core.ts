@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { chainId as computeChainId, parseDigest } from '../digest';
-import { DigestMismatchError, NotFoundError, SizeMismatchError, InvalidArgumentError } from '../errors';
+import { DigestMismatchError, NotFoundError, SizeMismatchError, InvalidArgumentError, NoSpaceError } from '../errors';
 import { applyLayer } from '../tar/apply-layer';
 import { probeWhiteoutFormat } from '../whiteout';
 import { UnionView } from '../view';
@@ -132,6 +132,8 @@ export class StoreCore {
         onProgress: opts.onProgress,
         total,
         durable: opts.durable,
+      }).catch((e) => {
+        throw noSpace(e, `importing ${typeof input === 'string' ? input : 'a layer'}`);
       });
       const what = opts.what ?? (typeof input === 'string' ? input : 'layer');
       if (opts.expectSize !== undefined && opts.expectSize !== r.size) throw new SizeMismatchError(what, opts.expectSize, r.size);
@@ -256,6 +258,12 @@ export class StoreCore {
   removeLayer(chainId: string): Promise<void> {
     return removeLayer(this, chainId);
   }
+}
+
+/** ENOSPC becomes an error that says what was being done; the staged work is removed by the caller. */
+export function noSpace(e: unknown, doing: string): unknown {
+  if ((e as NodeJS.ErrnoException)?.code !== 'ENOSPC') return e;
+  return new NoSpaceError(`no space left on the store's filesystem while ${doing}; nothing was kept, free some space and try again`, { cause: e });
 }
 
 export function refOf(r: LayerRecord): LayerRef {

@@ -1,0 +1,60 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { randomBytes } from 'crypto';
+import { LayerStore } from '../../lib/layer-store';
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn('ENOSPC test skipped: mounting a small tmpfs needs root');
+
+(isRoot ? test : test.skip)('a full disk in the middle of an import and a commit: a clear error, nothing kept, and it works once space is freed', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-nospace-'));
+  const mnt = path.join(work, 'small');
+  fs.mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt]);
+  try {
+    const src = path.join(work, 'src');
+    fs.mkdirSync(src);
+    for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(src, `f${i}`), randomBytes(1 << 20));
+    const tar = path.join(work, 'l.tar');
+    execFileSync('tar', ['-cf', tar, '-C', src, '.']);
+    const store = await LayerStore.open(path.join(mnt, 'store'));
+    const filler = path.join(mnt, 'filler');
+    fs.writeFileSync(filler, Buffer.alloc(8 << 20));
+    const before = fs.readdirSync(store.paths.layersDir).length;
+    const e = await store.importLayer(tar).catch((x) => x);
+    expect(e).toMatchObject({ code: 'LAYERFS_NO_SPACE' });
+    expect(e.message).toContain('no space left');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.readdirSync(store.paths.layersDir)).toHaveLength(before);
+    expect(fs.readdirSync(store.paths.tmpDir)).toEqual([]);
+    expect(fs.readdirSync(store.paths.blobsDir)).toEqual([]);
+    fs.rmSync(filler);
+    const ok = await store.importLayer(tar);
+    expect(store.hasLayer(ok.chainId)).toBe(true);
+    // a commit that cannot fit
+    const c = await store.createContainer(null, { driver: 'copy' });
+    const root = await c.mount();
+    fs.writeFileSync(path.join(root, 'big'), randomBytes(1 << 20));
+    fs.writeFileSync(filler, Buffer.alloc(0));
+    let n = 0;
+    try {
+      for (;;) fs.appendFileSync(filler, Buffer.alloc(256 << 10)), n++;
+    } catch {
+      /* the disk is full now */
+    }
+    const ce = await c.commit({ compression: 'none' }).catch((x) => x);
+    expect(ce).toMatchObject({ code: 'LAYERFS_NO_SPACE' });
+    fs.rmSync(filler);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.readdirSync(store.paths.tmpDir)).toEqual([]);
+    const layer = await c.commit({ compression: 'none' });
+    expect(store.hasLayer(layer.chainId)).toBe(true);
+    expect(n).toBeGreaterThan(0);
+    await c.remove();
+  } finally {
+    execFileSync('umount', ['-l', mnt]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
