@@ -31,3 +31,25 @@ export function fsyncDirSync(dir: string): void {
     fs.closeSync(fd);
   }
 }
+
+/** fsync every file, then every directory, of a tree (deepest first), so a rename after it publishes durable data. */
+export function fsyncTreeSync(root: string): void {
+  const dirs: string[] = [];
+  const walk = (d: string) => {
+    dirs.push(d);
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const fd = fs.openSync(p, 'r');
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+    }
+  };
+  walk(root);
+  for (const d of dirs.reverse()) fsyncDirSync(d);
+}

@@ -8,7 +8,7 @@ import { probeWhiteoutFormat } from '../whiteout';
 import { UnionView } from '../view';
 import { StorePaths, defaultStoreDir } from './paths';
 import { discard, isStale, stagingName } from './tmp';
-import { readJsonSync, writeJsonAtomicSync } from './records';
+import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync } from './records';
 import { writeLayerManifestSync } from './layer-manifest';
 import { fsck, gc, removeLayer } from './check';
 import type { FsckReport, GcReport } from './check';
@@ -164,13 +164,15 @@ export class StoreCore {
    * if another process won the race, its layer is the one kept.
    */
   publishLayer(staging: string, blobTmp: string | null, record: LayerRecord, durable = false): LayerRef {
-    if (blobTmp) this.publishBlob(blobTmp, record.digest);
+    if (durable) fsyncTreeSync(staging); // files, then directories, before the renames below
+    if (blobTmp) this.publishBlob(blobTmp, record.digest, durable);
     // what fsck later holds the unpacked layer against
     writeLayerManifestSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
     writeJsonAtomicSync(path.join(staging, 'layer.json'), record, durable);
     const dest = this.paths.layer(record.chainId);
     try {
       fs.renameSync(staging, dest);
+      if (durable) fsyncDirSync(this.paths.layersDir);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
@@ -180,10 +182,11 @@ export class StoreCore {
   }
 
   /** Moves a complete blob file into blobs/ (the same digest means the same bytes, so an existing one is kept). */
-  publishBlob(file: string, digest: string): void {
+  publishBlob(file: string, digest: string, durable = false): void {
     const dest = this.paths.blob(digest);
     if (fs.existsSync(dest)) return;
     fs.renameSync(file, dest);
+    if (durable) fsyncDirSync(this.paths.blobsDir);
   }
 
   hasLayer(chainId: string): boolean {

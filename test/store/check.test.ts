@@ -67,3 +67,14 @@ test('removeLayer refuses a layer in use; gc frees what nothing references', asy
   await store.removeLayer(a.chainId);
   expect(await store.listLayers()).toEqual([]);
 });
+
+test('durable imports and commits publish complete layers', async () => {
+  const store = await LayerStore.open(path.join(work, 's'));
+  const l = await store.importLayer(tarOf('d', { a: 'a' }), { durable: true });
+  const c = await store.createContainer(l.chainId, { driver: 'copy' });
+  fs.writeFileSync(path.join(await c.mount(), 'b'), 'b');
+  const m = await c.commit({ durable: true });
+  expect(store.view(m.chainId).readFileSync('/b').toString()).toBe('b');
+  expect((await store.fsck()).problems).toEqual([]);
+  await c.remove();
+});
