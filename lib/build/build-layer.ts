@@ -4,8 +4,9 @@ import { chainId as computeChainId, parseDigest } from '../digest';
 import { InvalidArgumentError } from '../errors';
 import { packToFile } from '../tar/pack-layer';
 import { applyLayer } from '../tar/apply-layer';
+import { newLayerRecord } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
-import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, OperationOptions } from '../store/types';
+import type { Compression, LayerRef, OperationOptions } from '../store/types';
 import type { PackEntry } from '../tar/types';
 import { selectFiles } from './select';
 
@@ -77,19 +78,7 @@ export async function buildLayer(store: StoreCore, opts: BuildLayerOptions): Pro
     const diff = path.join(staging, 'diff');
     fs.mkdirSync(diff);
     await applyLayer(blob, diff, { whiteout: store.whiteout, signal: opts.signal });
-    const record: LayerRecord = {
-      chainId: id,
-      diffId: r.diffId,
-      parent,
-      digest: r.digest,
-      mediaType: MEDIA_TYPES[compression],
-      size: r.size,
-      compression,
-      uncompressedSize: r.uncompressedSize,
-      entries: r.entries,
-      whiteout: store.whiteout,
-      created: new Date().toISOString(),
-    };
+    const record = newLayerRecord(parent, { ...r, compression }, store.whiteout);
     return { ...store.publishLayer(staging, blob, record), added: true, warnings };
   } finally {
     await store.discard(staging);

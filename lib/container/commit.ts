@@ -1,10 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { chainId } from '../digest';
 import { packToFile } from '../tar/pack-layer';
-import { noSpace } from '../store/store-core';
+import { noSpace, newLayerRecord } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
-import { MEDIA_TYPES, LayerRecord } from '../store/types';
 import type { PackEntry } from '../tar/types';
 import { buildLayerDirSync } from './layer-dir';
 import type { Change, CommitOptions, ContainerRecord, LayerRef } from './types';
@@ -32,19 +30,7 @@ export async function commitContainer(store: StoreCore, c: Committable, opts: Co
     const diffDir = path.join(staging, 'diff');
     fs.mkdirSync(diffDir);
     buildLayerDirSync(entries, diffDir, store.whiteout);
-    const record: LayerRecord = {
-      chainId: chainId(rec.chain, r.diffId),
-      diffId: r.diffId,
-      parent: rec.chain,
-      digest: r.digest,
-      mediaType: MEDIA_TYPES[compression],
-      size: r.size,
-      compression,
-      uncompressedSize: r.uncompressedSize,
-      entries: r.entries,
-      whiteout: store.whiteout,
-      created: new Date().toISOString(),
-    };
+    const record = newLayerRecord(rec.chain, { ...r, compression }, store.whiteout);
     return store.publishLayer(staging, blobTmp, record, opts.durable);
   } catch (e) {
     throw noSpace(e, `committing container ${rec.id}`);

@@ -12,7 +12,7 @@ import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync } from '
 import { writeLayerManifestSync } from './layer-manifest';
 import { fsck, gc, removeLayer } from './check';
 import type { FsckReport, GcReport } from './check';
-import { MEDIA_TYPES, LayerRecord, LayerRef, OperationOptions, WhiteoutFormatName } from './types';
+import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, OperationOptions, WhiteoutFormatName } from './types';
 
 export interface StoreConfig {
   version: 1;
@@ -139,19 +139,7 @@ export class StoreCore {
       if (opts.expectSize !== undefined && opts.expectSize !== r.size) throw new SizeMismatchError(what, opts.expectSize, r.size);
       if (opts.expectDigest && opts.expectDigest !== r.digest) throw new DigestMismatchError(`${what}: blob digest`, opts.expectDigest, r.digest);
       if (opts.expectDiffId && opts.expectDiffId !== r.diffId) throw new DigestMismatchError(`${what}: DiffID (rootfs.diff_ids)`, opts.expectDiffId, r.diffId);
-      const record: LayerRecord = {
-        chainId: computeChainId(parent, r.diffId),
-        diffId: r.diffId,
-        parent,
-        digest: r.digest,
-        mediaType: MEDIA_TYPES[r.compression],
-        size: r.size,
-        compression: r.compression,
-        uncompressedSize: r.uncompressedSize,
-        entries: r.entries,
-        whiteout: this.whiteout,
-        created: new Date().toISOString(),
-      };
+      const record = newLayerRecord(parent, r, this.whiteout);
       return this.publishLayer(staging, blobTmp, record, opts.durable);
     } finally {
       await this.discard(staging);
@@ -267,6 +255,23 @@ export class StoreCore {
 export function noSpace(e: unknown, doing: string): unknown {
   if ((e as NodeJS.ErrnoException)?.code !== 'ENOSPC') return e;
   return new NoSpaceError(`no space left on the store's filesystem while ${doing}; nothing was kept, free some space and try again`, { cause: e });
+}
+
+/** The record of a new layer on `parent`, from what packing or applying it measured. */
+export function newLayerRecord(parent: string | null, r: { diffId: string; digest: string; size: number; uncompressedSize: number; entries: number; compression: Compression }, whiteout: WhiteoutFormatName): LayerRecord {
+  return {
+    chainId: computeChainId(parent, r.diffId),
+    diffId: r.diffId,
+    parent,
+    digest: r.digest,
+    mediaType: MEDIA_TYPES[r.compression],
+    size: r.size,
+    compression: r.compression,
+    uncompressedSize: r.uncompressedSize,
+    entries: r.entries,
+    whiteout,
+    created: new Date().toISOString(),
+  };
 }
 
 export function refOf(r: LayerRecord): LayerRef {
