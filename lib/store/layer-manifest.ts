@@ -27,14 +27,15 @@ function typeOf(st: fs.Stats): string {
 }
 
 /** Paths, types, modes, sizes and content digests of a layer directory, sorted. */
-export function layerManifestSync(dir: string): ManifestLine[] {
+/** `known`: content digests already computed while the files were written, by inode. */
+export function layerManifestSync(dir: string, known?: Map<number, string>): ManifestLine[] {
   const out: ManifestLine[] = [];
   const walk = (real: string, rel: string) => {
     for (const n of fs.readdirSync(real).sort()) {
       const r = path.join(real, n);
       const p = rel + '/' + n;
       const st = fs.lstatSync(r);
-      out.push([p, typeOf(st), st.mode & 0o7777, st.isFile() ? st.size : 0, st.isFile() ? hashFile(r) : null, st.isSymbolicLink() ? fs.readlinkSync(r) : null]);
+      out.push([p, typeOf(st), st.mode & 0o7777, st.isFile() ? st.size : 0, st.isFile() ? (known?.get(st.ino) ?? hashFile(r)) : null, st.isSymbolicLink() ? fs.readlinkSync(r) : null]);
       if (st.isDirectory()) walk(r, p);
     }
   };
@@ -42,8 +43,8 @@ export function layerManifestSync(dir: string): ManifestLine[] {
   return out;
 }
 
-export function writeLayerManifestSync(dir: string, file: string): void {
-  fs.writeFileSync(file, layerManifestSync(dir).map((l) => JSON.stringify(l)).join('\n') + '\n');
+export function writeLayerManifestSync(dir: string, file: string, known?: Map<number, string>): void {
+  fs.writeFileSync(file, layerManifestSync(dir, known).map((l) => JSON.stringify(l)).join('\n') + '\n');
 }
 
 export function readLayerManifestSync(file: string): ManifestLine[] {

@@ -132,6 +132,7 @@ export class StoreCore {
         onProgress: opts.onProgress,
         total,
         durable: opts.durable,
+        manifestPath: path.join(staging, 'manifest.json'),
       }).catch((e) => {
         throw noSpace(e, `importing ${typeof input === 'string' ? input : 'a layer'}`);
       });
@@ -155,7 +156,7 @@ export class StoreCore {
     if (durable) fsyncTreeSync(staging); // files, then directories, before the renames below
     if (blobTmp) this.publishBlob(blobTmp, record.digest, durable);
     // what fsck later holds the unpacked layer against
-    writeLayerManifestSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
+    if (!fs.existsSync(path.join(staging, 'manifest.json'))) writeLayerManifestSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
     writeJsonAtomicSync(path.join(staging, 'layer.json'), record, durable);
     const dest = this.paths.layer(record.chainId);
     try {

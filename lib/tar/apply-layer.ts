@@ -20,6 +20,7 @@ export async function applyLayer(input: Readable | string, target: string, opts:
     limits: opts.limits ?? {},
     total: opts.total,
     durable: opts.durable,
+    manifestPath: opts.manifestPath,
   };
   const onMessage = (m: { type: string; bytes?: unknown; total?: unknown; entries?: unknown }) => {
     if (m.type === 'progress') opts.onProgress?.({ bytes: m.bytes as number, total: m.total as number | undefined, entries: m.entries as number });

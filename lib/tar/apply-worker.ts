@@ -7,6 +7,7 @@ import { workerMain } from '../native/worker-main';
 import { createDecompressor, detectCompression } from './compression';
 import { LayerApplier } from './apply';
 import { TarReader } from './reader';
+import { writeLayerManifestSync } from '../store/layer-manifest';
 import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
 import type { WhiteoutFormatName } from '../store/types';
 
@@ -20,6 +21,7 @@ export interface ApplyWorkerData {
   limits: Partial<TarLimits>;
   total?: number;
   durable?: boolean;
+  manifestPath?: string;
 }
 
 /** Chunks from the main thread, acknowledged as they are consumed (that is the backpressure). */
@@ -101,6 +103,7 @@ workerMain(async (data: ApplyWorkerData, post): Promise<ApplyResult> => {
   }
   reader.end();
   applier.finish();
+  if (data.manifestPath) writeLayerManifestSync(data.target, data.manifestPath, applier.digests);
   if (blob !== null) {
     if (data.durable) fs.fsyncSync(blob);
     fs.closeSync(blob);

@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { createHash } from 'crypto';
 import * as native from '../native';
 import { BadTarError, LimitExceededError, UnsafePathError } from '../errors';
 import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, OCI_WHITEOUT_PREFIX, WhiteoutFormat } from '../whiteout';
@@ -31,6 +32,8 @@ export class LayerApplier {
   private readonly root: Buffer;
   private readonly canMknod: boolean;
   warnings: string[] = [];
+  /** content digests of the files written, by inode: the layer's manifest needs no second read */
+  readonly digests = new Map<number, string>();
 
   constructor(target: string, private readonly whiteout: WhiteoutFormatName, private readonly limits: TarLimits, private readonly applyOwners: boolean, private readonly durable = false) {
     this.root = Buffer.from(target);
@@ -131,12 +134,15 @@ export class LayerApplier {
         this.clear(parts, false);
         const fd = fs.openSync(real, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
         this.made.set(k, 'file');
+        const hash = createHash('sha256');
         return {
           write: (chunk) => {
+            hash.update(chunk);
             let o = 0;
             while (o < chunk.length) o += fs.writeSync(fd, chunk, o);
           },
           end: () => {
+            this.digests.set(fs.fstatSync(fd).ino, hash.digest('hex'));
             if (this.durable) fs.fsyncSync(fd);
             fs.closeSync(fd);
             this.metadata(real, h, entry, true);

@@ -34,6 +34,8 @@ export interface ApplyOptions {
   total?: number;
   /** fsync files and directories before returning */
   durable?: boolean;
+  /** write the layer's manifest (paths, types, modes, sizes, content digests) here, from digests taken while writing */
+  manifestPath?: string;
 }
 
 export interface ApplyResult {
