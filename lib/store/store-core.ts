@@ -133,6 +133,7 @@ export class StoreCore {
         total,
         durable: opts.durable,
         manifestPath: path.join(staging, 'manifest.json'),
+        lowerDirs: this.layerDirs(parent),
       }).catch((e) => {
         throw noSpace(e, `importing ${typeof input === 'string' ? input : 'a layer'}`);
       });

@@ -21,6 +21,7 @@ export async function applyLayer(input: Readable | string, target: string, opts:
     total: opts.total,
     durable: opts.durable,
     manifestPath: opts.manifestPath,
+    lowerDirs: opts.lowerDirs,
   };
   const onMessage = (m: { type: string; bytes?: unknown; total?: unknown; entries?: unknown }) => {
     if (m.type === 'progress') opts.onProgress?.({ bytes: m.bytes as number, total: m.total as number | undefined, entries: m.entries as number });

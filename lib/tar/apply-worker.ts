@@ -7,6 +7,7 @@ import { workerMain } from '../native/worker-main';
 import { createDecompressor, detectCompression } from './compression';
 import { LayerApplier } from './apply';
 import { TarReader } from './reader';
+import { UnionView } from '../view';
 import { writeLayerManifestSync } from '../store/layer-manifest';
 import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
 import type { WhiteoutFormatName } from '../store/types';
@@ -22,6 +23,8 @@ export interface ApplyWorkerData {
   total?: number;
   durable?: boolean;
   manifestPath?: string;
+  /** the chain below, bottom first, for implicit parent directories */
+  lowerDirs?: string[];
 }
 
 /** Chunks from the main thread, acknowledged as they are consumed (that is the backpressure). */
@@ -52,7 +55,8 @@ workerMain(async (data: ApplyWorkerData, post): Promise<ApplyResult> => {
   const raw = new Sha256Counter();
   const tar = new Sha256Counter();
   const blob = data.blobPath ? fs.openSync(data.blobPath, 'wx', 0o644) : null;
-  const applier = new LayerApplier(data.target, data.whiteout, limits, data.applyOwners, data.durable);
+  const lower = data.lowerDirs?.length ? new UnionView(data.lowerDirs, data.whiteout) : null;
+  const applier = new LayerApplier(data.target, data.whiteout, limits, data.applyOwners, data.durable, lower);
   const reader = new TarReader(limits, (h) => applier.entry(h));
   let lastProgress = 0;
   const progress = (force = false) => {

@@ -6,6 +6,7 @@ import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, O
 import type { WhiteoutFormatName } from '../store/types';
 import type { TarLimits } from './types';
 import { displayName, EntrySink, TarHeader } from './reader';
+import { UnionView, xattrsOf } from '../view';
 
 type Kind = 'dir' | 'file' | 'symlink' | 'other' | 'whiteout';
 
@@ -35,7 +36,12 @@ export class LayerApplier {
   /** content digests of the files written, by inode: the layer's manifest needs no second read */
   readonly digests = new Map<number, string>();
 
-  constructor(target: string, private readonly whiteout: WhiteoutFormatName, private readonly limits: TarLimits, private readonly applyOwners: boolean, private readonly durable = false) {
+  /**
+   * `lower`: the chain below this layer. A parent directory the tar has no entry for takes the
+   * lower copy's owner, mode, times and xattrs (as an overlay copy-up would), or it would hide
+   * them behind 0755 root-owned "now" metadata.
+   */
+  constructor(target: string, private readonly whiteout: WhiteoutFormatName, private readonly limits: TarLimits, private readonly applyOwners: boolean, private readonly durable = false, private readonly lower: UnionView | null = null) {
     this.root = Buffer.from(target);
     this.fmt = whiteoutFormat(whiteout);
     this.canMknod = process.getuid?.() === 0 && native.addonStatus().available;
@@ -79,9 +85,25 @@ export class LayerApplier {
       if (kind === 'dir') continue;
       if (kind === 'whiteout') this.clearWhiteout(sub);
       else if (kind !== undefined) throw new UnsafePathError(entry, `its parent ${JSON.stringify(displayName(Buffer.from(k, 'latin1')))} is a ${kind === 'symlink' ? 'symlink' : 'non-directory'} in this layer`);
-      fs.mkdirSync(this.real(sub), 0o755);
+      const real = this.real(sub);
+      fs.mkdirSync(real, 0o755);
       this.made.set(k, 'dir');
+      this.inheritFromLower(sub, real);
     }
+  }
+
+  private inheritFromLower(sub: Buffer[], real: Buffer): void {
+    const below = this.lower?.lookupSync('/' + sub.map((c) => c.toString('utf8')).join('/'));
+    if (!below || below.type !== 'dir') return;
+    if (this.applyOwners) fs.lchownSync(real, below.stat.uid, below.stat.gid);
+    for (const [name, value] of Object.entries(xattrsOf(below.realPath))) {
+      try {
+        native.lsetxattrSync(real, name, value);
+      } catch {
+        this.warnings.push(`could not copy xattr ${name} to the implicit parent ${below.path}`);
+      }
+    }
+    this.dirs.set(this.key(sub), { real, depth: sub.length, mode: below.stat.mode & 0o7777, mtime: below.stat.mtimeMs / 1000 });
   }
 
   private clearWhiteout(parts: Buffer[]): void {

@@ -36,6 +36,8 @@ export interface ApplyOptions {
   durable?: boolean;
   /** write the layer's manifest (paths, types, modes, sizes, content digests) here, from digests taken while writing */
   manifestPath?: string;
+  /** the layer directories below (bottom first): implicit parent directories take their metadata */
+  lowerDirs?: string[];
 }
 
 export interface ApplyResult {
