@@ -1,17 +1,25 @@
-import { MessageChannel } from 'worker_threads';
+import * as fs from 'fs';
+import { MessageChannel, MessagePort, Worker } from 'worker_threads';
 import type { Readable } from 'stream';
-import { runWorker } from '../native/workers';
+import { AbortedError } from '../errors';
+import { runWorker, WorkerMessage } from '../native/workers';
 import type { ApplyOptions, ApplyResult } from './types';
-import type { ApplyWorkerData } from './apply-worker';
+import { ACK } from './apply-worker-protocol';
+import type { ApplyWorkerData, InputMessage, ProgressMessage } from './apply-worker-protocol';
 
+/** Stream input goes to the worker in transferred batches of this size, at most IN_FLIGHT unacknowledged. */
+const BATCH = 1 << 20;
 const IN_FLIGHT = 8;
 
 /**
- * Applies a layer tarball (plain, gzip or zstd, told by its bytes) into `target`, an empty
- * directory: hashing the bytes as received (digest) and uncompressed (DiffID), optionally
- * keeping them as the blob, all in one pass in a worker thread.
+ * Applies a layer tarball (plain, gzip or zstd, told by its bytes) into `target`, an existing empty
+ * directory: hashing the bytes as received (digest) and uncompressed (DiffID) and optionally
+ * keeping them as the blob (`opts.blobPath`, created here, removed again on failure), all in one
+ * pass in a worker thread. On any error or abort it rejects once the worker has stopped, having
+ * written nothing outside `target`; removing `target` is the caller's business.
  */
 export async function applyLayer(input: Readable | string, target: string, opts: ApplyOptions): Promise<ApplyResult> {
+  if (opts.signal?.aborted) throw new AbortedError('applying a layer');
   const data: ApplyWorkerData = {
     target,
     whiteout: opts.whiteout,
@@ -23,46 +31,120 @@ export async function applyLayer(input: Readable | string, target: string, opts:
     manifestPath: opts.manifestPath,
     lowerDirs: opts.lowerDirs,
   };
-  const onMessage = (m: { type: string; bytes?: unknown; total?: unknown; entries?: unknown }) => {
-    if (m.type === 'progress') opts.onProgress?.({ bytes: m.bytes as number, total: m.total as number | undefined, entries: m.entries as number });
-  };
-  if (typeof input === 'string') return runWorker<ApplyResult>('tar/apply-worker', { ...data, path: input }, { signal: opts.signal, onMessage });
-
-  const { port1, port2 } = new MessageChannel();
-  let stop = false;
-  let inputError: unknown;
-  const pump = async () => {
-    let inFlight = 0;
-    let release: (() => void) | null = null;
-    port1.on('message', () => {
-      inFlight--;
-      release?.();
+  let worker: Worker | undefined;
+  const run = (d: ApplyWorkerData, transferList?: MessagePort[]) =>
+    runWorker<ApplyResult>('tar/apply-worker', d, {
+      signal: opts.signal,
+      transferList,
+      onStart: (w) => (worker = w),
+      onMessage: (m: WorkerMessage) => {
+        if (m.type !== 'progress') return;
+        const p = m as unknown as ProgressMessage;
+        opts.onProgress?.({ bytes: p.bytes, total: p.total, entries: p.entries });
+      },
     });
-    try {
-      for await (const c of input) {
-        if (stop) break;
-        const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
-        const copy = new Uint8Array(b); // its own ArrayBuffer, so it can be transferred
-        port1.postMessage({ chunk: copy.buffer }, [copy.buffer]);
-        inFlight++;
-        while (inFlight >= IN_FLIGHT && !stop) await new Promise<void>((r) => (release = r));
-      }
-      port1.postMessage({ end: true });
-    } catch (e) {
-      inputError = e;
-      port1.postMessage({ error: `reading the input failed: ${(e as Error).message}` });
-    }
-  };
-  const done = runWorker<ApplyResult>('tar/apply-worker', { ...data, port: port2 }, { signal: opts.signal, onMessage, transferList: [port2] });
-  void pump();
+
+  // listen at once: an input that fails while the blob is being created must not go unhandled
+  let earlyError: unknown;
+  const onEarlyError = (e: unknown) => (earlyError ??= e);
+  if (typeof input !== 'string') input.on('error', onEarlyError);
+
+  let blobCreated = false;
   try {
-    return await done;
+    if (opts.blobPath) {
+      await (await fs.promises.open(opts.blobPath, 'wx', 0o644)).close();
+      blobCreated = true;
+    }
+    if (typeof input === 'string') return await run({ ...data, path: input });
+    if (earlyError !== undefined) throw earlyError;
+    return await applyStream(input, data, run);
   } catch (e) {
-    // the input's own error (a digest or size mismatch, a read error) says more than the worker's echo
+    await worker?.terminate(); // nothing may write once this call has returned
+    if (blobCreated) await fs.promises.rm(opts.blobPath!, { force: true });
+    throw earlyError ?? e;
+  } finally {
+    if (typeof input !== 'string') input.off('error', onEarlyError);
+  }
+}
+
+async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: ApplyWorkerData, t: MessagePort[]) => Promise<ApplyResult>): Promise<ApplyResult> {
+  const { port1, port2 } = new MessageChannel();
+  const pump = new InputPump(port1);
+  let inputError: unknown;
+  const pumping = pump.run(input).catch((e) => {
+    inputError = e;
+    pump.fail(`reading the input failed: ${(e as Error)?.message ?? String(e)}`);
+  });
+  try {
+    return await run({ ...data, port: port2 }, [port2]);
+  } catch (e) {
+    // the input's own error (a digest or size mismatch, a read error) says more than the worker's echo of it
     throw inputError ?? e;
   } finally {
-    stop = true;
+    pump.stop();
     port1.close();
-    input.destroy?.();
+    input.destroy();
+    void pumping; // it ends with the input; its errors were caught above
+  }
+}
+
+/** Copies the input into 1 MiB batches and transfers them to the worker, waiting for acks when IN_FLIGHT are out. */
+class InputPump {
+  private inFlight = 0;
+  private release: (() => void) | null = null;
+  private stopped = false;
+  private batch = Buffer.allocUnsafeSlow(BATCH);
+  private used = 0;
+
+  constructor(private readonly port: MessagePort) {
+    port.on('message', (m) => {
+      if (m !== ACK) return;
+      this.inFlight--;
+      this.wake();
+    });
+  }
+
+  async run(input: Readable): Promise<void> {
+    for await (const c of input) {
+      if (this.stopped) return;
+      const b: Buffer = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+      for (let off = 0; off < b.length && !this.stopped; ) {
+        const n = b.copy(this.batch, this.used, off);
+        this.used += n;
+        off += n;
+        if (this.used === BATCH) await this.flush();
+      }
+    }
+    if (this.stopped) return;
+    if (this.used > 0) await this.flush();
+    this.post({ type: 'end' });
+  }
+
+  fail(message: string): void {
+    if (!this.stopped) this.post({ type: 'error', message });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake();
+  }
+
+  private async flush(): Promise<void> {
+    const data = this.batch.buffer as ArrayBuffer;
+    this.post({ type: 'chunk', data, length: this.used }, [data]);
+    this.batch = Buffer.allocUnsafeSlow(BATCH);
+    this.used = 0;
+    this.inFlight++;
+    while (this.inFlight >= IN_FLIGHT && !this.stopped) await new Promise<void>((r) => (this.release = r));
+  }
+
+  private post(m: InputMessage, transfer?: ArrayBuffer[]): void {
+    this.port.postMessage(m, transfer);
+  }
+
+  private wake(): void {
+    const r = this.release;
+    this.release = null;
+    r?.();
   }
 }

@@ -1,117 +1,178 @@
+/**
+ * Worker thread: reads a layer (from a file, or chunks the main thread transfers), hashes it as
+ * received (digest), keeps it as the blob when asked, decompresses it (told by its magic bytes),
+ * hashes the tar (DiffID), parses it and writes every entry with synchronous fs calls. Reading and
+ * gunzip (libuv threadpool) overlap with the writing done here.
+ */
 import * as fs from 'fs';
-import { Readable } from 'stream';
 import type { MessagePort } from 'worker_threads';
 import { Sha256Counter } from '../digest';
-import { LimitExceededError } from '../errors';
+import { BadTarError, InvalidArgumentError, LayerfsError, LimitExceededError, UnsupportedError } from '../errors';
 import { workerMain } from '../native/worker-main';
-import { createDecompressor, detectCompression } from './compression';
+import { decompressChunks, detectCompression, unsupportedCompression } from './compression';
 import { LayerApplier } from './apply';
 import { TarReader } from './reader';
 import { UnionView } from '../view';
 import { writeLayerManifestSync } from '../store/layer-manifest';
 import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
-import type { WhiteoutFormatName } from '../store/types';
+import type { Compression } from '../store/types';
+import { ACK } from './apply-worker-protocol';
+import type { ApplyWorkerData, InputMessage, ProgressMessage } from './apply-worker-protocol';
 
-export interface ApplyWorkerData {
-  path?: string;
-  port?: MessagePort;
-  target: string;
-  whiteout: WhiteoutFormatName;
-  blobPath?: string;
-  applyOwners: boolean;
-  limits: Partial<TarLimits>;
-  total?: number;
-  durable?: boolean;
-  manifestPath?: string;
-  /** the chain below, bottom first, for implicit parent directories */
-  lowerDirs?: string[];
-}
-
-/** Chunks from the main thread, acknowledged as they are consumed (that is the backpressure). */
-async function* fromPort(port: MessagePort): AsyncGenerator<Buffer> {
-  const queue: Array<{ chunk?: ArrayBuffer; end?: boolean; error?: string }> = [];
-  let wake: (() => void) | null = null;
-  port.on('message', (m) => {
-    queue.push(m);
-    wake?.();
-  });
-  for (;;) {
-    if (!queue.length) await new Promise<void>((r) => (wake = r));
-    wake = null;
-    const m = queue.shift()!;
-    if (m.error) throw new Error(m.error);
-    if (m.end) return;
-    port.postMessage('ack');
-    yield Buffer.from(m.chunk!);
-  }
-}
+const READ_CHUNK = 4 << 20;
+const PROGRESS_BYTES = 64 << 20;
+const PROGRESS_MS = 200;
 
 async function* fromFile(path: string): AsyncGenerator<Buffer> {
-  for await (const c of fs.createReadStream(path, { highWaterMark: 4 << 20 })) yield c as Buffer;
+  for await (const c of fs.createReadStream(path, { highWaterMark: READ_CHUNK })) yield c as Buffer;
 }
 
-workerMain(async (data: ApplyWorkerData, post): Promise<ApplyResult> => {
+async function* fromPort(port: MessagePort): AsyncGenerator<Buffer> {
+  const queue: InputMessage[] = [];
+  let wake: (() => void) | null = null;
+  port.on('message', (m: InputMessage) => {
+    queue.push(m);
+    const w = wake;
+    wake = null;
+    w?.();
+  });
+  try {
+    for (;;) {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      const m = queue.shift()!;
+      if (m.type === 'error') throw new Error(m.message);
+      if (m.type === 'end') return;
+      port.postMessage(ACK);
+      yield Buffer.from(m.data, 0, m.length);
+    }
+  } finally {
+    port.close(); // an open port would keep the worker alive
+  }
+}
+
+/** The first bytes (enough for every magic number), and all the chunks again from the start. */
+async function sniff(source: AsyncIterable<Buffer>): Promise<{ head: Buffer; chunks: AsyncGenerator<Buffer> }> {
+  const it = source[Symbol.asyncIterator]();
+  const first: Buffer[] = [];
+  let n = 0;
+  let done = false;
+  while (n < 8) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    first.push(r.value);
+    n += r.value.length;
+  }
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      yield* first;
+      while (!done) {
+        const r = await it.next();
+        if (r.done) done = true;
+        else yield r.value;
+      }
+    } finally {
+      if (!done) await it.return?.();
+    }
+  }
+  return { head: first.length === 1 ? first[0] : Buffer.concat(first), chunks: chunks() };
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  for (let o = 0; o < b.length; ) o += fs.writeSync(fd, b, o);
+}
+
+/** The target must be a fresh empty directory: the safety checks trust that only this layer wrote into it. */
+function checkTarget(target: string): void {
+  const st = fs.lstatSync(target, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) throw new InvalidArgumentError(`the apply target ${target} is not a directory`);
+  if (fs.readdirSync(target).length > 0) throw new InvalidArgumentError(`the apply target ${target} is not empty`);
+}
+
+workerMain(async (data: ApplyWorkerData, post: (m: Record<string, unknown>) => void): Promise<ApplyResult> => {
   const limits: TarLimits = { ...DEFAULT_TAR_LIMITS, ...data.limits };
-  const raw = new Sha256Counter();
-  const tar = new Sha256Counter();
-  const blob = data.blobPath ? fs.openSync(data.blobPath, 'wx', 0o644) : null;
+  checkTarget(data.target);
+  const total = data.total ?? (data.path ? fs.statSync(data.path).size : undefined);
   const lower = data.lowerDirs?.length ? new UnionView(data.lowerDirs, data.whiteout) : null;
   const applier = new LayerApplier(data.target, data.whiteout, limits, data.applyOwners, data.durable, lower);
-  const reader = new TarReader(limits, (h) => applier.entry(h));
-  let lastProgress = 0;
-  const progress = (force = false) => {
-    const now = Date.now();
-    if (!force && now - lastProgress < 200) return;
-    lastProgress = now;
-    post({ type: 'progress', bytes: raw.bytes, total: data.total, entries: reader.entries });
-  };
+  const blob = data.blobPath ? fs.openSync(data.blobPath, fs.constants.O_WRONLY | fs.constants.O_TRUNC) : null;
+  try {
+    const reader = new TarReader(limits, (h) => applier.entry(h));
+    const raw = new Sha256Counter();
+    let lastPost = { at: Date.now(), bytes: 0 };
+    const progress = (force: boolean) => {
+      const now = Date.now();
+      // the first bytes are always reported, so a caller sees the apply start
+      if (!force && lastPost.bytes > 0 && raw.bytes - lastPost.bytes < PROGRESS_BYTES && now - lastPost.at < PROGRESS_MS) return;
+      lastPost = { at: now, bytes: raw.bytes };
+      const m: ProgressMessage = { type: 'progress', bytes: raw.bytes, total, entries: reader.entries };
+      post(m as unknown as Record<string, unknown>);
+    };
 
-  const source = data.path ? fromFile(data.path) : fromPort(data.port!);
-  // the first bytes tell the compression
-  let first = Buffer.alloc(0);
-  let it = await source.next();
-  while (!it.done && first.length < 4) {
-    first = Buffer.concat([first, it.value]);
-    if (first.length < 4) it = await source.next();
-  }
-  const compression = detectCompression(first);
-  async function* rawChunks(): AsyncGenerator<Buffer> {
-    let chunk: Buffer | null = first.length ? first : null;
-    for (;;) {
-      if (chunk) {
-        raw.update(chunk);
-        if (blob !== null) {
-          let o = 0;
-          while (o < chunk.length) o += fs.writeSync(blob, chunk, o);
+    const { head, chunks } = await sniff(data.path ? fromFile(data.path) : fromPort(data.port!));
+    const foreign = unsupportedCompression(head);
+    if (foreign) throw new UnsupportedError(`the layer is ${foreign}-compressed; layerfs reads plain, gzip and zstd tar streams`);
+    const compression = detectCompression(head);
+    // errors of the input itself (a read error, ENOSPC on the blob) are not the decompressor's
+    const inputErrors = new WeakSet<object>();
+    async function* received(): AsyncGenerator<Buffer> {
+      try {
+        for await (const c of chunks) {
+          raw.update(c);
+          if (blob !== null) writeAll(blob, c);
+          progress(false);
+          yield c;
         }
-        progress();
-        yield chunk;
+      } catch (e) {
+        if (e !== null && typeof e === 'object') inputErrors.add(e);
+        throw e;
       }
-      const n = await source.next();
-      if (n.done) return;
-      chunk = n.value;
     }
-  }
-  if (!it.done && first.length >= 4) {
-    // `first` already holds the chunks read so far
-  }
-  const input = Readable.from(rawChunks(), { objectMode: false, highWaterMark: 4 << 20 });
-  const tarStream = compression === 'none' ? input : input.pipe(createDecompressor(compression));
-  if (tarStream !== input) input.on('error', (e) => tarStream.destroy(e));
-  for await (const chunk of tarStream as AsyncIterable<Buffer>) {
-    tar.update(chunk);
-    if (compression !== 'none' && tar.bytes > limits.ratioGraceBytes && tar.bytes / Math.max(1, raw.bytes) > limits.maxCompressionRatio) {
-      throw new LimitExceededError(null, `decompression bomb: ${tar.bytes} bytes from ${raw.bytes} compressed (ratio over ${limits.maxCompressionRatio})`);
+
+    const tar = compression === 'none' ? null : new Sha256Counter();
+    const it = decompressChunks(received(), compression)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let r: IteratorResult<Buffer>;
+        try {
+          r = await it.next();
+        } catch (e) {
+          if (e instanceof LayerfsError || inputErrors.has(e as object)) throw e;
+          const where = reader.currentEntry;
+          throw new BadTarError(where, `the ${compression} stream is corrupt or truncated${where === null ? '' : ' inside this entry'}: ${(e as Error).message}`);
+        }
+        if (r.done) break;
+        const chunk = r.value;
+        if (tar !== null) {
+          tar.update(chunk);
+          if (tar.bytes > limits.ratioGraceBytes && tar.bytes > raw.bytes * limits.maxCompressionRatio) {
+            throw new LimitExceededError(reader.currentEntry, `decompression bomb: ${tar.bytes} bytes from ${raw.bytes} ${compression} bytes (ratio over ${limits.maxCompressionRatio})`);
+          }
+        }
+        reader.push(chunk);
+      }
+    } finally {
+      await it.return?.(); // on an error: stop the decompressor and close the input
     }
-    reader.push(chunk);
+    reader.end();
+    applier.finish();
+    if (data.manifestPath) writeLayerManifestSync(data.target, data.manifestPath, applier.digests);
+    if (blob !== null && data.durable) fs.fsyncSync(blob);
+    progress(true);
+    const digest = raw.digest();
+    return {
+      diffId: tar === null ? digest : tar.digest(),
+      digest,
+      size: raw.bytes,
+      uncompressedSize: tar === null ? raw.bytes : tar.bytes,
+      compression: compression as Compression,
+      entries: reader.entries,
+      warnings: applier.warnings,
+    };
+  } finally {
+    applier.dispose();
+    if (blob !== null) fs.closeSync(blob);
   }
-  reader.end();
-  applier.finish();
-  if (data.manifestPath) writeLayerManifestSync(data.target, data.manifestPath, applier.digests);
-  if (blob !== null) {
-    if (data.durable) fs.fsyncSync(blob);
-    fs.closeSync(blob);
-  }
-  progress(true);
-  return { diffId: tar.digest(), digest: raw.digest(), size: raw.bytes, uncompressedSize: tar.bytes, compression, entries: reader.entries, warnings: applier.warnings };
 });

@@ -1,38 +1,64 @@
 import * as fs from 'fs';
+import { isUtf8 } from 'buffer';
 import { createHash } from 'crypto';
 import * as native from '../native';
-import { BadTarError, LimitExceededError, UnsafePathError } from '../errors';
-import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, OCI_WHITEOUT_PREFIX, WhiteoutFormat } from '../whiteout';
+import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError } from '../errors';
+import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../store/types';
+import type { UnionView } from '../view';
+import { xattrsOf } from '../view';
 import type { TarLimits } from './types';
 import { displayName, EntrySink, TarHeader } from './reader';
-import { UnionView, xattrsOf } from '../view';
-
-type Kind = 'dir' | 'file' | 'symlink' | 'other' | 'whiteout';
+import { LayerIndex, keyBytes, keyOf, splitName } from './apply-paths';
 
 interface DirMeta {
-  real: Buffer;
   depth: number;
   mode: number;
+  atime: number;
   mtime: number;
 }
 
 const SLASH = Buffer.from('/');
+const OPAQUE_MARKER = Buffer.from(OCI_OPAQUE_MARKER);
+/** xattr failures that mean "not permitted or not supported here": skipped with a warning */
+const XATTR_SKIP = new Set(['EPERM', 'EACCES', 'ENOTSUP', 'EOPNOTSUPP', 'LAYERFS_NO_ADDON']);
+
+const isWhiteoutName = (b: Buffer) => b.length >= 4 && b[0] === 0x2e && b[1] === 0x77 && b[2] === 0x68 && b[3] === 0x2e;
+
+/** Names the tar entry in an fs error (keeping its code: the store maps ENOSPC), or says which limit it hit. */
+function withEntry(e: unknown, entry: string): unknown {
+  if (e instanceof LayerfsError || !(e instanceof Error)) return e;
+  const err = e as NodeJS.ErrnoException & { entry?: string };
+  if (err.code === 'ENAMETOOLONG') return new LimitExceededError(entry, 'the path is longer than the filesystem allows (ENAMETOOLONG)');
+  if (err.entry === undefined) {
+    err.entry = entry;
+    err.message = `${err.message} (tar entry ${JSON.stringify(entry)})`;
+  }
+  return err;
+}
 
 /**
- * Writes tar entries into a fresh, empty layer directory with synchronous fs calls (it runs in
- * a worker thread). It remembers every path it made, so it checks each entry against that map
+ * Writes tar entries into a fresh, empty layer directory with synchronous fs calls (it runs in a
+ * worker thread). It keeps an index of every path it made and checks each entry against it
  * instead of stat-ing the target: nothing is written outside the target, nothing through a
- * symlink or a non-directory, and later entries win (by unlinking first, so a multiply-linked
- * inode is never written into).
+ * symlink or a non-directory (including ones this layer made), and later entries win by
+ * unlinking first, so a multiply-linked inode is never written into.
+ *
+ * Decisions: devices are made only as root with the addon, else skipped with a warning (fifos
+ * need no root: they are made whenever the addon is there); a whiteout under a non-directory of
+ * this layer (umoci writes `.wh.` entries under a directory it replaced with a file) is refused,
+ * as containerd and buildah do.
  */
 export class LayerApplier {
-  private readonly made = new Map<string, Kind>();
+  private readonly index = new LayerIndex();
   private readonly dirs = new Map<string, DirMeta>();
   private readonly fmt: WhiteoutFormat;
+  private readonly oci: boolean;
   private readonly root: Buffer;
   private readonly canMknod: boolean;
-  warnings: string[] = [];
+  private readonly addon: boolean;
+  private openFd: number | null = null;
+  readonly warnings: string[] = [];
   /** content digests of the files written, by inode: the layer's manifest needs no second read */
   readonly digests = new Map<number, string>();
 
@@ -41,59 +67,118 @@ export class LayerApplier {
    * lower copy's owner, mode, times and xattrs (as an overlay copy-up would), or it would hide
    * them behind 0755 root-owned "now" metadata.
    */
-  constructor(target: string, private readonly whiteout: WhiteoutFormatName, private readonly limits: TarLimits, private readonly applyOwners: boolean, private readonly durable = false, private readonly lower: UnionView | null = null) {
+  constructor(
+    target: string,
+    whiteout: WhiteoutFormatName,
+    private readonly limits: TarLimits,
+    private readonly applyOwners: boolean,
+    private readonly durable = false,
+    private readonly lower: UnionView | null = null,
+  ) {
     this.root = Buffer.from(target);
     this.fmt = whiteoutFormat(whiteout);
-    this.canMknod = process.getuid?.() === 0 && native.addonStatus().available;
+    this.oci = whiteout === 'oci';
+    this.addon = native.addonStatus().available;
+    this.canMknod = process.getuid?.() === 0 && this.addon;
   }
 
-  /** Splits a name into safe components, or refuses it. */
-  private components(raw: Buffer, entry: string, what = 'name'): Buffer[] {
-    if (raw.length === 0) throw new UnsafePathError(entry, `empty ${what}`);
-    if (raw[0] === 0x2f) throw new UnsafePathError(entry, `absolute ${what}`);
-    const parts: Buffer[] = [];
-    let start = 0;
-    for (let i = 0; i <= raw.length; i++) {
-      if (i === raw.length || raw[i] === 0x2f) {
-        const c = raw.subarray(start, i);
-        start = i + 1;
-        if (c.length === 0 || (c.length === 1 && c[0] === 0x2e)) continue;
-        if (c.length === 2 && c[0] === 0x2e && c[1] === 0x2e) throw new UnsafePathError(entry, `the ${what} contains a ".." component`);
-        parts.push(c);
+  /** The reader's callback: applies one entry, returning where its data goes (regular files). */
+  entry(h: TarHeader): EntrySink | null {
+    const entry = displayName(h.name);
+    try {
+      return this.apply(h, entry);
+    } catch (e) {
+      throw withEntry(e, entry);
+    }
+  }
+
+  /** Closes what an interrupted entry left open (the worker calls it whatever happened). */
+  dispose(): void {
+    if (this.openFd !== null) fs.closeSync(this.openFd);
+    this.openFd = null;
+  }
+
+  private real(k: string): Buffer {
+    return k === '' ? this.root : Buffer.concat([this.root, SLASH, keyBytes(k)]);
+  }
+
+  private apply(h: TarHeader, entry: string): EntrySink | null {
+    const parts = splitName(h.name, entry, 'name', this.limits.maxPathDepth);
+    if (parts.length === 0) {
+      // the root directory itself ("./"): only its metadata
+      if (h.type !== 'dir') throw new UnsafePathError(entry, 'a non-directory at the root of the layer');
+      this.dirs.set('', { depth: 0, mode: h.mode, atime: h.atime, mtime: h.mtime });
+      this.metadata(this.root, h, entry, false);
+      return null;
+    }
+    if (isWhiteoutName(parts[parts.length - 1])) return this.whiteoutEntry(parts, entry, h);
+    this.ensureParents(parts, entry);
+    const k = keyOf(parts);
+    const real = this.real(k);
+    switch (h.type) {
+      case 'dir': {
+        if (this.index.get(k) !== 'dir') {
+          const wasWhiteout = this.clear(k);
+          fs.mkdirSync(real, 0o755);
+          this.index.set(k, 'dir');
+          if (wasWhiteout) this.recreated(real);
+        }
+        this.dirs.set(k, { depth: parts.length, mode: h.mode, atime: h.atime, mtime: h.mtime });
+        this.metadata(real, h, entry, false);
+        return null;
       }
+      case 'file':
+        this.clear(k);
+        return this.file(k, real, h, entry);
+      case 'symlink':
+        this.clear(k);
+        fs.symlinkSync(h.linkname, real);
+        this.index.set(k, 'symlink');
+        this.metadata(real, h, entry, false);
+        return null;
+      case 'link':
+        this.hardlink(k, real, h, entry);
+        return null;
+      default:
+        this.special(k, real, h, entry);
+        return null;
     }
-    if (parts.length > this.limits.maxPathDepth) throw new LimitExceededError(entry, `the path is ${parts.length} components deep (limit ${this.limits.maxPathDepth})`);
-    return parts;
   }
 
-  private key(parts: Buffer[]): string {
-    return parts.map((p) => p.toString('latin1')).join('/');
-  }
-
-  private real(parts: Buffer[]): Buffer {
-    const out: Buffer[] = [this.root];
-    for (const p of parts) out.push(SLASH, p);
-    return Buffer.concat(out);
-  }
-
-  /** Makes sure every parent is a directory this layer has (creating missing ones). */
-  private parents(parts: Buffer[], entry: string): void {
-    for (let i = 1; i < parts.length; i++) {
-      const sub = parts.slice(0, i);
-      const k = this.key(sub);
-      const kind = this.made.get(k);
+  /** Every parent must be a directory of this layer; missing ones are made (0755). */
+  private ensureParents(parts: Buffer[], entry: string): void {
+    if (parts.length === 1 || this.index.get(keyOf(parts, parts.length - 1)) === 'dir') return; // its own parents were checked when it was made
+    let k = '';
+    for (let i = 0; i < parts.length - 1; i++) {
+      k = i === 0 ? parts[0].toString('latin1') : k + '/' + parts[i].toString('latin1');
+      const kind = this.index.get(k);
       if (kind === 'dir') continue;
-      if (kind === 'whiteout') this.clearWhiteout(sub);
-      else if (kind !== undefined) throw new UnsafePathError(entry, `its parent ${JSON.stringify(displayName(Buffer.from(k, 'latin1')))} is a ${kind === 'symlink' ? 'symlink' : 'non-directory'} in this layer`);
-      const real = this.real(sub);
+      if (kind !== undefined && kind !== 'whiteout') {
+        throw new UnsafePathError(entry, `its parent ${JSON.stringify(displayName(keyBytes(k)))} is a ${kind === 'symlink' ? 'symlink' : 'non-directory'} in this layer`);
+      }
+      const wasWhiteout = this.clear(k);
+      const real = this.real(k);
       fs.mkdirSync(real, 0o755);
-      this.made.set(k, 'dir');
-      this.inheritFromLower(sub, real);
+      this.index.set(k, 'dir');
+      if (wasWhiteout) this.recreated(real);
+      else this.inheritFromLower(k, i + 1, real);
     }
   }
 
-  private inheritFromLower(sub: Buffer[], real: Buffer): void {
-    const below = this.lower?.lookupSync('/' + sub.map((c) => c.toString('utf8')).join('/'));
+  /**
+   * A directory this layer deleted (whiteout) and made again hides the lower one's contents: in
+   * the overlay formats, where the whiteout device had to give way, it is made opaque (the oci
+   * format keeps the `.wh.` file, which says the same).
+   */
+  private recreated(real: Buffer): void {
+    if (!this.oci) this.fmt.markOpaqueSync(real);
+  }
+
+  private inheritFromLower(k: string, depth: number, real: Buffer): void {
+    if (!this.lower) return;
+    const bytes = keyBytes(k);
+    if (!isUtf8(bytes)) return; // the view reads names as UTF-8
+    const below = this.lower.lookupSync('/' + bytes.toString('utf8'));
     if (!below || below.type !== 'dir') return;
     if (this.applyOwners) fs.lchownSync(real, below.stat.uid, below.stat.gid);
     for (const [name, value] of Object.entries(xattrsOf(below.realPath))) {
@@ -103,163 +188,162 @@ export class LayerApplier {
         this.warnings.push(`could not copy xattr ${name} to the implicit parent ${below.path}`);
       }
     }
-    this.dirs.set(this.key(sub), { real, depth: sub.length, mode: below.stat.mode & 0o7777, mtime: below.stat.mtimeMs / 1000 });
+    this.dirs.set(k, { depth, mode: below.stat.mode & 0o7777, atime: below.stat.atimeMs / 1000, mtime: below.stat.mtimeMs / 1000 });
   }
 
-  private clearWhiteout(parts: Buffer[]): void {
-    if (this.whiteout !== 'oci') this.fmt.removeWhiteoutSync(this.real(parts.slice(0, -1)), parts[parts.length - 1]);
-    this.made.delete(this.key(parts));
-  }
-
-  /** Removes whatever this layer already has at the path (later entries win). */
-  private clear(parts: Buffer[], keepDir: boolean): void {
-    const k = this.key(parts);
-    const kind = this.made.get(k);
-    if (kind === undefined) return;
-    if (kind === 'whiteout') return this.clearWhiteout(parts);
-    if (kind === 'dir') {
-      if (keepDir) return;
-      fs.rmSync(this.real(parts), { recursive: true, force: true }); // does not follow symlinks
-      const prefix = k + '/';
-      for (const m of [...this.made.keys()]) if (m.startsWith(prefix)) this.made.delete(m);
-      for (const m of [...this.dirs.keys()]) if (m === k || m.startsWith(prefix)) this.dirs.delete(m);
-    } else fs.unlinkSync(this.real(parts));
-    this.made.delete(k);
-  }
-
-  entry(h: TarHeader): EntrySink | null {
-    const entry = displayName(h.name);
-    const parts = this.components(h.name, entry);
-    if (parts.length === 0) {
-      // the root directory itself ("./"): only its metadata
-      if (h.type !== 'dir') throw new UnsafePathError(entry, 'a non-directory at the root of the layer');
-      this.dirs.set('', { real: this.root, depth: 0, mode: h.mode, mtime: h.mtime });
-      this.metadata(this.root, h, entry, false);
-      return null;
+  /** Removes what this layer already has at `k` (later entries win); true when that was a whiteout. */
+  private clear(k: string): boolean {
+    const kind = this.index.get(k);
+    if (kind === undefined) return false;
+    if (kind === 'whiteout') {
+      if (!this.oci) {
+        const i = k.lastIndexOf('/');
+        this.fmt.removeWhiteoutSync(this.real(i === -1 ? '' : k.slice(0, i)), keyBytes(k.slice(i + 1)));
+      }
+      this.index.delete(k);
+      return true;
     }
-    const base = parts[parts.length - 1].toString('latin1');
-    if (base.startsWith(OCI_WHITEOUT_PREFIX)) return this.whiteoutEntry(parts, base, entry, h);
-    this.parents(parts, entry);
-    const real = this.real(parts);
-    const k = this.key(parts);
-    switch (h.type) {
-      case 'dir': {
-        const had = this.made.get(k) === 'dir';
-        this.clear(parts, true);
-        if (!had) fs.mkdirSync(real, 0o755);
-        this.made.set(k, 'dir');
-        this.dirs.set(k, { real, depth: parts.length, mode: h.mode, mtime: h.mtime });
-        this.metadata(real, h, entry, false);
-        return null;
-      }
-      case 'file': {
-        this.clear(parts, false);
-        const fd = fs.openSync(real, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-        this.made.set(k, 'file');
-        const hash = createHash('sha256');
-        return {
-          write: (chunk) => {
-            hash.update(chunk);
-            let o = 0;
-            while (o < chunk.length) o += fs.writeSync(fd, chunk, o);
-          },
-          end: () => {
-            this.digests.set(fs.fstatSync(fd).ino, hash.digest('hex'));
-            if (this.durable) fs.fsyncSync(fd);
-            fs.closeSync(fd);
-            this.metadata(real, h, entry, true);
-          },
-        };
-      }
-      case 'symlink':
-        this.clear(parts, false);
-        fs.symlinkSync(h.linkname, real);
-        this.made.set(k, 'symlink');
-        this.metadata(real, h, entry, false);
-        return null;
-      case 'link': {
-        const target = this.components(h.linkname, entry, 'hardlink target');
-        const tk = this.key(target);
-        const kind = this.made.get(tk);
-        if (tk === k) throw new UnsafePathError(entry, 'a hardlink to itself');
-        if (kind === undefined || kind === 'whiteout') throw new UnsafePathError(entry, `the hardlink target ${JSON.stringify(displayName(h.linkname))} is not an entry of this layer`);
-        if (kind === 'dir') throw new UnsafePathError(entry, `a hardlink to the directory ${JSON.stringify(displayName(h.linkname))}`);
-        this.clear(parts, false);
-        fs.linkSync(this.real(target), real); // link(2) does not follow a symlink: it links the symlink itself
-        this.made.set(k, kind);
-        return null;
-      }
-      case 'char':
-      case 'block':
-      case 'fifo': {
-        if (h.type === 'char' && h.devmajor === 0 && h.devminor === 0) throw new UnsafePathError(entry, 'a character device 0/0 is an overlay whiteout, not a layer entry');
-        if (!this.canMknod && h.type !== 'fifo') {
-          this.warnings.push(`skipped ${h.type} device ${entry}: creating devices needs root and the native addon`);
-          return null;
-        }
-        if (!native.addonStatus().available) {
-          this.warnings.push(`skipped fifo ${entry}: creating fifos needs the native addon`);
-          return null;
-        }
-        this.clear(parts, false);
-        const type = h.type === 'char' ? fs.constants.S_IFCHR : h.type === 'block' ? fs.constants.S_IFBLK : fs.constants.S_IFIFO;
-        native.mknodSync(real, type | 0o600, h.devmajor, h.devminor);
-        this.made.set(k, 'other');
-        this.metadata(real, h, entry, true);
-        return null;
-      }
-    }
+    if (kind === 'dir') fs.rmSync(this.real(k), { recursive: true, force: true }); // never follows symlinks
+    else if (kind !== 'skipped') fs.unlinkSync(this.real(k));
+    this.index.delete(k, (gone) => this.dirs.delete(gone));
+    return false;
   }
 
-  /** `.wh.NAME` hides NAME of lower layers; `.wh..wh..opq` makes its directory opaque. */
-  private whiteoutEntry(parts: Buffer[], base: string, entry: string, h: TarHeader): null {
+  private file(k: string, real: Buffer, h: TarHeader, entry: string): EntrySink {
+    const fd = fs.openSync(real, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    this.openFd = fd;
+    this.index.set(k, 'file');
+    const hash = createHash('sha256');
+    return {
+      write: (chunk) => {
+        try {
+          hash.update(chunk);
+          for (let o = 0; o < chunk.length; ) o += fs.writeSync(fd, chunk, o);
+        } catch (e) {
+          throw withEntry(e, entry);
+        }
+      },
+      end: () => {
+        try {
+          this.digests.set(fs.fstatSync(fd).ino, hash.digest('hex'));
+          if (this.durable) fs.fsyncSync(fd);
+          this.openFd = null;
+          fs.closeSync(fd);
+          this.metadata(real, h, entry, true);
+        } catch (e) {
+          throw withEntry(e, entry);
+        }
+      },
+    };
+  }
+
+  private hardlink(k: string, real: Buffer, h: TarHeader, entry: string): void {
+    const target = splitName(h.linkname, entry, 'hardlink target', this.limits.maxPathDepth);
+    const what = JSON.stringify(displayName(h.linkname));
+    if (target.length === 0) throw new UnsafePathError(entry, 'a hardlink to the root directory');
+    const tk = keyOf(target);
+    if (tk === k) throw new UnsafePathError(entry, 'a hardlink to itself');
+    const kind = this.index.get(tk);
+    // in the index means: made by this layer, under directories only (no traversal, nothing outside)
+    if (kind === undefined || kind === 'whiteout') throw new UnsafePathError(entry, `the hardlink target ${what} is not an entry of this layer`);
+    if (kind === 'dir') throw new UnsafePathError(entry, `a hardlink to the directory ${what}`);
+    if (tk.startsWith(k + '/')) throw new BadTarError(entry, `the hardlink target ${what} is inside the directory this entry replaces`);
+    this.clear(k);
+    if (kind === 'skipped') {
+      this.index.set(k, 'skipped');
+      this.warnings.push(`skipped hardlink ${entry}: its target ${what} was skipped`);
+      return;
+    }
+    fs.linkSync(this.real(tk), real); // link(2) does not follow a symlink: it links the symlink itself
+    this.index.set(k, kind);
+  }
+
+  private special(k: string, real: Buffer, h: TarHeader, entry: string): void {
+    if (h.type === 'char' && h.devmajor === 0 && h.devminor === 0) throw new UnsafePathError(entry, 'a character device 0/0 is an overlay whiteout, not a layer entry');
+    this.clear(k); // later wins, even when this one is skipped
+    const skip = h.type === 'fifo' ? (this.addon ? null : 'creating fifos needs the native addon') : this.canMknod ? null : 'creating devices needs root and the native addon';
+    if (skip !== null) {
+      this.index.set(k, 'skipped');
+      this.warnings.push(`skipped ${h.type === 'fifo' ? 'fifo' : `${h.type} device`} ${entry}: ${skip}`);
+      return;
+    }
+    const type = h.type === 'char' ? fs.constants.S_IFCHR : h.type === 'block' ? fs.constants.S_IFBLK : fs.constants.S_IFIFO;
+    native.mknodSync(real, type | 0o600, h.devmajor, h.devminor);
+    this.index.set(k, 'other');
+    this.metadata(real, h, entry, true);
+  }
+
+  /**
+   * `.wh.NAME` hides NAME of the lower layers; `.wh..wh..opq` makes its directory opaque. Both
+   * hide lower layers only: an entry of this layer named NAME (before or after the whiteout), or
+   * a child of the opaque directory, survives.
+   */
+  private whiteoutEntry(parts: Buffer[], entry: string, h: TarHeader): null {
     if (h.type === 'dir') throw new UnsafePathError(entry, 'a whiteout that is a directory');
-    const dirParts = parts.slice(0, -1);
-    // the parent must be a real directory of this layer: never a whiteout through a symlink
-    this.parents([...dirParts, Buffer.from('x')], entry);
-    const dirReal = this.real(dirParts);
-    if (base === OCI_OPAQUE_MARKER) {
+    const base = parts[parts.length - 1];
+    const dirKey = keyOf(parts, parts.length - 1);
+    if (parts.length > 1) this.ensureParents(parts, entry); // never a whiteout through a symlink or a file
+    const dirReal = this.real(dirKey);
+    const ownKey = keyOf(parts);
+    if (this.oci) this.clear(ownKey); // a repeated marker gets a fresh inode, like any later entry
+    if (base.equals(OPAQUE_MARKER)) {
       this.fmt.markOpaqueSync(dirReal);
+      if (this.oci) this.keepMarkerFile(ownKey, h);
       return null;
     }
-    const target = ociWhiteoutTarget(base);
-    if (target === null) throw new UnsafePathError(entry, `${JSON.stringify(base)} is not a valid whiteout name`);
-    const targetParts = [...dirParts, Buffer.from(target, 'latin1')];
-    const tk = this.key(targetParts);
-    const kind = this.made.get(tk);
-    if (kind !== undefined && kind !== 'whiteout' && this.whiteout !== 'oci') return null; // an entry of this layer survives its whiteout
-    this.fmt.writeWhiteoutSync(dirReal, targetParts[targetParts.length - 1]);
-    if (kind === undefined) this.made.set(tk, 'whiteout');
-    if (this.whiteout === 'oci') this.made.set(this.key(parts), 'file');
+    const target = ociWhiteoutTarget(base.toString('latin1'));
+    if (target === null) throw new UnsafePathError(entry, `${JSON.stringify(displayName(base))} is not a valid whiteout name (it would hide "", "." or "..")`);
+    const name = Buffer.from(target, 'latin1');
+    const tk = dirKey === '' ? target : dirKey + '/' + target;
+    const kind = this.index.get(tk);
+    if (this.oci) {
+      this.fmt.writeWhiteoutSync(dirReal, name);
+      this.keepMarkerFile(ownKey, h);
+      if (kind === undefined) this.index.set(tk, 'whiteout');
+      return null;
+    }
+    // overlay: one name holds either this layer's entry or the whiteout device
+    if (kind === undefined || kind === 'whiteout' || kind === 'skipped') {
+      if (kind === 'skipped') this.index.delete(tk);
+      this.fmt.writeWhiteoutSync(dirReal, name);
+      this.index.set(tk, 'whiteout');
+    } else if (kind === 'dir') this.fmt.markOpaqueSync(this.real(tk)); // the lower directory it replaces stays hidden
+    // any other entry of this layer already hides the lower NAME
     return null;
+  }
+
+  /** oci whiteout files are layer content: indexed (a later entry may replace them) and dated as the tar says. */
+  private keepMarkerFile(k: string, h: TarHeader): void {
+    this.index.set(k, 'file');
+    fs.lutimesSync(this.real(k), h.atime, h.mtime);
   }
 
   private metadata(real: Buffer, h: TarHeader, entry: string, chmod: boolean): void {
     if (this.applyOwners) fs.lchownSync(real, h.uid, h.gid);
     for (const [name, value] of h.xattrs) {
-      if (isOverlayXattr(name)) continue;
+      if (isOverlayXattr(name)) continue; // overlayfs's own: a layer may not forge whiteouts, redirects or metacopy
       try {
         native.lsetxattrSync(real, name, value);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'LAYERFS_NO_ADDON') this.warnings.push(`skipped xattr ${name} of ${entry}: ${(e as Error).message}`);
-        else throw e;
+        if (!XATTR_SKIP.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
+        this.warnings.push(`skipped xattr ${name} of ${entry}: ${(e as Error).message}`);
       }
     }
     // chmod after chown: chown clears setuid/setgid
     if (chmod) fs.chmodSync(real, h.mode);
-    fs.lutimesSync(real, h.mtime, h.mtime);
+    fs.lutimesSync(real, h.atime, h.mtime);
   }
 
-  /** Directory modes and times last, deepest first: writing children would change them. */
+  /** Directory modes and times last, deepest first: writing their children changed them. */
   finish(): void {
-    const dirs = [...this.dirs.values()].sort((a, b) => b.depth - a.depth);
-    for (const d of dirs) {
-      fs.chmodSync(d.real, d.mode);
-      fs.lutimesSync(d.real, d.mtime, d.mtime);
+    const dirs = [...this.dirs].sort((a, b) => b[1].depth - a[1].depth);
+    for (const [k, d] of dirs) {
+      const real = this.real(k);
+      fs.chmodSync(real, d.mode);
+      fs.lutimesSync(real, d.atime, d.mtime);
     }
     if (this.durable) {
-      for (const [k, kind] of this.made) if (kind === 'dir') fsyncPath(this.real(k.split('/').map((s) => Buffer.from(s, 'latin1'))));
+      for (const [k, kind] of this.index.entries()) if (kind === 'dir') fsyncPath(this.real(k));
       fsyncPath(this.root);
     }
   }
@@ -274,4 +358,3 @@ function fsyncPath(p: Buffer): void {
   }
 }
 
-export { BadTarError };

@@ -1,5 +1,5 @@
 import * as zlib from 'zlib';
-import type { Transform } from 'stream';
+import { Readable, Transform } from 'stream';
 import { UnsupportedError } from '../errors';
 import type { Compression } from '../store/types';
 
@@ -10,24 +10,104 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
+const FOREIGN: Array<[string, number[]]> = [
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['lz4', [0x04, 0x22, 0x4d, 0x18]],
+];
+
+/** A compression layerfs cannot read, told by its magic bytes (so the error says so, not "bad checksum"). */
+export function unsupportedCompression(head: Uint8Array): string | null {
+  for (const [name, magic] of FOREIGN) if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) return name;
+  return null;
+}
+
 type ZstdModule = { CompressStream: new (o?: object) => Transform; DecompressStream: new (o?: object) => Transform };
+/** The part of zstd-napi's binding used here (typed locally: the package is optional). */
+interface ZstdDCtx {
+  decompressStream(dst: Uint8Array, src: Uint8Array): [remaining: number, produced: number, consumed: number];
+}
+type ZstdBinding = { DCtx: new () => ZstdDCtx };
+
+function missingZstd(e: unknown): UnsupportedError {
+  return new UnsupportedError(`zstd needs the optional zstd-napi package, which is not installed or did not build (${(e as Error).message})`);
+}
 
 function zstd(): ZstdModule {
   try {
     return require('zstd-napi') as ZstdModule;
   } catch (e) {
-    throw new UnsupportedError(`zstd needs the optional zstd-napi package, which is not installed or did not build (${(e as Error).message})`);
+    throw missingZstd(e);
   }
 }
 
-/** gunzip in 256 KiB chunks (Node's default 16 KiB chunks halve its throughput). */
+function zstdBinding(): ZstdBinding {
+  try {
+    return require('zstd-napi/binding') as ZstdBinding;
+  } catch (e) {
+    throw missingZstd(e);
+  }
+}
+
+/** Whether zstd streams can be read and written here. */
+export function zstdAvailable(): boolean {
+  try {
+    zstdBinding();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Decompressed chunks are at most this big (zlib's default 16 KiB chunks halve gunzip's throughput). */
+const OUT_CHUNK = 256 << 10;
+
+/**
+ * A streaming decompressor (Transform). gzip runs on the libuv threadpool and honours
+ * backpressure. zstd-napi's stream does not (one input chunk can produce any amount of output at
+ * once), so `decompressChunks` reads zstd through the binding instead; this is for trusted input.
+ */
 export function createDecompressor(c: Exclude<Compression, 'none'>): Transform {
-  if (c === 'gzip') return zlib.createGunzip({ chunkSize: 256 << 10 });
+  if (c === 'gzip') return zlib.createGunzip({ chunkSize: OUT_CHUNK });
   return new (zstd().DecompressStream)();
 }
 
 /** gzip output is deterministic: Node writes mtime 0 and no file name into the header. */
 export function createCompressor(c: Exclude<Compression, 'none'>, level?: number): Transform {
-  if (c === 'gzip') return zlib.createGzip({ level: level ?? 6, chunkSize: 256 << 10 });
+  if (c === 'gzip') return zlib.createGzip({ level: level ?? 6, chunkSize: OUT_CHUNK });
   return new (zstd().CompressStream)({ compressionLevel: level ?? 3 });
+}
+
+/**
+ * The decompressed bytes of `source`, in chunks of at most 256 KiB, produced only as fast as they
+ * are consumed, so memory stays flat even for a decompression bomb. Errors (corrupt or truncated
+ * data) are the decompressor's own; the caller names the entry they cut.
+ */
+export function decompressChunks(source: AsyncIterable<Buffer>, c: Compression): AsyncIterable<Buffer> {
+  if (c === 'none') return source;
+  if (c === 'zstd') return zstdChunks(source, zstdBinding());
+  const input = Readable.from(source, { objectMode: false });
+  const gunzip = zlib.createGunzip({ chunkSize: OUT_CHUNK });
+  input.on('error', (e) => gunzip.destroy(e));
+  // a consumer that stops early destroys gunzip: stop reading the input too
+  gunzip.on('close', () => input.destroy());
+  return input.pipe(gunzip);
+}
+
+async function* zstdChunks(source: AsyncIterable<Buffer>, binding: ZstdBinding): AsyncGenerator<Buffer> {
+  const dctx = new binding.DCtx();
+  let inFrame = false;
+  for await (const chunk of source) {
+    let src = chunk;
+    for (;;) {
+      const dst = Buffer.allocUnsafe(OUT_CHUNK);
+      const [remaining, produced, consumed] = dctx.decompressStream(dst, src);
+      src = src.subarray(consumed);
+      inFrame = remaining !== 0;
+      if (produced > 0) yield dst.subarray(0, produced);
+      // a full output buffer may leave more to flush: ask again even with no input left
+      if (src.length === 0 && produced < dst.length) break;
+    }
+  }
+  if (inFrame) throw new Error('unexpected end of file (the zstd frame is truncated)');
 }

@@ -6,12 +6,11 @@
 import { parentPort } from 'worker_threads';
 import { pipeline } from 'stream';
 import type { Transform, Writable } from 'stream';
-import * as zlib from 'zlib';
 import { workerMain } from '../native/worker-main';
 import { Sha256Counter } from '../digest';
-import { UnsupportedError } from '../errors';
 import type { Compression } from '../store/types';
 import type { PackResult } from './types';
+import { createCompressor } from './compression';
 import { createTarProducer, PackTarOptions, WirePackSource } from './pack';
 import { CHUNK_SIZE, FileSink, HashingSink, ParentSink } from './sink';
 
@@ -31,18 +30,6 @@ export interface PackProgressMessage {
 const PROGRESS_INTERVAL_MS = 100;
 /** tar buffers in flight: one being filled while the other is compressed or written */
 const POOL_SIZE = 2;
-
-/** Until lib/tar/compression.ts provides createCompressor: gzip (zlib, mtime 0, no name) or zstd level 3. */
-function createCompressor(c: Exclude<Compression, 'none'>): Transform {
-  if (c === 'gzip') return zlib.createGzip({ chunkSize: 64 << 10 });
-  let zstd: typeof import('zstd-napi');
-  try {
-    zstd = require('zstd-napi');
-  } catch (e) {
-    throw new UnsupportedError(`zstd compression needs the optional zstd-napi package, which is not installed (${(e as Error).message})`);
-  }
-  return new zstd.CompressStream({ compressionLevel: 3 });
-}
 
 /** Free tar buffers; taking one waits until a write has finished with it. */
 class BufferPool {

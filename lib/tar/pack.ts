@@ -205,7 +205,7 @@ function* dirItems(dir: Buffer, format: WhiteoutFormatName | undefined, enc: Ent
       }
       children.push({ name, abs: childAbs, st });
     }
-    if (wf && !opaque && format !== 'oci') opaque = wf.isOpaqueSync(abs.toString('latin1') === abs.toString('utf8') ? abs.toString('utf8') : (abs as unknown as string));
+    if (wf && !opaque && format !== 'oci') opaque = wf.isOpaqueSync(abs);
     children.sort((a, b) => Buffer.compare(a.name, b.name));
     if (opaque) yield enc.marker(join(rel, OPAQUE_MARKER));
     stack.push({ rel, children, i: 0 });

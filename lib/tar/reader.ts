@@ -1,270 +1,362 @@
 import { BadTarError, LimitExceededError, UnsafePathError } from '../errors';
 import type { TarLimits } from './types';
 
+export type TarEntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
+
 /** One tar member, after PAX and GNU long-name records were folded into it. */
 export interface TarHeader {
   /** raw bytes: non-UTF-8 names are kept byte for byte */
   name: Buffer;
   linkname: Buffer;
-  type: 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
+  type: TarEntryType;
+  /** permission bits with setuid, setgid and sticky */
   mode: number;
   uid: number;
   gid: number;
+  /** bytes of data that follow: a regular file's size, 0 for every other type */
   size: number;
-  /** seconds, possibly fractional (PAX) */
+  /** seconds, possibly fractional or negative (PAX, base-256) */
   mtime: number;
+  /** seconds: PAX atime, else the mtime */
+  atime: number;
   devmajor: number;
   devminor: number;
   /** SCHILY.xattr.* values as raw bytes */
   xattrs: Map<string, Buffer>;
 }
 
+/** Where an entry's data goes, chunk by chunk, as it arrives. */
 export interface EntrySink {
   write(chunk: Buffer): void;
   end(): void;
 }
 
-const TYPES: Record<string, TarHeader['type']> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+const BLOCK = 512;
+const SLASH = Buffer.from('/');
+
+const ENTRY_TYPES: Record<string, TarEntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+const KNOWN_UNSUPPORTED: Record<string, string> = { S: 'a GNU sparse file', D: 'a GNU dump directory', M: 'a GNU multi-volume continuation', V: 'a GNU volume header', N: 'an old GNU long-name record' };
 
 export function displayName(name: Buffer): string {
   return name.toString('utf8');
 }
 
+/** A NUL-terminated field (or the whole field when it has no NUL), as a view of `b`. */
 function cstring(b: Buffer, off: number, len: number): Buffer {
   const end = b.indexOf(0, off);
   return b.subarray(off, end === -1 || end > off + len ? off + len : end);
 }
 
-/** Octal ASCII, or base-256 (GNU) when the high bit is set; negative base-256 is refused. */
-export function parseNumeric(b: Buffer, off: number, len: number, field: string, entry: string): number {
+/**
+ * A numeric header field: octal ASCII (leading spaces or NULs, ended by a NUL or space, as GNU
+ * and Go accept), or GNU base-256 when the high bit is set (two's complement; negative values
+ * only where `signed`, for pre-1970 times).
+ */
+export function parseNumeric(b: Buffer, off: number, len: number, field: string, entry: string | null, signed = false): number {
+  const end = off + len;
   if (b[off] & 0x80) {
-    if (b[off] === 0xff) throw new BadTarError(entry, `negative ${field}`);
-    let v = b[off] & 0x7f;
-    for (let i = 1; i < len; i++) {
-      v = v * 256 + b[off + i];
+    const negative = (b[off] & 0x40) !== 0;
+    if (negative && !signed) throw new BadTarError(entry, `negative ${field}`);
+    const inv = negative ? 0xff : 0;
+    let v = (b[off] ^ inv) & 0x7f;
+    for (let i = off + 1; i < end; i++) {
+      v = v * 256 + (b[i] ^ inv);
       if (v > Number.MAX_SAFE_INTEGER) throw new BadTarError(entry, `${field} is too large`);
     }
-    return v;
+    return negative ? -(v + 1) : v;
   }
-  const s = b.toString('latin1', off, off + len).replace(/[\0 ]+$/g, '').replace(/^ +/, '');
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new BadTarError(entry, `${field} is not an octal number: ${JSON.stringify(s)}`);
-  const v = parseInt(s, 8);
-  if (!Number.isSafeInteger(v)) throw new BadTarError(entry, `${field} is too large`);
+  let i = off;
+  while (i < end && (b[i] === 0x20 || b[i] === 0)) i++;
+  let v = 0;
+  for (; i < end && b[i] >= 0x30 && b[i] <= 0x37; i++) v = v * 8 + (b[i] - 0x30);
+  // after the digits: the end of the field, or a terminator; past a NUL the field is unused
+  if (i < end && b[i] === 0x20) while (i < end && b[i] === 0x20) i++;
+  if (i < end && b[i] !== 0) throw new BadTarError(entry, `${field} is not an octal number: ${JSON.stringify(b.toString('latin1', off, end))}`);
+  if (v > Number.MAX_SAFE_INTEGER) throw new BadTarError(entry, `${field} is too large`);
   return v;
 }
 
-function checksumOk(h: Buffer): boolean {
+/** Whether the block is all zeros (an end-of-archive block), else whether its checksum holds. */
+function inspectBlock(h: Buffer): 'zero' | 'ok' | 'bad' {
   let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const c = i >= 148 && i < 156 ? 32 : h[i];
+  let high = 0;
+  let field = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const c = h[i];
+    if (i >= 148 && i < 156) {
+      field |= c;
+      continue;
+    }
     unsigned += c;
-    signed += c > 127 ? c - 256 : c;
+    if (c > 127) high++;
   }
-  const s = h.toString('latin1', 148, 156).replace(/[\0 ]+$/g, '').trim();
-  const stored = parseInt(s, 8);
-  return stored === unsigned || stored === signed;
+  if (unsigned === 0 && field === 0) return 'zero';
+  unsigned += 8 * 32; // the checksum field counts as spaces
+  const signed = unsigned - 256 * high; // some old writers summed signed chars
+  let stored: number;
+  try {
+    stored = parseNumeric(h, 148, 8, 'checksum', null);
+  } catch {
+    return 'bad';
+  }
+  return stored === unsigned || stored === signed ? 'ok' : 'bad';
 }
 
-/** PAX records: "<len> <key>=<value>\n", len counted in bytes; values kept raw. */
+/** PAX records: "<len> <key>=<value>\n", len counted in bytes; values kept as raw bytes. */
 function parsePax(body: Buffer, entry: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   let i = 0;
   while (i < body.length) {
-    if (body[i] === 0) break;
+    if (body[i] === 0) break; // padding some writers leave inside the body
     const sp = body.indexOf(0x20, i);
-    if (sp === -1) throw new BadTarError(entry, 'malformed PAX record');
-    const len = Number(body.toString('latin1', i, sp));
-    if (!Number.isInteger(len) || len <= sp - i + 1 || i + len > body.length) throw new BadTarError(entry, `malformed PAX record length ${JSON.stringify(body.toString('latin1', i, sp))}`);
-    const rec = body.subarray(sp + 1, i + len - 1);
+    const digits = sp === -1 ? '' : body.toString('latin1', i, sp);
+    if (!/^[0-9]{1,20}$/.test(digits)) throw new BadTarError(entry, `malformed PAX record length ${JSON.stringify(digits || body.toString('latin1', i, i + 20))}`);
+    const len = Number(digits);
+    if (len <= sp - i + 1 || i + len > body.length) throw new BadTarError(entry, `PAX record length ${len} does not fit the ${body.length}-byte header`);
     if (body[i + len - 1] !== 0x0a) throw new BadTarError(entry, 'PAX record does not end with a newline');
+    const rec = body.subarray(sp + 1, i + len - 1);
     const eq = rec.indexOf(0x3d);
-    if (eq === -1) throw new BadTarError(entry, 'PAX record without "="');
+    if (eq <= 0) throw new BadTarError(entry, 'PAX record without a "key="');
     out.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
     i += len;
   }
   return out;
 }
 
-function paxNumber(v: Buffer, key: string, entry: string): number {
+function paxInteger(v: Buffer, key: string, entry: string): number {
   const s = v.toString('latin1');
-  if (!/^-?\d+(\.\d+)?$/.test(s)) throw new BadTarError(entry, `PAX ${key} is not a number: ${JSON.stringify(s)}`);
-  const n = Number(s);
-  if (key === 'size' && (n < 0 || !Number.isSafeInteger(n))) throw new BadTarError(entry, `PAX size ${s} is negative or too large`);
-  if ((key === 'uid' || key === 'gid') && (n < 0 || !Number.isSafeInteger(n))) throw new BadTarError(entry, `PAX ${key} ${s} is out of range`);
-  return n;
+  if (!/^[0-9]{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) throw new BadTarError(entry, `PAX ${key} ${JSON.stringify(s.slice(0, 40))} is not a non-negative integer in range`);
+  return Number(s);
 }
 
+function paxTime(v: Buffer, key: string, entry: string): number {
+  const s = v.toString('latin1');
+  if (!/^-?[0-9]{1,16}(\.[0-9]*)?$/.test(s)) throw new BadTarError(entry, `PAX ${key} is not a number: ${JSON.stringify(s.slice(0, 40))}`);
+  return Number(s);
+}
+
+type Meta = 'x' | 'g' | 'L' | 'K';
+
 /**
- * A synchronous push parser of tar streams (ustar, GNU, PAX). Entry data is handed to the
- * entry's sink as it arrives, never buffered whole; PAX and long-name bodies are bounded by
- * the limits before they are buffered. A stream that ends right after an entry's data (no
- * end-of-archive blocks, even no final padding, as `umoci insert` writes) is complete; one
- * that ends inside a header or inside data is not.
+ * A synchronous push parser of tar streams: ustar, GNU (long names and links, base-256 numbers)
+ * and PAX (path, linkpath, size, mtime, atime, uid, gid, SCHILY.xattr.*). Entry data is handed to
+ * the entry's sink as it arrives, never buffered whole; extended headers are bounded by
+ * `limits.maxHeaderBytes` (all of one entry's together) before they are buffered.
+ *
+ * Like Go's archive/tar, which the container tools use, hardlinks, symlinks, devices, fifos and
+ * directories carry no data whatever their size field says, and one end-of-archive block followed
+ * by anything but a second one is refused. A stream may end right after its last entry's data (no
+ * end-of-archive blocks, even no padding, as `umoci insert` writes); one that ends inside a header
+ * or inside data is refused, naming the entry. Global PAX headers ('g') may not set path or
+ * linkpath (refused); their other keys are ignored.
  */
 export class TarReader {
-  private buf: Buffer[] = [];
-  private buffered = 0;
   private state: 'header' | 'data' | 'meta' | 'pad' | 'eof' = 'header';
+  private readonly partial = Buffer.alloc(BLOCK);
+  private buffered = 0;
+  private zeroBlocks = 0;
   private remaining = 0;
   private pad = 0;
   private sink: EntrySink | null = null;
-  private current = '';
-  private metaType = '';
+  /** the entry being read (for errors) */
+  private current: string | null = null;
+  /** the last complete header's entry name, for errors about what follows it */
+  private last: string | null = null;
+  private metaType: Meta | null = null;
   private meta: Buffer[] = [];
+  /** bytes of extended headers gathered for the next entry */
+  private metaBytes = 0;
   private pax = new Map<string, Buffer>();
   private longName: Buffer | null = null;
   private longLink: Buffer | null = null;
+  /** entries seen (extended headers not counted) */
   entries = 0;
 
   constructor(private readonly limits: TarLimits, private readonly onEntry: (h: TarHeader) => EntrySink | null) {}
 
+  /** The entry being read, when there is one: errors from outside the parser (a truncated gzip stream) name it. */
+  get currentEntry(): string | null {
+    return this.state === 'data' || this.state === 'meta' ? this.current : null;
+  }
+
   push(chunk: Buffer): void {
     let off = 0;
-    while (off < chunk.length) {
-      if (this.state === 'eof') return; // bytes after the end-of-archive marker are hashed, not read
-      if (this.state === 'data' || this.state === 'meta') {
-        const n = Math.min(this.remaining, chunk.length - off);
-        const part = chunk.subarray(off, off + n);
-        if (this.state === 'data') this.sink?.write(part);
-        else this.meta.push(Buffer.from(part));
-        off += n;
-        this.remaining -= n;
-        if (this.remaining === 0) this.finishBody();
-        continue;
-      }
-      if (this.state === 'pad') {
-        const n = Math.min(this.pad, chunk.length - off);
-        off += n;
-        this.pad -= n;
-        if (this.pad === 0) this.state = 'header';
-        continue;
-      }
-      // header: gather 512 bytes
-      const need = 512 - this.buffered;
-      const n = Math.min(need, chunk.length - off);
-      this.buf.push(chunk.subarray(off, off + n));
-      this.buffered += n;
-      off += n;
-      if (this.buffered === 512) {
-        const h = Buffer.concat(this.buf, 512);
-        this.buf = [];
-        this.buffered = 0;
-        this.header(h);
+    const n = chunk.length;
+    while (off < n) {
+      switch (this.state) {
+        case 'eof':
+          return; // what follows the end-of-archive blocks is hashed, never read
+        case 'data':
+        case 'meta': {
+          const k = Math.min(this.remaining, n - off);
+          const part = chunk.subarray(off, off + k);
+          if (this.state === 'data') this.sink?.write(part);
+          else this.meta.push(Buffer.from(part));
+          off += k;
+          this.remaining -= k;
+          if (this.remaining === 0) this.finishBody();
+          break;
+        }
+        case 'pad': {
+          const k = Math.min(this.pad, n - off);
+          off += k;
+          this.pad -= k;
+          if (this.pad === 0) this.state = 'header';
+          break;
+        }
+        case 'header':
+          if (this.buffered === 0 && n - off >= BLOCK) {
+            off += BLOCK;
+            this.header(chunk.subarray(off - BLOCK, off));
+          } else {
+            const k = Math.min(BLOCK - this.buffered, n - off);
+            chunk.copy(this.partial, this.buffered, off, off + k);
+            this.buffered += k;
+            off += k;
+            if (this.buffered === BLOCK) {
+              this.buffered = 0;
+              this.header(this.partial);
+            }
+          }
+          break;
       }
     }
   }
 
-  /** The input ended: decide whether that was a complete archive. */
+  /** The input ended: throws unless that was a complete archive. */
   end(): void {
     if (this.state === 'eof') return;
-    if (this.state === 'header' && this.buffered === 0) {
-      if (this.metaType || this.longName || this.longLink || this.pax.size) throw new BadTarError(this.current || null, 'the stream ends after an extended header, before its entry');
-      return;
+    if (this.state === 'data') throw new BadTarError(this.current, `the stream ends inside the entry's data (${this.remaining} bytes missing)`);
+    if (this.state === 'meta') throw new BadTarError(this.current, `the stream ends inside an extended header (${this.remaining} bytes missing)`);
+    if (this.metaType !== null || this.pendingMeta()) throw new BadTarError(this.current, 'the stream ends after an extended header, before its entry');
+    if (this.state === 'header' && this.buffered > 0 && !this.partial.subarray(0, this.buffered).every((b) => b === 0)) {
+      // a cut end-of-archive block (all zeros) is as good as none; a cut header is not
+      const name = this.buffered >= 100 ? displayName(cstring(this.partial, 0, 100)) : null;
+      const after = this.last === null ? 'at the start of the archive' : `after ${JSON.stringify(this.last)}`;
+      throw new BadTarError(name, `the stream ends inside a header (${this.buffered} of ${BLOCK} bytes), ${after}`);
     }
-    if (this.state === 'pad') return; // the last entry's data is whole; only its padding is missing
-    if (this.state === 'header') throw new BadTarError(null, `the stream ends inside a header (${this.buffered} of 512 bytes) after ${JSON.stringify(this.current)}`);
-    throw new BadTarError(this.current, `the stream ends inside the entry's data (${this.remaining} bytes missing)`);
+    // 'pad': the last entry's data is whole, only its padding is missing
   }
 
-  private startBody(size: number): void {
+  private pendingMeta(): boolean {
+    return this.pax.size > 0 || this.longName !== null || this.longLink !== null;
+  }
+
+  private startBody(size: number, state: 'data' | 'meta'): void {
     this.remaining = size;
-    this.pad = (512 - (size % 512)) % 512;
+    this.pad = (BLOCK - (size % BLOCK)) % BLOCK;
+    this.state = state;
+    if (size === 0) this.finishBody();
   }
 
   private finishBody(): void {
     if (this.state === 'data') {
-      this.sink?.end();
+      const sink = this.sink;
       this.sink = null;
-    } else {
+      sink?.end();
+    } else if (this.metaType !== null) {
       const body = Buffer.concat(this.meta);
       this.meta = [];
       const t = this.metaType;
-      this.metaType = '';
-      if (t === 'x') for (const [k, v] of parsePax(body, this.current)) this.pax.set(k, v);
+      this.metaType = null;
+      const name = this.current ?? '';
+      if (t === 'x') for (const [k, v] of parsePax(body, name)) this.pax.set(k, v);
       else if (t === 'g') {
-        // a global header may not rename entries; other keys (comments, charset) do not matter to a layer
-        const g = parsePax(body, this.current);
-        for (const k of g.keys()) if (k === 'path' || k === 'linkpath') throw new UnsafePathError(this.current || '(global header)', `a global PAX header sets ${k}`);
-      } else if (t === 'L') this.longName = cstring(body, 0, body.length);
-      else if (t === 'K') this.longLink = cstring(body, 0, body.length);
+        for (const k of parsePax(body, name).keys()) {
+          if (k === 'path' || k === 'linkpath') throw new UnsafePathError(name, `a global PAX header may not set ${k} (it would rename every entry after it)`);
+        }
+      } else if (t === 'L') this.longName = Buffer.from(cstring(body, 0, body.length));
+      else this.longLink = Buffer.from(cstring(body, 0, body.length));
     }
     this.state = this.pad ? 'pad' : 'header';
   }
 
   private header(h: Buffer): void {
-    if (h.every((b) => b === 0)) {
-      this.state = 'eof';
+    const kind = inspectBlock(h);
+    if (kind === 'zero') {
+      if (this.pendingMeta()) throw new BadTarError(this.current, 'an end-of-archive block follows an extended header, before its entry');
+      if (++this.zeroBlocks === 2) this.state = 'eof';
       return;
     }
     const rawName = cstring(h, 0, 100);
-    const entry = displayName(rawName);
-    this.current = entry;
-    if (!checksumOk(h)) throw new BadTarError(entry, 'header checksum mismatch');
-    const typeflag = String.fromCharCode(h[156]);
-    const size = parseNumeric(h, 124, 12, 'size', entry);
-    if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
-      if (size > this.limits.maxHeaderBytes) throw new LimitExceededError(entry, `${typeflag === 'L' || typeflag === 'K' ? 'GNU long name' : 'PAX header'} of ${size} bytes is over the ${this.limits.maxHeaderBytes}-byte limit`);
-      this.metaType = typeflag;
-      this.startBody(size);
-      this.state = size ? 'meta' : 'header';
-      if (!size) this.finishBody();
-      return;
-    }
-    const type = TYPES[typeflag];
-    if (!type) throw new BadTarError(entry, `unsupported tar entry type ${JSON.stringify(typeflag)}`);
-    const ustar = h.toString('latin1', 257, 262) === 'ustar';
-    let name = rawName;
-    if (ustar && h[345] !== 0) name = Buffer.concat([cstring(h, 345, 155), Buffer.from('/'), rawName]);
-    let linkname = cstring(h, 157, 100);
+    const headerName = displayName(rawName);
+    this.current = headerName;
+    if (this.zeroBlocks) throw new BadTarError(headerName, 'an entry follows a single end-of-archive block');
+    if (kind === 'bad') throw new BadTarError(headerName, 'header checksum mismatch');
+    const flag = String.fromCharCode(h[156]);
+    const size = parseNumeric(h, 124, 12, 'size', headerName);
+    if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') return this.startMeta(flag, size, headerName);
+
+    let type = ENTRY_TYPES[flag];
+    if (!type) throw new BadTarError(headerName, KNOWN_UNSUPPORTED[flag] ? `${KNOWN_UNSUPPORTED[flag]} (typeflag ${flag}) is not supported` : `unsupported entry type ${JSON.stringify(flag)}`);
+    const posix = h.toString('latin1', 257, 263) === 'ustar\0';
+    const gnu = h.toString('latin1', 257, 265) === 'ustar  \0';
+    let name: Buffer = rawName;
+    if (posix && h[345] !== 0) name = Buffer.concat([cstring(h, 345, 155), SLASH, rawName]);
+    let linkname: Buffer = cstring(h, 157, 100);
     if (this.longName) name = this.longName;
     if (this.longLink) linkname = this.longLink;
-    const pax = this.pax;
+    const mtime = parseNumeric(h, 136, 12, 'mtime', headerName, true);
     const hdr: TarHeader = {
       name,
       linkname,
       type,
-      mode: parseNumeric(h, 100, 8, 'mode', entry) & 0o7777,
-      uid: parseNumeric(h, 108, 8, 'uid', entry),
-      gid: parseNumeric(h, 116, 8, 'gid', entry),
+      mode: parseNumeric(h, 100, 8, 'mode', headerName) & 0o7777,
+      uid: parseNumeric(h, 108, 8, 'uid', headerName),
+      gid: parseNumeric(h, 116, 8, 'gid', headerName),
       size,
-      mtime: parseNumeric(h, 136, 12, 'mtime', entry),
-      devmajor: ustar ? parseNumeric(h, 329, 8, 'devmajor', entry) : 0,
-      devminor: ustar ? parseNumeric(h, 337, 8, 'devminor', entry) : 0,
+      mtime,
+      atime: mtime,
+      devmajor: posix || gnu ? parseNumeric(h, 329, 8, 'devmajor', headerName) : 0,
+      devminor: posix || gnu ? parseNumeric(h, 337, 8, 'devminor', headerName) : 0,
       xattrs: new Map(),
     };
-    for (const [k, v] of pax) {
+    let atime: number | null = null;
+    for (const [k, v] of this.pax) {
       if (k === 'path') hdr.name = v;
       else if (k === 'linkpath') hdr.linkname = v;
-      else if (k === 'size') hdr.size = paxNumber(v, k, entry);
-      else if (k === 'mtime') hdr.mtime = paxNumber(v, k, entry);
-      else if (k === 'uid') hdr.uid = paxNumber(v, k, entry);
-      else if (k === 'gid') hdr.gid = paxNumber(v, k, entry);
+      else if (k === 'size') hdr.size = paxInteger(v, k, headerName);
+      else if (k === 'uid') hdr.uid = paxInteger(v, k, headerName);
+      else if (k === 'gid') hdr.gid = paxInteger(v, k, headerName);
+      else if (k === 'mtime') hdr.mtime = paxTime(v, k, headerName);
+      else if (k === 'atime') atime = paxTime(v, k, headerName);
       else if (k.startsWith('SCHILY.xattr.')) hdr.xattrs.set(k.slice('SCHILY.xattr.'.length), v);
+      else if (k.startsWith('GNU.sparse.')) throw new BadTarError(headerName, 'a GNU sparse file (PAX GNU.sparse records) is not supported');
     }
+    hdr.atime = atime ?? hdr.mtime;
     this.pax = new Map();
     this.longName = null;
     this.longLink = null;
-    this.current = displayName(hdr.name);
-    if (hdr.name.includes(0)) throw new UnsafePathError(this.current, 'the name contains a NUL byte');
-    if (hdr.linkname.includes(0)) throw new UnsafePathError(this.current, 'the link target contains a NUL byte');
-    // only regular files carry data; a size on anything else is skipped, not applied
-    const dataSize = hdr.type === 'file' ? hdr.size : 0;
-    this.entries++;
-    const sink = this.onEntry({ ...hdr, size: dataSize });
-    this.sink = sink;
-    this.startBody(hdr.size);
-    if (hdr.size === 0) {
-      sink?.end();
-      this.sink = null;
-      this.state = 'header';
-    } else if (hdr.type === 'file') this.state = 'data';
-    else {
-      // a directory (or link, device) with a body: the body is read and dropped
-      sink?.end();
-      this.sink = null;
-      this.state = 'data';
+    this.metaBytes = 0;
+    // names outlive this block (it may be the reused partial buffer)
+    hdr.name = Buffer.from(hdr.name);
+    hdr.linkname = Buffer.from(hdr.linkname);
+    const entry = displayName(hdr.name);
+    this.current = entry;
+    this.last = entry;
+    if (flag === '\0' && hdr.name[hdr.name.length - 1] === 0x2f) {
+      // old tars mark a directory by its trailing slash; with a size it is ambiguous between readers
+      if (hdr.size !== 0) throw new BadTarError(entry, 'an old-style directory entry (typeflag NUL, trailing slash) with a size');
+      type = hdr.type = 'dir';
     }
+    if (hdr.name.includes(0)) throw new UnsafePathError(entry, 'the name contains a NUL byte');
+    if (hdr.linkname.includes(0)) throw new UnsafePathError(entry, 'the link target contains a NUL byte');
+    // only regular files carry data (as Go's archive/tar reads them, so the trees agree)
+    if (type !== 'file') hdr.size = 0;
+    this.entries++;
+    this.sink = this.onEntry(hdr);
+    this.startBody(hdr.size, 'data');
+  }
+
+  private startMeta(flag: Meta, size: number, headerName: string): void {
+    const what = flag === 'L' || flag === 'K' ? 'GNU long name' : flag === 'g' ? 'global PAX header' : 'PAX header';
+    const limit = this.limits.maxHeaderBytes;
+    if (size > limit) throw new LimitExceededError(headerName, `${what} of ${size} bytes is over the ${limit}-byte limit`);
+    if (flag !== 'g') {
+      this.metaBytes += size;
+      if (this.metaBytes > limit) throw new LimitExceededError(headerName, `the extended headers of one entry add up to ${this.metaBytes} bytes, over the ${limit}-byte limit`);
+    } else if (this.pendingMeta()) throw new BadTarError(headerName, 'a global PAX header between an extended header and its entry');
+    this.metaType = flag;
+    this.startBody(size, 'meta');
   }
 }

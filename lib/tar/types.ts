@@ -26,7 +26,7 @@ export interface ApplyOptions {
   blobPath?: string;
   /** apply owners (lchown); default: when running as root */
   applyOwners?: boolean;
-  /** apply device nodes; default: when permitted (root and the addon) */
+  /** safety limits; unset fields take DEFAULT_TAR_LIMITS */
   limits?: Partial<TarLimits>;
   signal?: AbortSignal;
   onProgress?: (p: ProgressEvent) => void;
@@ -50,7 +50,7 @@ export interface ApplyResult {
   uncompressedSize: number;
   compression: Compression;
   entries: number;
-  /** what was skipped (devices when not permitted, xattrs the kernel refused) */
+  /** what was skipped (devices when not permitted, fifos without the addon, xattrs the kernel refused) */
   warnings?: string[];
 }
 

@@ -1,26 +1,14 @@
-/** Helpers for the pack tests: build trees, snapshot them, and run GNU tar over packed output. */
+/** Helpers for the pack tests: GNU tar over packed output, raw header reading, tree comparison. */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { execFileSync, spawnSync } from 'child_process';
 import { createHash } from 'crypto';
-
-export const isRoot = process.getuid?.() === 0;
-export const itRoot = isRoot ? it : it.skip;
-if (!isRoot) console.warn('pack tests: not running as root; owner, device, security.capability and overlay-whiteout cases are skipped');
-
-export function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
+import { diffSnapshots, snapshotTree } from '../fixtures/tree';
 
 /** Worker scripts run from dist/: fail early and clearly when it was not built. */
 export function requireDist(): void {
   const script = path.resolve(__dirname, '../../dist/lib/tar/pack-worker.js');
   if (!fs.existsSync(script)) throw new Error(`${script} is missing: build with \`npx tsc -p tsconfig.json\` before running the pack tests`);
-}
-
-export function tmpdir(prefix = 'layerfs-pack-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 export function sha256(b: Buffer): string {
@@ -32,83 +20,14 @@ export function setMtime(p: string | Buffer, sec: number): void {
   fs.lutimesSync(p, sec, sec);
 }
 
-/** All xattrs of every path under `root` (not following symlinks), from one getfattr run. */
-export function xattrsOf(root: string): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  const r = spawnSync('getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', root], { maxBuffer: 64 << 20 });
-  let cur: Record<string, string> | null = null;
-  // getfattr prints file names escaped (octal for unusual bytes); keys are compared in that form
-  for (const line of r.stdout.toString('latin1').split('\n')) {
-    if (line.startsWith('# file: ')) {
-      cur = {};
-      out.set(line.slice('# file: '.length), cur);
-    } else if (cur && line.includes('=')) {
-      const i = line.indexOf('=');
-      cur[line.slice(0, i)] = line.slice(i + 1);
-    }
-  }
-  const rel = new Map<string, Record<string, string>>();
-  for (const [k, v] of out) rel.set(k === root ? '.' : k.slice(root.length + 1), v);
-  return rel;
+export function run(cmd: string, args: string[], input?: Buffer): Buffer {
+  return execFileSync(cmd, args, { input, maxBuffer: 1 << 30 });
 }
 
-export interface Snap {
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: number;
-  size?: number;
-  content?: string;
-  target?: string;
-  rdev?: number;
-  link?: string;
-  xattrs?: Record<string, string>;
-}
-
-/**
- * Everything tar should carry about each path under `root` (the root itself left out), keyed by
- * the path's bytes in hex-safe latin1. Hardlinks: every path of an inode records the group's
- * first path (byte order).
- */
-export function snapshot(root: string, opts: { xattrs?: boolean } = {}): Record<string, Snap> {
-  const out: Record<string, Snap> = {};
-  const inodes = new Map<string, string>();
-  const xa = opts.xattrs ? xattrsOf(root) : null;
-  const walk = (abs: Buffer, rel: string) => {
-    const names = fs.readdirSync(abs, { encoding: 'buffer' }).sort(Buffer.compare);
-    for (const n of names) {
-      const a = Buffer.concat([abs, Buffer.from('/'), n]);
-      const r = rel ? rel + '/' + n.toString('latin1') : n.toString('latin1');
-      const st = fs.lstatSync(a, { bigint: true });
-      const s: Snap = {
-        type: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : st.isFIFO() ? 'fifo' : 'other',
-        mode: Number(st.mode & 0o7777n),
-        uid: Number(st.uid),
-        gid: Number(st.gid),
-        mtime: Number(st.mtimeNs / 1_000_000_000n),
-      };
-      if (st.isFile()) {
-        s.size = Number(st.size);
-        s.content = sha256(fs.readFileSync(a));
-        if (st.nlink > 1n) {
-          const key = `${st.ino}`;
-          if (!inodes.has(key)) inodes.set(key, r);
-          s.link = inodes.get(key);
-        }
-      }
-      if (st.isSymbolicLink()) s.target = fs.readlinkSync(a, { encoding: 'buffer' }).toString('latin1');
-      if (st.isCharacterDevice() || st.isBlockDevice()) s.rdev = Number(st.rdev);
-      if (xa) {
-        const x = xa.get(r);
-        if (x && Object.keys(x).length) s.xattrs = x;
-      }
-      out[r] = s;
-      if (st.isDirectory()) walk(a, r);
-    }
-  };
-  walk(Buffer.from(root), '');
-  return out;
+/** How two directories differ as tar carries them (mtimes included, the roots' own records left out); [] when equal. */
+export function treeDiff(a: string, b: string, opts: { xattrs?: boolean } = {}): string[] {
+  const snap = (d: string) => snapshotTree(d, { mtime: true, xattrs: opts.xattrs ?? true, ignore: (p) => p === '/' });
+  return diffSnapshots(snap(a), snap(b));
 }
 
 /** `tar -tvf` output; throws with GNU tar's stderr when it complains. */
@@ -118,7 +37,7 @@ export function gnuList(tarFile: string): string {
   return r.stdout.toString('latin1');
 }
 
-/** `tar -tf` names in archive order, as raw bytes in latin1. */
+/** `tar -tf` names in archive order, raw bytes as latin1 strings. */
 export function gnuNames(tarFile: string): string[] {
   const r = spawnSync('tar', ['--quoting-style=literal', '-tf', tarFile], { maxBuffer: 64 << 20 });
   if (r.status !== 0 || r.stderr.length) throw new Error(`tar -tf failed (${r.status}): ${r.stderr}`);
@@ -132,13 +51,22 @@ export function gnuExtract(tarFile: string, dir: string): void {
   if (r.status !== 0 || r.stderr.length) throw new Error(`tar -x failed (${r.status}): ${r.stderr}`);
 }
 
-export function run(cmd: string, args: string[], input?: Buffer): Buffer {
-  return execFileSync(cmd, args, { input, maxBuffer: 1 << 30 });
+export interface RawHeader {
+  name: string;
+  type: string;
+  size: number;
+  mtime: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  linkname: string;
+  /** the records of a PAX ('x') header */
+  body?: string;
 }
 
-/** Splits an uncompressed tar into its 512-byte headers (PAX 'x' headers included), for byte-level checks. */
-export function headers(tar: Buffer): Array<{ name: string; type: string; size: number; mtime: number; mode: number; uid: number; gid: number; linkname: string; body?: string }> {
-  const out = [];
+/** The 512-byte headers of an uncompressed tar (PAX 'x' headers included), read field by field. */
+export function headers(tar: Buffer): RawHeader[] {
+  const out: RawHeader[] = [];
   let off = 0;
   const str = (o: number, n: number) => {
     const s = tar.subarray(off + o, off + o + n);
@@ -147,7 +75,7 @@ export function headers(tar: Buffer): Array<{ name: string; type: string; size: 
   };
   const num = (o: number, n: number) => parseInt(str(o, n) || '0', 8);
   while (off + 512 <= tar.length && tar[off] !== 0) {
-    const h = { name: str(0, 100), type: str(156, 1), size: num(124, 12), mtime: num(136, 12), mode: num(100, 8), uid: num(108, 8), gid: num(116, 8), linkname: str(157, 100), body: undefined as string | undefined };
+    const h: RawHeader = { name: str(0, 100), type: str(156, 1), size: num(124, 12), mtime: num(136, 12), mode: num(100, 8), uid: num(108, 8), gid: num(116, 8), linkname: str(157, 100) };
     if (h.type === 'x') h.body = tar.subarray(off + 512, off + 512 + h.size).toString('latin1');
     out.push(h);
     off += 512 + Math.ceil(h.size / 512) * 512;

@@ -2,13 +2,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { BLOCK, END_OF_ARCHIVE, TYPE, TarHeader, encodeHeader, paxRecord, paxRecords, ustarBlock } from '../../lib/tar/writer';
-import { tmpdir } from './pack-helpers';
+import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 
 let work: string;
 beforeEach(() => {
-  work = tmpdir('layerfs-writer-');
+  work = makeTempDir('writer');
 });
-afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+afterEach(() => removeTempDir(work));
 
 const file = (over: Partial<TarHeader> = {}): TarHeader => ({ path: Buffer.from('f'), type: TYPE.file, mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 1_600_000_000, ...over });
 

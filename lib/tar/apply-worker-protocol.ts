@@ -1,0 +1,33 @@
+/** What the main thread and the apply worker say to each other (types only, plus the ack token). */
+import type { MessagePort } from 'worker_threads';
+import type { TarLimits } from './types';
+import type { WhiteoutFormatName } from '../store/types';
+
+export interface ApplyWorkerData {
+  /** the input file; else `port` brings the input */
+  path?: string;
+  port?: MessagePort;
+  target: string;
+  whiteout: WhiteoutFormatName;
+  /** an empty file the main thread created: the input bytes are written into it */
+  blobPath?: string;
+  applyOwners: boolean;
+  limits: Partial<TarLimits>;
+  total?: number;
+  durable?: boolean;
+  manifestPath?: string;
+  /** the chain below, bottom first, for implicit parent directories */
+  lowerDirs?: string[];
+}
+
+/** main thread -> worker over `port`; the worker answers each chunk it takes with ACK (the backpressure) */
+export type InputMessage = { type: 'chunk'; data: ArrayBuffer; length: number } | { type: 'end' } | { type: 'error'; message: string };
+export const ACK = 'ack';
+
+/** worker -> main thread, throttled */
+export interface ProgressMessage {
+  type: 'progress';
+  bytes: number;
+  total?: number;
+  entries: number;
+}
