@@ -1,37 +1,79 @@
-import * as fs from 'fs';
 import * as path from 'path';
+import { runWorker } from '../native/workers';
 import { packToFile } from '../tar/pack-layer';
-import { noSpace, newLayerRecord } from '../store/store-core';
+import { manifestChangesAsync, overlayChangesAsync } from '../diff';
+import { newLayerRecord, noSpace } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
+import type { UnionView } from '../view';
 import type { PackEntry } from '../tar/types';
-import { buildLayerDirSync } from './layer-dir';
+import { CommitLayerJob, runCommitLayerJobSync } from './commit-job';
+import { planPackEntriesSync } from './commit-entries';
 import type { Change, CommitOptions, ContainerRecord, LayerRef } from './types';
 
-export interface Committable {
-  readonly record: ContainerRecord;
-  diff(): Promise<Change[]>;
-}
+/** Up to this many entries and bytes, the layer directory is built on the calling thread. */
+const INLINE_ENTRIES = 256;
+const INLINE_BYTES = 4 << 20;
 
 /**
- * A container's changes as a new layer: one streaming pass writes the tarball while hashing
- * it uncompressed (DiffID) and compressed (digest); the layer directory is taken from the
- * container's files, not from the tarball; then both are published together.
+ * A container's changes as a new layer on its chain. The tarball is written once, in one
+ * streaming pass that hashes it uncompressed (DiffID) and compressed (digest) as it goes (the
+ * pack worker); meanwhile the commit worker builds the layer's directory from the same entries,
+ * taking every file from the container (reflinked where the filesystem can): nothing written is
+ * read back or extracted. Then blob and layer are published together. The same container state
+ * gives the same bytes.
+ *
+ * `opts.changes`: the container's diff when the caller has it already.
  */
-export async function commitContainer(store: StoreCore, c: Committable, opts: CommitOptions & { changes?: Change[] } = {}): Promise<LayerRef> {
-  const rec = c.record;
-  const changes = opts.changes ?? (await c.diff());
-  const base = rec.driver === 'overlay' ? store.paths.containerUpper(rec.id) : store.paths.containerRoot(rec.id);
-  const entries = packEntries(changes, base);
+export async function commitContainer(store: StoreCore, container: ContainerRecord | { record: ContainerRecord }, opts: CommitOptions & { changes?: Change[] } = {}): Promise<LayerRef> {
+  const rec = 'record' in container ? container.record : container;
+  const lower = store.view(rec.chain);
+  const upper = store.paths.containerUpper(rec.id);
+  const home = rec.driver === 'overlay' ? upper : store.paths.containerRoot(rec.id);
+  const changes = opts.changes ?? (await changesOf(store, rec, lower, opts.signal));
+  const base = baseOf(changes) ?? home;
   const compression = opts.compression ?? 'gzip';
+
   const staging = store.makeStaging('commit');
+  // one failing worker stops the other; staging is removed only once both have ended
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   try {
     const blobTmp = path.join(staging, 'blob');
-    const r = await packToFile({ root: base, entries }, blobTmp, { compression, sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal, onProgress: opts.onProgress });
-    const diffDir = path.join(staging, 'diff');
-    fs.mkdirSync(diffDir);
-    buildLayerDirSync(entries, diffDir, store.whiteout);
+    // planning reads nothing but the chain, unless a recreated directory's contents must be listed: that goes to the worker
+    const planHere = !changes.some((c) => c.opaque);
+    const plan: CommitLayerJob['plan'] = planHere ? { entries: planPackEntriesSync(changes, { base, lower }) } : { changes };
+    const job: CommitLayerJob = {
+      plan,
+      base,
+      baseIsUpper: rec.driver === 'overlay' && base === upper,
+      lowerDirs: lower.layerDirs,
+      whiteout: store.whiteout,
+      diffDir: path.join(staging, 'diff'),
+      manifestFile: path.join(staging, 'manifest.json'),
+      sourceDateEpoch: opts.sourceDateEpoch,
+    };
+    let planned!: (entries: PackEntry[]) => void;
+    let unplanned!: (e: unknown) => void;
+    const entries = new Promise<PackEntry[]>((resolve, reject) => {
+      planned = resolve;
+      unplanned = reject;
+    });
+    if ('entries' in plan) planned(plan.entries);
+    const onMessage = (m: Record<string, unknown>) => {
+      if (m.type === 'entries') planned(m.entries as PackEntry[]);
+    };
+    // a worker takes tens of milliseconds to start: a tiny layer directory is quicker built here
+    const tiny = 'entries' in plan && plan.entries.length <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES;
+    const layerDir = tiny ? Promise.resolve().then(() => runCommitLayerJobSync(job, onMessage)) : runWorker('container/commit-worker', job, { signal, onMessage });
+    // (settling an already settled promise does nothing: this only matters when the worker failed first)
+    layerDir.then(() => unplanned(new Error('the commit worker ended without planning the entries')), unplanned);
+    const packed = entries.then((list) => packToFile({ root: base, entries: list }, blobTmp, { compression, sourceDateEpoch: opts.sourceDateEpoch, signal, onProgress: opts.onProgress }));
+    const [r] = await allOrStop([packed, layerDir], stop);
     const record = newLayerRecord(rec.chain, { ...r, compression }, store.whiteout);
-    return store.publishLayer(staging, blobTmp, record, opts.durable);
+    const published = store.publishLayer(staging, blobTmp, record, opts.durable);
+    // when the layer was there already (one ChainID, one layer) it keeps its own blob; this
+    // commit's blob, compressed as asked, is in the store all the same
+    return { ...published, digest: record.digest, mediaType: record.mediaType, size: record.size };
   } catch (e) {
     throw noSpace(e, `committing container ${rec.id}`);
   } finally {
@@ -39,41 +81,29 @@ export async function commitContainer(store: StoreCore, c: Committable, opts: Co
   }
 }
 
-/**
- * Changes -> what the layer holds: added and changed entries with their parent directories,
- * `.wh.` entries for deletions, and the whole contents of a recreated (opaque) directory,
- * since its marker hides everything below it.
- */
-export function packEntries(changes: Change[], base: string): PackEntry[] {
-  const m = new Map<string, PackEntry>();
-  const add = (rel: string, e: PackEntry) => {
-    if (rel === '') return;
-    if (!m.has(rel) || e.opaque || e.whiteout) m.set(rel, e);
-  };
-  const subtree = (relDir: string) => {
-    const real = path.join(base, relDir);
-    for (const n of fs.readdirSync(real)) {
-      const rel = relDir + '/' + n;
-      const st = fs.lstatSync(path.join(base, rel));
-      add(rel, { path: rel, source: path.join(base, rel) });
-      if (st.isDirectory()) subtree(rel);
-    }
-  };
+/** The container's diff, read the way its driver keeps it. */
+function changesOf(store: StoreCore, rec: ContainerRecord, lower: UnionView, signal?: AbortSignal): Promise<Change[]> {
+  if (rec.driver === 'overlay') return overlayChangesAsync(store.paths.containerUpper(rec.id), lower, store.whiteout, { merged: store.paths.containerMerged(rec.id), signal });
+  return manifestChangesAsync(store.paths.containerRoot(rec.id), store.paths.containerManifest(rec.id), lower, { signal });
+}
+
+/** The tree the changes were read from (an overlay diff may come from the merged tree): the part of a source before its path. */
+function baseOf(changes: Change[]): string | undefined {
   for (const c of changes) {
-    const rel = c.path.replace(/^\/+/, '');
-    if (c.kind === 'D') add(rel, { path: rel, whiteout: true });
-    else {
-      add(rel, { path: rel, source: c.source ?? path.join(base, rel), opaque: c.opaque || undefined });
-      if (c.opaque) subtree(rel);
-    }
+    if (!c.source) continue;
+    if (c.path === '/') return c.source;
+    if (c.source.endsWith(c.path)) return c.source.slice(0, -c.path.length);
   }
-  // parent directories carry their own metadata into the layer
-  for (const rel of [...m.keys()]) {
-    let d = path.posix.dirname(rel);
-    while (d !== '.' && !m.has(d)) {
-      m.set(d, { path: d, source: path.join(base, d) });
-      d = path.posix.dirname(d);
-    }
+  return undefined;
+}
+
+/** Promise.all that, on the first failure, stops the rest and waits for them to end before rejecting. */
+async function allOrStop<A, B>(ps: [Promise<A>, Promise<B>], stop: AbortController): Promise<[A, B]> {
+  try {
+    return await Promise.all(ps);
+  } catch (e) {
+    stop.abort();
+    await Promise.allSettled(ps);
+    throw e;
   }
-  return [...m.values()];
 }

@@ -1,72 +1,102 @@
 import * as fs from 'fs';
-import { entryType, xattrsOf } from '../view';
-import type { Change } from './types';
+import { byteOrder, entryType, xattrsOf } from '../view';
+import type { Change, ChangedAspect } from './types';
 
-export type What = NonNullable<Change['what']>[number];
-
-/** Metadata of one side of a comparison. */
+/** One side of a comparison: where the entry is, and its lstat. */
 export interface Side {
   real: string;
   st: fs.Stats;
 }
 
-function sameXattrs(a: string, b: string): boolean {
-  const x = xattrsOf(a);
-  const y = xattrsOf(b);
+/**
+ * How two entries are compared. Metadata always comes first; contents are read only as
+ * `content` allows: 'auto' when sizes are equal and mtimes differ (metadata cannot decide),
+ * 'always', or 'never'.
+ */
+export interface ComparePolicy {
+  content: 'auto' | 'always' | 'never';
+  /** a different mtime (whole seconds, what a tar header holds) is a change even with equal bytes */
+  mtime: boolean;
+}
+
+/**
+ * A container's diff: its changes are what a commit packs, and an mtime is part of a layer
+ * entry. Contents are read only for a file of the same size whose mtime moved.
+ */
+export const CONTAINER_POLICY: ComparePolicy = { content: 'auto', mtime: true };
+
+const CHUNK = 1 << 20;
+let bufA: Buffer | undefined;
+let bufB: Buffer | undefined;
+
+/** Byte comparison of two files in 1 MiB chunks. */
+export function sameContentSync(a: string, b: string): boolean {
+  bufA ??= Buffer.allocUnsafe(CHUNK);
+  bufB ??= Buffer.allocUnsafe(CHUNK);
+  const fa = fs.openSync(a, 'r');
+  try {
+    const fb = fs.openSync(b, 'r');
+    try {
+      for (;;) {
+        const na = readFull(fa, bufA);
+        const nb = readFull(fb, bufB);
+        if (na !== nb) return false;
+        if (na === 0) return true;
+        if (bufA.compare(bufB, 0, nb, 0, na) !== 0) return false;
+      }
+    } finally {
+      fs.closeSync(fb);
+    }
+  } finally {
+    fs.closeSync(fa);
+  }
+}
+
+/** Fills `buf` unless the file ends first (a short read is not the end of a file). */
+function readFull(fd: number, buf: Buffer): number {
+  let off = 0;
+  while (off < buf.length) {
+    const n = fs.readSync(fd, buf, off, buf.length - off, null);
+    if (n === 0) break;
+    off += n;
+  }
+  return off;
+}
+
+export function sameXattrMaps(x: Record<string, Buffer>, y: Record<string, Buffer>): boolean {
   const kx = Object.keys(x);
   if (kx.length !== Object.keys(y).length) return false;
   return kx.every((k) => y[k] !== undefined && x[k].equals(y[k]));
 }
 
-/** Byte comparison in 1 MiB chunks. */
-export function sameContent(a: string, b: string): boolean {
-  const fa = fs.openSync(a, 'r');
-  const fb = fs.openSync(b, 'r');
-  const ba = Buffer.allocUnsafe(1 << 20);
-  const bb = Buffer.allocUnsafe(1 << 20);
-  try {
-    for (;;) {
-      const na = fs.readSync(fa, ba, 0, ba.length, null);
-      const nb = fs.readSync(fb, bb, 0, bb.length, null);
-      if (na !== nb) return false;
-      if (na === 0) return true;
-      if (!ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
-    }
-  } finally {
-    fs.closeSync(fa);
-    fs.closeSync(fb);
-  }
-}
+/** Whole seconds, as a tar header holds an mtime. */
+export const seconds = (st: { mtimeMs: number }) => Math.floor(st.mtimeMs / 1000);
 
 /**
- * What differs between two entries, metadata first; contents are read only when metadata
- * cannot decide (same size, different mtime) or when asked to always. A directory's mtime is
- * not a change of its own (it moves whenever a child is added or removed).
+ * What differs between `a` (before) and `b` (after); [] when nothing does. A directory's mtime
+ * and size are never a change of their own: they move whenever a child comes or goes.
  */
-export function differences(a: Side, b: Side, content: 'auto' | 'always' = 'auto'): What[] {
-  const out: What[] = [];
+export function compareSides(a: Side, b: Side, policy: ComparePolicy): ChangedAspect[] {
   const ta = entryType(a.st);
-  const tb = entryType(b.st);
-  if (ta !== tb) return ['type'];
+  if (ta !== entryType(b.st)) return ['type'];
+  const out: ChangedAspect[] = [];
   if ((a.st.mode & 0o7777) !== (b.st.mode & 0o7777)) out.push('mode');
   if (a.st.uid !== b.st.uid || a.st.gid !== b.st.gid) out.push('owner');
   if (ta === 'symlink' && fs.readlinkSync(a.real) !== fs.readlinkSync(b.real)) out.push('target');
   if ((ta === 'char' || ta === 'block') && a.st.rdev !== b.st.rdev) out.push('type');
+  let contentChanged = false;
   if (ta === 'file') {
-    if (a.st.size !== b.st.size) out.push('content');
-    else if (content === 'always' || Math.trunc(a.st.mtimeMs) !== Math.trunc(b.st.mtimeMs)) {
-      if (!sameContent(a.real, b.real)) out.push('content');
-    }
+    if (a.st.size !== b.st.size) contentChanged = true;
+    else if (policy.content === 'always' || (policy.content === 'auto' && a.st.mtimeMs !== b.st.mtimeMs)) contentChanged = !sameContentSync(a.real, b.real);
+    if (contentChanged) out.push('content');
   }
-  if (ta !== 'dir' && ta !== 'symlink' && Math.floor(a.st.mtimeMs / 1000) !== Math.floor(b.st.mtimeMs / 1000) && !out.includes('content')) {
-    // same bytes, new mtime: a touch is a change in a layer (its tar entry differs)
-    out.push('mtime');
-  }
-  if (!sameXattrs(a.real, b.real)) out.push('xattrs');
+  if (policy.mtime && ta !== 'dir' && !contentChanged && seconds(a.st) !== seconds(b.st)) out.push('mtime');
+  if (!sameXattrMaps(xattrsOf(a.real), xattrsOf(b.real))) out.push('xattrs');
   return out;
 }
 
-export function changeOf(kind: Change['kind'], path: string, side: Side, extra: Partial<Change> = {}): Change {
+/** The record of one change, with the metadata of `side` (the entry after the change; before it, for 'D'). */
+export function changeOf(kind: Change['kind'], path: string, side: Side, extra: Pick<Change, 'what' | 'opaque'> = {}): Change {
   const type = entryType(side.st);
   const c: Change = {
     kind,
@@ -76,18 +106,49 @@ export function changeOf(kind: Change['kind'], path: string, side: Side, extra: 
     mode: side.st.mode & 0o7777,
     uid: side.st.uid,
     gid: side.st.gid,
-    mtime: Math.floor(side.st.mtimeMs / 1000),
-    ...extra,
+    mtime: seconds(side.st),
   };
   if (type === 'symlink') c.target = fs.readlinkSync(side.real);
+  if (extra.what) c.what = extra.what;
+  if (extra.opaque) c.opaque = true;
   if (kind !== 'D') c.source = side.real;
   return c;
 }
 
-export function byPath(a: Change, b: Change): number {
-  return Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
+export function byChangePath(a: Change, b: Change): number {
+  return byteOrder(a.path, b.path);
 }
 
-export function joinPath(dir: string, name: string): string {
-  return dir === '/' ? '/' + name : dir + '/' + name;
+type AnyStats = fs.Stats | fs.BigIntStats;
+
+/**
+ * Hardlinks across the edge of a change: an entry that did not change itself but shares its
+ * inode with one that was added or changed is reported too ('C', what: ['link']), so that a
+ * commit packs both names and the layer keeps them one file.
+ */
+export class LinkTracker {
+  private readonly reported = new Set<string>();
+  private readonly quiet = new Map<string, Array<{ path: string; real: string }>>();
+
+  /** An entry reported as added or changed. */
+  reportedEntry(st: AnyStats): void {
+    if (st.isFile() && st.nlink > 1) this.reported.add(`${st.dev}:${st.ino}`);
+  }
+
+  /** An entry compared and found unchanged. */
+  unchangedEntry(path: string, real: string, st: AnyStats): void {
+    if (!st.isFile() || st.nlink < 2) return;
+    const key = `${st.dev}:${st.ino}`;
+    const list = this.quiet.get(key);
+    if (list) list.push({ path, real });
+    else this.quiet.set(key, [{ path, real }]);
+  }
+
+  /** Adds the link changes to `out`. */
+  finish(out: Change[]): void {
+    for (const [key, list] of this.quiet) {
+      if (!this.reported.has(key)) continue;
+      for (const q of list) out.push(changeOf('C', q.path, { real: q.real, st: fs.lstatSync(q.real) }, { what: ['link'] }));
+    }
+  }
 }

@@ -1,5 +1,13 @@
-export type { Change } from './types';
+/**
+ * Change sets, every source giving the same sorted `Change` records: an overlay upperdir walked
+ * against the lower chain (cost follows the change), a copy walked against its stat manifest,
+ * and tree against tree (directories or chains). The `...Async` forms keep big walks off the
+ * main thread.
+ */
+export type { Change, ChangedAspect, TreeInput, DiffTreesOptions, AsyncDiffOptions } from './types';
 export { overlayChanges } from './overlay-changes';
+export type { OverlayChangesOptions } from './overlay-changes';
 export { writeManifestSync, manifestChanges } from './manifest';
 export { diffTrees } from './trees';
-export type { TreeInput } from './trees';
+export { overlayChangesAsync, manifestChangesAsync, diffTreesAsync } from './async';
+export { compareTreePaths } from './walk';

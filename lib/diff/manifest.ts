@@ -1,131 +1,142 @@
 import * as fs from 'fs';
-import * as path from 'path';
-import { UnionView } from '../view';
-import type { Change } from './types';
-import { byPath, changeOf, differences, joinPath } from './compare';
+import { xattrsOf } from '../view';
+import type { EntryType, UnionView } from '../view';
+import type { Change, ChangedAspect } from './types';
+import { LinkTracker, byChangePath, changeOf, sameXattrMaps } from './compare';
+import { ManifestReader, ManifestRecord, ManifestWriter } from './manifest-file';
+import { WalkEntry, compareTreePaths, isUnder, walkTreeSync } from './walk';
+
+const { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK } = fs.constants;
+const NS = 1_000_000_000n;
 
 /**
- * The stat manifest of a materialised copy: one line per entry, taken right after the copy was
- * made, so a later diff can tell what changed from inode, size, mode, owner, mtime and ctime
- * (in ns) and link target alone, with no content reads.
+ * Records the stat manifest of a materialised copy (see manifest-file.ts), right after the copy
+ * was made: inode, birth time, size, mode, owner, mtime and ctime in ns, link count, device
+ * number and symlink target of every entry. Streams: memory stays flat whatever the tree.
  */
-interface Rec {
-  ino: bigint;
-  size: bigint;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  /** birth time: ext4 hands a freed inode number straight to the next new file, so identity is (inode, birth) */
-  btimeNs: bigint;
-  dir: boolean;
-}
-
-const FLUSH = 1 << 20;
-
 export function writeManifestSync(root: string, manifestFile: string): void {
-  const fd = fs.openSync(manifestFile, 'w', 0o644);
-  let pending: string[] = [];
-  let size = 0;
-  const flush = () => {
-    fs.writeSync(fd, pending.join(''));
-    pending = [];
-    size = 0;
-  };
-  const line = (p: string, st: fs.BigIntStats) => {
-    const l = `${JSON.stringify(p)}\t${st.ino}\t${st.size}\t${st.mode}\t${st.uid}\t${st.gid}\t${st.mtimeNs}\t${st.ctimeNs}\t${st.birthtimeNs}\n`;
-    pending.push(l);
-    size += l.length;
-    if (size > FLUSH) flush();
-  };
-  const walk = (real: string, p: string) => {
-    for (const n of fs.readdirSync(real).sort()) {
-      const r = path.join(real, n);
-      const st = fs.lstatSync(r, { bigint: true });
-      const q = joinPath(p, n);
-      line(q, st);
-      if (st.isDirectory()) walk(r, q);
-    }
-  };
+  const w = new ManifestWriter(manifestFile);
   try {
-    line('/', fs.lstatSync(root, { bigint: true }));
-    walk(root, '/');
-    flush();
+    for (const e of walkTreeSync(root)) w.add(e, e.st.isSymbolicLink() ? fs.readlinkSync(e.real) : undefined);
   } finally {
-    fs.closeSync(fd);
+    w.close();
   }
-}
-
-function readManifest(file: string): Map<string, Rec> {
-  const m = new Map<string, Rec>();
-  for (const l of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!l) continue;
-    const [p, ino, size, mode, uid, gid, mtimeNs, ctimeNs, btimeNs] = l.split('\t');
-    const md = Number(mode);
-    m.set(JSON.parse(p), { ino: BigInt(ino), size: BigInt(size), mode: md, uid: Number(uid), gid: Number(gid), mtimeNs: BigInt(mtimeNs), ctimeNs: BigInt(ctimeNs), btimeNs: BigInt(btimeNs ?? 0), dir: (md & fs.constants.S_IFMT) === fs.constants.S_IFDIR });
-  }
-  return m;
 }
 
 /**
- * The changes of a copy container: its root against the manifest taken at materialisation.
- * An entry whose inode and ctime are unchanged is unchanged; otherwise its metadata is compared
- * with the chain's view (the original), and content only when size is equal and mtime differs.
- * A directory with a new inode was removed and recreated: it is reported as such, and the old
- * children it no longer has as deleted.
+ * The changes of a copy container: its root walked against the manifest taken when it was
+ * made, as two sorted lists merged. Nothing's contents are read: an entry whose inode, ctime,
+ * mtime, size, mode, owner and link count are all as recorded is unchanged; one whose ctime alone
+ * moved is changed only if its xattrs now differ from the chain's. A directory with a new inode
+ * was removed and recreated: it is reported as such (opaque), with the old children it no longer
+ * has as deleted. Sorted by path.
  */
 export function manifestChanges(root: string, manifestFile: string, view: UnionView): Change[] {
-  const before = readManifest(manifestFile);
-  const out: Change[] = [];
-  const deletedDirs: string[] = [];
-  const walk = (real: string, p: string, parentNew: boolean) => {
-    for (const n of fs.readdirSync(real)) {
-      const r = path.join(real, n);
-      const q = joinPath(p, n);
-      const st = fs.lstatSync(r, { bigint: true });
-      const rec = before.get(q);
-      before.delete(q);
-      const side = { real: r, st: fs.lstatSync(r) };
-      if (!rec || parentNew) {
-        const orig = rec ? view.lookupSync(q) : null;
-        if (orig) {
-          const what = differences({ real: orig.realPath, st: orig.stat }, side);
-          if (what.length) out.push(changeOf('C', q, side, { what }));
-        } else out.push(changeOf('A', q, side));
-        if (st.isDirectory()) walk(r, q, !rec || parentNew);
-        continue;
-      }
-      const recreated = rec.ino !== st.ino || rec.btimeNs !== st.birthtimeNs;
-      if (rec.dir && !st.isDirectory()) deletedDirs.push(q); // its old children went with it
-      if (!recreated && rec.ctimeNs === st.ctimeNs && rec.mtimeNs === st.mtimeNs && rec.size === st.size) {
-        if (st.isDirectory()) walk(r, q, false);
-        continue;
-      }
-      const orig = view.lookupSync(q);
-      if (st.isDirectory() && rec.dir && recreated) {
-        const what = orig ? differences({ real: orig.realPath, st: orig.stat }, side) : [];
-        out.push(changeOf('C', q, side, { what: [...what, 'recreated'], opaque: true }));
-        walk(r, q, true);
-        continue;
-      }
-      if (orig) {
-        const what = differences({ real: orig.realPath, st: orig.stat }, side);
-        if (what.length) out.push(changeOf('C', q, side, { what }));
-      } else out.push(changeOf('C', q, side, { what: ['content'] }));
-      if (st.isDirectory()) walk(r, q, !rec.dir);
-    }
-  };
-  before.delete('/');
-  walk(root, '/', false);
-  // what is left in the manifest is gone: report the topmost of each deleted subtree
-  const gone = [...before.keys()].sort();
-  for (const p of gone) {
-    if (deletedDirs.some((d) => p.startsWith(d + '/'))) continue;
-    const orig = view.lookupSync(p);
-    const rec = before.get(p)!;
-    if (rec.dir) deletedDirs.push(p);
-    if (orig) out.push(changeOf('D', p, { real: orig.realPath, st: orig.stat }));
+  const reader = new ManifestReader(manifestFile);
+  try {
+    return new ManifestMerge(view).run(reader, walkTreeSync(root));
+  } finally {
+    reader.close();
   }
-  return out.sort(byPath);
+}
+
+class ManifestMerge {
+  private readonly out: Change[] = [];
+  private readonly links = new LinkTracker();
+  /** manifest entries below this path need no report: deleted with it, or hidden by the non-directory now in its place */
+  private settled: string | null = null;
+
+  constructor(private readonly view: UnionView) {}
+
+  run(reader: ManifestReader, walk: Generator<WalkEntry>): Change[] {
+    let rec = reader.read();
+    let now = walk.next();
+    while (rec !== null || !now.done) {
+      const order = rec === null ? 1 : now.done ? -1 : compareTreePaths(rec.path, now.value.path);
+      if (order < 0) {
+        this.gone(rec!);
+        rec = reader.read();
+      } else if (order > 0) {
+        const e = now.value as WalkEntry;
+        this.report('A', e);
+        now = walk.next();
+      } else {
+        this.compare(rec!, now.value as WalkEntry);
+        rec = reader.read();
+        now = walk.next();
+      }
+    }
+    this.links.finish(this.out);
+    return this.out.sort(byChangePath);
+  }
+
+  private gone(rec: ManifestRecord): void {
+    if (this.settled !== null && isUnder(rec.path, this.settled)) return;
+    this.out.push(deletedChange(rec));
+    if ((rec.mode & S_IFMT) === S_IFDIR) this.settled = rec.path;
+  }
+
+  private compare(rec: ManifestRecord, e: WalkEntry): void {
+    const st = e.st;
+    const type = Number(st.mode) & S_IFMT;
+    const wasType = rec.mode & S_IFMT;
+    if (type !== wasType) {
+      this.report('C', e, ['type']);
+      if (wasType === S_IFDIR) this.settled = e.path;
+      return;
+    }
+    const same = st.ino === rec.ino && st.birthtimeNs === rec.btimeNs;
+    const ctimeMoved = st.ctimeNs !== rec.ctimeNs;
+    if (same && !ctimeMoved && st.mtimeNs === rec.mtimeNs && st.size === rec.size && Number(st.nlink) === rec.nlink && Number(st.mode) === rec.mode) return;
+
+    const what: ChangedAspect[] = [];
+    if ((Number(st.mode) & 0o7777) !== (rec.mode & 0o7777)) what.push('mode');
+    if (Number(st.uid) !== rec.uid || Number(st.gid) !== rec.gid) what.push('owner');
+    if (type === S_IFREG) {
+      // contents are not read: a file written to (its mtime moved) counts as new content
+      if (st.size !== rec.size || st.mtimeNs !== rec.mtimeNs) what.push('content');
+    } else if (type !== S_IFDIR) {
+      if (type === S_IFLNK && !same && fs.readlinkSync(e.real) !== rec.target) what.push('target');
+      if (type !== S_IFLNK && Number(st.rdev) !== rec.rdev) what.push('type');
+      if (secondsOf(st.mtimeNs) !== secondsOf(rec.mtimeNs)) what.push('mtime');
+    }
+    // a new inode always has a new ctime; ctime alone moves for xattrs (and renames, links, touches of the parent)
+    if (ctimeMoved && !this.sameXattrsAsChain(e)) what.push('xattrs');
+    const recreatedDir = !same && type === S_IFDIR;
+    if (recreatedDir) what.push('recreated');
+    if (what.length) this.report('C', e, what, recreatedDir);
+    else this.links.unchangedEntry(e.path, e.real, st);
+  }
+
+  private sameXattrsAsChain(e: WalkEntry): boolean {
+    const was = this.view.lookupSync(e.path);
+    return sameXattrMaps(was ? xattrsOf(was.realPath) : {}, xattrsOf(e.real));
+  }
+
+  private report(kind: 'A' | 'C', e: WalkEntry, what?: ChangedAspect[], opaque?: boolean): void {
+    this.out.push(changeOf(kind, e.path, { real: e.real, st: fs.lstatSync(e.real) }, { what, opaque }));
+    this.links.reportedEntry(e.st);
+  }
+}
+
+const TYPES: Record<number, EntryType> = {
+  [S_IFREG]: 'file',
+  [S_IFDIR]: 'dir',
+  [S_IFLNK]: 'symlink',
+  [fs.constants.S_IFCHR]: 'char',
+  [fs.constants.S_IFBLK]: 'block',
+  [fs.constants.S_IFIFO]: 'fifo',
+};
+
+/** Whole seconds (floored) of a time in ns. */
+function secondsOf(ns: bigint): number {
+  const s = ns / NS;
+  return Number(ns < 0n && ns % NS !== 0n ? s - 1n : s);
+}
+
+function deletedChange(rec: ManifestRecord): Change {
+  const type = TYPES[rec.mode & S_IFMT] ?? 'socket';
+  const c: Change = { kind: 'D', path: rec.path, type, size: type === 'file' ? Number(rec.size) : 0, mode: rec.mode & 0o7777, uid: rec.uid, gid: rec.gid, mtime: secondsOf(rec.mtimeNs) };
+  if (rec.target !== undefined) c.target = rec.target;
+  return c;
 }

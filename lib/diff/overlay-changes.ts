@@ -1,81 +1,166 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import * as native from '../native';
-import { UnionView } from '../view';
+import { UnsupportedError } from '../errors';
 import { whiteoutFormat } from '../whiteout';
+import type { WhiteoutFormat } from '../whiteout';
+import type { UnionView, ViewEntry } from '../view';
 import type { WhiteoutFormatName } from '../store/types';
 import type { Change } from './types';
-import { byPath, changeOf, differences, joinPath } from './compare';
-import { diffTrees } from './trees';
+import { CONTAINER_POLICY, LinkTracker, Side, byChangePath, changeOf, compareSides } from './compare';
+import { childPath, lstatListedSync, sortedNamesSync } from './walk';
+import { diffTreesWithPolicy } from './trees';
 
-const UNSAFE_XATTRS = ['trusted.overlay.redirect', 'trusted.overlay.metacopy', 'user.overlay.redirect', 'user.overlay.metacopy'];
+/** xattrs that mean the upperdir alone does not tell what the merged tree holds. */
+const REDIRECT_OR_METACOPY = new Set(['trusted.overlay.redirect', 'trusted.overlay.metacopy', 'user.overlay.redirect', 'user.overlay.metacopy']);
 
-class NeedsFullWalk extends Error {}
+export interface OverlayChangesOptions {
+  /**
+   * The mounted merged tree. Used only when the upperdir holds redirect or metacopy xattrs: then
+   * the merged tree is compared with the lower chain in full, since the upperdir alone would give
+   * a wrong answer.
+   */
+  merged?: string;
+  /** Give up (OverBudgetError) after this many upperdir entries, or when the full walk would be needed. */
+  budget?: number;
+}
 
-/**
- * The changes of an overlay container from its upperdir alone: each upper entry is looked up
- * in the lower chain, so the cost follows the size of the change, not of the root. Copied-up
- * entries that did not change are not reported; an opaque directory reports the lower children
- * it hides; a whiteout of something no lower layer has is not reported. Redirect or metacopy
- * xattrs mean the upperdir alone does not tell the truth: then the merged tree is compared
- * with the lower one in full.
- */
-export function overlayChanges(upperDir: string, lowerView: UnionView, whiteout: WhiteoutFormatName): Change[] {
-  try {
-    const out: Change[] = [];
-    walkUpper(upperDir, '/', lowerView, whiteoutFormat(whiteout), out, false);
-    return out.sort(byPath);
-  } catch (e) {
-    if (!(e instanceof NeedsFullWalk)) throw e;
-    const merged = new UnionView([...lowerView.layerDirs, upperDir], whiteout);
-    return diffTrees(lowerView, merged);
+/** The walk would cost more than the caller allowed (the async form then moves it to a worker). */
+export class OverBudgetError extends Error {}
+
+class NeedsFullWalk extends Error {
+  constructor(readonly path: string, readonly xattr: string) {
+    super(`${path} has ${xattr}`);
   }
 }
 
-function checkUnsafe(real: string): void {
-  if (!native.addonStatus().available) return;
-  for (const name of native.llistxattrSync(real)) if (UNSAFE_XATTRS.includes(name)) throw new NeedsFullWalk();
+/**
+ * How an upperdir directory relates to the lower chain:
+ * - 'merge': the lower chain has this directory and the upper one does not hide it: lower
+ *   children show through, except those whited out;
+ * - 'shadow': at or inside an opaque directory: only upper children are visible, so a lower
+ *   child with no upper one of its name is deleted, at every depth;
+ * - 'new': nothing of the lower chain is at or below this path.
+ */
+type Mode = 'merge' | 'shadow' | 'new';
+
+/**
+ * The changes of an overlay container from its upperdir alone: each upper entry is looked up in
+ * the lower chain, so the cost follows the size of the change, not of the root. An entry copied
+ * up and left as it was (same type, mode, owner, size, mtime and xattrs; contents are read only
+ * when the size is equal and the mtime moved) is not reported. An opaque directory reports the
+ * lower children it hides as deleted; a whiteout of a path no lower layer holds is not reported.
+ * Redirect or metacopy xattrs make it compare the mounted merged tree (`opts.merged`) in full.
+ *
+ * Also the changes of any layer directory against the chain below it (whiteouts in `whiteout`
+ * format). Sorted by path.
+ */
+export function overlayChanges(upperDir: string, lowerView: UnionView, whiteout: WhiteoutFormatName, opts: OverlayChangesOptions = {}): Change[] {
+  const walk = new UpperWalk(lowerView, whiteoutFormat(whiteout), opts.budget);
+  try {
+    return walk.run(upperDir);
+  } catch (e) {
+    if (!(e instanceof NeedsFullWalk)) throw e;
+    if (opts.budget !== undefined) throw new OverBudgetError('the upperdir needs a full walk');
+    if (!opts.merged || !native.isMountPoint(opts.merged)) {
+      throw new UnsupportedError(
+        `the upperdir ${upperDir} holds overlay redirect or metacopy xattrs (${e.xattr} on ${e.path}): its changes can only be read ` +
+          'by comparing the mounted merged tree with the lower chain; mount it and pass its path as `merged`',
+      );
+    }
+    return diffTreesWithPolicy(lowerView, opts.merged, CONTAINER_POLICY);
+  }
 }
 
-function walkUpper(dirReal: string, dir: string, lower: UnionView, fmt: ReturnType<typeof whiteoutFormat>, out: Change[], lowerHidden: boolean): void {
-  const names = fs.readdirSync(dirReal).sort();
-  for (const name of names) {
-    const real = path.join(dirReal, name);
-    const st = fs.lstatSync(real);
-    const p = joinPath(dir, name);
-    const c = fmt.classify(name, st);
-    if (c?.kind === 'opaque-marker') continue;
-    if (c?.kind === 'whiteout') {
-      const gone = lowerHidden ? null : lower.lookupSync(joinPath(dir, c.target));
-      if (gone) out.push(changeOf('D', gone.path, { real: gone.realPath, st: gone.stat }));
-      continue;
+class UpperWalk {
+  private readonly out: Change[] = [];
+  private readonly links = new LinkTracker();
+  private readonly checkXattrs = native.available();
+  private visited = 0;
+
+  constructor(private readonly lower: UnionView, private readonly fmt: WhiteoutFormat, private readonly budget?: number) {}
+
+  run(upperDir: string): Change[] {
+    const below = this.lower.lookupSync('/');
+    const root = { real: upperDir, st: lstatListedSync(upperDir) };
+    if (below) this.compare('/', root, below);
+    this.dir(upperDir, '/', below ? (this.fmt.isOpaqueSync(upperDir) ? 'shadow' : 'merge') : 'new');
+    this.links.finish(this.out);
+    return this.out.sort(byChangePath);
+  }
+
+  private dir(dirReal: string, dir: string, mode: Mode): void {
+    const names = sortedNamesSync(dirReal);
+    const present = new Set<string>();
+    let all: Set<string> | undefined;
+    for (const name of names) {
+      if (this.budget !== undefined && ++this.visited > this.budget) throw new OverBudgetError(`more than ${this.budget} upperdir entries`);
+      const real = dirReal + '/' + name;
+      const st = lstatListedSync(real);
+      this.refuseRedirects(real);
+      const c = this.fmt.classify(name, st);
+      if (c?.kind === 'opaque-marker') continue;
+      if (c?.kind === 'whiteout') {
+        // in a shadowed directory the hidden lower children are reported from the lower listing
+        if (mode !== 'merge') continue;
+        // (an oci layer directory may hold the name too, which survives its whiteout: a change, not a deletion)
+        if (c.target !== name && (all ??= new Set(names)).has(c.target)) continue;
+        const gone = this.lower.lookupSync(childPath(dir, c.target));
+        if (gone) this.deleted(gone);
+        continue;
+      }
+      present.add(name);
+      this.entry(childPath(dir, name), { real, st }, mode);
     }
-    checkUnsafe(real);
-    const below = lowerHidden ? null : lower.lookupSync(p);
-    const side = { real, st };
+    if (mode === 'shadow') {
+      for (const name of this.lower.readdirSync(dir)) {
+        if (!present.has(name)) this.deleted(this.lower.lookupSync(childPath(dir, name))!);
+      }
+    }
+  }
+
+  private entry(p: string, side: Side, mode: Mode): void {
+    const below = mode === 'new' ? null : this.lower.lookupSync(p);
+    const isDir = side.st.isDirectory();
     if (!below) {
-      out.push(changeOf('A', p, side));
-      if (st.isDirectory()) walkUpper(real, p, lower, fmt, out, true);
-      continue;
+      this.report('A', p, side);
+      if (isDir) this.dir(side.real, p, 'new');
+      return;
     }
-    if (st.isDirectory() && below.type === 'dir') {
-      const opaque = fmt.isOpaqueSync(real);
-      const what = differences({ real: below.realPath, st: below.stat }, side);
-      if (opaque) {
-        out.push(changeOf('C', p, side, { what: [...what, 'recreated'], opaque: true }));
-        const mine = new Set(fs.readdirSync(real));
-        for (const child of lower.readdirSync(p)) {
-          if (mine.has(child)) continue;
-          const e = lower.lookupSync(joinPath(p, child))!;
-          out.push(changeOf('D', e.path, { real: e.realPath, st: e.stat }));
-        }
-      } else if (what.length) out.push(changeOf('C', p, side, { what }));
-      // under an opaque directory the lower children are hidden, but a same-named one is still a change
-      walkUpper(real, p, lower, fmt, out, false);
-      continue;
+    if (isDir && below.type === 'dir') {
+      // a directory made again over a lower one hides what the lower one holds
+      const recreated = mode === 'shadow' || this.fmt.isOpaqueSync(side.real);
+      const changed = this.compare(p, side, below, recreated);
+      if (!changed && recreated) this.report('C', p, side, ['recreated'], true);
+      this.dir(side.real, p, recreated ? 'shadow' : 'merge');
+      return;
     }
-    const what = differences({ real: below.realPath, st: below.stat }, side);
-    if (what.length) out.push(changeOf('C', p, side, { what }));
-    if (st.isDirectory()) walkUpper(real, p, lower, fmt, out, true);
+    this.compare(p, side, below);
+    // a directory in place of a lower non-directory: nothing lower is below it
+    if (isDir) this.dir(side.real, p, 'new');
+  }
+
+  /** Reports `p` as changed if it differs from the lower entry; returns whether it did. */
+  private compare(p: string, side: Side, below: ViewEntry, recreated = false): boolean {
+    const what = compareSides({ real: below.realPath, st: below.stat }, side, CONTAINER_POLICY);
+    if (what.length === 0) {
+      this.links.unchangedEntry(p, side.real, side.st);
+      return false;
+    }
+    if (recreated) what.push('recreated');
+    this.report('C', p, side, what, recreated);
+    return true;
+  }
+
+  private report(kind: 'A' | 'C', p: string, side: Side, what?: Change['what'], opaque?: boolean): void {
+    this.out.push(changeOf(kind, p, side, { what, opaque }));
+    this.links.reportedEntry(side.st);
+  }
+
+  private deleted(e: ViewEntry): void {
+    this.out.push(changeOf('D', e.path, { real: e.realPath, st: e.stat }));
+  }
+
+  private refuseRedirects(real: string): void {
+    if (!this.checkXattrs) return;
+    for (const name of native.llistxattrSync(real)) if (REDIRECT_OR_METACOPY.has(name)) throw new NeedsFullWalk(real, name);
   }
 }

@@ -1,29 +1,26 @@
-import * as fs from 'fs';
-import * as path from 'path';
-import { UnionView, entryType } from '../view';
-import type { Change } from './types';
-import { byPath, changeOf, differences, joinPath, Side } from './compare';
+import { byteOrder } from '../view';
+import type { Change, DiffTreesOptions, TreeInput } from './types';
+import { ComparePolicy, LinkTracker, Side, byChangePath, changeOf, compareSides } from './compare';
+import { childPath, lstatListedSync, sortedNamesSync } from './walk';
 
-/** A directory on disk, or the union view of a chain. */
-export type TreeInput = string | UnionView;
-
-interface Lister {
-  children(dir: string): Map<string, Side>;
-  root(): Side | null;
+interface Child {
+  name: string;
+  side: Side;
 }
 
-function lister(t: TreeInput): Lister {
+/** What the merge walk needs of a tree: its root, and a directory's children sorted by name. */
+interface Tree {
+  root(): Side | null;
+  children(dir: string): Child[];
+}
+
+function treeOf(t: TreeInput): Tree {
   if (typeof t === 'string') {
     return {
-      root: () => ({ real: t, st: fs.lstatSync(t) }),
+      root: () => ({ real: t, st: lstatListedSync(t) }),
       children: (dir) => {
-        const real = path.join(t, dir);
-        const m = new Map<string, Side>();
-        for (const n of fs.readdirSync(real)) {
-          const r = path.join(real, n);
-          m.set(n, { real: r, st: fs.lstatSync(r) });
-        }
-        return m;
+        const real = dir === '/' ? t : t + dir;
+        return sortedNamesSync(real).map((name) => ({ name, side: { real: real + '/' + name, st: lstatListedSync(real + '/' + name) } }));
       },
     };
   }
@@ -32,59 +29,86 @@ function lister(t: TreeInput): Lister {
       const e = t.lookupSync('/');
       return e ? { real: e.realPath, st: e.stat } : null;
     },
-    children: (dir) => {
-      const m = new Map<string, Side>();
-      for (const n of t.readdirSync(dir)) {
-        const e = t.lookupSync(joinPath(dir, n))!;
-        m.set(n, { real: e.realPath, st: e.stat });
-      }
-      return m;
-    },
+    children: (dir) =>
+      t
+        .readdirSync(dir)
+        .sort(byteOrder)
+        .map((name) => {
+          const e = t.lookupSync(childPath(dir, name))!;
+          return { name, side: { real: e.realPath, st: e.stat } };
+        }),
   };
 }
 
 /**
- * Tree against tree (two directories, views of chains, or one of each): a sorted merge walk,
- * metadata first, contents only when metadata cannot decide (or always, when asked). An added
- * directory reports its contents as added; a deleted one is reported alone, as `docker diff` does.
+ * Tree against tree (two directories, chains' union views, or one of each): a sorted merge walk
+ * of both, metadata first, contents read only when metadata cannot decide (equal size, different
+ * mtime) or when asked to always. By default an mtime alone is no change (opts.mtime makes it
+ * one). An added directory reports its contents as added; a deleted one is reported alone, as
+ * `docker diff` does. Sorted by path.
  */
-export function diffTrees(a: TreeInput, b: TreeInput, opts: { compareContent?: 'auto' | 'always' } = {}): Change[] {
-  const la = lister(a);
-  const lb = lister(b);
+export function diffTrees(a: TreeInput, b: TreeInput, opts: DiffTreesOptions = {}): Change[] {
+  return diffTreesWithPolicy(a, b, { content: opts.compareContent ?? 'auto', mtime: opts.mtime ?? false });
+}
+
+export function diffTreesWithPolicy(a: TreeInput, b: TreeInput, policy: ComparePolicy): Change[] {
+  const ta = treeOf(a);
+  const tb = treeOf(b);
   const out: Change[] = [];
-  const content = opts.compareContent ?? 'auto';
-  const ra = la.root();
-  const rb = lb.root();
-  if (ra && rb) {
-    const what = differences(ra, rb, content);
-    if (what.length) out.push(changeOf('C', '/', rb, { what }));
-  }
+  const links = new LinkTracker();
+
+  const report = (kind: 'A' | 'C', p: string, side: Side, what?: Change['what']) => {
+    out.push(changeOf(kind, p, side, { what }));
+    links.reportedEntry(side.st);
+  };
   const addAll = (dir: string) => {
-    for (const [n, s] of lb.children(dir)) {
-      const p = joinPath(dir, n);
-      out.push(changeOf('A', p, s));
-      if (s.st.isDirectory()) addAll(p);
+    for (const c of tb.children(dir)) {
+      const p = childPath(dir, c.name);
+      report('A', p, c.side);
+      if (c.side.st.isDirectory()) addAll(p);
     }
   };
   const walk = (dir: string) => {
-    const ca = la.children(dir);
-    const cb = lb.children(dir);
-    for (const [n, sa] of ca) if (!cb.has(n)) out.push(changeOf('D', joinPath(dir, n), sa));
-    for (const [n, sb] of cb) {
-      const p = joinPath(dir, n);
-      const sa = ca.get(n);
-      if (!sa) {
-        out.push(changeOf('A', p, sb));
-        if (sb.st.isDirectory()) addAll(p);
+    const ca = ta.children(dir);
+    const cb = tb.children(dir);
+    let i = 0;
+    let j = 0;
+    while (i < ca.length || j < cb.length) {
+      const order = i === ca.length ? 1 : j === cb.length ? -1 : byteOrder(ca[i].name, cb[j].name);
+      if (order < 0) {
+        const c = ca[i++];
+        out.push(changeOf('D', childPath(dir, c.name), c.side));
         continue;
       }
-      const what = differences(sa, sb, content);
-      if (what.length) out.push(changeOf('C', p, sb, { what }));
-      if (entryType(sa.st) === 'dir' && entryType(sb.st) === 'dir') walk(p);
-      else if (sb.st.isDirectory()) addAll(p);
+      const c = cb[j++];
+      const p = childPath(dir, c.name);
+      if (order > 0) {
+        report('A', p, c.side);
+        if (c.side.st.isDirectory()) addAll(p);
+        continue;
+      }
+      const before = ca[i++].side;
+      const what = compareSides(before, c.side, policy);
+      if (what.length) report('C', p, c.side, what);
+      else links.unchangedEntry(p, c.side.real, c.side.st);
+      if (c.side.st.isDirectory()) {
+        if (before.st.isDirectory()) walk(p);
+        else addAll(p);
+      }
     }
   };
-  if (ra && rb) walk('/');
-  else if (rb) addAll('/');
-  return out.sort(byPath);
+
+  const ra = ta.root();
+  const rb = tb.root();
+  if (ra && rb) {
+    const what = compareSides(ra, rb, policy);
+    if (what.length) report('C', '/', rb, what);
+    if (ra.st.isDirectory() && rb.st.isDirectory()) walk('/');
+  } else if (rb?.st.isDirectory()) {
+    addAll('/');
+  } else if (ra?.st.isDirectory()) {
+    for (const c of ta.children('/')) out.push(changeOf('D', childPath('/', c.name), c.side));
+  }
+  links.finish(out);
+  return out.sort(byChangePath);
 }

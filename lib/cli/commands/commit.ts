@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
 import { progressBar } from '../progress';
@@ -19,7 +20,8 @@ export function register(program: Command, ctx: CliContext): void {
       const bar = progressBar(`committing ${c.name ?? c.id}`);
       const layer = await c.commit({ compression: opts.compress, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable });
       bar.done();
-      if (opts.output) await writeStreamAtomically(store.exportLayer(layer.chainId), opts.output);
+      // this commit's blob, compressed as asked (the layer may have been committed before with another)
+      if (opts.output) await writeStreamAtomically(fs.createReadStream(store.paths.blob(layer.digest), { highWaterMark: 4 << 20 }), opts.output);
       ctx.print({ ...layer, output: opts.output }, () => `DiffID:  ${layer.diffId}\nChainID: ${layer.chainId}`);
     });
 }

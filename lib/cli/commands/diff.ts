@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from '../context';
-import { diffTrees, Change } from '../../diff';
+import { diffTreesAsync, Change } from '../../diff';
 import { resolveTree, ResolvedTree } from '../tree-ref';
 import { paint } from '../style';
 import { formatBytes } from '../progress';
@@ -37,7 +37,7 @@ export function register(program: Command, ctx: CliContext): void {
         try {
           trees.push(await resolveTree(store, a, imageTreeResolvers));
           trees.push(await resolveTree(store, b, imageTreeResolvers));
-          changes = diffTrees(trees[0].input, trees[1].input, { compareContent: opts.content ? 'always' : 'auto' });
+          changes = await diffTreesAsync(trees[0].input, trees[1].input, { compareContent: opts.content ? 'always' : 'auto' });
         } finally {
           for (const t of trees) await t.cleanup();
         }

@@ -1,0 +1,62 @@
+import * as fs from 'fs';
+import type { UnionView } from '../view';
+import type { WhiteoutFormat } from '../whiteout';
+import type { Change } from '../diff';
+import type { PackEntry } from '../tar/types';
+
+export interface EntryPlanOptions {
+  /** the tree the changes' sources are in (upperdir, copy root or merged tree): parent directories come from here */
+  base: string;
+  /** the chain below the container */
+  lower: UnionView;
+  /** `base` is an overlay upperdir whose whiteouts are in this format: they are not content */
+  baseWhiteouts?: WhiteoutFormat;
+}
+
+/**
+ * What a committed layer holds, from a container's changes: added and changed entries, a `.wh.`
+ * entry per deletion, every parent directory (with its metadata as it is now), and the whole
+ * contents of a directory marked opaque, since its marker hides everything lower. An opaque
+ * marker is kept only for a directory the lower chain has; deletions below it are dropped
+ * (the marker already hides them).
+ */
+export function planPackEntriesSync(changes: Change[], o: EntryPlanOptions): PackEntry[] {
+  const opaque = new Set<string>();
+  for (const c of changes) if (c.kind === 'C' && c.opaque && o.lower.lookupSync(c.path)?.type === 'dir') opaque.add(c.path);
+  const underOpaque = (p: string) => {
+    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) if (opaque.has(p.slice(0, i))) return true;
+    return false;
+  };
+
+  const entries = new Map<string, PackEntry>();
+  for (const c of changes) {
+    const rel = c.path.slice(1);
+    if (rel === '') continue; // a layer has no entry for its root
+    if (c.kind === 'D') {
+      if (!underOpaque(c.path)) entries.set(rel, { path: rel, whiteout: true });
+    } else {
+      entries.set(rel, { path: rel, source: c.source ?? o.base + c.path, ...(opaque.has(c.path) ? { opaque: true } : {}) });
+    }
+  }
+  for (const dir of opaque) addSubtree(entries, dir.slice(1), entries.get(dir.slice(1))!.source as string, o.baseWhiteouts);
+  for (const rel of [...entries.keys()]) {
+    for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) {
+      const parent = rel.slice(0, i);
+      if (entries.has(parent)) break; // and so are its own parents
+      entries.set(parent, { path: parent, source: o.base + '/' + parent });
+    }
+  }
+  return [...entries.values()];
+}
+
+/** Everything below `rel` (read at `real`) that is not an entry yet. */
+function addSubtree(entries: Map<string, PackEntry>, rel: string, real: string, whiteouts?: WhiteoutFormat): void {
+  for (const name of fs.readdirSync(real)) {
+    const childReal = real + '/' + name;
+    const childRel = rel + '/' + name;
+    const st = fs.lstatSync(childReal);
+    if (whiteouts?.classify(name, st)) continue;
+    if (!entries.has(childRel)) entries.set(childRel, { path: childRel, source: childReal });
+    if (st.isDirectory()) addSubtree(entries, childRel, childReal, whiteouts);
+  }
+}

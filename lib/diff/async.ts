@@ -1,0 +1,41 @@
+import { AbortedError } from '../errors';
+import { runWorker } from '../native/workers';
+import type { UnionView } from '../view';
+import type { WhiteoutFormatName } from '../store/types';
+import type { AsyncDiffOptions, Change, DiffTreesOptions, TreeInput } from './types';
+import { OverBudgetError, overlayChanges } from './overlay-changes';
+import { DiffJob, toWire } from './jobs';
+
+const WORKER = 'diff/diff-worker';
+
+/**
+ * Upperdir entries walked on the calling thread before the walk moves to a worker: starting a
+ * worker costs tens of milliseconds, far more than a small change (a few ms per thousand).
+ */
+const INLINE_BUDGET = 2000;
+
+function inWorker(job: DiffJob, opts: AsyncDiffOptions): Promise<Change[]> {
+  return runWorker<Change[]>(WORKER, job, { signal: opts.signal });
+}
+
+/** overlayChanges without blocking the event loop for long: small changes inline, larger ones in a worker thread. */
+export async function overlayChangesAsync(upperDir: string, lowerView: UnionView, whiteout: WhiteoutFormatName, opts: AsyncDiffOptions & { merged?: string } = {}): Promise<Change[]> {
+  if (opts.signal?.aborted) throw new AbortedError();
+  try {
+    return overlayChanges(upperDir, lowerView, whiteout, { merged: opts.merged, budget: INLINE_BUDGET });
+  } catch (e) {
+    if (!(e instanceof OverBudgetError)) throw e;
+  }
+  return inWorker({ kind: 'overlay', upperDir, lowerDirs: lowerView.layerDirs, whiteout, merged: opts.merged }, opts);
+}
+
+/** manifestChanges in a worker thread (it walks the whole copy). */
+export function manifestChangesAsync(root: string, manifestFile: string, view: UnionView, opts: AsyncDiffOptions = {}): Promise<Change[]> {
+  return inWorker({ kind: 'manifest', root, manifestFile, layerDirs: view.layerDirs, whiteout: view.whiteout }, opts);
+}
+
+/** diffTrees in a worker thread. */
+export function diffTreesAsync(a: TreeInput, b: TreeInput, opts: DiffTreesOptions & AsyncDiffOptions = {}): Promise<Change[]> {
+  const { signal, ...treeOpts } = opts;
+  return inWorker({ kind: 'trees', a: toWire(a), b: toWire(b), opts: treeOpts }, { signal });
+}

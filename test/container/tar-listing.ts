@@ -1,0 +1,37 @@
+import * as fs from 'fs';
+import * as zlib from 'zlib';
+import { spawnSync } from 'child_process';
+import * as tarStream from 'tar-stream';
+
+/** One header of a tarball, as the tests look at it. */
+export interface Listed {
+  name: string;
+  type: string;
+  linkname: string | null;
+  mode: number;
+  mtime: number;
+  uid: number;
+  gid: number;
+  pax: Record<string, string>;
+}
+
+/** The headers of a layer blob (gzip, zstd or plain), in order. */
+export async function listTar(blob: string): Promise<Listed[]> {
+  let data = fs.readFileSync(blob);
+  if (data[0] === 0x1f && data[1] === 0x8b) data = zlib.gunzipSync(data);
+  else if (data.readUInt32LE(0) === 0xfd2fb528) data = spawnSync('zstd', ['-dc'], { input: data, maxBuffer: 1 << 30 }).stdout;
+  const out: Listed[] = [];
+  const ex = tarStream.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  ex.on('entry', (h, stream, next) => {
+    out.push({ name: h.name, type: h.type ?? 'file', linkname: h.linkname ?? null, mode: h.mode ?? 0, mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000), uid: h.uid ?? 0, gid: h.gid ?? 0, pax: (h.pax ?? {}) as Record<string, string> });
+    stream.on('end', next);
+    stream.resume();
+  });
+  ex.end(data);
+  await done;
+  return out;
+}
