@@ -34,12 +34,20 @@ export interface ImportImageOptions extends OperationOptions {
  */
 export async function importImage(store: StoreCore, ref: string, opts: ImportImageOptions = {}): Promise<ImageRecord> {
   const img = await openImage(ref, { tag: opts.tag, platform: opts.platform });
+  try {
+    return await importOpened(store, img, opts);
+  } finally {
+    await img.close();
+  }
+}
+
+async function importOpened(store: StoreCore, img: OpenedImage, opts: ImportImageOptions): Promise<ImageRecord> {
   const ids = chainIds(img.layers.map((l) => l.diffId));
   const total = img.layers.reduce((a, l) => a + l.descriptor.size, 0);
   let done = 0;
   const refs: LayerRef[] = [];
   for (const [i, layer] of img.layers.entries()) {
-    const what = `layer ${i} (${layer.descriptor.digest ?? layer.descriptor.mediaType})`;
+    const what = `layer ${i} (${layer.descriptor.digest})`;
     if (store.hasLayer(ids[i])) {
       const r = store.getLayerSync(ids[i]);
       refs.push(r);
@@ -49,8 +57,8 @@ export async function importImage(store: StoreCore, ref: string, opts: ImportIma
         await store.importLayer(layer.open(), {
           parent: i ? ids[i - 1] : null,
           expectDiffId: layer.diffId,
-          expectDigest: d.digest ?? undefined,
-          expectSize: d.digest ? d.size : undefined,
+          expectDigest: d.digest,
+          expectSize: d.size,
           what,
           signal: opts.signal,
           onProgress: (p) => opts.onProgress?.({ bytes: done + p.bytes, total }),
@@ -110,7 +118,9 @@ export interface ExportImageOptions {
 /** The base image's config, from the store or opened from a path. */
 async function baseConfig(store: StoreCore, from: string): Promise<ImageConfig> {
   if (hasImage(store, from)) return getImageSync(store, from).config;
-  return (await openImage(from)).config;
+  const img = await openImage(from);
+  await img.close();
+  return img.config;
 }
 
 /** Writes the chain as an image whose manifest, config (rootfs.diff_ids, history) and layers agree. */

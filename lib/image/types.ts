@@ -7,56 +7,97 @@ export interface Platform {
   os?: string;
   architecture?: string;
   variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
 }
 
+/** An OCI content descriptor (the Docker v2 schema 2 one has the same shape). */
 export interface Descriptor {
   mediaType: string;
   digest: string;
   size: number;
   annotations?: Record<string, string>;
   platform?: Platform;
+  urls?: string[];
 }
 
+/** The `config` of an image config: how a container of it runs. */
+export interface ContainerConfig {
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Volumes?: Record<string, object>;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  [k: string]: unknown;
+}
+
+export interface HistoryEntry {
+  created?: string;
+  created_by?: string;
+  author?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+/** The image config (OCI image-spec config.md; Docker's container config is a superset). */
 export interface ImageConfig {
+  created?: string;
+  author?: string;
   architecture?: string;
   os?: string;
-  created?: string;
-  config?: Record<string, unknown>;
+  variant?: string;
+  config?: ContainerConfig;
   rootfs: { type: 'layers'; diff_ids: string[] };
-  history?: Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>;
+  history?: HistoryEntry[];
   [k: string]: unknown;
 }
 
 export interface ImageLayer {
-  /** digest and size are null when the archive does not say (docker-archive `<id>/layer.tar`) */
-  descriptor: Descriptor | { mediaType: string; digest: null; size: number };
+  /** the blob as the manifest describes it (docker-archive: as the archive holds it) */
+  descriptor: Descriptor;
+  /** from the config's rootfs.diff_ids; checking it is the unpacker's job */
   diffId: string;
-  compression: Compression | 'unknown';
-  /** the blob exactly as stored */
+  /** told by the media type */
+  compression: Compression;
+  /** the blob bytes exactly as stored, failing at the end unless they match the descriptor */
   open(): Readable;
 }
 
 export interface OpenedImage {
   format: ImageFormat;
+  /** the layout directory or archive file, absolute */
   path: string;
+  /** the tag the image was chosen by, or the only one it has */
   tag?: string;
+  /** docker-archive has no manifest blob: this is the digest of the Docker v2 manifest made for it */
   manifestDigest: string;
-  manifest: Record<string, any>;
+  manifest: ImageManifest;
   config: ImageConfig;
   configDigest: string;
   layers: ImageLayer[];
+  /** after close, layers can no longer be opened */
+  close(): Promise<void>;
 }
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-export const REF_NAME = 'org.opencontainers.image.ref.name';
+/** An image manifest (OCI, or Docker v2 schema 2). */
+export interface ImageManifest {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
 
-export function compressionOf(mediaType: string): Compression | 'unknown' {
-  if (/gzip/.test(mediaType)) return 'gzip';
-  if (/zstd/.test(mediaType)) return 'zstd';
-  if (/tar$/.test(mediaType)) return 'none';
-  return 'unknown';
+/** An image index (OCI, or a Docker manifest list); index.json is one. */
+export interface ImageIndex {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string>;
 }

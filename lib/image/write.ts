@@ -1,118 +1,122 @@
-import * as fs from 'fs';
-import * as path from 'path';
-import { pipeline } from 'stream/promises';
 import type { Readable } from 'stream';
-import * as tarStream from 'tar-stream';
-import { sha256, hexOf } from '../digest';
-import { verifyingStream } from './verify';
-import { Descriptor, ImageConfig, ImageFormat, OCI_CONFIG, OCI_MANIFEST, REF_NAME } from './types';
+import { sha256 } from '../digest';
+import { InvalidArgumentError } from '../errors';
+import { blobLabel, blobName, checkDescriptor } from './blobs';
+import { OutBlob, uniqueBlobs } from './blob-copy';
+import { checkConfig, checkLayerCount } from './config';
+import { dockerArchiveManifest } from './docker-manifest';
+import { BASE_DIGEST, compressionOf, dockerLayerType, OCI_CONFIG, OCI_INDEX, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION, OCI_MANIFEST, ociLayerType, REF_NAME } from './media-types';
+import { ArchiveMember, writeArchive } from './write-archive';
+import { writeLayout } from './write-layout';
+import type { Descriptor, ImageConfig, ImageFormat, ImageManifest, OpenedImage } from './types';
 
 export interface WriteImageOptions {
   format: ImageFormat;
+  /** OCI: the ref.name (`latest`); docker-archive: the repository tag (`name:tag`, `name` means `name:latest`) */
   tag?: string;
   config: ImageConfig;
-  layers: { descriptor: Descriptor; open(): Readable }[];
+  /** bottom first; each stream is verified against its descriptor as it is copied */
+  layers: Array<{ descriptor: Descriptor; open(): Readable }>;
+  /** the image this one is built on: its manifest annotations are kept, and its digest recorded */
+  base?: OpenedImage;
+  /** manifest annotations, over the base's */
+  annotations?: Record<string, string>;
 }
 
-interface Blob {
-  digest: string;
-  size: number;
-  bytes?: Buffer;
-  open?: () => Readable;
+export interface WrittenImage {
+  /** docker-archive: the digest of the Docker v2 manifest openImage makes for it */
+  manifestDigest: string;
+  configDigest: string;
 }
 
-/** Writes an image whose manifest, config and layers are consistent; every blob is verified as it is copied. */
-export async function writeImage(dest: string, opts: WriteImageOptions): Promise<{ manifestDigest: string; configDigest: string }> {
-  const configBytes = Buffer.from(JSON.stringify(opts.config));
+const FORMATS: ImageFormat[] = ['oci', 'oci-archive', 'docker-archive'];
+
+/** OCI's grammar for ref.name. */
+const OCI_REF = /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
+const DOCKER_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const DOCKER_REF = new RegExp(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?${DOCKER_COMPONENT}(?:/${DOCKER_COMPONENT})*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`);
+
+/** `name` is `name:latest`, as docker tags it. */
+export function dockerRepoTag(tag: string): string {
+  const t = /:[^/]*$/.test(tag) ? tag : `${tag}:latest`;
+  if (!DOCKER_REF.test(t)) throw new InvalidArgumentError(`${JSON.stringify(tag)} is not a repository tag (name:tag, lower-case name) for a docker-archive`);
+  return t;
+}
+
+function smallMember(name: string, b: Buffer): ArchiveMember {
+  return { name, blob: { digest: sha256(b), size: b.length, what: name, bytes: b } };
+}
+
+/** The blobs directory, then each blob once. */
+function blobMembers(blobs: OutBlob[]): ArchiveMember[] {
+  return [{ name: 'blobs/', dir: true }, { name: 'blobs/sha256/', dir: true }, ...uniqueBlobs(blobs).map((b) => ({ name: blobName(b.digest), blob: b }))];
+}
+
+function manifestAnnotations(opts: WriteImageOptions): Record<string, string> | undefined {
+  const base = opts.base;
+  const a: Record<string, string> = { ...(base?.manifest.annotations ?? {}), ...(opts.annotations ?? {}) };
+  // a docker-archive's manifest digest is made up (see dockerArchiveManifest): not one to point at
+  if (base && base.format !== 'docker-archive') a[BASE_DIGEST] = base.manifestDigest;
+  return Object.keys(a).length ? a : undefined;
+}
+
+/**
+ * Writes an image as an OCI layout (added to one that exists, replacing the image of the same
+ * tag), an oci-archive or a docker-archive (manifest.json with blobs under blobs/sha256, as
+ * Docker 25+ writes). The manifest and config are made here from `config` and the layer
+ * descriptors; every layer's bytes are verified while they are copied, and nothing is left at
+ * `dest` (beyond blobs a layout keeps) when one does not match.
+ */
+export async function writeImage(dest: string, opts: WriteImageOptions): Promise<WrittenImage> {
+  if (!FORMATS.includes(opts.format)) throw new InvalidArgumentError(`unknown image format ${JSON.stringify(opts.format)} (${FORMATS.join(', ')})`);
+  if (opts.tag !== undefined && opts.format !== 'docker-archive' && !OCI_REF.test(opts.tag)) throw new InvalidArgumentError(`${JSON.stringify(opts.tag)} is not a valid OCI ref.name`);
+  const repoTag = opts.tag !== undefined && opts.format === 'docker-archive' ? dockerRepoTag(opts.tag) : undefined;
+  const config = checkConfig(opts.config, 'the config to write');
+  checkLayerCount(config, opts.layers.length, 'there are', dest);
+  const descs = opts.layers.map((l, i) => {
+    const d = checkDescriptor(l.descriptor, `layer ${i}`);
+    if (compressionOf(d.mediaType) === null) throw new InvalidArgumentError(`layer ${i} (${d.digest}) has the media type ${JSON.stringify(d.mediaType)}, not a tar layer (plain, gzip or zstd)`);
+    return d;
+  });
+  const configBytes = Buffer.from(JSON.stringify(config));
   const configDesc: Descriptor = { mediaType: OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length };
-  const manifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDesc, layers: opts.layers.map((l) => ({ mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size })) };
+  const layerBlobs: OutBlob[] = opts.layers.map((l, i) => ({ digest: descs[i].digest, size: descs[i].size, what: blobLabel(`layer ${i}`, descs[i].digest), open: () => l.open() }));
+  const configBlob: OutBlob = { ...configDesc, what: blobLabel('config', configDesc.digest), bytes: configBytes };
+
+  if (opts.format === 'docker-archive') {
+    const manifestJson = [{ Config: blobName(configDesc.digest), RepoTags: repoTag ? [repoTag] : [], Layers: descs.map((d) => blobName(d.digest)) }];
+    await writeArchive(dest, [smallMember('manifest.json', Buffer.from(JSON.stringify(manifestJson))), ...blobMembers([configBlob, ...layerBlobs])]);
+    const docker = dockerArchiveManifest(configDesc, descs.map((d) => ({ mediaType: dockerLayerType(compressionOf(d.mediaType)!), digest: d.digest, size: d.size })));
+    return { manifestDigest: docker.digest, configDigest: configDesc.digest };
+  }
+
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: configDesc,
+    layers: descs.map((d) => {
+      const out: Descriptor = { mediaType: ociLayerType(d.mediaType)!, digest: d.digest, size: d.size };
+      if (d.urls) out.urls = d.urls;
+      if (d.annotations) out.annotations = d.annotations;
+      return out;
+    }),
+  };
+  const annotations = manifestAnnotations(opts);
+  if (annotations) manifest.annotations = annotations;
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const manifestDesc: Descriptor = { mediaType: OCI_MANIFEST, digest: sha256(manifestBytes), size: manifestBytes.length };
-  if (opts.tag) manifestDesc.annotations = { [REF_NAME]: opts.tag };
-  const blobs: Blob[] = [
-    { digest: configDesc.digest, size: configDesc.size, bytes: configBytes },
-    { digest: manifestDesc.digest, size: manifestDesc.size, bytes: manifestBytes },
-    ...opts.layers.map((l, i) => ({ digest: l.descriptor.digest, size: l.descriptor.size, open: () => l.open().pipe(verifyingStream(l.descriptor, `layer ${i} (${l.descriptor.digest})`)) })),
-  ];
-  if (opts.format === 'oci') await writeLayout(dest, blobs, manifestDesc, opts.tag);
+  if (opts.tag !== undefined) manifestDesc.annotations = { [REF_NAME]: opts.tag };
+  if (config.os && config.architecture) manifestDesc.platform = config.variant ? { architecture: config.architecture, os: config.os, variant: config.variant } : { architecture: config.architecture, os: config.os };
+  const manifestBlob: OutBlob = { ...manifestDesc, what: blobLabel('manifest', manifestDesc.digest), bytes: manifestBytes };
+
+  if (opts.format === 'oci') await writeLayout(dest, [...layerBlobs, configBlob, manifestBlob], manifestDesc, opts.tag);
   else {
-    const files: Array<{ name: string; blob: Blob }> = [];
-    const small = (name: string, b: Buffer) => files.push({ name, blob: { digest: sha256(b), size: b.length, bytes: b } });
-    if (opts.format === 'oci-archive') {
-      small('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
-      small('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [manifestDesc] })));
-    } else {
-      const repoTag = opts.tag ? (opts.tag.includes(':') ? opts.tag : `${opts.tag}:latest`) : undefined;
-      small('manifest.json', Buffer.from(JSON.stringify([{ Config: `blobs/sha256/${hexOf(configDesc.digest)}`, RepoTags: repoTag ? [repoTag] : [], Layers: opts.layers.map((l) => `blobs/sha256/${hexOf(l.descriptor.digest)}`) }])));
-    }
-    const seen = new Set<string>();
-    for (const b of blobs) {
-      if (opts.format === 'docker-archive' && b.digest === manifestDesc.digest) continue;
-      if (seen.has(b.digest)) continue;
-      seen.add(b.digest);
-      files.push({ name: `blobs/sha256/${hexOf(b.digest)}`, blob: b });
-    }
-    await writeArchive(dest, files);
+    const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [manifestDesc] };
+    await writeArchive(dest, [
+      smallMember(OCI_LAYOUT_FILE, Buffer.from(JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION }))),
+      smallMember('index.json', Buffer.from(JSON.stringify(index))),
+      ...blobMembers([manifestBlob, configBlob, ...layerBlobs]),
+    ]);
   }
   return { manifestDigest: manifestDesc.digest, configDigest: configDesc.digest };
-}
-
-async function writeLayout(dest: string, blobs: Blob[], manifestDesc: Descriptor, tag?: string): Promise<void> {
-  const blobDir = path.join(dest, 'blobs', 'sha256');
-  fs.mkdirSync(blobDir, { recursive: true });
-  fs.writeFileSync(path.join(dest, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  for (const b of blobs) {
-    const file = path.join(blobDir, hexOf(b.digest));
-    if (fs.existsSync(file)) continue;
-    const tmp = `${file}.${process.pid}.tmp`;
-    try {
-      if (b.bytes) fs.writeFileSync(tmp, b.bytes);
-      else await pipeline(b.open!(), fs.createWriteStream(tmp));
-      fs.renameSync(tmp, file);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw e;
-    }
-  }
-  // add to an existing index, replacing an image of the same tag
-  const indexFile = path.join(dest, 'index.json');
-  const index = fs.existsSync(indexFile) ? JSON.parse(fs.readFileSync(indexFile, 'utf8')) : { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
-  index.manifests = (index.manifests as Descriptor[]).filter((d) => (tag ? d.annotations?.[REF_NAME] !== tag : d.digest !== manifestDesc.digest));
-  index.manifests.push(manifestDesc);
-  fs.writeFileSync(`${indexFile}.tmp`, JSON.stringify(index));
-  fs.renameSync(`${indexFile}.tmp`, indexFile);
-}
-
-/** A tar of the given members, written as a stream (blobs are never held in memory whole). */
-async function writeArchive(dest: string, files: Array<{ name: string; blob: Blob }>): Promise<void> {
-  const pack = tarStream.pack();
-  const tmp = path.join(path.dirname(path.resolve(dest)), `.${path.basename(dest)}.${process.pid}.tmp`);
-  const out = pipeline(pack, fs.createWriteStream(tmp));
-  try {
-    const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, type: 'file' as const });
-    for (const dir of ['blobs/', 'blobs/sha256/']) pack.entry({ name: dir, type: 'directory', mode: 0o755, mtime: new Date(0) });
-    for (const f of files) {
-      if (f.blob.bytes) {
-        pack.entry(header(f.name, f.blob.size), f.blob.bytes);
-        continue;
-      }
-      await new Promise<void>((resolve, reject) => {
-        const entry = pack.entry(header(f.name, f.blob.size), (err) => (err ? reject(err) : resolve()));
-        const src = f.blob.open!();
-        src.on('error', (e) => {
-          entry.destroy(e);
-          reject(e);
-        });
-        src.pipe(entry);
-      });
-    }
-    pack.finalize();
-    await out;
-    fs.renameSync(tmp, dest);
-  } catch (e) {
-    pack.destroy();
-    await out.catch(() => undefined);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
 }
