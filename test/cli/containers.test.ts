@@ -71,15 +71,33 @@ describe('layerfs create / mount / umount / rm / ls', () => {
 
   it('auto falls back to the copy driver where the addon is unavailable', () => {
     const env = { LAYERFS_DISABLE_ADDON: '1' };
-    const c = layerfs(['--store', store, '--json', 'create', top], { env });
+    // a store made without the addon keeps its layers in the OCI whiteout form, which plain fs calls read
+    const plain = path.join(work, 'store-no-addon');
+    const src = path.join(work, 'src-no-addon');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'bottom.txt'), 'from the bottom layer');
+    const built = layerfs(['--store', plain, '--json', 'layer', 'build', src], { env });
+    expect(built.code).toBe(0);
+    const chain = built.json().chainId;
+    const c = layerfs(['--store', plain, '--json', 'create', chain], { env });
     expect(c.code).toBe(0);
     expect(c.json().driver).toBe('copy');
-    const p = layerfs(['--store', store, 'mount', c.json().id], { env });
+    const p = layerfs(['--store', plain, 'mount', c.json().id], { env });
     expect(fs.readFileSync(path.join(p.stdout.trim(), 'bottom.txt'), 'utf8')).toBe('from the bottom layer');
-    const o = layerfs(['--store', store, 'create', top, '--driver', 'overlay'], { env });
+    const o = layerfs(['--store', plain, 'create', chain, '--driver', 'overlay'], { env });
     expect(o.code).toBe(1);
     expect(o.stderr).toContain('native addon');
-    expect(layerfs(['--store', store, 'rm', c.json().id], { env }).code).toBe(0);
+    expect(layerfs(['--store', plain, 'rm', c.json().id], { env }).code).toBe(0);
+  });
+
+  it('a store whose layers hold overlay whiteouts says the addon is needed, not a wrong tree', () => {
+    const format = JSON.parse(fs.readFileSync(path.join(store, 'store.json'), 'utf8')).whiteout;
+    if (format === 'oci') return; // made without the addon: nothing to refuse
+    const before = cli('--json', 'ls').json().containers;
+    const c = layerfs(['--store', store, '--json', 'create', top, '--driver', 'copy'], { env: { LAYERFS_DISABLE_ADDON: '1' } });
+    expect(c.code).toBe(1);
+    expect(c.json().error.code).toBe('LAYERFS_NO_ADDON');
+    expect(cli('--json', 'ls').json().containers).toEqual(before); // the failed create left nothing
   });
 
   itMount('an overlay container stays mounted after the command exits, until umount or rm', () => {
