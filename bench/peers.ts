@@ -1,33 +1,76 @@
+/** The peer programs: installed once from Debian's packages, probed, and their versions reported. */
 import { spawnSync } from 'child_process';
 import { addonStatus } from '../lib/native';
 
-const TOOLS = ['umoci', 'skopeo', 'buildah', 'podman', 'hyperfine', 'pigz', 'zstd', 'debootstrap', 'openssl', 'sha256sum', 'gzip', 'tar', 'cp'];
+const PACKAGES = ['umoci', 'skopeo', 'buildah', 'podman', 'hyperfine', 'pigz', 'zstd', 'debootstrap'];
+/** program -> how to ask its version */
+const VERSION_ARGS: Record<string, string[]> = {
+  umoci: ['--version'],
+  skopeo: ['--version'],
+  buildah: ['--version'],
+  podman: ['--version'],
+  hyperfine: ['--version'],
+  pigz: ['--version'],
+  zstd: ['--version'],
+  debootstrap: ['--version'],
+  openssl: ['version'],
+  sha256sum: ['--version'],
+  gzip: ['--version'],
+  tar: ['--version'],
+  cp: ['--version'],
+  'mkfs.xfs': ['-V'],
+};
 
-export function has(tool: string): boolean {
+export interface Peers {
+  /** why `tool` cannot be used here, or undefined when it can */
+  missing(tool: string): string | undefined;
+  versions(): Record<string, string>;
+  /** why layerfs cannot mount overlays here, or undefined when it can */
+  noOverlay: string | undefined;
+}
+
+function onPath(tool: string): boolean {
   return spawnSync('bash', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Installs the peers from Debian's packages when running as root and one is missing. */
+/** Installs the missing peers with apt-get when running as root; a failure only leaves them missing. */
 export function installPeers(): void {
-  const missing = ['umoci', 'skopeo', 'buildah', 'podman', 'hyperfine', 'pigz', 'zstd', 'debootstrap'].filter((t) => !has(t));
-  if (!missing.length || process.getuid?.() !== 0 || !has('apt-get')) return;
-  console.log(`installing peers: ${missing.join(' ')}`);
-  spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq umoci skopeo buildah podman hyperfine pigz zstd debootstrap'], { stdio: 'inherit' });
-}
-
-export function versions(): Record<string, string> {
-  const out: Record<string, string> = { node: process.version };
-  for (const t of TOOLS) {
-    if (!has(t)) {
-      out[t] = 'not installed';
-      continue;
-    }
-    const r = spawnSync(t, [t === 'openssl' ? 'version' : '--version'], { encoding: 'utf8' });
-    out[t] = (r.stdout || r.stderr || '').split('\n')[0].trim() || 'installed';
+  const missing = PACKAGES.filter((t) => !onPath(t));
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0 || !onPath('apt-get')) {
+    console.log(`peers missing (not root, or no apt-get; their lines will say so): ${missing.join(' ')}`);
+    return;
   }
-  return out;
+  console.log(`installing peers: ${missing.join(' ')}`);
+  const r = spawnSync('bash', ['-c', `apt-get install -y -qq ${PACKAGES.join(' ')} >/dev/null || (apt-get update -qq && apt-get install -y -qq ${PACKAGES.join(' ')} >/dev/null)`], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.status !== 0) console.log('  apt-get failed; the missing peers are reported as missing');
 }
 
-export function canMountOverlay(): boolean {
-  return process.getuid?.() === 0 && addonStatus().available;
+export function probePeers(): Peers {
+  const cache = new Map<string, boolean>();
+  const has = (t: string) => {
+    if (!cache.has(t)) cache.set(t, onPath(t));
+    return cache.get(t)!;
+  };
+  const addon = addonStatus();
+  const noOverlay = process.getuid?.() !== 0 ? 'overlay mounts need root here' : !addon.available ? `the native addon is not available (${addon.reason})` : undefined;
+  return {
+    missing: (t) => (has(t) ? undefined : `${t} is not installed`),
+    noOverlay,
+    versions() {
+      const out: Record<string, string> = { node: process.version };
+      for (const [t, args] of Object.entries(VERSION_ARGS)) {
+        if (!has(t)) {
+          out[t] = 'not installed';
+          continue;
+        }
+        const r = spawnSync(t, args, { encoding: 'utf8' });
+        out[t] = ((r.stdout || '') + (r.stderr || '')).split('\n').find((l) => l.trim())?.trim() ?? 'installed';
+      }
+      return out;
+    },
+  };
 }

@@ -9,6 +9,8 @@ export interface Subject {
   command: string;
   /** a value that is not a time (throughput, bytes): shown as is */
   unit?: 's' | 'MB/s' | 'MiB';
+  /** what else was seen on this line (CPU used, peak RSS, output size) */
+  extra?: string;
 }
 
 export interface Row {
@@ -43,30 +45,49 @@ function fmt(s: Subject): string {
   return `${f(s.sample.median)} (${f(s.sample.min)}–${f(s.sample.max)})`;
 }
 
-export function renderMarkdown(opts: { machine: Record<string, string>; versions: Record<string, string>; sections: Section[]; targets: Target[]; charts: string[]; quick: boolean; date: string }): string {
+export interface ReportInput {
+  machine: Record<string, string>;
+  versions: Record<string, string>;
+  sections: Section[];
+  targets: Target[];
+  charts: string[];
+  quick: boolean;
+  date: string;
+  /** lines said before the tables (the data, how to read the commands) */
+  preamble?: string[];
+  /** [absolute path, how to show it] pairs: commands show $CACHE instead of a machine's path */
+  aliases?: Array<[string, string]>;
+}
+
+export function renderMarkdown(opts: ReportInput): string {
+  const alias = (text: string) => (opts.aliases ?? []).reduce((t, [from, to]) => t.split(from).join(to), text);
+  const cell = (text: string) => alias(text).replace(/\|/g, '\\|');
   const out: string[] = [];
   out.push('# layerfs benchmark results', '');
-  out.push(`Written by \`npm run bench${opts.quick ? ' -- --quick' : ''}\` on ${opts.date}. Ratios are peer time / layerfs time (higher is better for layerfs); times are medians of several runs with min–max. Machines here are shared and noisy: read the ratios, and the absolute times only for orientation.`, '');
+  out.push(`Written by \`npm run bench${opts.quick ? ' -- --quick' : ''}\` on ${opts.date}. Ratios are peer time / layerfs time (higher is better for layerfs; for throughput and memory likewise: above 1, layerfs does better); times are medians of several runs with min–max. Machines here are shared and noisy: read the ratios, and the absolute times only for orientation.`, '');
+  for (const line of opts.preamble ?? []) out.push(alias(line));
+  if (opts.preamble?.length) out.push('');
   for (const c of opts.charts) out.push(`![${c}](${c})`, '');
   out.push('## Machine', '');
   for (const [k, v] of Object.entries(opts.machine)) out.push(`- ${k}: ${v}`);
   out.push('', '## Versions', '');
   for (const [k, v] of Object.entries(opts.versions)) out.push(`- ${k}: ${v}`);
   out.push('', '## Targets', '', '| target | holds | measured |', '|---|---|---|');
-  for (const t of opts.targets) out.push(`| ${t.text} | ${t.holds === null ? 'not measured' : t.holds ? 'yes' : '**no**'} | ${t.detail} |`);
+  for (const t of opts.targets) out.push(`| ${cell(t.text)} | ${t.holds === null ? 'not measured' : t.holds ? 'yes' : '**no**'} | ${cell(t.detail)} |`);
   for (const s of opts.sections) {
     out.push('', `## ${s.title}`, '');
-    if (s.note) out.push(s.note, '');
-    out.push('| operation | subject | median (min–max) | ratio |', '|---|---|---|---|');
+    if (s.note) out.push(alias(s.note), '');
+    if (!s.rows.length) continue;
+    out.push('| operation | subject | median (min–max) | ratio | notes |', '|---|---|---|---|---|');
     for (const r of s.rows) {
-      out.push(`| ${r.label} | layerfs | ${fmt(r.layerfs)} | |`);
+      out.push(`| ${cell(r.label)} | ${cell(r.layerfs.name)} | ${cell(fmt(r.layerfs))} | | ${cell(r.layerfs.extra ?? '')} |`);
       for (const p of r.peers) {
         const q = ratio(r.layerfs, p);
-        out.push(`| | ${p.name} | ${fmt(p)} | ${q === null ? '—' : q.toFixed(2) + 'x'} |`);
+        out.push(`| | ${cell(p.name)} | ${cell(fmt(p))} | ${q === null ? '—' : q.toFixed(2) + 'x'} | ${cell(p.extra ?? '')} |`);
       }
     }
     out.push('', '<details><summary>commands to rerun these lines</summary>', '');
-    for (const r of s.rows) for (const subj of [r.layerfs, ...r.peers]) out.push(`- ${r.label}, ${subj.name}: \`${subj.command}\``);
+    for (const r of s.rows) for (const subj of [r.layerfs, ...r.peers]) if (subj.command) out.push(`- ${alias(r.label)}, ${alias(subj.name)}: \`${alias(subj.command)}\``);
     out.push('', '</details>');
   }
   return out.join('\n') + '\n';

@@ -1,0 +1,149 @@
+/**
+ * 5. Commit of the scripted change: layerfs (overlay and copy drivers, gzip and uncompressed)
+ * against umoci repack and buildah commit (overlay and vfs); and a 1-file change committed on
+ * the root and on a root ten times larger.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { LayerStore } from '../lib/layer-store';
+import type { Container } from '../lib/container';
+import { measure, Sample } from './lib/measure';
+import type { Row, Subject, Target } from './lib/report';
+import { Ctx, GroupResult, librarySubject, med, ms, ratioText, removeTree, settle, sh, shellSubject, skippedSubject, target, why } from './common';
+import { describeChange, newFiles, scriptedChange } from './scripted-change';
+import type { PeerStorage } from './peer-storage';
+
+type Compression = 'gzip' | 'zstd' | 'none';
+
+const kB = (bytes: number) => `${(bytes / 1e3).toFixed(0)} kB`;
+
+/** Times commits of fresh containers that each got `change` (untimed); the new layers are removed after. */
+async function commits(store: LayerStore, chain: string, driver: 'overlay' | 'copy', compression: Compression, runs: number, change: (root: string) => void): Promise<{ sample: Sample; size: number }> {
+  let c: Container | undefined;
+  let made: string | undefined;
+  let size = 0;
+  const sample = await measure(
+    runs,
+    async () => {
+      const r = await c!.commit({ compression });
+      made = r.chainId;
+      size = r.size;
+    },
+    async () => {
+      c = await store.createContainer(chain, { driver });
+      change(await c.mount());
+    },
+    async () => {
+      await c?.remove();
+      if (made) await store.removeLayer(made);
+      made = undefined;
+      await settle(store);
+    },
+  );
+  return { sample, size };
+}
+
+/** The shell line that applies the scripted change to the tree at "$root" (for peers' prepare steps). */
+function changeLine(n: number): string {
+  return `node -e 'require(process.argv[1]).scriptedChange(process.argv[2], ${n})' ${path.join(__dirname, 'scripted-change.js')} "$root"`;
+}
+
+async function buildahCommit(ctx: Ctx, s: PeerStorage, n: number): Promise<Subject> {
+  const name = `buildah commit (${s.driver})`;
+  const missing = ctx.peers.missing('buildah');
+  if (missing) return skippedSubject(name, missing);
+  try {
+    s.image();
+  } catch (e) {
+    return skippedSubject(name, `could not run here: ${why(e)}`);
+  }
+  const B = s.buildah;
+  const reset = `${B} rm --all >/dev/null; ${B} rmi bench-committed >/dev/null 2>&1; true`;
+  return shellSubject(ctx, {
+    name,
+    tool: 'buildah',
+    cmd: `${B} commit -q bench-commit bench-committed >/dev/null`,
+    prepare: `${reset}; ${B} from --pull-never --name bench-commit ${s.image()} >/dev/null && root=$(${B} mount bench-commit) && ${changeLine(n)}`,
+    after: reset,
+    runs: ctx.heavyRuns,
+  });
+}
+
+export async function commitGroup(ctx: Ctx): Promise<GroupResult> {
+  const { store, chain } = await ctx.sharedStore();
+  const n = newFiles(ctx.quick);
+  const change = (root: string) => scriptedChange(root, n);
+  const rows: Row[] = [];
+  const targets: Target[] = [];
+  const call = (driver: string, compression: Compression) => `container.commit({ compression: '${compression}' }), ${driver} driver, a fresh container with the change each run`;
+
+  // umoci repack of the same change, on a copy of the layout (repack adds to it)
+  let umoci: Subject;
+  const missingUmoci = ctx.peers.missing('umoci');
+  if (missingUmoci) umoci = skippedSubject('umoci repack', missingUmoci);
+  else {
+    const layout = path.join(ctx.work, 'layout');
+    const bundle = path.join(ctx.work, 'bundle');
+    sh(`cp -a ${ctx.data.layout} ${layout}`);
+    umoci = await shellSubject(ctx, {
+      name: 'umoci repack',
+      tool: 'umoci',
+      cmd: `umoci repack --image ${layout}:repacked ${bundle}`,
+      prepare: `rm -rf ${bundle} && umoci unpack --image ${layout}:${ctx.data.tag} ${bundle} && root=${bundle}/rootfs && ${changeLine(n)}`,
+      runs: ctx.heavyRuns,
+    });
+    removeTree(bundle);
+    removeTree(layout);
+  }
+  const bo = await buildahCommit(ctx, ctx.peerStorage('overlay'), n);
+  const bv = await buildahCommit(ctx, ctx.peerStorage('vfs'), n);
+
+  if (ctx.peers.noOverlay) {
+    targets.push(target('commit of the scripted change (overlay) at least 5x faster than umoci repack', null, ctx.peers.noOverlay));
+  } else {
+    const gz = await commits(store, chain, 'overlay', 'gzip', ctx.runs, change);
+    const none = await commits(store, chain, 'overlay', 'none', ctx.quick ? 1 : ctx.runs, change);
+    rows.push({ label: 'scripted change, overlay driver, gzip', layerfs: { ...librarySubject('layerfs library', gz.sample, call('overlay', 'gzip'), 'commit'), extra: `blob ${kB(gz.size)}` }, peers: [umoci, bo, bv] });
+    rows.push({ label: 'scripted change, overlay driver, uncompressed', layerfs: { ...librarySubject('layerfs library', none.sample, call('overlay', 'none'), 'commit'), extra: `blob ${kB(none.size)}` }, peers: [bo, bv] });
+    const cli = `node ${ctx.cli} --store ${store.root}`;
+    const cliSubject = await shellSubject(ctx, {
+      name: 'layerfs CLI: commit (gzip)',
+      cmd: `${cli} commit bench-commit >/dev/null`,
+      prepare: `${cli} rm bench-commit >/dev/null 2>&1; ${cli} create bench --driver overlay --name bench-commit >/dev/null && root=$(${cli} mount bench-commit) && ${changeLine(n)}`,
+      after: `${cli} rm bench-commit`,
+      runs: ctx.quick ? 1 : ctx.runs,
+    });
+    rows.push({ label: 'scripted change, overlay driver, CLI', layerfs: cliSubject, peers: [umoci, bo] });
+    targets.push(target('commit of the scripted change (overlay) at least 5x faster than umoci repack', med(umoci) ? med(umoci)! / gz.sample.median >= 5 : null, med(umoci) ? `${ratioText(med(umoci), gz.sample.median)} (gzip, library)` : umoci.skipped ?? ''));
+    targets.push(
+      target(
+        'commit of the scripted change (overlay) no slower than buildah commit (overlay)',
+        med(bo) ? gz.sample.median <= med(bo)! : null,
+        med(bo) ? `gzip: ${ratioText(med(bo), gz.sample.median)}, uncompressed (as buildah stores it): ${ratioText(med(bo), none.sample.median)}, CLI: ${ratioText(med(bo), med(cliSubject))}` : bo.skipped ?? '',
+      ),
+    );
+  }
+  const copy = await commits(store, chain, 'copy', 'gzip', ctx.heavyRuns, change);
+  rows.push({ label: 'scripted change, copy driver, gzip', layerfs: librarySubject('layerfs library', copy.sample, call('copy', 'gzip'), 'commit'), peers: [umoci, bv] });
+
+  // a 1-file change: the commit must not grow with the root
+  if (!ctx.peers.noOverlay) {
+    const big = await ctx.tenfoldChain();
+    const oneFile = (root: string) => fs.appendFileSync(path.join(root, 'etc/os-release'), 'one change\n');
+    const times: number[] = [];
+    for (const [label, ch] of [['the image root', chain], [`a root ${big.factor}x larger`, big.chain]] as const) {
+      const r = await commits(store, ch, 'overlay', 'gzip', ctx.runs, oneFile);
+      rows.push({ label: `1-file change on ${label}, overlay, gzip`, layerfs: librarySubject('layerfs library', r.sample, call('overlay', 'gzip'), 'commit'), peers: [] });
+      times.push(r.sample.median);
+    }
+    targets.push(target(`commit of a 1-file change costs the same on the root and on the ${big.factor}x root`, times[1] <= times[0] * 1.5 + 0.002, `${ms(times[0])} vs ${ms(times[1])}`));
+  }
+  return {
+    section: {
+      title: '5. Commit of the scripted change',
+      note: `The scripted change: ${describeChange(n)}. layerfs writes the layer tarball (hashing it uncompressed and compressed), the blob and the unpacked layer; umoci repack writes a gzip layer into the layout; buildah commit writes an image into its containers-storage (layers uncompressed). Each run commits a fresh container that got the change untimed.`,
+      rows,
+    },
+    targets,
+  };
+}

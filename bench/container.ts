@@ -1,0 +1,123 @@
+/**
+ * 2. Create and mount a container on the image: the overlay driver, the copy driver on ext4 and
+ * on a reflink filesystem (XFS on a loop device), against buildah (overlay, vfs) and cp -a.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { LayerStore } from '../lib/layer-store';
+import type { Container } from '../lib/container';
+import { measure } from './lib/measure';
+import type { Row, Subject, Target } from './lib/report';
+import { Ctx, fresh, GroupResult, librarySubject, med, ms, ratioText, removeTree, settle, sh, shellSubject, skippedSubject, target, why } from './common';
+import type { PeerStorage } from './peer-storage';
+
+/** Times createContainer + mount on `chain`, removing the containers untimed after each run. */
+async function createMount(store: LayerStore, chain: string, driver: 'overlay' | 'copy', runs: number) {
+  const made: Container[] = [];
+  if (driver === 'overlay') {
+    // the first overlay mount of a store probes what the kernel accepts: not part of the timing
+    const c = await store.createContainer(chain, { driver });
+    await c.mount();
+    await c.remove();
+  }
+  return measure(
+    runs,
+    async () => {
+      const c = await store.createContainer(chain, { driver });
+      await c.mount();
+      made.push(c);
+    },
+    undefined,
+    async () => {
+      for (const c of made.splice(0)) await c.remove();
+      await settle(store);
+    },
+  );
+}
+
+/** A store on a fresh XFS with reflinks (a loop-mounted image file), holding the bench image. */
+async function xfsStore(ctx: Ctx, mnt: string, img: string): Promise<{ store: LayerStore; chain: string }> {
+  const size = 3 * fs.statSync(ctx.data.ociArchive).size + (1 << 30);
+  sh(`truncate -s ${size} ${img} && mkfs.xfs -q -m reflink=1 ${img} && mount -o loop ${img} ${mnt}`);
+  const store = await LayerStore.open(path.join(mnt, 'store'));
+  const rec = await store.importImage(ctx.data.ociArchive, { name: 'bench' });
+  return { store, chain: rec.chain };
+}
+
+/** buildah from + mount on its own storage, each run from a storage with no containers. */
+async function buildahFrom(ctx: Ctx, name: string, s: PeerStorage, runs: number): Promise<Subject> {
+  const missing = ctx.peers.missing('buildah');
+  if (missing) return skippedSubject(name, missing);
+  try {
+    s.image();
+  } catch (e) {
+    return skippedSubject(name, `could not run here: ${why(e)}`);
+  }
+  return shellSubject(ctx, { name, tool: 'buildah', cmd: `c=$(${s.buildah} from --pull-never ${s.image()}) && ${s.buildah} mount $c >/dev/null`, prepare: `${s.buildah} rm --all >/dev/null`, after: `${s.buildah} rm --all`, runs });
+}
+
+export async function containerGroup(ctx: Ctx): Promise<GroupResult> {
+  const { store, chain } = await ctx.sharedStore();
+  const rows: Row[] = [];
+  const targets: Target[] = [];
+
+  // overlay: the library call, then the CLI against buildah's CLI
+  const buildahOverlay = await buildahFrom(ctx, 'buildah from + buildah mount (overlay)', ctx.peerStorage('overlay'), ctx.runs);
+  if (ctx.peers.noOverlay) {
+    rows.push({ label: 'create + mount, overlay driver', layerfs: skippedSubject('layerfs library', ctx.peers.noOverlay), peers: [buildahOverlay] });
+    targets.push(target('container create+mount (overlay): library call under 20 ms', null, ctx.peers.noOverlay));
+  } else {
+    const s = await createMount(store, chain, 'overlay', ctx.runs);
+    rows.push({ label: 'create + mount, overlay driver', layerfs: librarySubject('layerfs library', s, "store.createContainer(chain, { driver: 'overlay' }) + container.mount()", 'container'), peers: [buildahOverlay] });
+    targets.push(target('container create+mount (overlay): library call under 20 ms', s.median < 0.02, ms(s.median)));
+    const cli = `node ${ctx.cli} --store ${store.root}`;
+    const cliSubject = await shellSubject(ctx, { name: 'layerfs CLI: create + mount', cmd: `id=$(${cli} create bench --driver overlay --name bench-cli) && ${cli} mount $id >/dev/null`, prepare: `${cli} rm bench-cli >/dev/null 2>&1; true`, after: `${cli} rm bench-cli`, runs: ctx.runs });
+    rows.push({ label: 'create + mount, overlay driver, CLI', layerfs: cliSubject, peers: [buildahOverlay] });
+    targets.push(target('container create+mount (overlay): CLI within 2x of buildah from + mount', med(cliSubject) && med(buildahOverlay) ? med(cliSubject)! <= 2 * med(buildahOverlay)! : null, med(buildahOverlay) ? `${ms(med(cliSubject) ?? NaN)} vs buildah ${ms(med(buildahOverlay)!)} (${ratioText(med(buildahOverlay), med(cliSubject))})` : buildahOverlay.skipped ?? ''));
+  }
+
+  // copy driver on the store's filesystem against cp -a of the flattened root and buildah's vfs driver
+  const flat = fresh(path.join(ctx.work, 'flat'));
+  sh(`umoci raw unpack --image ${ctx.data.layout}:${ctx.data.tag} ${flat}/root`);
+  const cpDest = path.join(ctx.work, 'cp');
+  const cp = await shellSubject(ctx, { name: 'cp -a of the flattened root', tool: 'cp', cmd: `cp -a ${flat}/root ${cpDest}/root`, prepare: `rm -rf ${cpDest} && mkdir -p ${cpDest}`, after: `rm -rf ${cpDest}`, runs: ctx.heavyRuns });
+  removeTree(flat);
+  const vfs = await buildahFrom(ctx, 'buildah from + buildah mount (vfs)', ctx.peerStorage('vfs'), ctx.heavyRuns);
+  const fsType = sh(`findmnt -n -o FSTYPE --target ${store.root}`).trim();
+  const copy = await createMount(store, chain, 'copy', ctx.heavyRuns);
+  const copySubject = librarySubject('layerfs library', copy, "store.createContainer(chain, { driver: 'copy' }) + container.mount()", 'container');
+  rows.push({ label: `create + mount, copy driver (${fsType})`, layerfs: copySubject, peers: [cp, vfs] });
+  targets.push(target(`copy driver container on ${fsType} faster than cp -a`, med(cp) ? copy.median < med(cp)! : null, med(cp) ? ratioText(med(cp), copy.median) : cp.skipped ?? ''));
+  targets.push(target(`copy driver container on ${fsType} at least 1.5x faster than buildah's vfs`, med(vfs) ? med(vfs)! / copy.median >= 1.5 : null, med(vfs) ? ratioText(med(vfs), copy.median) : vfs.skipped ?? ''));
+
+  // copy driver on a reflink filesystem
+  const noXfs = ctx.peers.missing('mkfs.xfs') ?? (process.getuid?.() !== 0 ? 'loop mounts need root' : undefined);
+  let xfsSubject: Subject;
+  if (noXfs) xfsSubject = skippedSubject('layerfs library', noXfs);
+  else {
+    const mnt = fresh(path.join(ctx.work, 'xfs'));
+    // the image file lives beside the scratch directory, not inside it (which may be a loop mount itself)
+    const img = `${ctx.work}.xfs`;
+    try {
+      const x = await xfsStore(ctx, mnt, img);
+      const s = await createMount(x.store, x.chain, 'copy', ctx.quick ? ctx.heavyRuns : ctx.runs);
+      xfsSubject = librarySubject('layerfs library', s, "store.createContainer(chain, { driver: 'copy' }) + container.mount(), store on XFS (reflink=1, loop device)", 'container');
+    } catch (e) {
+      xfsSubject = skippedSubject('layerfs library', `could not make or use a loop-mounted XFS here: ${why(e)}`);
+    } finally {
+      removeTree(mnt);
+      fs.rmSync(img, { force: true });
+    }
+  }
+  rows.push({ label: 'create + mount, copy driver (xfs, reflinks)', layerfs: xfsSubject, peers: [{ ...copySubject, name: `layerfs copy driver on ${fsType}` }] });
+  targets.push(target(`copy driver on a reflink filesystem (XFS) at least 10x faster than on ${fsType}`, med(xfsSubject) ? copy.median / med(xfsSubject)! >= 10 : null, med(xfsSubject) ? `${ratioText(copy.median, med(xfsSubject))} (${ms(med(xfsSubject)!)} vs ${ms(copy.median)})` : xfsSubject.skipped ?? ''));
+
+  return {
+    section: {
+      title: '2. Create and mount a container on the image',
+      note: 'Each run creates and mounts a new container; removal is not timed. buildah runs against a containers-storage of its own that already holds the image.',
+      rows,
+    },
+    targets,
+  };
+}
