@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 
-const { COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE } = fs.constants;
+const { COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE } = fs.constants;
 
 /** Errors that say "this filesystem (pair) cannot clone", as opposed to a real failure. */
 const NO_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EBADF']);
@@ -20,38 +20,54 @@ const CHUNK = 1 << 20;
  * the holes), else copied in 1 MiB chunks where runs of all-zero 4 KiB blocks are skipped,
  * leaving holes, and the size set by ftruncate: the copy is sparse wherever the source was
  * (zero blocks that were allocated become holes too, as with `cp --sparse=auto`).
+ *
+ * `exclusive`: every target is new (a materialised copy). The copy then creates it with O_EXCL
+ * and skips the check for an existing file and its truncation to zero. That truncation is what
+ * costs: on ext4 a file truncated to zero is flushed when it is closed (auto_da_alloc, the guard
+ * for the replace-by-truncate pattern), so each small file started its own writeback.
  */
 export class FileCopier {
   /** whether FICLONE works between source and target; learnt from the first sparse file */
   private canClone: boolean | undefined;
   private readonly buf = Buffer.allocUnsafe(CHUNK);
   private readonly zeros = Buffer.alloc(BLOCK);
+  private readonly excl: number;
   bytes = 0;
 
-  copy(src: string, dest: string, st: { size: number; blocks: number }): void {
+  constructor(opts: { exclusive?: boolean } = {}) {
+    this.excl = opts.exclusive ? COPYFILE_EXCL : 0;
+  }
+
+  /**
+   * Copies `src` to `dest`. Returns true when `dest` got the source's whole mode with it (copyFile
+   * sets it, set-id bits included; a write by a process without CAP_FSETID clears those), false
+   * when the caller must set the mode (the sparse copy creates the file 0600).
+   */
+  copy(src: string, dest: string, st: { size: number; blocks: number }): boolean {
     this.bytes += st.size;
     const sparse = st.size > 0 && st.blocks * 512 < st.size;
     if (!sparse) {
-      fs.copyFileSync(src, dest, COPYFILE_FICLONE);
-      return;
+      fs.copyFileSync(src, dest, COPYFILE_FICLONE | this.excl);
+      return true;
     }
     if (this.canClone !== false) {
       try {
-        fs.copyFileSync(src, dest, COPYFILE_FICLONE_FORCE);
+        fs.copyFileSync(src, dest, COPYFILE_FICLONE_FORCE | this.excl);
         this.canClone = true;
-        return;
+        return true;
       } catch (e) {
         if (!NO_CLONE.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
         this.canClone = false;
       }
     }
     this.copySparse(src, dest, st.size);
+    return false;
   }
 
   private copySparse(src: string, dest: string, size: number): void {
     const inFd = fs.openSync(src, 'r');
     try {
-      const outFd = fs.openSync(dest, 'w', 0o600);
+      const outFd = fs.openSync(dest, this.excl ? 'wx' : 'w', 0o600);
       try {
         for (let pos = 0; pos < size; ) {
           const n = fs.readSync(inFd, this.buf, 0, Math.min(CHUNK, size - pos), pos);

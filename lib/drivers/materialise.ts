@@ -1,9 +1,9 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import * as native from '../native';
 import { UnionView, xattrsOf } from '../view';
 import type { WhiteoutFormatName } from '../store/types';
 import { FileCopier } from './file-copy';
+import { FileThread } from './materialise-files';
 
 export interface MaterialiseJob {
   /** the chain's layer directories, bottom first */
@@ -23,74 +23,142 @@ export interface MaterialiseResult {
 
 type Stat = fs.Stats | fs.BigIntStats;
 
+/** What the copy of one entry must get from its source: owner, mode (with its type bits) and times in seconds. */
+export interface EntryMeta {
+  uid: number;
+  gid: number;
+  mode: number;
+  atime: number;
+  mtime: number;
+}
+
+/** The owner every new entry of the copy gets without a chown, when it is known. */
+export type NewOwner = { uid: number; gid: number } | null;
+
 const PROGRESS_EVERY = 1000;
 
 /**
- * Copies the union of a chain into `root`, synchronously (run it in a worker thread: per-file
- * work must not be one awaited call per syscall). The UnionView decides what is visible, so
- * whiteouts and opaque directories are honoured in every store format. Lower layers are only
- * read. Hardlinks inside the chain stay hardlinks (grouped by the source's device and inode).
- * Owners are set when running as root, xattrs when the addon is there; directories get their
- * modes and mtimes last, deepest first, once nothing more is written inside them.
+ * Regular files at least this large always go to the second thread: their copy is the kernel's
+ * work (a clone, or copy_file_range), and the walk goes on meanwhile. Each counts as a full
+ * backlog, so the walk copies what comes next itself until the big one is done.
  */
-export function materialiseSync(job: MaterialiseJob, post?: (m: Record<string, unknown>) => void): MaterialiseResult {
-  const view = new UnionView(job.layers, job.whiteout);
-  const attrs = new Attributes();
-  const copier = new FileCopier();
-  const links = new Map<string, string>();
-  const dirs: Array<{ dest: string; st: Stat }> = [];
-  let entries = 0;
-  let sawRoot = false;
-  fs.mkdirSync(job.root, { mode: 0o700 });
+export const BIG_FILE_BYTES = 1 << 20;
+/** The second thread is given small files while fewer than this many wait for it... */
+const MAX_BACKLOG = 64;
+/** ...and not before this many regular files were seen (a small tree is not worth a thread). */
+const SHARE_AFTER = 256;
 
-  for (const e of view.walkSync()) {
-    entries++;
-    if (post && entries % PROGRESS_EVERY === 0) post({ type: 'progress', entries, bytes: copier.bytes });
-    const st = e.stat as Stat;
-    if (e.path === '/') {
-      sawRoot = true;
-      attrs.owner(job.root, e.realPath, st);
-      dirs.push({ dest: job.root, st });
-      continue;
-    }
-    const dest = path.join(job.root, e.path);
-    if (st.isDirectory()) {
-      fs.mkdirSync(dest, { mode: 0o700 });
-      attrs.owner(dest, e.realPath, st);
-      dirs.push({ dest, st });
-      continue;
-    }
-    if (st.isFile()) {
-      if (Number(st.nlink) > 1) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = links.get(key);
-        if (first) {
-          // one inode: its attributes are already set
-          fs.linkSync(first, dest);
+const { S_IFMT, S_IFLNK } = fs.constants;
+const S_ISGID = 0o2000;
+
+export function metaOf(st: Stat): EntryMeta {
+  return { uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode), atime: seconds(st, 'atime'), mtime: seconds(st, 'mtime') };
+}
+
+/**
+ * Copies the union of a chain into `root` (run it in a worker thread: per-file work must not be
+ * one awaited call per syscall; the walk and the copies of small files are synchronous). The
+ * UnionView decides what is visible, so whiteouts and opaque directories are honoured in every
+ * store format. Lower layers are only read. Hardlinks inside the chain stay hardlinks (grouped by
+ * the source's device and inode). Owners are set when running as root, xattrs when the addon is
+ * there; directories get their modes and mtimes last, deepest first, once nothing more is written
+ * inside them. A second thread (FileThread) copies the large files and, while it keeps up, part of
+ * the small ones; hardlinks to the files it makes wait for it.
+ *
+ * Per entry it makes only the calls that change something: a new entry already has this
+ * process's owner (no chown when the source has it too), and a file made by copyFile already has
+ * the source's mode (no chmod unless a chown cleared its set-id bits).
+ */
+export async function materialise(job: MaterialiseJob, post?: (m: Record<string, unknown>) => void): Promise<MaterialiseResult> {
+  const view = new UnionView(job.layers, job.whiteout);
+  fs.mkdirSync(job.root, { mode: 0o700 });
+  const attrs = new Attributes(newOwnerUnder(job.root));
+  const copier = new FileCopier({ exclusive: true });
+  const helper = new FileThread(attrs.newOwner);
+  /** hardlinked files by source inode: the first copy, and whether the second thread makes it */
+  const links = new Map<string, { dest: string; later: boolean }>();
+  const laterLinks: Array<[string, string]> = [];
+  const dirs: Array<{ dest: string; meta: EntryMeta }> = [];
+  let entries = 0;
+  let helperBytes = 0;
+  let files = 0;
+  let sawRoot = false;
+  try {
+    for (const e of view.walkSync()) {
+      entries++;
+      if (post && entries % PROGRESS_EVERY === 0) post({ type: 'progress', entries, bytes: copier.bytes + helperBytes });
+      const st = e.stat as Stat;
+      if (e.path === '/') {
+        sawRoot = true;
+        const meta = metaOf(st);
+        attrs.owner(job.root, e.realPath, meta);
+        dirs.push({ dest: job.root, meta });
+        continue;
+      }
+      const dest = job.root + e.path;
+      if (st.isDirectory()) {
+        const meta = metaOf(st);
+        fs.mkdirSync(dest, { mode: 0o700 });
+        attrs.owner(dest, e.realPath, meta);
+        dirs.push({ dest, meta });
+        continue;
+      }
+      let modeSet = false;
+      if (st.isFile()) {
+        const size = Number(st.size);
+        const big = size >= BIG_FILE_BYTES;
+        const toHelper = big || (++files > SHARE_AFTER && helper.backlog() < MAX_BACKLOG);
+        if (Number(st.nlink) > 1) {
+          const key = `${st.dev}:${st.ino}`;
+          const first = links.get(key);
+          if (first) {
+            // one inode: its attributes are already set (or will be, by the second thread)
+            if (first.later) laterLinks.push([first.dest, dest]);
+            else fs.linkSync(first.dest, dest);
+            continue;
+          }
+          links.set(key, { dest, later: toHelper });
+        }
+        if (toHelper) {
+          helper.add({ src: e.realPath, dest, size, blocks: Number(st.blocks), meta: metaOf(st), weight: big ? MAX_BACKLOG : 1 });
+          helperBytes += size;
           continue;
         }
-        links.set(key, dest);
+        modeSet = copier.copy(e.realPath, dest, { size, blocks: Number(st.blocks) });
+      } else if (st.isSymbolicLink()) {
+        fs.symlinkSync(fs.readlinkSync(e.realPath, { encoding: 'buffer' }), dest);
+      } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
+        const { major, minor } = splitDev(st.rdev);
+        native.mknodSync(dest, Number(st.mode) & 0o170000, major, minor);
+      } else {
+        // sockets belong to a running process, not to a filesystem image
+        continue;
       }
-      copier.copy(e.realPath, dest, { size: Number(st.size), blocks: Number(st.blocks) });
-    } else if (st.isSymbolicLink()) {
-      fs.symlinkSync(fs.readlinkSync(e.realPath, { encoding: 'buffer' }), dest);
-    } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
-      const { major, minor } = splitDev(st.rdev);
-      native.mknodSync(dest, Number(st.mode) & 0o170000, major, minor);
-    } else {
-      // sockets belong to a running process, not to a filesystem image
-      continue;
+      attrs.all(dest, e.realPath, metaOf(st), modeSet);
     }
-    attrs.all(dest, e.realPath, st);
+    await helper.finish();
+  } catch (e) {
+    await helper.stop();
+    throw e;
   }
+  for (const [first, dest] of laterLinks) fs.linkSync(first, dest);
   if (!sawRoot) {
     const top = view.lookupSync('/');
-    if (top) dirs.unshift({ dest: job.root, st: top.stat as Stat });
+    if (top) dirs.unshift({ dest: job.root, meta: metaOf(top.stat) });
     // no layers: an empty tree with the usual root mode
     else fs.chmodSync(job.root, 0o755);
   }
-  for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(dirs[i].dest, dirs[i].st);
-  return { entries, bytes: copier.bytes };
+  for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(dirs[i].dest, dirs[i].meta);
+  return { entries, bytes: copier.bytes + helperBytes };
+}
+
+/**
+ * The owner new entries under `dir` (just made by this process) get: this process's, unless `dir`
+ * is set-group-ID (then the group comes from the directory, and every chown is made).
+ */
+function newOwnerUnder(dir: string): NewOwner {
+  const st = fs.lstatSync(dir);
+  return st.mode & S_ISGID ? null : { uid: st.uid, gid: st.gid };
 }
 
 /** Linux's dev_t layout (the glibc major/minor macros). */
@@ -105,28 +173,47 @@ function seconds(st: Stat, which: 'mtime' | 'atime'): number {
   return typeof ns === 'bigint' ? Number(ns) / 1e9 : Number((st as fs.Stats)[`${which}Ms`]) / 1e3;
 }
 
-/** Sets owners, xattrs, modes and times on the copy, as far as this process may. */
-class Attributes {
+/**
+ * Sets owners, xattrs, modes and times on the copy, as far as this process may. With `newOwner`
+ * (the entries it is given were all just made, and got that owner), a chown that would change
+ * nothing is skipped.
+ */
+export class Attributes {
   private readonly asRoot = process.geteuid?.() === 0;
   private readonly xattrs = native.available();
 
-  owner(dest: string, real: string, st: Stat): void {
-    if (this.asRoot) fs.lchownSync(dest, Number(st.uid), Number(st.gid));
+  constructor(readonly newOwner: NewOwner = null) {}
+
+  /** Sets the owner if it differs; returns whether a chown was made. */
+  private chown(dest: string, m: EntryMeta): boolean {
+    if (!this.asRoot) return false;
+    if (this.newOwner && m.uid === this.newOwner.uid && m.gid === this.newOwner.gid) return false;
+    fs.lchownSync(dest, m.uid, m.gid);
+    return true;
+  }
+
+  owner(dest: string, real: string, m: EntryMeta): void {
+    this.chown(dest, m);
     this.copyXattrs(dest, real);
   }
 
-  /** For everything but directories, whose mode and times wait until their contents are in. */
-  all(dest: string, real: string, st: Stat): void {
+  /**
+   * For everything but directories, whose mode and times wait until their contents are in.
+   * `modeSet`: the entry was made with the source's whole mode already.
+   */
+  all(dest: string, real: string, m: EntryMeta, modeSet = false): void {
     // chown clears set-id bits and security.capability: owner first, then mode and xattrs
-    if (this.asRoot) fs.lchownSync(dest, Number(st.uid), Number(st.gid));
-    if (!st.isSymbolicLink()) fs.chmodSync(dest, Number(st.mode) & 0o7777);
+    const chowned = this.chown(dest, m);
+    // a write without CAP_FSETID clears set-id bits too
+    const modeKept = modeSet && !chowned && (this.asRoot || (m.mode & 0o6000) === 0);
+    if ((m.mode & S_IFMT) !== S_IFLNK && !modeKept) fs.chmodSync(dest, m.mode & 0o7777);
     this.copyXattrs(dest, real);
-    fs.lutimesSync(dest, seconds(st, 'atime'), seconds(st, 'mtime'));
+    fs.lutimesSync(dest, m.atime, m.mtime);
   }
 
-  modeAndTimes(dest: string, st: Stat): void {
-    fs.chmodSync(dest, Number(st.mode) & 0o7777);
-    fs.utimesSync(dest, seconds(st, 'atime'), seconds(st, 'mtime'));
+  modeAndTimes(dest: string, m: EntryMeta): void {
+    fs.chmodSync(dest, m.mode & 0o7777);
+    fs.utimesSync(dest, m.atime, m.mtime);
   }
 
   private copyXattrs(dest: string, real: string): void {
@@ -147,6 +234,7 @@ export function copyRootAttributes(view: UnionView, dir: string): void {
   const top = view.lookupSync('/');
   if (!top) return;
   const attrs = new Attributes();
-  attrs.owner(dir, top.realPath, top.stat as Stat);
-  attrs.modeAndTimes(dir, top.stat as Stat);
+  const meta = metaOf(top.stat as Stat);
+  attrs.owner(dir, top.realPath, meta);
+  attrs.modeAndTimes(dir, meta);
 }

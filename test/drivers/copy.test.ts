@@ -5,6 +5,7 @@ import { randomBytes } from 'crypto';
 import * as native from '../../lib/native';
 import { LayerStore } from '../../lib/layer-store';
 import { canMount, cleanup, hashTree, makeLayer, makeOpaque, makeWhiteout, mountedUnder, tempDir } from './helpers';
+import { sameTree, snapshotDir, snapshotView } from './tree-compare';
 
 const isRoot = process.getuid?.() === 0;
 const hasAddon = native.addonStatus().available;
@@ -117,6 +118,67 @@ describe('copy driver', () => {
     expect(store.layerDirs(top).map(hashTree)).toEqual(layersBefore);
     await c.remove();
     expect(fs.existsSync(store.paths.container(c.id))).toBe(false);
+  });
+
+  // the copy is shared with a second thread past the first few hundred files, and files of 1 MiB
+  // and more always go to it: links to the files it makes are made after it is done
+  itRoot('a tree large enough for two threads: large and small files, hardlinks to both, owners, set-id bits, xattrs', async () => {
+    const bottom = makeLayer(store, null, (d) => {
+      for (let i = 0; i < 12; i++) {
+        fs.mkdirSync(path.join(d, `d${i}`));
+        for (let j = 0; j < 60; j++) {
+          const f = path.join(d, `d${i}/f${j}`);
+          fs.writeFileSync(f, `file ${i}/${j}\n`);
+          if (j % 7 === 0) fs.chownSync(f, 1000 + j, 2000 + i);
+          if (j % 11 === 0) fs.chmodSync(f, j % 2 ? 0o4755 : 0o2710);
+          if (j % 13 === 0) native.lsetxattrSync(f, 'user.n', String(j));
+          fs.utimesSync(f, MTIME, new Date(1_600_000_000_000 + i * 1000 + j * 60_000)); // whole seconds: a double of seconds holds them exactly
+        }
+        // a link between two small files, far apart in the walk
+        fs.linkSync(path.join(d, `d${i}/f1`), path.join(d, `d${i}/z-link`));
+      }
+      fs.mkdirSync(path.join(d, 'sgid'), { mode: 0o2775 });
+      fs.chmodSync(path.join(d, 'sgid'), 0o2775);
+      fs.chownSync(path.join(d, 'sgid'), 0, 4242);
+      fs.writeFileSync(path.join(d, 'sgid/in'), 'x');
+      for (const [name, owner, mode] of [['a-big', 1000, 0o4750], ['m-big', 0, 0o644], ['zz-big', 33, 0o600]] as const) {
+        const f = path.join(d, name);
+        fs.writeFileSync(f, randomBytes((1 << 20) + 4097));
+        fs.chownSync(f, owner, owner);
+        fs.chmodSync(f, mode);
+        native.lsetxattrSync(f, 'trusted.big', name);
+        fs.utimesSync(f, MTIME, MTIME);
+      }
+      // links to a large file, before and after the many small files
+      fs.linkSync(path.join(d, 'm-big'), path.join(d, 'b-link-to-m-big'));
+      fs.linkSync(path.join(d, 'm-big'), path.join(d, 'd5/link-to-m-big'));
+      fs.linkSync(path.join(d, 'm-big'), path.join(d, 'zzz-link-to-m-big'));
+      const sparse = path.join(d, 'n-sparse');
+      fs.writeFileSync(sparse, '');
+      fs.truncateSync(sparse, 32 << 20);
+      fs.appendFileSync(sparse, 'end');
+    });
+    const top = makeLayer(store, bottom, (d) => {
+      makeWhiteout(store, d, 'zz-big');
+      fs.mkdirSync(path.join(d, 'd3'));
+      makeOpaque(store, path.join(d, 'd3'));
+      fs.writeFileSync(path.join(d, 'd3/only'), 'only');
+      fs.writeFileSync(path.join(d, 'a-big'), randomBytes(3 << 20));
+      fs.chmodSync(path.join(d, 'a-big'), 0o6755);
+    });
+    const c = await store.createContainer(top, { driver: 'copy' });
+    const root = await c.mount();
+    sameTree(snapshotDir(root), snapshotView(store.view(top)), { mtimes: true });
+    expect(fs.statSync(path.join(root, 'a-big')).mode & 0o7777).toBe(0o6755);
+    expect(fs.existsSync(path.join(root, 'zz-big'))).toBe(false);
+    const big = fs.statSync(path.join(root, 'm-big'));
+    expect(big.nlink).toBe(4);
+    expect(fs.statSync(path.join(root, 'd5/link-to-m-big')).ino).toBe(big.ino);
+    expect(fs.statSync(path.join(root, 'sgid/in')).gid).toBe(4242);
+    expect(fs.statSync(path.join(root, 'n-sparse')).blocks * 512).toBeLessThan(1 << 20);
+    // the manifest was taken once everything was in place: nothing shows as changed
+    expect(await c.diff()).toEqual([]);
+    await c.remove();
   });
 
   it('a container on no layers is an empty directory', async () => {
