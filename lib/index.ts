@@ -11,8 +11,30 @@ export type { ContainerRecord, MountSpec, DriverName, DriverChoice, CommitOption
 export type { Change } from './diff/types';
 export { diffTrees } from './diff';
 export type { TreeInput } from './diff';
-export { openImage, writeImage, analyzeLayers } from './image';
+export { openImage, writeImage, analyzeLayers };
 export type { ImageRecord, OpenedImage, ImageFormat, ImageConfig, EfficiencyReport, ExportImageOptions, ImportImageOptions } from './image';
 export type { BuildLayerOptions, BuildImageOptions, BuiltLayer } from './build';
 export type { FsckReport, FsckProblem, GcReport } from './store/check';
 export { addonStatus } from './native';
+
+/*
+ * The image code (tar streams, archive readers and writers) loads on the first call of one of
+ * these, not with the library: a program that only mounts containers never needs it.
+ */
+type ImageModule = typeof import('./image');
+const image = (): ImageModule => require('./image') as ImageModule;
+
+/** Opens an OCI layout, oci-archive or docker-archive (PATH or PATH:TAG) for reading. */
+function openImage(...args: Parameters<ImageModule['openImage']>): ReturnType<ImageModule['openImage']> {
+  return image().openImage(...args);
+}
+
+/** Writes an image (OCI layout, oci-archive or docker-archive) from layers and a config. */
+function writeImage(...args: Parameters<ImageModule['writeImage']>): ReturnType<ImageModule['writeImage']> {
+  return image().writeImage(...args);
+}
+
+/** Per-layer changes and wasted space of stacked layer directories, as dive scores them. */
+function analyzeLayers(...args: Parameters<ImageModule['analyzeLayers']>): ReturnType<ImageModule['analyzeLayers']> {
+  return image().analyzeLayers(...args);
+}

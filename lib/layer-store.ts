@@ -1,12 +1,27 @@
+import * as fs from 'fs';
 import { StoreCore } from './store/store-core';
-import { Container, createContainer, getContainerSync, listContainersSync, reconcileContainers, unmountStaleStaging } from './container';
-import type { CreateContainerOptions } from './container';
-import { importImage, getImageSync, hasImage, listImagesSync, exportChainImage, analyzeLayers } from './image';
+import { readJsonSync } from './store/records';
+import { isStale } from './store/tmp';
+import type { Container, CreateContainerOptions } from './container';
 import type { ImageRecord, ImportImageOptions, ExportImageOptions, EfficiencyReport } from './image';
 import { isDigest } from './digest';
-import { buildLayer, buildImage } from './build';
 import type { BuildLayerOptions, BuiltLayer, BuildImageOptions } from './build';
 import type { Compression } from './store/types';
+
+/*
+ * The upper parts are loaded on first use, not with this module: a short-lived process (one
+ * `layerfs` command) pays only for what it runs. Images and builds bring tar streams, globbing
+ * and writers that mounting a container never needs.
+ */
+type ContainerModule = typeof import('./container');
+type ImageModule = typeof import('./image');
+type BuildModule = typeof import('./build');
+let containerModule: ContainerModule | undefined;
+let imageModule: ImageModule | undefined;
+let buildModule: BuildModule | undefined;
+const containers = (): ContainerModule => (containerModule ??= require('./container') as ContainerModule);
+const images = (): ImageModule => (imageModule ??= require('./image') as ImageModule);
+const builds = (): BuildModule => (buildModule ??= require('./build') as BuildModule);
 
 /**
  * The store as users see it: the layer store of lib/store plus what the upper parts add
@@ -15,26 +30,38 @@ import type { Compression } from './store/types';
 export class LayerStore extends StoreCore {
   /** A writable layer on `chainId` (null: on no layers), realised by the chosen driver (default `auto`). */
   createContainer(chainOrImage: string | null, opts: CreateContainerOptions = {}): Promise<Container> {
-    return createContainer(this, chainOrImage === null ? null : this.resolveChain(chainOrImage), opts);
+    return containers().createContainer(this, chainOrImage === null ? null : this.resolveChain(chainOrImage), opts);
   }
 
   /** A ChainID as given, or the chain of an imported image of that name. */
   resolveChain(ref: string): string {
-    if (!isDigest(ref) && hasImage(this, ref)) return getImageSync(this, ref).chain;
+    if (!isDigest(ref)) {
+      const image = this.importedImage(ref);
+      if (image) return image.chain;
+    }
     return ref;
+  }
+
+  /**
+   * The record of an imported image, or null: images/<name>.json read directly (as lib/image
+   * keeps it), so resolving a name does not load the image code.
+   */
+  importedImage(name: string): ImageRecord | null {
+    const file = this.paths.image(name);
+    return fs.existsSync(file) ? readJsonSync<ImageRecord>(file) : null;
   }
 
   /** Imports an OCI layout, oci-archive or docker-archive (PATH or PATH:TAG): every layer, verified. */
   importImage(ref: string, opts: ImportImageOptions = {}): Promise<ImageRecord> {
-    return importImage(this, ref, opts);
+    return images().importImage(this, ref, opts);
   }
 
   async getImage(name: string): Promise<ImageRecord> {
-    return getImageSync(this, name);
+    return images().getImageSync(this, name);
   }
 
   async listImages(): Promise<ImageRecord[]> {
-    return listImagesSync(this);
+    return images().listImagesSync(this);
   }
 
   /**
@@ -42,6 +69,7 @@ export class LayerStore extends StoreCore {
    * layout, oci-archive or docker-archive format.
    */
   async exportImage(containerOrChain: string | Container, opts: ExportImageOptions & { compression?: Compression }): Promise<{ manifestDigest: string; configDigest: string; chainId: string }> {
+    const { exportChainImage, hasImage } = images();
     let chain: string;
     if (typeof containerOrChain !== 'string') chain = (await containerOrChain.commit({ compression: opts.compression })).chainId;
     else if (isDigest(containerOrChain) || hasImage(this, containerOrChain)) chain = this.resolveChain(containerOrChain);
@@ -52,17 +80,17 @@ export class LayerStore extends StoreCore {
   /** Per-layer changes and wasted space of a chain or imported image, as dive scores it. */
   analyze(chainOrImage: string): EfficiencyReport {
     const chain = this.resolveChain(chainOrImage);
-    return analyzeLayers(this.chainSync(chain).map((l) => ({ dir: this.paths.layerDiff(l.chainId), whiteout: this.whiteout })));
+    return images().analyzeLayers(this.chainSync(chain).map((l) => ({ dir: this.paths.layerDiff(l.chainId), whiteout: this.whiteout })));
   }
 
   /** A container by id, name or unique id prefix. */
   async getContainer(idOrName: string): Promise<Container> {
-    return getContainerSync(this, idOrName);
+    return containers().getContainerSync(this, idOrName);
   }
 
   /** Every container, oldest first. */
   async listContainers(): Promise<Container[]> {
-    return listContainersSync(this);
+    return containers().listContainersSync(this);
   }
 
   /**
@@ -70,18 +98,20 @@ export class LayerStore extends StoreCore {
    * tmp/ go first, since the base reconcile deletes stale staging recursively.
    */
   protected async reconcile(): Promise<void> {
-    await unmountStaleStaging(this);
+    const { unmountStaleStaging, reconcileContainers } = containers();
+    // a mount under tmp/ sits in some entry of it: with no stale entry there is nothing to unmount
+    if (fs.readdirSync(this.paths.tmpDir).some(isStale)) await unmountStaleStaging(this);
     await super.reconcile();
     await reconcileContainers(this);
   }
 
   /** A reproducible layer from a directory's files (globs, an ignore file, a prefix, normalised owner/mode/mtime). */
   buildLayer(opts: BuildLayerOptions): Promise<BuiltLayer> {
-    return buildLayer(this, opts);
+    return builds().buildLayer(this, opts);
   }
 
   /** A base image plus layers built from files, written as a new image, with no daemon. */
-  buildImage(opts: BuildImageOptions): ReturnType<typeof buildImage> {
-    return buildImage(this, opts);
+  buildImage(opts: BuildImageOptions): ReturnType<BuildModule['buildImage']> {
+    return builds().buildImage(this, opts);
   }
 }

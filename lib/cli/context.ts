@@ -1,4 +1,4 @@
-import { LayerStore } from '../layer-store';
+import type { LayerStore } from '../layer-store';
 
 /** What every subcommand gets: the global options and a lazily opened store. */
 export interface CliContext {

@@ -4,7 +4,6 @@ import { NotFoundError } from '../errors';
 import { driverFor } from '../drivers';
 import type { Driver, ContainerRef } from '../drivers/types';
 import { isMountPoint, UnmountOptions } from '../drivers/mounts';
-import { commitContainer } from './commit';
 import { withContainerLock } from './lock';
 import type { Change, CommitOptions, ContainerRecord, DriverName, LayerRef, MountSpec } from './types';
 
@@ -91,6 +90,8 @@ export class Container implements ContainerRef {
 
   /** The container's changes as a new layer on top of its chain. */
   commit(opts: CommitOptions = {}): Promise<LayerRef> {
+    // loaded on first use: commit pulls in the packer and the diff code, which create and mount never need
+    const { commitContainer } = require('./commit') as typeof import('./commit');
     return commitContainer(this.store, this, opts);
   }
 

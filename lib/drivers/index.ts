@@ -2,26 +2,31 @@ import type { StoreCore } from '../store/store-core';
 import type { DriverChoice, DriverName } from '../container/types';
 import { InvalidArgumentError } from '../errors';
 import type { Driver } from './types';
-import { OverlayDriver } from './overlay';
-import { CopyDriver } from './copy';
 import { overlayBlocker, probeOverlay } from './probe';
 
 export type { Driver, ContainerRef } from './types';
-export { OverlayDriver } from './overlay';
-export { CopyDriver } from './copy';
+export type { OverlayDriver } from './overlay';
+export type { CopyDriver } from './copy';
 export { probeOverlay, overlayBlocker } from './probe';
 export type { OverlayProbe } from './probe';
 export { containerLayout } from './layout';
 export type { ContainerLayout } from './layout';
 
-const drivers: Record<DriverName, Driver> = { overlay: new OverlayDriver(), copy: new CopyDriver() };
+/**
+ * Each driver's module is loaded when a container of that driver is first used: a process that
+ * mounts an overlay never loads the copy driver's materialiser, and the other way round.
+ */
+const load: Record<DriverName, () => Driver> = {
+  overlay: () => new (require('./overlay') as typeof import('./overlay')).OverlayDriver(),
+  copy: () => new (require('./copy') as typeof import('./copy')).CopyDriver(),
+};
+const drivers: Partial<Record<DriverName, Driver>> = {};
 
 export const DRIVER_CHOICES: readonly DriverChoice[] = ['overlay', 'copy', 'auto'];
 
 export function driverFor(name: DriverName): Driver {
-  const d = drivers[name];
-  if (!d) throw new InvalidArgumentError(`unknown driver ${JSON.stringify(name)}: use overlay or copy`);
-  return d;
+  if (!Object.prototype.hasOwnProperty.call(load, name)) throw new InvalidArgumentError(`unknown driver ${JSON.stringify(name)}: use overlay or copy`);
+  return (drivers[name] ??= load[name]());
 }
 
 /** `auto` is overlay when this process can mount one for this store (probed once), else copy. */

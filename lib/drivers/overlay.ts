@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import { overlayChanges } from '../diff';
 import { UnsupportedError } from '../errors';
 import type { Change } from '../diff/types';
 import type { MountSpec } from '../container/types';
@@ -96,6 +95,8 @@ export class OverlayDriver implements Driver {
   }
 
   changes(c: ContainerRef): Promise<Change[]> {
+    // loaded on first use: a CLI create or mount never needs the diff code
+    const { overlayChanges } = require('../diff') as typeof import('../diff');
     return Promise.resolve(overlayChanges(this.layout(c).upper, c.store.view(c.record.chain), c.store.whiteout));
   }
 

@@ -2,7 +2,6 @@ import * as fs from 'fs';
 import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
 import { progressBar } from '../progress';
-import { writeStreamAtomically } from '../write-file';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -21,7 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
       const layer = await c.commit({ compression: opts.compress, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable });
       bar.done();
       // this commit's blob, compressed as asked (the layer may have been committed before with another)
-      if (opts.output) await writeStreamAtomically(fs.createReadStream(store.paths.blob(layer.digest), { highWaterMark: 4 << 20 }), opts.output);
+      if (opts.output) await (require('../write-file') as typeof import('../write-file')).writeStreamAtomically(fs.createReadStream(store.paths.blob(layer.digest), { highWaterMark: 4 << 20 }), opts.output);
       ctx.print({ ...layer, output: opts.output }, () => `DiffID:  ${layer.diffId}\nChainID: ${layer.chainId}`);
     });
 }

@@ -1,32 +1,45 @@
 import * as fs from 'fs';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import type { LayerStore } from '../../layer-store';
-import { DRIVER_CHOICES } from '../../drivers';
 import type { DriverChoice } from '../../container/types';
 import { InvalidArgumentError, NotFoundError } from '../../errors';
 import { progressBar } from '../progress';
 import { imageChain } from '../image-ref';
 
+/** The drivers' choices (as lib/drivers lists them), here so that --help does not load the drivers. */
+export const DRIVER_CHOICES: readonly DriverChoice[] = ['overlay', 'copy', 'auto'];
+
+export interface CreateFlags {
+  driver: DriverChoice;
+  name?: string;
+  readOnly?: boolean;
+}
+
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('create')
     .description('create a container (a writable layer) on a chain or image and print its id')
-    .argument('<chainid-or-image>', 'ChainID of the top layer (a unique prefix will do), an imported image name or an image path, or "scratch" for no layers')
-    .addOption(new Option('--driver <driver>', 'overlay (kernel overlayfs), copy (a materialised copy), auto (overlay when it can mount)').choices([...DRIVER_CHOICES]).default('auto'))
+    .argument('<chainid-or-image>', 'ChainID of the top layer (a unique prefix will do), an imported image name or an image path, or "scratch" for no layers');
+  cmd
+    .addOption(cmd.createOption('--driver <driver>', 'overlay (kernel overlayfs), copy (a materialised copy), auto (overlay when it can mount)').choices([...DRIVER_CHOICES]).default('auto'))
     .option('--name <name>', 'a name to refer to the container by')
     .option('--read-only', 'a read-only view of the chain (nothing can be written)')
-    .action(async (chain: string, opts: { driver: DriverChoice; name?: string; readOnly?: boolean }) => {
-      const store = await ctx.store();
-      const bar = progressBar('creating container');
-      try {
-        const c = await store.createContainer((await imageChain(store, chain)) ?? resolveChain(store, chain), { driver: opts.driver, name: opts.name, readOnly: opts.readOnly, onProgress: (p) => bar.update(p) });
-        bar.done();
-        ctx.print(c.toJSON(), () => c.id);
-      } finally {
-        bar.done();
-      }
-    });
+    .action((chain: string, opts: CreateFlags) => create(ctx, chain, opts));
+}
+
+/** `layerfs create`: also run without commander by the fast path (lib/cli/fast-path.ts). */
+export async function create(ctx: CliContext, chain: string, opts: CreateFlags): Promise<void> {
+  const store = await ctx.store();
+  const bar = progressBar('creating container');
+  try {
+    const c = await store.createContainer((await imageChain(store, chain)) ?? resolveChain(store, chain), { driver: opts.driver, name: opts.name, readOnly: opts.readOnly, onProgress: (p) => bar.update(p) });
+    bar.done();
+    // the record with its path and mount state is for --json only: text output is the id
+    ctx.print(ctx.json ? c.toJSON() : null, () => c.id);
+  } finally {
+    bar.done();
+  }
 }
 
 /** A full ChainID, a unique hex prefix of one in the store, or "scratch" (null: no layers). */

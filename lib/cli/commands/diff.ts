@@ -1,7 +1,7 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context';
-import { diffTreesAsync, Change } from '../../diff';
-import { resolveTree, ResolvedTree } from '../tree-ref';
+import type { Change } from '../../diff';
+import type { ResolvedTree } from '../tree-ref';
 import { paint } from '../style';
 import { formatBytes } from '../progress';
 import { imageTreeResolvers } from '../image-ref';
@@ -35,6 +35,8 @@ export function register(program: Command, ctx: CliContext): void {
       } else {
         const trees: ResolvedTree[] = [];
         try {
+          const { resolveTree } = require('../tree-ref') as typeof import('../tree-ref');
+          const { diffTreesAsync } = require('../../diff') as typeof import('../../diff');
           trees.push(await resolveTree(store, a, imageTreeResolvers));
           trees.push(await resolveTree(store, b, imageTreeResolvers));
           changes = await diffTreesAsync(trees[0].input, trees[1].input, { compareContent: opts.content ? 'always' : 'auto' });

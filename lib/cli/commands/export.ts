@@ -1,6 +1,5 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context';
-import { writeStreamAtomically } from '../write-file';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -12,6 +11,7 @@ export function register(program: Command, ctx: CliContext): void {
       const store = await ctx.store();
       const layer = await store.getLayer(chainId);
       const src = store.exportLayer(chainId);
+      const { writeStreamAtomically } = require('../write-file') as typeof import('../write-file');
       await writeStreamAtomically(src, opts.output);
       if (opts.output === '-') return;
       ctx.print({ chainId: layer.chainId, digest: layer.digest, size: layer.size, mediaType: layer.mediaType, output: opts.output }, () => `${layer.digest} -> ${opts.output}`);

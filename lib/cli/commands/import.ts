@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { progressBar } from '../progress';
 import { UsageError } from '../usage';

@@ -1,8 +1,7 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { formatBytes } from '../progress';
 import { table } from '../table';
-import { overlayChanges } from '../../diff';
 import { UsageError } from '../usage';
 import { imageChain } from '../image-ref';
 import { formatChanges } from './diff';
@@ -25,6 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
         const n = Number(opts.layer);
         if (!Number.isInteger(n) || n < 0 || n >= layers.length) throw new UsageError(`--layer must be 0..${layers.length - 1}`);
         const l = layers[n];
+        const { overlayChanges } = require('../../diff') as typeof import('../../diff');
         const changes = overlayChanges(store.paths.layerDiff(l.chainId), store.view(l.parent), store.whiteout).map(({ source: _s, ...c }) => c);
         ctx.print({ layer: n, diffId: l.diffId, changes }, () => formatChanges(changes as never, true));
         return;

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -6,10 +6,14 @@ export function register(program: Command, ctx: CliContext): void {
     .command('mount')
     .description("mount a container's tree and print its path")
     .argument('<container>', 'container id, name or unique id prefix')
-    .action(async (ref: string) => {
-      const store = await ctx.store();
-      const c = await store.getContainer(ref);
-      const p = await c.mount();
-      ctx.print({ id: c.id, driver: c.driver, path: p, mounts: await c.mounts() }, () => p);
-    });
+    .action((ref: string) => mount(ctx, ref));
+}
+
+/** `layerfs mount`: also run without commander by the fast path (lib/cli/fast-path.ts). */
+export async function mount(ctx: CliContext, ref: string): Promise<void> {
+  const store = await ctx.store();
+  const c = await store.getContainer(ref);
+  const p = await c.mount();
+  // the mount specs are for --json only: text output is the path
+  ctx.print(ctx.json ? { id: c.id, driver: c.driver, path: p, mounts: await c.mounts() } : null, () => p);
 }

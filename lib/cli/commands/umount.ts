@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context';
 
 export function register(program: Command, ctx: CliContext): void {

@@ -1,0 +1,72 @@
+import type { CliContext } from './context';
+import type { CreateFlags } from './commands/create';
+
+/**
+ * The most frequent command lines, `create` and `mount`, read without commander: loading it
+ * costs a short command about as much as the command's own work. Only plain, unambiguous lines
+ * are taken: long options with a value (`--store DIR` or `--store=DIR`, no value that starts
+ * with '-', none given twice), `--json` and `--read-only` flags, and exactly the operands the
+ * command wants. Anything else (help, version, short options, `--`, a bad driver, a missing
+ * operand, an unknown option) returns null and goes to commander, which decides what it means
+ * and words any usage error; what is taken here runs the same action commander would call,
+ * with the same values.
+ */
+export type FastCommand = { store?: string; json: boolean } & ({ command: 'create'; operand: string; flags: CreateFlags } | { command: 'mount'; operand: string });
+
+type Spec = Record<string, 'value' | 'flag'>;
+
+const GLOBAL: Spec = { store: 'value', json: 'flag' };
+const COMMANDS: Record<string, Spec> = {
+  create: { driver: 'value', name: 'value', 'read-only': 'flag' },
+  mount: {},
+};
+/** As `layerfs create --driver` lists them (commands/create.ts). */
+const DRIVERS = ['overlay', 'copy', 'auto'];
+
+export function parseFastPath(argv: string[]): FastCommand | null {
+  let command: string | undefined;
+  const operands: string[] = [];
+  const opts = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('-')) {
+      if (command !== undefined) operands.push(arg);
+      else if (Object.prototype.hasOwnProperty.call(COMMANDS, arg)) command = arg;
+      else return null;
+      continue;
+    }
+    if (!arg.startsWith('--') || arg === '--') return null;
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    // a command's options only after its name, as its help shows them
+    const spec = Object.prototype.hasOwnProperty.call(GLOBAL, name) ? GLOBAL : command !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS[command], name) ? COMMANDS[command] : null;
+    if (!spec || opts.has(name)) return null;
+    if (spec[name] === 'flag') {
+      if (eq >= 0) return null;
+      opts.set(name, true);
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined || value === '' || value.startsWith('-')) return null;
+    opts.set(name, value);
+  }
+  if (command === undefined || operands.length !== 1) return null;
+  const store = opts.get('store') as string | undefined;
+  const json = opts.has('json');
+  const [operand] = operands;
+  if (command === 'mount') return { store, json, command: 'mount', operand };
+  const driver = (opts.get('driver') as string | undefined) ?? 'auto';
+  if (!DRIVERS.includes(driver)) return null;
+  const flags: CreateFlags = { driver: driver as CreateFlags['driver'] };
+  if (opts.has('name')) flags.name = opts.get('name') as string;
+  if (opts.has('read-only')) flags.readOnly = true;
+  return { store, json, command: 'create', operand, flags };
+}
+
+/** Runs what parseFastPath read: the same action commander would call. */
+export function runFast(fast: FastCommand, ctx: CliContext): Promise<void> {
+  ctx.storeDir = fast.store;
+  ctx.json = fast.json;
+  if (fast.command === 'mount') return (require('./commands/mount') as typeof import('./commands/mount')).mount(ctx, fast.operand);
+  return (require('./commands/create') as typeof import('./commands/create')).create(ctx, fast.operand, fast.flags);
+}

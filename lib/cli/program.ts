@@ -1,0 +1,53 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command, CommanderError } from 'commander';
+import type { CliContext } from './context';
+import { commands } from './commands';
+
+/** package.json is two levels up from lib/cli, three from dist/lib/cli. */
+function version(): string {
+  for (let d = __dirname; d !== path.dirname(d); d = path.dirname(d)) {
+    const f = path.join(d, 'package.json');
+    if (fs.existsSync(f)) return (JSON.parse(fs.readFileSync(f, 'utf8')) as { version: string }).version;
+  }
+  return '0.0.0';
+}
+
+/** The whole command line as commander knows it: every subcommand with its options and help. */
+export function buildProgram(ctx: CliContext, argv: string[]): Command {
+  const program = new Command('layerfs');
+  program
+    .description('layered filesystems in the style of container images: layers, containers (overlayfs or copy), diff, commit, images')
+    // package.json is read only when the version is asked for
+    .version(argv.includes('-V') || argv.includes('--version') ? version() : '')
+    .option('--store <dir>', 'the store directory (default: $LAYERFS_STORE, $XDG_DATA_HOME/layerfs, ~/.local/share/layerfs)')
+    .option('--json', 'print machine-readable JSON on stdout (errors too)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .hook('preAction', (cmd) => {
+      const o = cmd.optsWithGlobals() as { store?: string; json?: boolean };
+      ctx.storeDir = o.store;
+      ctx.json = !!o.json;
+    });
+  for (const register of commands) register(program, ctx);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+/**
+ * Parses `argv` with commander and runs the command. Commander's own outcomes (help, version,
+ * usage errors) become exit codes here; a command's failure is thrown to the caller.
+ */
+export async function runProgram(argv: string[], ctx: CliContext): Promise<number> {
+  const program = buildProgram(ctx, argv);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    if (ctx.json) process.stdout.write(JSON.stringify({ error: { code: 'LAYERFS_USAGE', message: e.message.replace(/^error: /, '') } }) + '\n');
+    return 2;
+  }
+}
