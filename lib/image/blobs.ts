@@ -1,7 +1,7 @@
 import { hexOf, isDigest, sha256 } from '../digest';
 import { BadImageError, DigestMismatchError, LimitExceededError, NotFoundError, SizeMismatchError, UnsupportedError } from '../errors';
-import type { ImageSource } from './source';
-import type { Descriptor } from './types';
+import type { BlobFile, ImageSource } from './source';
+import type { Descriptor, ImageLayer } from './types';
 
 /** Manifests, indexes and configs are read whole: none is anywhere near this. */
 export const MAX_METADATA = 4 << 20;
@@ -54,4 +54,21 @@ export function parseJson(b: Buffer, what: string): unknown {
   } catch (e) {
     throw new BadImageError(`${what} is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** Where each opened layer's blob lies on disk, so an importer can read it in place (and hash it once) instead of through `open()`. */
+const blobFiles = new WeakMap<ImageLayer, BlobFile>();
+
+/** Notes where the layer's blob is; returns the layer. */
+export function withBlobFile(layer: ImageLayer, file: BlobFile): ImageLayer {
+  blobFiles.set(layer, file);
+  return layer;
+}
+
+/**
+ * The layer's blob on disk: `size` bytes that must hash to the layer's descriptor (the reader
+ * checks the digest and size itself; `open()` is the stream that checks them as it goes).
+ */
+export function blobFileOf(layer: ImageLayer): BlobFile | undefined {
+  return blobFiles.get(layer);
 }

@@ -2,7 +2,7 @@ import type { Readable } from 'stream';
 import { Sha256Counter, sha256 } from '../digest';
 import { BadImageError, DigestMismatchError, LimitExceededError, NotFoundError } from '../errors';
 import { detectCompression } from '../tar/compression';
-import { MAX_METADATA, parseJson } from './blobs';
+import { MAX_METADATA, parseJson, withBlobFile } from './blobs';
 import { checkConfig, checkLayerCount } from './config';
 import { dockerArchiveManifest } from './docker-manifest';
 import { dockerLayerType } from './media-types';
@@ -98,7 +98,7 @@ export async function openDocker(src: ImageSource, opts: { tag?: string }): Prom
     const digest = digestInName(name) ?? (compression === 'none' ? diffId : await hashStream(src.open(name)));
     const descriptor: Descriptor = { mediaType: dockerLayerType(compression), digest, size };
     const what = digestInName(name) ? `layer ${i} (${digest})` : `layer ${i} (${name}, ${digest})`;
-    layers.push({ descriptor, diffId, compression, open: () => verifyingStream(src.open(name), descriptor, what) });
+    layers.push(withBlobFile({ descriptor, diffId, compression, open: () => verifyingStream(src.open(name), descriptor, what) }, src.locate(name)));
   }
   const { manifest, digest } = dockerArchiveManifest({ digest: configDigest, size: configSize }, layers.map((l) => l.descriptor));
   return { format: 'docker-archive', path: where, tag, manifestDigest: digest, manifest, config, configDigest, layers, close: async () => src.close() };

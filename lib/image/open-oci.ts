@@ -1,5 +1,5 @@
 import { BadImageError, LimitExceededError, NotFoundError, UnsupportedError } from '../errors';
-import { blobLabel, blobName, checkBlobPresent, checkDescriptor, MAX_METADATA, parseJson, readBlob } from './blobs';
+import { blobLabel, blobName, checkBlobPresent, checkDescriptor, MAX_METADATA, parseJson, readBlob, withBlobFile } from './blobs';
 import { checkConfig, checkLayerCount } from './config';
 import { CONFIG_TYPES, compressionOf, INDEX_TYPES, MANIFEST_TYPES, OCI_LAYOUT_FILE } from './media-types';
 import { selectManifest } from './select';
@@ -42,7 +42,8 @@ function layerOf(src: ImageSource, d: Descriptor, i: number, diffId: string): Im
     throw new NotFoundError(d.digest, `${what} is a foreign layer, not in ${src.where}; it is at ${d.urls.join(', ')}`);
   }
   checkBlobPresent(src, d, `layer ${i}`);
-  return { descriptor: d, diffId, compression, open: () => verifyingStream(src.open(blobName(d.digest)), d, what) };
+  const layer: ImageLayer = { descriptor: d, diffId, compression, open: () => verifyingStream(src.open(blobName(d.digest)), d, what) };
+  return withBlobFile(layer, src.locate(blobName(d.digest)));
 }
 
 /** An OCI image layout, as a directory or an archive; every descriptor on the way is verified. */

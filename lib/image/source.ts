@@ -15,7 +15,16 @@ export interface ImageSource {
   /** the first bytes of a file */
   head(name: string, n: number): Buffer;
   open(name: string): Readable;
+  /** where a file's bytes lie on disk (a file of the layout, or a stretch of the archive), for a reader of its own */
+  locate(name: string): BlobFile;
   close(): void;
+}
+
+/** `size` bytes at `offset` of the file at `path`. */
+export interface BlobFile {
+  path: string;
+  offset: number;
+  size: number;
 }
 
 function missing(where: string, name: string): NotFoundError {
@@ -59,6 +68,10 @@ export function dirSource(root: string): ImageSource {
       need(name);
       return fs.createReadStream(at(name), { highWaterMark: 4 << 20 });
     },
+    locate(name) {
+      need(name);
+      return { path: at(name), offset: 0, size: size(name)! };
+    },
     close() {
       closed = true;
     },
@@ -79,6 +92,10 @@ export function tarSource(index: TarIndex): ImageSource {
     read: (name) => index.read(need(name)),
     head: (name, n) => index.head(need(name), n),
     open: (name) => index.open(need(name)),
+    locate(name) {
+      const m = need(name);
+      return { path: index.file, offset: m.offset, size: m.size };
+    },
     close() {
       closed = true;
     },

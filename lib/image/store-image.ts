@@ -1,12 +1,16 @@
 import * as fs from 'fs';
 import { chainIds } from '../digest';
-import { BadImageError, NotFoundError } from '../errors';
+import type { Readable } from 'stream';
+import { AbortedError, BadImageError, NotFoundError } from '../errors';
+import { refOf } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
+import type { FileRange } from '../tar/apply-layer';
+import { blobFileOf } from './blobs';
 import { readJsonSync, writeJsonAtomicSync } from '../store/records';
 import type { LayerRef, OperationOptions, Compression } from '../store/types';
 import { openImage } from './open';
 import { writeImage } from './write';
-import type { ImageConfig, ImageFormat, OpenedImage, Platform } from './types';
+import type { ImageConfig, ImageFormat, ImageLayer, OpenedImage, Platform } from './types';
 
 /** images/<name>.json: an imported image's name, its chain and its config. */
 export interface ImageRecord {
@@ -41,32 +45,25 @@ export async function importImage(store: StoreCore, ref: string, opts: ImportIma
   }
 }
 
+/** Layers written at once (each in a worker thread of its own): decompressing, hashing and writing one overlaps the other's. */
+const WRITING = 2;
+/** Layers started and not yet published: a layer that is written waits (idle, holding its worker) for the one below to be published. */
+const UNPUBLISHED = 4;
+
+/**
+ * Which layer to start next: the biggest blob first (a long layer started late would run alone
+ * at the end), except that the last free place goes to the lowest layer not started, so the
+ * layers started always include the lowest unpublished one and the chain keeps moving.
+ */
+function nextLayer(todo: number[], sizes: number[], unpublished: number): number {
+  if (unpublished >= UNPUBLISHED - 1) return Math.min(...todo);
+  return todo.reduce((best, i) => (sizes[i] > sizes[best] ? i : best), todo[0]);
+}
+
 async function importOpened(store: StoreCore, img: OpenedImage, opts: ImportImageOptions): Promise<ImageRecord> {
   const ids = chainIds(img.layers.map((l) => l.diffId));
   const total = img.layers.reduce((a, l) => a + l.descriptor.size, 0);
-  let done = 0;
-  const refs: LayerRef[] = [];
-  for (const [i, layer] of img.layers.entries()) {
-    const what = `layer ${i} (${layer.descriptor.digest})`;
-    if (store.hasLayer(ids[i])) {
-      const r = store.getLayerSync(ids[i]);
-      refs.push(r);
-    } else {
-      const d = layer.descriptor;
-      refs.push(
-        await store.importLayer(layer.open(), {
-          parent: i ? ids[i - 1] : null,
-          expectDiffId: layer.diffId,
-          expectDigest: d.digest,
-          expectSize: d.size,
-          what,
-          signal: opts.signal,
-          onProgress: (p) => opts.onProgress?.({ bytes: done + p.bytes, total }),
-        }),
-      );
-    }
-    done += layer.descriptor.size;
-  }
+  const refs = await importLayers(store, img, ids, total, opts);
   const name = opts.name ?? img.tag ?? img.manifestDigest;
   const record: ImageRecord = {
     name,
@@ -81,6 +78,120 @@ async function importOpened(store: StoreCore, img: OpenedImage, opts: ImportImag
   };
   writeJsonAtomicSync(store.paths.image(name), record);
   return record;
+}
+
+/**
+ * The image's layers, imported side by side: layer N+1 is decompressed, hashed and written
+ * while layer N is, each into its own staging directory. Only the last step of a layer, giving
+ * implicit parent directories the lower chain's metadata, waits for the layer below, and the
+ * layers are published bottom first, so a visible layer always has its parent. On the first
+ * failure the others are stopped and their staging removed; the error is the lowest failing layer's.
+ */
+async function importLayers(store: StoreCore, img: OpenedImage, ids: string[], total: number, opts: ImportImageOptions): Promise<LayerRef[]> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (opts.signal?.aborted) stop.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const seen = img.layers.map(() => 0);
+  const progress = (i: number, bytes: number) => {
+    seen[i] = bytes;
+    opts.onProgress?.({ bytes: seen.reduce((a, b) => a + b, 0), total });
+  };
+  let writing = 0;
+  let unpublished = 0;
+  let wake: (() => void) | null = null;
+  const changed = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const errors: Array<{ i: number; e: unknown }> = [];
+  const imports: Array<Promise<LayerRef>> = [];
+  // each layer, published (or failed): a layer waits for the one below it through these
+  const settle = img.layers.map(() => deferred<LayerRef>());
+  const below = settle.map((d) => d.promise);
+  for (const p of below) p.catch(() => undefined); // a failure is reported once, by the layer that failed
+  try {
+    const todo: number[] = [];
+    for (const [i, layer] of img.layers.entries()) {
+      if (store.hasLayer(ids[i])) {
+        settle[i].resolve(refOf(store.getLayerSync(ids[i])));
+        progress(i, layer.descriptor.size);
+      } else todo.push(i);
+    }
+    const sizes = img.layers.map((l) => l.descriptor.size);
+    while (todo.length) {
+      while (!stop.signal.aborted && (writing >= WRITING || unpublished >= UNPUBLISHED)) await new Promise<void>((r) => (wake = r));
+      if (stop.signal.aborted) break;
+      const i = nextLayer(todo, sizes, unpublished);
+      todo.splice(todo.indexOf(i), 1);
+      const layer = img.layers[i];
+      const d = layer.descriptor;
+      let written = false;
+      const doneWriting = () => {
+        if (written) return;
+        written = true;
+        writing--;
+        changed();
+      };
+      writing++;
+      unpublished++;
+      const p = store
+        .importLayer(layerInput(layer), {
+          parent: i ? ids[i - 1] : null,
+          // a parent already in the store is looked up at once; one being imported is waited for
+          parentReady: i > 0 && !store.hasLayer(ids[i - 1]) ? below[i - 1] : undefined,
+          onWritten: doneWriting,
+          expectDiffId: layer.diffId,
+          expectDigest: d.digest,
+          expectSize: d.size,
+          what: `layer ${i} (${d.digest})`,
+          signal: stop.signal,
+          onProgress: (ev) => progress(i, ev.bytes),
+        })
+        .finally(() => {
+          doneWriting();
+          unpublished--;
+          changed();
+        });
+      p.then(settle[i].resolve, (e) => {
+        errors.push({ i, e });
+        settle[i].reject(e);
+        stop.abort();
+        changed();
+      });
+      imports.push(p);
+    }
+    // layers never started (the import was stopped) fail their waiters
+    for (const i of todo) settle[i].reject(new AbortedError(`importing layer ${i}`));
+    await Promise.allSettled(imports);
+    if (errors.length || stop.signal.aborted) throw firstError(errors, opts.signal);
+    return Promise.all(below);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A layer read in place (a file, or a member of an archive) goes to the worker as a file range: it is read and hashed once, there. */
+function layerInput(layer: ImageLayer): FileRange | Readable {
+  const at = blobFileOf(layer);
+  return at ? { path: at.path, start: at.offset, length: at.size } : layer.open();
+}
+
+/** The error of the lowest failing layer that failed on its own (not stopped because another failed). */
+function firstError(errors: Array<{ i: number; e: unknown }>, signal: AbortSignal | undefined): unknown {
+  const own = errors.filter(({ e }) => !(e instanceof AbortedError) || signal?.aborted).sort((a, b) => a.i - b.i);
+  return (own[0] ?? errors[0])?.e ?? new AbortedError('importing an image');
 }
 
 export function getImageSync(store: StoreCore, name: string): ImageRecord {

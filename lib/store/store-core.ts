@@ -3,7 +3,8 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { chainId as computeChainId, parseDigest } from '../digest';
 import { DigestMismatchError, NotFoundError, SizeMismatchError, InvalidArgumentError, NoSpaceError } from '../errors';
-import { applyLayer } from '../tar/apply-layer';
+import { applyLayer, isFileRange } from '../tar/apply-layer';
+import type { FileRange } from '../tar/apply-layer';
 import { probeWhiteoutFormat } from '../whiteout';
 import { UnionView } from '../view';
 import { StorePaths, defaultStoreDir } from './paths';
@@ -31,6 +32,15 @@ export interface ImportLayerOptions extends OperationOptions {
   /** name of the input in error messages (e.g. `layer 2 (sha256:ab…)`) */
   what?: string;
   durable?: boolean;
+  /**
+   * The parent is being imported alongside (the layers of one image): it is not looked up now.
+   * This layer is written meanwhile; it waits for this promise (the parent published) only to
+   * give its implicit parent directories the chain's metadata and to be published itself, and
+   * fails if it rejects.
+   */
+  parentReady?: Promise<unknown>;
+  /** called once the whole layer is written and only the wait for `parentReady` is left */
+  onWritten?: () => void;
 }
 
 export interface OpenOptions {
@@ -111,11 +121,17 @@ export class StoreCore {
    * Imports a layer tarball (gzip, zstd or plain, detected by its bytes) on top of `parent`.
    * The blob is kept as received, so exportLayer gives back the same bytes.
    */
-  async importLayer(input: Readable | string, opts: ImportLayerOptions = {}): Promise<LayerRef> {
+  async importLayer(input: Readable | string | FileRange, opts: ImportLayerOptions = {}): Promise<LayerRef> {
     const parent = opts.parent ? parseDigest(opts.parent, 'parent ChainID') : null;
-    if (parent) this.getLayerSync(parent);
+    const later = parent !== null && opts.parentReady !== undefined;
+    if (parent && !later) this.getLayerSync(parent);
     let total: number | undefined;
-    if (typeof input === 'string') {
+    if (isFileRange(input)) {
+      const st = fs.statSync(input.path);
+      if (!st.isFile()) throw new InvalidArgumentError(`${input.path} is not a file`);
+      if (input.start < 0 || input.length < 0 || input.start + input.length > st.size) throw new InvalidArgumentError(`${input.path} has no ${input.length} bytes at offset ${input.start} (it is ${st.size} bytes)`);
+      total = input.length;
+    } else if (typeof input === 'string') {
       const st = fs.statSync(input);
       if (!st.isFile()) throw new InvalidArgumentError(`${input} is not a file`);
       total = st.size;
@@ -133,10 +149,17 @@ export class StoreCore {
         total,
         durable: opts.durable,
         manifestPath: path.join(staging, 'manifest.json'),
-        lowerDirs: this.layerDirs(parent),
+        lowerDirs: later
+          ? async () => {
+              opts.onWritten?.();
+              await opts.parentReady;
+              return this.layerDirs(parent);
+            }
+          : this.layerDirs(parent),
       }).catch((e) => {
         throw noSpace(e, `importing ${typeof input === 'string' ? input : 'a layer'}`);
       });
+      if (!later) opts.onWritten?.();
       const what = opts.what ?? (typeof input === 'string' ? input : 'layer');
       if (opts.expectSize !== undefined && opts.expectSize !== r.size) throw new SizeMismatchError(what, opts.expectSize, r.size);
       if (opts.expectDigest && opts.expectDigest !== r.digest) throw new DigestMismatchError(`${what}: blob digest`, opts.expectDigest, r.digest);

@@ -4,12 +4,33 @@ import type { Readable } from 'stream';
 import { AbortedError } from '../errors';
 import { runWorker, WorkerMessage } from '../native/workers';
 import type { ApplyOptions, ApplyResult } from './types';
-import { ACK } from './apply-worker-protocol';
-import type { ApplyWorkerData, InputMessage, ProgressMessage } from './apply-worker-protocol';
+import { ACK, LOWER_WANTED } from './apply-worker-protocol';
+import type { ApplyWorkerData, InputMessage, LowerMessage, ProgressMessage } from './apply-worker-protocol';
+
+/** A stretch of a file (a member of an archive, read in place by the worker). */
+export interface FileRange {
+  path: string;
+  start: number;
+  length: number;
+}
+
+export interface ApplyLayerOptions extends Omit<ApplyOptions, 'lowerDirs'> {
+  /**
+   * The layer directories below (bottom first): implicit parent directories take their metadata.
+   * A function when the chain below is still being written: it is called once the whole tar is
+   * applied, and the worker waits for it before it finishes the directories' metadata.
+   */
+  lowerDirs?: string[] | (() => Promise<string[]>);
+}
+
+export function isFileRange(x: unknown): x is FileRange {
+  const r = x as FileRange | null;
+  return typeof r === 'object' && r !== null && typeof r.path === 'string' && Number.isSafeInteger(r.start) && Number.isSafeInteger(r.length) && !('pipe' in r);
+}
 
 /** Stream input goes to the worker in transferred batches of this size, at most IN_FLIGHT unacknowledged. */
 const BATCH = 1 << 20;
-const IN_FLIGHT = 8;
+const IN_FLIGHT = 4;
 
 /**
  * Applies a layer tarball (plain, gzip or zstd, told by its bytes) into `target`, an existing empty
@@ -18,8 +39,9 @@ const IN_FLIGHT = 8;
  * pass in a worker thread. On any error or abort it rejects once the worker has stopped, having
  * written nothing outside `target`; removing `target` is the caller's business.
  */
-export async function applyLayer(input: Readable | string, target: string, opts: ApplyOptions): Promise<ApplyResult> {
+export async function applyLayer(input: Readable | string | FileRange, target: string, opts: ApplyLayerOptions): Promise<ApplyResult> {
   if (opts.signal?.aborted) throw new AbortedError('applying a layer');
+  const lowerLater = typeof opts.lowerDirs === 'function' ? opts.lowerDirs : null;
   const data: ApplyWorkerData = {
     target,
     whiteout: opts.whiteout,
@@ -29,15 +51,28 @@ export async function applyLayer(input: Readable | string, target: string, opts:
     total: opts.total,
     durable: opts.durable,
     manifestPath: opts.manifestPath,
-    lowerDirs: opts.lowerDirs,
+    lowerDirs: lowerLater ? undefined : (opts.lowerDirs as string[] | undefined),
+    lowerLater: lowerLater !== null,
   };
   let worker: Worker | undefined;
+  // the chain below could not be had (its import failed): that error ends this apply too
+  let lowerError: unknown;
+  const sendLower = (w: Worker) => {
+    lowerLater!().then(
+      (dirs) => w.postMessage({ type: 'lower', dirs } satisfies LowerMessage),
+      (e) => {
+        lowerError ??= e;
+        void w.terminate();
+      },
+    );
+  };
   const run = (d: ApplyWorkerData, transferList?: MessagePort[]) =>
     runWorker<ApplyResult>('tar/apply-worker', d, {
       signal: opts.signal,
       transferList,
       onStart: (w) => (worker = w),
-      onMessage: (m: WorkerMessage) => {
+      onMessage: (m: WorkerMessage, w: Worker) => {
+        if (m.type === LOWER_WANTED && lowerLater) return sendLower(w);
         if (m.type !== 'progress') return;
         const p = m as unknown as ProgressMessage;
         opts.onProgress?.({ bytes: p.bytes, total: p.total, entries: p.entries });
@@ -47,7 +82,7 @@ export async function applyLayer(input: Readable | string, target: string, opts:
   // listen at once: an input that fails while the blob is being created must not go unhandled
   let earlyError: unknown;
   const onEarlyError = (e: unknown) => (earlyError ??= e);
-  if (typeof input !== 'string') input.on('error', onEarlyError);
+  if (isStream(input)) input.on('error', onEarlyError);
 
   let blobCreated = false;
   try {
@@ -56,15 +91,20 @@ export async function applyLayer(input: Readable | string, target: string, opts:
       blobCreated = true;
     }
     if (typeof input === 'string') return await run({ ...data, path: input });
+    if (isFileRange(input)) return await run({ ...data, path: input.path, start: input.start, length: input.length, total: data.total ?? input.length });
     if (earlyError !== undefined) throw earlyError;
     return await applyStream(input, data, run);
   } catch (e) {
     await worker?.terminate(); // nothing may write once this call has returned
     if (blobCreated) await fs.promises.rm(opts.blobPath!, { force: true });
-    throw earlyError ?? e;
+    throw earlyError ?? lowerError ?? e;
   } finally {
-    if (typeof input !== 'string') input.off('error', onEarlyError);
+    if (isStream(input)) input.off('error', onEarlyError);
   }
+}
+
+function isStream(input: Readable | string | FileRange): input is Readable {
+  return typeof input !== 'string' && !isFileRange(input);
 }
 
 async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: ApplyWorkerData, t: MessagePort[]) => Promise<ApplyResult>): Promise<ApplyResult> {

@@ -6,6 +6,9 @@ import type { WhiteoutFormatName } from '../store/types';
 export interface ApplyWorkerData {
   /** the input file; else `port` brings the input */
   path?: string;
+  /** with `path`: read only `length` bytes from offset `start` (a member of an archive, read in place) */
+  start?: number;
+  length?: number;
   port?: MessagePort;
   target: string;
   whiteout: WhiteoutFormatName;
@@ -18,6 +21,20 @@ export interface ApplyWorkerData {
   manifestPath?: string;
   /** the chain below, bottom first, for implicit parent directories */
   lowerDirs?: string[];
+  /**
+   * the chain below is still being written: the worker applies the whole tar, then posts
+   * LOWER_WANTED and waits for a LowerMessage (on its parentPort) before it finishes the
+   * directories' metadata
+   */
+  lowerLater?: boolean;
+}
+
+/** worker -> main thread: the tar is written; the chain below is needed now */
+export const LOWER_WANTED = 'lower-wanted';
+/** main thread -> worker (parentPort): the chain below, complete, bottom first */
+export interface LowerMessage {
+  type: 'lower';
+  dirs: string[];
 }
 
 /** main thread -> worker over `port`; the worker answers each chunk it takes with ACK (the backpressure) */

@@ -5,6 +5,7 @@
  * gunzip (libuv threadpool) overlap with the writing done here.
  */
 import * as fs from 'fs';
+import { parentPort } from 'worker_threads';
 import type { MessagePort } from 'worker_threads';
 import { Sha256Counter } from '../digest';
 import { BadTarError, InvalidArgumentError, LayerfsError, LimitExceededError, UnsupportedError } from '../errors';
@@ -16,15 +17,96 @@ import { UnionView } from '../view';
 import { writeLayerManifestSync } from '../store/layer-manifest';
 import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
 import type { Compression } from '../store/types';
-import { ACK } from './apply-worker-protocol';
-import type { ApplyWorkerData, InputMessage, ProgressMessage } from './apply-worker-protocol';
+import { ACK, LOWER_WANTED } from './apply-worker-protocol';
+import type { ApplyWorkerData, InputMessage, LowerMessage, ProgressMessage } from './apply-worker-protocol';
 
-const READ_CHUNK = 4 << 20;
+/** file reads: 1 MiB keeps hashing at full speed (smaller buffers slow it) */
+const READ_CHUNK = 1 << 20;
+/** buffers the file is read into: one being decompressed, one queued, one read ahead */
+const READ_BUFFERS = 4;
 const PROGRESS_BYTES = 64 << 20;
 const PROGRESS_MS = 200;
 
-async function* fromFile(path: string): AsyncGenerator<Buffer> {
-  for await (const c of fs.createReadStream(path, { highWaterMark: READ_CHUNK })) yield c as Buffer;
+/**
+ * A file (or `length` bytes of it from `start`) in READ_CHUNK pieces, read into a few buffers
+ * that are reused: a piece's buffer is read into again only after `release(piece)` (the
+ * decompressor is done with it), with one read ahead. A fresh buffer per read would leave
+ * gigabytes of garbage for the collector to catch up with, which shows in the peak RSS.
+ */
+class FileChunks {
+  private readonly free: Buffer[] = [];
+  private made = 0;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly path: string, private readonly start = 0, private readonly length?: number) {}
+
+  release = (piece: Buffer): void => {
+    this.free.push(Buffer.from(piece.buffer, piece.byteOffset - (piece.byteOffset % READ_CHUNK), READ_CHUNK));
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  };
+
+  private async buffer(): Promise<Buffer> {
+    for (;;) {
+      const b = this.free.pop();
+      if (b) return b;
+      if (this.made < READ_BUFFERS) {
+        this.made++;
+        return Buffer.allocUnsafeSlow(READ_CHUNK);
+      }
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+
+  async *chunks(): AsyncGenerator<Buffer> {
+    const fh = await fs.promises.open(this.path, 'r');
+    try {
+      const end = this.length === undefined ? Infinity : this.start + this.length;
+      let pos = this.start;
+      const read = async (): Promise<Buffer | null> => {
+        if (pos >= end) return null;
+        const b = await this.buffer();
+        const want = Math.min(READ_CHUNK, end - pos);
+        let n = 0;
+        while (n < want) {
+          const { bytesRead } = await fh.read(b, n, want - n, pos + n);
+          if (bytesRead === 0) break;
+          n += bytesRead;
+        }
+        if (n === 0) {
+          this.release(b);
+          if (end !== Infinity) throw new Error(`${this.path} ended after ${pos - this.start} of the ${this.length} bytes at offset ${this.start} (was it changed while being read?)`);
+          return null;
+        }
+        pos += n;
+        if (n < want && end !== Infinity) throw new Error(`${this.path} ended after ${pos - this.start} of the ${this.length} bytes at offset ${this.start} (was it changed while being read?)`);
+        return b.subarray(0, n);
+      };
+      let next = read();
+      for (;;) {
+        const piece = await next;
+        if (piece === null) return;
+        next = read(); // read ahead while this piece is hashed, written and decompressed
+        next.catch(() => undefined); // surfaces at the await above
+        yield piece;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/** The chain below, when the main thread sends it (the message comes once, after LOWER_WANTED). */
+function lowerFromParent(): Promise<string[]> {
+  return new Promise((resolve) => {
+    const onMessage = (m: LowerMessage) => {
+      if (m?.type !== 'lower') return;
+      parentPort!.off('message', onMessage); // a listener left on the port would keep the worker alive
+      resolve(m.dirs);
+    };
+    parentPort!.on('message', onMessage);
+  });
 }
 
 async function* fromPort(port: MessagePort): AsyncGenerator<Buffer> {
@@ -94,8 +176,8 @@ function checkTarget(target: string): void {
 workerMain(async (data: ApplyWorkerData, post: (m: Record<string, unknown>) => void): Promise<ApplyResult> => {
   const limits: TarLimits = { ...DEFAULT_TAR_LIMITS, ...data.limits };
   checkTarget(data.target);
-  const total = data.total ?? (data.path ? fs.statSync(data.path).size : undefined);
-  const lower = data.lowerDirs?.length ? new UnionView(data.lowerDirs, data.whiteout) : null;
+  const total = data.total ?? data.length ?? (data.path ? fs.statSync(data.path).size : undefined);
+  const lower = data.lowerLater ? 'later' : data.lowerDirs?.length ? new UnionView(data.lowerDirs, data.whiteout) : null;
   const applier = new LayerApplier(data.target, data.whiteout, limits, data.applyOwners, data.durable, lower);
   const blob = data.blobPath ? fs.openSync(data.blobPath, fs.constants.O_WRONLY | fs.constants.O_TRUNC) : null;
   try {
@@ -111,7 +193,8 @@ workerMain(async (data: ApplyWorkerData, post: (m: Record<string, unknown>) => v
       post(m as unknown as Record<string, unknown>);
     };
 
-    const { head, chunks } = await sniff(data.path ? fromFile(data.path) : fromPort(data.port!));
+    const file = data.path ? new FileChunks(data.path, data.start, data.length) : null;
+    const { head, chunks } = await sniff(file ? file.chunks() : fromPort(data.port!));
     const foreign = unsupportedCompression(head);
     if (foreign) throw new UnsupportedError(`the layer is ${foreign}-compressed; layerfs reads plain, gzip and zstd tar streams`);
     const compression = detectCompression(head);
@@ -132,7 +215,7 @@ workerMain(async (data: ApplyWorkerData, post: (m: Record<string, unknown>) => v
     }
 
     const tar = compression === 'none' ? null : new Sha256Counter();
-    const it = decompressChunks(received(), compression)[Symbol.asyncIterator]();
+    const it = decompressChunks(received(), compression, file?.release)[Symbol.asyncIterator]();
     try {
       for (;;) {
         let r: IteratorResult<Buffer>;
@@ -157,6 +240,11 @@ workerMain(async (data: ApplyWorkerData, post: (m: Record<string, unknown>) => v
       await it.return?.(); // on an error: stop the decompressor and close the input
     }
     reader.end();
+    if (applier.waitingForLower) {
+      const dirs = lowerFromParent();
+      post({ type: LOWER_WANTED });
+      applier.setLower(await dirs.then((d) => (d.length ? new UnionView(d, data.whiteout) : null)));
+    }
     applier.finish();
     if (data.manifestPath) writeLayerManifestSync(data.target, data.manifestPath, applier.digests);
     if (blob !== null && data.durable) fs.fsyncSync(blob);

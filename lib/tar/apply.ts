@@ -58,6 +58,12 @@ export class LayerApplier {
   private readonly canMknod: boolean;
   private readonly addon: boolean;
   private openFd: number | null = null;
+  /**
+   * Implicit parent directories waiting for the lower chain (when it is given late, see
+   * setLower): their depth, and the xattr names of a later explicit entry for the same directory.
+   */
+  private readonly implicit = new Map<string, { depth: number; explicit: Set<string> | null }>();
+  private lowerPending: boolean;
   readonly warnings: string[] = [];
   /** content digests of the files written, by inode: the layer's manifest needs no second read */
   readonly digests = new Map<number, string>();
@@ -65,7 +71,9 @@ export class LayerApplier {
   /**
    * `lower`: the chain below this layer. A parent directory the tar has no entry for takes the
    * lower copy's owner, mode, times and xattrs (as an overlay copy-up would), or it would hide
-   * them behind 0755 root-owned "now" metadata.
+   * them behind 0755 root-owned "now" metadata. `'later'`: the chain below is still being
+   * written (layers of one image are applied side by side); implicit parents are noted, and take
+   * its metadata in setLower, which must come before finish.
    */
   constructor(
     target: string,
@@ -73,8 +81,9 @@ export class LayerApplier {
     private readonly limits: TarLimits,
     private readonly applyOwners: boolean,
     private readonly durable = false,
-    private readonly lower: UnionView | null = null,
+    private lower: UnionView | null | 'later' = null,
   ) {
+    this.lowerPending = lower === 'later';
     this.root = Buffer.from(target);
     this.fmt = whiteoutFormat(whiteout);
     this.oci = whiteout === 'oci';
@@ -124,6 +133,9 @@ export class LayerApplier {
           if (wasWhiteout) this.recreated(real);
         }
         this.dirs.set(k, { depth: parts.length, mode: h.mode, atime: h.atime, mtime: h.mtime });
+        const late = this.implicit.get(k);
+        // made implicitly before: the lower xattrs it would have got stay under this entry's own
+        if (late) late.explicit = new Set(h.xattrs.keys());
         this.metadata(real, h, entry, false);
         return null;
       }
@@ -175,20 +187,50 @@ export class LayerApplier {
   }
 
   private inheritFromLower(k: string, depth: number, real: Buffer): void {
-    if (!this.lower) return;
+    if (this.lower === 'later') {
+      this.implicit.set(k, { depth, explicit: null });
+      return;
+    }
+    this.inherit(k, depth, real, null);
+  }
+
+  /** `explicit`: the xattr names an explicit entry of this layer set (only its other lower xattrs are copied, and nothing else). */
+  private inherit(k: string, depth: number, real: Buffer, explicit: Set<string> | null): void {
+    if (!this.lower || this.lower === 'later') return;
     const bytes = keyBytes(k);
     if (!isUtf8(bytes)) return; // the view reads names as UTF-8
     const below = this.lower.lookupSync('/' + bytes.toString('utf8'));
     if (!below || below.type !== 'dir') return;
-    if (this.applyOwners) fs.lchownSync(real, below.stat.uid, below.stat.gid);
+    if (this.applyOwners && !explicit) fs.lchownSync(real, below.stat.uid, below.stat.gid);
     for (const [name, value] of Object.entries(xattrsOf(below.realPath))) {
+      if (explicit?.has(name)) continue;
       try {
         native.lsetxattrSync(real, name, value);
       } catch {
         this.warnings.push(`could not copy xattr ${name} to the implicit parent ${below.path}`);
       }
     }
-    this.dirs.set(k, { depth, mode: below.stat.mode & 0o7777, atime: below.stat.atimeMs / 1000, mtime: below.stat.mtimeMs / 1000 });
+    if (!explicit) this.dirs.set(k, { depth, mode: below.stat.mode & 0o7777, atime: below.stat.atimeMs / 1000, mtime: below.stat.mtimeMs / 1000 });
+  }
+
+  /** Whether the chain below is still awaited (the constructor was given `'later'` and setLower has not come). */
+  get waitingForLower(): boolean {
+    return this.lowerPending;
+  }
+
+  /** The chain below, now complete: the implicit parents made so far take its metadata. */
+  setLower(lower: UnionView | null): void {
+    this.lower = lower;
+    this.lowerPending = false;
+    for (const [k, { depth, explicit }] of this.implicit) {
+      if (this.index.get(k) !== 'dir') continue;
+      try {
+        this.inherit(k, depth, this.real(k), explicit);
+      } catch (e) {
+        throw withEntry(e, displayName(keyBytes(k)));
+      }
+    }
+    this.implicit.clear();
   }
 
   /** Removes what this layer already has at `k` (later entries win); true when that was a whiteout. */
@@ -205,7 +247,10 @@ export class LayerApplier {
     }
     if (kind === 'dir') fs.rmSync(this.real(k), { recursive: true, force: true }); // never follows symlinks
     else if (kind !== 'skipped') fs.unlinkSync(this.real(k));
-    this.index.delete(k, (gone) => this.dirs.delete(gone));
+    this.index.delete(k, (gone) => {
+      this.dirs.delete(gone);
+      this.implicit.delete(gone);
+    });
     return false;
   }
 
@@ -336,6 +381,7 @@ export class LayerApplier {
 
   /** Directory modes and times last, deepest first: writing their children changed them. */
   finish(): void {
+    if (this.lowerPending) throw new Error('LayerApplier.finish before setLower');
     const dirs = [...this.dirs].sort((a, b) => b[1].depth - a[1].depth);
     for (const [k, d] of dirs) {
       const real = this.real(k);

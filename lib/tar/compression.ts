@@ -1,5 +1,5 @@
 import * as zlib from 'zlib';
-import { Readable, Transform } from 'stream';
+import { Transform } from 'stream';
 import { UnsupportedError } from '../errors';
 import type { Compression } from '../store/types';
 
@@ -83,15 +83,61 @@ export function createCompressor(c: Exclude<Compression, 'none'>, level?: number
  * are consumed, so memory stays flat even for a decompression bomb. Errors (corrupt or truncated
  * data) are the decompressor's own; the caller names the entry they cut.
  */
-export function decompressChunks(source: AsyncIterable<Buffer>, c: Compression): AsyncIterable<Buffer> {
-  if (c === 'none') return source;
-  if (c === 'zstd') return zstdChunks(source, zstdBinding());
-  const input = Readable.from(source, { objectMode: false });
+export function decompressChunks(source: AsyncIterable<Buffer>, c: Compression, release?: (chunk: Buffer) => void): AsyncIterable<Buffer> {
+  if (c === 'none') return release ? releasingOnNext(source, release) : source;
+  if (c === 'zstd') return zstdChunks(release ? releasingOnNext(source, release) : source, zstdBinding());
   const gunzip = zlib.createGunzip({ chunkSize: OUT_CHUNK });
-  input.on('error', (e) => gunzip.destroy(e));
-  // a consumer that stops early destroys gunzip: stop reading the input too
-  gunzip.on('close', () => input.destroy());
-  return input.pipe(gunzip);
+  void pumpInto(source, gunzip, release);
+  return gunzip;
+}
+
+/**
+ * `release` hears of each input chunk once the consumer asks for the next one (for consumers,
+ * like the tar reader and zstd, that are done with a chunk by then).
+ */
+async function* releasingOnNext(source: AsyncIterable<Buffer>, release: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    yield chunk;
+    release(chunk);
+  }
+}
+
+/**
+ * Writes the input into gunzip, one chunk at a time (gunzip holds at most one besides the one it
+ * works on); `release` hears of a chunk when gunzip is done with its bytes. An input error
+ * destroys gunzip with it; a consumer that stops early (destroying gunzip) stops the input.
+ */
+async function pumpInto(source: AsyncIterable<Buffer>, gunzip: zlib.Gunzip, release?: (chunk: Buffer) => void): Promise<void> {
+  const it = source[Symbol.asyncIterator]();
+  let closed = false;
+  let wake: (() => void) | null = null;
+  const onClose = () => {
+    closed = true;
+    wake?.();
+  };
+  gunzip.once('close', onClose);
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done || closed) break;
+      const chunk = r.value;
+      const more = gunzip.write(chunk, release && (() => release(chunk)));
+      if (!more && !closed) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          gunzip.once('drain', resolve);
+        });
+        gunzip.off('drain', wake!);
+        wake = null;
+      }
+    }
+    if (!closed) gunzip.end();
+  } catch (e) {
+    gunzip.destroy(e as Error);
+  } finally {
+    gunzip.off('close', onClose);
+    if (closed) await it.return?.();
+  }
 }
 
 async function* zstdChunks(source: AsyncIterable<Buffer>, binding: ZstdBinding): AsyncGenerator<Buffer> {
