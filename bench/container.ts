@@ -1,6 +1,7 @@
 /**
  * 2. Create and mount a container on the image: the overlay driver, the copy driver on ext4 and
- * on a reflink filesystem (XFS on a loop device), against buildah (overlay, vfs) and cp -a.
+ * on a reflink filesystem (XFS on a loop device), against buildah (overlay, vfs), containerd's
+ * snapshotters (overlayfs, native) and cp -a.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -8,8 +9,9 @@ import { LayerStore } from '../lib/layer-store';
 import type { Container } from '../lib/container';
 import { measure } from './lib/measure';
 import type { Row, Subject, Target } from './lib/report';
-import { Ctx, fresh, GroupResult, librarySubject, med, ms, ratioText, removeTree, settle, sh, shellSubject, skippedSubject, target, why } from './common';
+import { Ctx, fresh, GroupResult, hyperfineLine, librarySubject, med, ms, ratioText, removeTree, settle, sh, shellSubject, skippedSubject, target, why } from './common';
 import type { PeerStorage } from './peer-storage';
+import { containerdFor, doneWithContainerd } from './containerd';
 
 /** Times createContainer + mount on `chain`, removing the containers untimed after each run. */
 async function createMount(store: LayerStore, chain: string, driver: 'overlay' | 'copy', runs: number) {
@@ -56,23 +58,58 @@ async function buildahFrom(ctx: Ctx, name: string, s: PeerStorage, runs: number)
   return shellSubject(ctx, { name, tool: 'buildah', cmd: `c=$(${s.buildah} from --pull-never ${s.image()}) && ${s.buildah} mount $c >/dev/null`, prepare: `${s.buildah} rm --all >/dev/null`, after: `${s.buildah} rm --all`, runs });
 }
 
+/**
+ * containerd's create + mount: `ctr snapshots prepare --target` of an active snapshot on the
+ * image's top snapshot (its ChainID), and the mount that it prints, on the bench's private
+ * daemon holding the image unpacked with `snapshotter` (overlayfs: an overlay mount; native: a
+ * copy of the parent's tree and a bind mount).
+ */
+async function containerdPrepare(ctx: Ctx, name: string, snapshotter: 'overlayfs' | 'native', chain: string, runs: number): Promise<Subject> {
+  const d = containerdFor(ctx);
+  const mnt = path.join(ctx.work, `containerd-mnt-${snapshotter}`);
+  const key = `bench-${snapshotter}`;
+  const snap = `${d.ctr} snapshots --snapshotter ${snapshotter}`;
+  const cmd = `m=$(${snap} prepare --target ${mnt} ${key} ${chain}) && eval "$m"`;
+  const prepare = `umount ${mnt} 2>/dev/null; ${snap} rm ${key} 2>/dev/null; mkdir -p ${mnt}; true`;
+  const command = hyperfineLine(runs, cmd, prepare);
+  const missing = ctx.peers.missing('containerd') ?? ctx.peers.missing('ctr');
+  if (missing) return skippedSubject(name, missing, command);
+  try {
+    d.unpack(snapshotter, ctx.data.ociArchive, chain);
+  } catch (e) {
+    return skippedSubject(name, `could not run here: ${why(e)}`, command);
+  }
+  const s = await shellSubject(ctx, { name, tool: 'ctr', cmd, prepare, after: `${prepare}; rmdir ${mnt}`, runs });
+  if (s.sample) s.extra = `the image unpacked into the ${snapshotter} snapshotter beforehand (untimed)`;
+  return s;
+}
+
 export async function containerGroup(ctx: Ctx): Promise<GroupResult> {
+  try {
+    return await containerRows(ctx);
+  } finally {
+    doneWithContainerd('container');
+  }
+}
+
+async function containerRows(ctx: Ctx): Promise<GroupResult> {
   const { store, chain } = await ctx.sharedStore();
   const rows: Row[] = [];
   const targets: Target[] = [];
 
   // overlay: the library call, then the CLI against buildah's CLI
   const buildahOverlay = await buildahFrom(ctx, 'buildah from + buildah mount (overlay)', ctx.peerStorage('overlay'), ctx.runs);
+  const ctrdOverlay = await containerdPrepare(ctx, 'containerd: ctr snapshots prepare + mount (overlayfs snapshotter)', 'overlayfs', chain, ctx.runs);
   if (ctx.peers.noOverlay) {
-    rows.push({ label: 'create + mount, overlay driver', layerfs: skippedSubject('layerfs library', ctx.peers.noOverlay), peers: [buildahOverlay] });
+    rows.push({ label: 'create + mount, overlay driver', layerfs: skippedSubject('layerfs library', ctx.peers.noOverlay), peers: [buildahOverlay, ctrdOverlay] });
     targets.push(target('container create+mount (overlay): library call under 20 ms', null, ctx.peers.noOverlay));
   } else {
     const s = await createMount(store, chain, 'overlay', ctx.runs);
-    rows.push({ label: 'create + mount, overlay driver', layerfs: librarySubject('layerfs library', s, "store.createContainer(chain, { driver: 'overlay' }) + container.mount()", 'container'), peers: [buildahOverlay] });
+    rows.push({ label: 'create + mount, overlay driver', layerfs: librarySubject('layerfs library', s, "store.createContainer(chain, { driver: 'overlay' }) + container.mount()", 'container'), peers: [buildahOverlay, ctrdOverlay] });
     targets.push(target('container create+mount (overlay): library call under 20 ms', s.median < 0.02, ms(s.median)));
     const cli = `node ${ctx.cli} --store ${store.root}`;
     const cliSubject = await shellSubject(ctx, { name: 'layerfs CLI: create + mount', cmd: `id=$(${cli} create bench --driver overlay --name bench-cli) && ${cli} mount $id >/dev/null`, prepare: `${cli} rm bench-cli >/dev/null 2>&1; true`, after: `${cli} rm bench-cli`, runs: ctx.runs });
-    rows.push({ label: 'create + mount, overlay driver, CLI', layerfs: cliSubject, peers: [buildahOverlay] });
+    rows.push({ label: 'create + mount, overlay driver, CLI', layerfs: cliSubject, peers: [buildahOverlay, ctrdOverlay] });
     targets.push(target('container create+mount (overlay): CLI within 2x of buildah from + mount', med(cliSubject) && med(buildahOverlay) ? med(cliSubject)! <= 2 * med(buildahOverlay)! : null, med(buildahOverlay) ? `${ms(med(cliSubject) ?? NaN)} vs buildah ${ms(med(buildahOverlay)!)} (${ratioText(med(buildahOverlay), med(cliSubject))})` : buildahOverlay.skipped ?? ''));
   }
 
@@ -83,10 +120,11 @@ export async function containerGroup(ctx: Ctx): Promise<GroupResult> {
   const cp = await shellSubject(ctx, { name: 'cp -a of the flattened root', tool: 'cp', cmd: `cp -a ${flat}/root ${cpDest}/root`, prepare: `rm -rf ${cpDest} && mkdir -p ${cpDest}`, after: `rm -rf ${cpDest}`, runs: ctx.heavyRuns });
   removeTree(flat);
   const vfs = await buildahFrom(ctx, 'buildah from + buildah mount (vfs)', ctx.peerStorage('vfs'), ctx.heavyRuns);
+  const ctrdNative = await containerdPrepare(ctx, 'containerd: ctr snapshots prepare + mount (native snapshotter: a copy)', 'native', chain, ctx.heavyRuns);
   const fsType = sh(`findmnt -n -o FSTYPE --target ${store.root}`).trim();
   const copy = await createMount(store, chain, 'copy', ctx.heavyRuns);
   const copySubject = librarySubject('layerfs library', copy, "store.createContainer(chain, { driver: 'copy' }) + container.mount()", 'container');
-  rows.push({ label: `create + mount, copy driver (${fsType})`, layerfs: copySubject, peers: [cp, vfs] });
+  rows.push({ label: `create + mount, copy driver (${fsType})`, layerfs: copySubject, peers: [cp, vfs, ctrdNative] });
   targets.push(target(`copy driver container on ${fsType} faster than cp -a`, med(cp) ? copy.median < med(cp)! : null, med(cp) ? ratioText(med(cp), copy.median) : cp.skipped ?? ''));
   targets.push(target(`copy driver container on ${fsType} at least 1.5x faster than buildah's vfs`, med(vfs) ? med(vfs)! / copy.median >= 1.5 : null, med(vfs) ? ratioText(med(vfs), copy.median) : vfs.skipped ?? ''));
 
@@ -115,7 +153,7 @@ export async function containerGroup(ctx: Ctx): Promise<GroupResult> {
   return {
     section: {
       title: '2. Create and mount a container on the image',
-      note: 'Each run creates and mounts a new container; removal is not timed. buildah runs against a containers-storage of its own that already holds the image.',
+      note: 'Each run creates and mounts a new container; removal is not timed. buildah runs against a containers-storage of its own that already holds the image; containerd is the bench\'s private daemon (see section 1) holding the image unpacked in the snapshotter named, and its create is `ctr snapshots prepare` of an active snapshot on the image\'s ChainID, whose mount command it prints and the shell runs.',
       rows,
     },
     targets,

@@ -1,9 +1,10 @@
-/** 1. Import (unpack) the image into layers: layerfs against umoci, buildah's pull, and the GNU tar floor. */
+/** 1. Import (unpack) the image into layers: layerfs against umoci, buildah's pull, containerd's import, and the GNU tar floor. */
 import * as path from 'path';
 import { summarise } from './lib/measure';
 import type { Row, Subject } from './lib/report';
-import { childLine, ChildResult, Ctx, fresh, GroupResult, med, mib, ratioText, removeTree, runChild, shellSubject, skippedSubject, target } from './common';
+import { childLine, ChildResult, Ctx, fresh, GroupResult, hyperfineLine, med, mib, ratioText, removeTree, runChild, sh, shellSubject, skippedSubject, target, why } from './common';
 import { PeerStorage } from './peer-storage';
+import { containerdFor, doneWithContainerd } from './containerd';
 
 /** Runs a child import `runs` times into a fresh store; the times, CPU and peak RSS it reports. */
 function childImports(ctx: Ctx, runs: number, args: (store: string) => string[]): { results: ChildResult[]; subject: (name: string) => Subject } {
@@ -27,6 +28,33 @@ function childImports(ctx: Ctx, runs: number, args: (store: string) => string[])
   };
 }
 
+/**
+ * containerd's import of the oci-archive with the unpack into its overlayfs snapshotter, on the
+ * bench's private daemon; each run starts from a daemon with no image, content or snapshot.
+ */
+async function containerdImport(ctx: Ctx, runs: number): Promise<Subject> {
+  const name = 'containerd import + unpack (overlayfs snapshotter)';
+  const d = containerdFor(ctx);
+  const cmd = `${d.importCommand('overlayfs', ctx.data.ociArchive)} >/dev/null`;
+  const prepare = d.emptyCommand;
+  const command = hyperfineLine(runs, cmd, prepare);
+  const missing = ctx.peers.missing('containerd') ?? ctx.peers.missing('ctr');
+  if (missing) return skippedSubject(name, missing, command);
+  const failed = d.start();
+  if (failed) return skippedSubject(name, `could not run here: ${failed}`, command);
+  try {
+    // the prepare step must leave nothing behind, or the runs after the first would find the blobs there
+    sh(prepare);
+    if (!d.isEmpty()) throw new Error('removing the images left content or snapshots in containerd');
+  } catch (e) {
+    return skippedSubject(name, `could not run here: ${why(e)}`, command);
+  }
+  const s = await shellSubject(ctx, { name, tool: 'ctr', cmd, prepare, runs });
+  d.forget();
+  if (s.sample) s.extra = 'ctr (the client) reads the archive into the content store; the daemon verifies the blobs and unpacks each layer into an overlayfs snapshot';
+  return s;
+}
+
 export async function importGroup(ctx: Ctx): Promise<GroupResult> {
   const { data } = ctx;
   const runs = ctx.heavyRuns;
@@ -48,7 +76,12 @@ export async function importGroup(ctx: Ctx): Promise<GroupResult> {
   const pull = new PeerStorage('overlay', path.join(ctx.work, 'pull'), data.ociArchive);
   const buildah = await shellSubject(ctx, { name: 'buildah pull oci-archive (containers-storage overlay: import + unpack)', tool: 'buildah', cmd: pull.pullCommand, prepare: `${pull.buildah} rmi --all --force >/dev/null 2>&1; true`, runs });
   pull.destroy();
-  const containerd = skippedSubject('containerd import + unpack (overlayfs snapshotter)', 'containerd is not one of the Debian peers the bench installs; buildah pull above does the same work into containers-storage');
+  let containerd: Subject;
+  try {
+    containerd = await containerdImport(ctx, runs);
+  } finally {
+    doneWithContainerd('import');
+  }
   const floorCmd = data.plainLayers.map((l, i) => `mkdir -p ${dest}/l${i} && tar -xf ${l} -C ${dest}/l${i} && sha256sum ${l} >/dev/null`).join(' && ');
   const floor = await shellSubject(ctx, { name: 'floor: GNU tar -x + sha256sum of the uncompressed layers (one after the other)', tool: 'tar', cmd: floorCmd, prepare: prepDest, runs });
   const pad = (i: number) => (data.tarPadding[i] ? `; head -c ${data.tarPadding[i]} /dev/zero` : '');
@@ -74,12 +107,16 @@ export async function importGroup(ctx: Ctx): Promise<GroupResult> {
   return {
     section: {
       title: '1. Import the whole image into layers',
-      note: 'layerfs verifies every blob digest and DiffID, keeps the blobs, and unpacks each layer into its own directory; umoci unpack also writes an mtree manifest of the flattened bundle; buildah pull also stores each layer. The floors do no verification and keep nothing.',
+      note: 'layerfs verifies every blob digest and DiffID, keeps the blobs, and unpacks each layer into its own directory; umoci unpack also writes an mtree manifest of the flattened bundle; buildah pull also stores each layer; containerd runs as a private daemon of the bench (bench/containerd.ts: its root on the scratch filesystem, started with `containerd --config $WORK/containerd/config.toml`, which its lines\' commands need running), keeps the blobs in its content store and unpacks into snapshots. The floors do no verification and keep nothing.',
       rows,
     },
     targets: [
       target(`import of the whole image at least 1.5x faster than umoci unpack (${ctx.quick ? 'library' : 'CLI'})`, med(umoci) && lf ? med(umoci)! / lf >= 1.5 : null, med(umoci) ? ratioText(med(umoci), lf) : umoci.skipped ?? ''),
-      target("import faster than containerd's import+unpack", null, `containerd not installed; against buildah pull (the same work into containers-storage overlay): ${buildah.sample ? ratioText(med(buildah), lf) : buildah.skipped}`),
+      target(
+        `import faster than containerd's import+unpack (${ctx.quick ? 'library' : 'CLI'} against ctr)`,
+        med(containerd) && lf ? lf < med(containerd)! : null,
+        med(containerd) ? `${ratioText(med(containerd), lf)} (containerd ${med(containerd)!.toFixed(2)} s); against buildah pull: ${buildah.sample ? ratioText(med(buildah), lf) : buildah.skipped}` : `containerd: ${containerd.skipped}; against buildah pull (the same work into containers-storage overlay): ${buildah.sample ? ratioText(med(buildah), lf) : buildah.skipped}`,
+      ),
       target('import overlaps decompression, hashing and writing (uses more than 1.2 cores)', cores > 1.2, `${cores.toFixed(2)} cores on average over the whole-image import`),
     ],
   };

@@ -2,13 +2,17 @@
 import { spawnSync } from 'child_process';
 import { addonStatus } from '../lib/native';
 
-const PACKAGES = ['umoci', 'skopeo', 'buildah', 'podman', 'hyperfine', 'pigz', 'zstd', 'debootstrap'];
+const PACKAGES = ['umoci', 'skopeo', 'buildah', 'podman', 'containerd', 'hyperfine', 'pigz', 'zstd', 'debootstrap'];
+/** programs that come in a package of another name */
+const PACKAGE_OF: Record<string, string> = { ctr: 'containerd' };
 /** program -> how to ask its version */
 const VERSION_ARGS: Record<string, string[]> = {
   umoci: ['--version'],
   skopeo: ['--version'],
   buildah: ['--version'],
   podman: ['--version'],
+  containerd: ['--version'],
+  ctr: ['--version'],
   hyperfine: ['--version'],
   pigz: ['--version'],
   zstd: ['--version'],
@@ -58,7 +62,13 @@ export function probePeers(): Peers {
   const addon = addonStatus();
   const noOverlay = process.getuid?.() !== 0 ? 'overlay mounts need root here' : !addon.available ? `the native addon is not available (${addon.reason})` : undefined;
   return {
-    missing: (t) => (has(t) ? undefined : `${t} is not installed`),
+    missing(t) {
+      if (has(t)) return undefined;
+      const pkg = PACKAGE_OF[t] ?? t;
+      if (!PACKAGES.includes(pkg)) return `${t} is not installed`;
+      // the bench installs its peers itself: say why that did not happen
+      return `${t} is not installed (the bench apt-get installs the Debian package ${pkg} when run as root${process.getuid?.() !== 0 ? '; this run is not root' : !has('apt-get') ? '; there is no apt-get here' : ', and that failed'})`;
+    },
     noOverlay,
     versions() {
       const out: Record<string, string> = { node: process.version };
