@@ -25,6 +25,27 @@ async function streamRate(ctx: Ctx, name: string, call: string, file: string, ma
   }
 }
 
+/** As the apply worker reads a blob: 1 MiB pieces into two reused buffers, the next read under way while one is hashed. */
+async function hashFile(file: string): Promise<string> {
+  const h = new Sha256Counter();
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const bufs = [Buffer.allocUnsafeSlow(1 << 20), Buffer.allocUnsafeSlow(1 << 20)];
+    let i = 0;
+    let next = fh.read(bufs[0], 0, 1 << 20, null);
+    for (;;) {
+      const { bytesRead, buffer } = await next;
+      if (bytesRead === 0) break;
+      i ^= 1;
+      next = fh.read(bufs[i], 0, 1 << 20, null);
+      h.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return h.digest();
+}
+
 export async function hashingGroup(ctx: Ctx): Promise<GroupResult> {
   const { data } = ctx;
   const big = data.plainLayers[data.bigLayer];
@@ -39,12 +60,8 @@ export async function hashingGroup(ctx: Ctx): Promise<GroupResult> {
   const slow = Math.max(ctx.heavyRuns, Math.min(3, ctx.runs));
   const prefix = ctx.quick ? 'a prefix of ' : '';
 
-  const shaRuns = await measure(ctx.runs, async () => {
-    const h = new Sha256Counter();
-    for await (const c of fs.createReadStream(big, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
-    h.digest();
-  });
-  const sha: Subject = { ...librarySubject('layerfs: Sha256Counter over 4 MiB reads (the DiffID path)', throughput(shaRuns, bigBytes), 'new Sha256Counter().update(chunk) over the file', 'hashing'), unit: 'MB/s' };
+  const shaRuns = await measure(ctx.runs, () => hashFile(big));
+  const sha: Subject = { ...librarySubject('layerfs: Sha256Counter over 1 MiB reads into reused buffers, one read ahead (the import path)', throughput(shaRuns, bigBytes), 'new Sha256Counter().update(chunk) over the file', 'hashing'), unit: 'MB/s' };
   const sha256sum = await peerRate(ctx, 'sha256sum', 'sha256sum', `sha256sum ${big}`, bigBytes);
   const openssl = await peerRate(ctx, 'openssl dgst -sha256', 'openssl', `openssl dgst -sha256 ${big}`, bigBytes);
 
