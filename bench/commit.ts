@@ -9,7 +9,7 @@ import type { LayerStore } from '../lib/layer-store';
 import type { Container } from '../lib/container';
 import { measure, Sample } from './lib/measure';
 import type { Row, Subject, Target } from './lib/report';
-import { Ctx, GroupResult, librarySubject, med, ms, ratioText, removeTree, settle, sh, shellSubject, skippedSubject, target, why } from './common';
+import { Ctx, GroupResult, librarySubject, med, ms, ratioText, removeTree, settle, sh, shellSubject, skippedSubject, target } from './common';
 import { describeChange, newFiles, scriptedChange } from './scripted-change';
 import type { PeerStorage } from './peer-storage';
 
@@ -50,13 +50,8 @@ function changeLine(n: number): string {
 
 async function buildahCommit(ctx: Ctx, s: PeerStorage, n: number): Promise<Subject> {
   const name = `buildah commit (${s.driver})`;
-  const missing = ctx.peers.missing('buildah');
-  if (missing) return skippedSubject(name, missing);
-  try {
-    s.image();
-  } catch (e) {
-    return skippedSubject(name, `could not run here: ${why(e)}`);
-  }
+  const unavailable = s.unavailable((t) => ctx.peers.missing(t), 'buildah');
+  if (unavailable) return skippedSubject(name, unavailable);
   const B = s.buildah;
   const reset = `${B} rm --all >/dev/null; ${B} rmi bench-committed >/dev/null 2>&1; true`;
   return shellSubject(ctx, {

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { removeTree, sh } from './common';
+import { removeTree, sh, why } from './common';
 
 export class PeerStorage {
   private imageId: string | undefined;
@@ -49,6 +49,18 @@ export class PeerStorage {
       }
     }
     return this.imageId;
+  }
+
+  /** Why `tool` cannot run on this storage (not installed, or the image could not be pulled), or undefined when it can. */
+  unavailable(missing: (tool: string) => string | undefined, tool: 'buildah' | 'podman'): string | undefined {
+    const m = missing(tool);
+    if (m) return m;
+    try {
+      this.image();
+      return undefined;
+    } catch (e) {
+      return `could not run here: ${why(e)}`;
+    }
   }
 
   /** Removes every container and the storage itself, mounts first. */

@@ -5,7 +5,7 @@ import type { CreateFlags } from './commands/create';
  * The most frequent command lines, `create` and `mount`, read without commander: loading it
  * costs a short command about as much as the command's own work. Only plain, unambiguous lines
  * are taken: long options with a value (`--store DIR` or `--store=DIR`, no value that starts
- * with '-', none given twice), `--json` and `--read-only` flags, and exactly the operands the
+ * with '-', none given twice), `--json`, `--read-only` and `--mount` flags, and exactly the operands the
  * command wants. Anything else (help, version, short options, `--`, a bad driver, a missing
  * operand, an unknown option) returns null and goes to commander, which decides what it means
  * and words any usage error; what is taken here runs the same action commander would call,
@@ -17,7 +17,7 @@ type Spec = Record<string, 'value' | 'flag'>;
 
 const GLOBAL: Spec = { store: 'value', json: 'flag' };
 const COMMANDS: Record<string, Spec> = {
-  create: { driver: 'value', name: 'value', 'read-only': 'flag' },
+  create: { driver: 'value', name: 'value', 'read-only': 'flag', mount: 'flag' },
   mount: {},
 };
 /** As `layerfs create --driver` lists them (commands/create.ts). */
@@ -60,6 +60,7 @@ export function parseFastPath(argv: string[]): FastCommand | null {
   const flags: CreateFlags = { driver: driver as CreateFlags['driver'] };
   if (opts.has('name')) flags.name = opts.get('name') as string;
   if (opts.has('read-only')) flags.readOnly = true;
+  if (opts.has('mount')) flags.mount = true;
   return { store, json, command: 'create', operand, flags };
 }
 

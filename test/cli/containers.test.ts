@@ -100,6 +100,21 @@ describe('layerfs create / mount / umount / rm / ls', () => {
     expect(cli('--json', 'ls').json().containers).toEqual(before); // the failed create left nothing
   });
 
+  itMount('create --mount creates and mounts in one command: the id, then the mounted path', () => {
+    const out = cli('create', top, '--driver', 'overlay', '--mount');
+    expect(out.code).toBe(0);
+    const [id, merged, ...rest] = out.stdout.trim().split('\n');
+    expect(rest).toEqual([]);
+    expect(native.isMountPoint(merged)).toBe(true);
+    expect(fs.readFileSync(path.join(merged, 'bottom.txt'), 'utf8')).toBe('from the bottom layer');
+    const j = cli('--json', 'create', top, '--driver', 'copy', '--mount').json();
+    expect(j).toMatchObject({ driver: 'copy', mounted: true });
+    expect(fs.readFileSync(path.join(j.path, 'bottom.txt'), 'utf8')).toBe('from the bottom layer');
+    expect(cli('rm', id).code).toBe(0);
+    expect(cli('rm', j.id).code).toBe(0);
+    expect(mountedUnder(store)).toEqual([]);
+  });
+
   itMount('an overlay container stays mounted after the command exits, until umount or rm', () => {
     const id = cli('create', top, '--driver', 'overlay').stdout.trim();
     const merged = cli('mount', id).stdout.trim();

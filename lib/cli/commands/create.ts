@@ -14,6 +14,7 @@ export interface CreateFlags {
   driver: DriverChoice;
   name?: string;
   readOnly?: boolean;
+  mount?: boolean;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -25,6 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(cmd.createOption('--driver <driver>', 'overlay (kernel overlayfs), copy (a materialised copy), auto (overlay when it can mount)').choices([...DRIVER_CHOICES]).default('auto'))
     .option('--name <name>', 'a name to refer to the container by')
     .option('--read-only', 'a read-only view of the chain (nothing can be written)')
+    .option('--mount', 'mount it too, and print its path on a second line (one command where `create` then `mount` would take two)')
     .action((chain: string, opts: CreateFlags) => create(ctx, chain, opts));
 }
 
@@ -34,9 +36,10 @@ export async function create(ctx: CliContext, chain: string, opts: CreateFlags):
   const bar = progressBar('creating container');
   try {
     const c = await store.createContainer((await imageChain(store, chain)) ?? resolveChain(store, chain), { driver: opts.driver, name: opts.name, readOnly: opts.readOnly, onProgress: (p) => bar.update(p) });
+    const root = opts.mount ? await c.mount() : undefined;
     bar.done();
-    // the record with its path and mount state is for --json only: text output is the id
-    ctx.print(ctx.json ? c.toJSON() : null, () => c.id);
+    // the record with its path and mount state is for --json only: text output is the id (and the mounted path)
+    ctx.print(ctx.json ? c.toJSON() : null, () => (root === undefined ? c.id : `${c.id}\n${root}`));
   } finally {
     bar.done();
   }
