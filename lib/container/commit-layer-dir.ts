@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as native from '../native';
+import { utimeSeconds } from '../native/times';
 import { xattrsOf } from '../view';
 import { whiteoutFormat } from '../whiteout';
 import { compareTreePaths } from '../diff';
@@ -48,7 +49,9 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
         continue;
       }
       if (st.nlink > 1n) links.set(key, real);
-      fs.copyFileSync(src, real, fs.constants.COPYFILE_FICLONE);
+      // EXCL: the target is new; without it libuv truncates the fresh file, and on ext4 a truncate
+      // to zero starts writeback at close (auto_da_alloc): a flush per file
+      fs.copyFileSync(src, real, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
     } else if (st.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(src, { encoding: 'buffer' }), real);
     } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
@@ -103,7 +106,7 @@ class Attributes {
   }
 
   private mtime(st: fs.BigIntStats): number {
-    const s = Number(st.mtimeNs) / 1e9;
-    return this.epoch !== undefined ? Math.min(s, this.epoch) : s;
+    const s = utimeSeconds(st.mtimeNs);
+    return this.epoch !== undefined && s > this.epoch ? this.epoch : s;
   }
 }

@@ -4,6 +4,7 @@ import { UnionView, xattrsOf } from '../view';
 import type { WhiteoutFormatName } from '../store/types';
 import { FileCopier } from './file-copy';
 import { FileThread } from './materialise-files';
+import { utimeSeconds } from '../native/times';
 
 export interface MaterialiseJob {
   /** the chain's layer directories, bottom first */
@@ -51,8 +52,13 @@ const SHARE_AFTER = 256;
 const { S_IFMT, S_IFLNK } = fs.constants;
 const S_ISGID = 0o2000;
 
-export function metaOf(st: Stat): EntryMeta {
-  return { uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode), atime: seconds(st, 'atime'), mtime: seconds(st, 'mtime') };
+/**
+ * `realPath`: where `st` came from. The view's stats are plain numbers, whose milliseconds (a
+ * double) cannot say the microsecond for sure: times are then read again with nanoseconds.
+ */
+export function metaOf(st: Stat, realPath?: string): EntryMeta {
+  const t = typeof (st as fs.BigIntStats).mtimeNs === 'bigint' || realPath === undefined ? st : fs.lstatSync(realPath, { bigint: true });
+  return { uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode), atime: seconds(t, 'atime'), mtime: seconds(t, 'mtime') };
 }
 
 /**
@@ -90,14 +96,14 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
       const st = e.stat as Stat;
       if (e.path === '/') {
         sawRoot = true;
-        const meta = metaOf(st);
+        const meta = metaOf(st, e.realPath);
         attrs.owner(job.root, e.realPath, meta);
         dirs.push({ dest: job.root, meta });
         continue;
       }
       const dest = job.root + e.path;
       if (st.isDirectory()) {
-        const meta = metaOf(st);
+        const meta = metaOf(st, e.realPath);
         fs.mkdirSync(dest, { mode: 0o700 });
         attrs.owner(dest, e.realPath, meta);
         dirs.push({ dest, meta });
@@ -120,7 +126,7 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
           links.set(key, { dest, later: toHelper });
         }
         if (toHelper) {
-          helper.add({ src: e.realPath, dest, size, blocks: Number(st.blocks), meta: metaOf(st), weight: big ? MAX_BACKLOG : 1 });
+          helper.add({ src: e.realPath, dest, size, blocks: Number(st.blocks), meta: metaOf(st, e.realPath), weight: big ? MAX_BACKLOG : 1 });
           helperBytes += size;
           continue;
         }
@@ -134,7 +140,7 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
         // sockets belong to a running process, not to a filesystem image
         continue;
       }
-      attrs.all(dest, e.realPath, metaOf(st), modeSet);
+      attrs.all(dest, e.realPath, metaOf(st, e.realPath), modeSet);
     }
     await helper.finish();
   } catch (e) {
@@ -144,7 +150,7 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
   for (const [first, dest] of laterLinks) fs.linkSync(first, dest);
   if (!sawRoot) {
     const top = view.lookupSync('/');
-    if (top) dirs.unshift({ dest: job.root, meta: metaOf(top.stat) });
+    if (top) dirs.unshift({ dest: job.root, meta: metaOf(top.stat, top.realPath) });
     // no layers: an empty tree with the usual root mode
     else fs.chmodSync(job.root, 0o755);
   }
@@ -167,10 +173,10 @@ function splitDev(rdev: number | bigint): { major: number; minor: number } {
   return { major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)) };
 }
 
-/** Seconds, as precise as a double holds them (Node's utimes takes no nanoseconds). */
+/** Seconds for utimes, to the source's microsecond (Node's utimes takes no nanoseconds). */
 function seconds(st: Stat, which: 'mtime' | 'atime'): number {
   const ns = (st as fs.BigIntStats)[`${which}Ns`];
-  return typeof ns === 'bigint' ? Number(ns) / 1e9 : Number((st as fs.Stats)[`${which}Ms`]) / 1e3;
+  return typeof ns === 'bigint' ? utimeSeconds(ns) : Number((st as fs.Stats)[`${which}Ms`]) / 1e3;
 }
 
 /**
@@ -234,7 +240,7 @@ export function copyRootAttributes(view: UnionView, dir: string): void {
   const top = view.lookupSync('/');
   if (!top) return;
   const attrs = new Attributes();
-  const meta = metaOf(top.stat as Stat);
+  const meta = metaOf(top.stat as Stat, top.realPath);
   attrs.owner(dir, top.realPath, meta);
   attrs.modeAndTimes(dir, meta);
 }
