@@ -1,19 +1,21 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Readable } from 'stream';
+import type { Readable } from 'stream';
 import { chainId as computeChainId, parseDigest } from '../digest';
 import { DigestMismatchError, NotFoundError, SizeMismatchError, InvalidArgumentError, NoSpaceError } from '../errors';
-import { applyLayer, isFileRange } from '../tar/apply-layer';
 import type { FileRange } from '../tar/apply-layer';
 import { probeWhiteoutFormat } from '../whiteout';
 import { UnionView } from '../view';
 import { StorePaths, defaultStoreDir } from './paths';
 import { discard, isStale, stagingName } from './tmp';
 import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync } from './records';
-import { writeLayerManifestSync } from './layer-manifest';
-import { fsck, gc, removeLayer } from './check';
 import type { FsckReport, GcReport } from './check';
 import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, OperationOptions, WhiteoutFormatName } from './types';
+
+// The applier (worker plumbing), fsck and the manifest writer load on first use: a CLI that
+// only creates or mounts a container opens the store without them.
+const applier = () => require('../tar/apply-layer') as typeof import('../tar/apply-layer');
+const checks = () => require('./check') as typeof import('./check');
 
 export interface StoreConfig {
   version: 1;
@@ -126,6 +128,7 @@ export class StoreCore {
     const later = parent !== null && opts.parentReady !== undefined;
     if (parent && !later) this.getLayerSync(parent);
     let total: number | undefined;
+    const { applyLayer, isFileRange } = applier();
     if (isFileRange(input)) {
       const st = fs.statSync(input.path);
       if (!st.isFile()) throw new InvalidArgumentError(`${input.path} is not a file`);
@@ -180,7 +183,7 @@ export class StoreCore {
     if (durable) fsyncTreeSync(staging); // files, then directories, before the renames below
     if (blobTmp) this.publishBlob(blobTmp, record.digest, durable);
     // what fsck later holds the unpacked layer against
-    if (!fs.existsSync(path.join(staging, 'manifest.json'))) writeLayerManifestSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
+    if (!fs.existsSync(path.join(staging, 'manifest.json'))) (require('./layer-manifest') as typeof import('./layer-manifest')).writeLayerManifestSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
     writeJsonAtomicSync(path.join(staging, 'layer.json'), record, durable);
     const dest = this.paths.layer(record.chainId);
     try {
@@ -262,17 +265,17 @@ export class StoreCore {
 
   /** Verifies blobs, layers (against their manifests), containers and mounts; `repair` re-extracts damaged layers. */
   fsck(opts: { repair?: boolean } = {}): Promise<FsckReport> {
-    return fsck(this, opts);
+    return checks().fsck(this, opts);
   }
 
   /** Removes what nothing references (blobs; with `layers`, unreachable layers) and reports what it freed. */
   gc(opts: { layers?: boolean } = {}): Promise<GcReport> {
-    return gc(this, opts);
+    return checks().gc(this, opts);
   }
 
   /** Removes a layer; fails with LAYERFS_IN_USE while a container, image or layer above uses it. */
   removeLayer(chainId: string): Promise<void> {
-    return removeLayer(this, chainId);
+    return checks().removeLayer(this, chainId);
   }
 }
 
