@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as native from '../native';
-import { utimeSeconds } from '../native/times';
-import { xattrsOf } from '../view';
+import { Attributes, metaOf, splitDev } from '../drivers/materialise';
+import type { EntryMeta } from '../drivers/materialise';
 import { whiteoutFormat } from '../whiteout';
 import { compareTreePaths } from '../diff';
 import type { WhiteoutFormatName } from '../store/types';
@@ -22,9 +22,16 @@ export interface LayerDirOptions {
  */
 export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: WhiteoutFormatName, opts: LayerDirOptions = {}): void {
   const fmt = whiteoutFormat(whiteout);
-  const attrs = new Attributes(opts.sourceDateEpoch);
+  // the copy driver's attributes (owner first, then mode, xattrs not overlay's own, times), mtimes clamped as in the tarball
+  const attrs = new Attributes();
+  const epoch = opts.sourceDateEpoch;
+  const meta = (st: fs.BigIntStats): EntryMeta => {
+    const m = metaOf(st);
+    const t = epoch !== undefined && m.mtime > epoch ? epoch : m.mtime;
+    return { ...m, atime: t, mtime: t };
+  };
   const links = new Map<string, string>();
-  const dirs: Array<{ real: string; st: fs.BigIntStats }> = [];
+  const dirs: Array<{ real: string; meta: EntryMeta }> = [];
   const sorted = entries.map((e) => ({ e, rel: String(e.path) })).sort((a, b) => compareTreePaths('/' + a.rel, '/' + b.rel));
   for (const { e, rel } of sorted) {
     const real = path.join(dest, rel);
@@ -36,9 +43,10 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
     const st = fs.lstatSync(src, { bigint: true });
     if (st.isDirectory()) {
       fs.mkdirSync(real, { mode: 0o700 });
-      attrs.ownerAndXattrs(real, src, st);
+      const m = meta(st);
+      attrs.owner(real, src, m);
       if (e.opaque) fmt.markOpaqueSync(real);
-      dirs.push({ real, st });
+      dirs.push({ real, meta: m });
       continue;
     }
     if (st.isFile()) {
@@ -55,58 +63,13 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
     } else if (st.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(src, { encoding: 'buffer' }), real);
     } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
-      const r = st.rdev;
-      native.mknodSync(real, Number(st.mode) & fs.constants.S_IFMT, Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), Number((r & 0xffn) | ((r >> 12n) & ~0xffn)));
+      const { major, minor } = splitDev(st.rdev);
+      native.mknodSync(real, Number(st.mode) & fs.constants.S_IFMT, major, minor);
     } else {
       continue; // sockets are not layer content (the packer skips them too)
     }
-    attrs.all(real, src, st);
+    attrs.all(real, src, meta(st));
   }
   // directories last, deepest first: writing inside them moved their mtimes
-  for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(dirs[i].real, dirs[i].st);
-}
-
-/** Owners (as root), modes, xattrs (not overlay's own) and mtimes, in the order that keeps each. */
-class Attributes {
-  private readonly asRoot = process.geteuid?.() === 0;
-  private readonly xattrs = native.available();
-
-  constructor(private readonly epoch?: number) {}
-
-  ownerAndXattrs(dest: string, src: string, st: fs.BigIntStats): void {
-    // chown clears set-id bits and security.capability: owner first
-    if (this.asRoot) fs.lchownSync(dest, Number(st.uid), Number(st.gid));
-    this.copyXattrs(dest, src);
-  }
-
-  all(dest: string, src: string, st: fs.BigIntStats): void {
-    if (this.asRoot) fs.lchownSync(dest, Number(st.uid), Number(st.gid));
-    if (!st.isSymbolicLink()) fs.chmodSync(dest, Number(st.mode) & 0o7777);
-    this.copyXattrs(dest, src);
-    const t = this.mtime(st);
-    fs.lutimesSync(dest, t, t);
-  }
-
-  modeAndTimes(dest: string, st: fs.BigIntStats): void {
-    fs.chmodSync(dest, Number(st.mode) & 0o7777);
-    const t = this.mtime(st);
-    fs.utimesSync(dest, t, t);
-  }
-
-  private copyXattrs(dest: string, src: string): void {
-    if (!this.xattrs) return;
-    for (const [name, value] of Object.entries(xattrsOf(src))) {
-      try {
-        native.lsetxattrSync(dest, name, value);
-      } catch (e) {
-        // a user may read xattrs it may not set (security.*, trusted.*); root must get them all
-        if (this.asRoot || !native.isNativeError(e, 'EPERM')) throw e;
-      }
-    }
-  }
-
-  private mtime(st: fs.BigIntStats): number {
-    const s = utimeSeconds(st.mtimeNs);
-    return this.epoch !== undefined && s > this.epoch ? this.epoch : s;
-  }
+  for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(dirs[i].real, dirs[i].meta);
 }

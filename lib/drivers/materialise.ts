@@ -168,7 +168,7 @@ function newOwnerUnder(dir: string): NewOwner {
 }
 
 /** Linux's dev_t layout (the glibc major/minor macros). */
-function splitDev(rdev: number | bigint): { major: number; minor: number } {
+export function splitDev(rdev: number | bigint): { major: number; minor: number } {
   const r = BigInt(rdev);
   return { major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)) };
 }
