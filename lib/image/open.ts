@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BadImageError, NotFoundError } from '../errors';
+import { hostPlatform, normalizePlatform, platformMatches, platformString } from '../oci/platform';
 import { OCI_LAYOUT_FILE } from './media-types';
 import { openDocker } from './open-docker';
 import { openOci } from './open-oci';
@@ -46,7 +47,7 @@ export async function openImage(ref: string, opts: OpenImageOptions = {}): Promi
   if (st.isDirectory()) {
     if (parsed.format && parsed.format !== 'oci') throw new BadImageError(`${p} is a directory, not an ${parsed.format} file`);
     if (!fs.existsSync(path.join(p, OCI_LAYOUT_FILE))) throw new BadImageError(`${p} is a directory but not an OCI image layout (no ${OCI_LAYOUT_FILE} file)`);
-    return openOci(dirSource(p), 'oci', { tag, platform: opts.platform });
+    return checkConfigPlatform(openOci(dirSource(p), 'oci', { tag, platform: opts.platform }), opts.platform);
   }
   const index = TarIndex.open(p);
   const format = archiveFormat(index, parsed.format);
@@ -55,7 +56,20 @@ export async function openImage(ref: string, opts: OpenImageOptions = {}): Promi
     throw new BadImageError(parsed.format ? `${p} is ${is}, not ${parsed.format === 'oci' ? 'an OCI layout directory' : 'an ' + parsed.format}` : `${p} is ${is}`);
   }
   const src = tarSource(index);
-  return format === 'docker-archive' ? openDocker(src, { tag }) : openOci(src, format, { tag, platform: opts.platform });
+  return checkConfigPlatform(format === 'docker-archive' ? await openDocker(src, { tag }) : openOci(src, format, { tag, platform: opts.platform }), opts.platform);
+}
+
+/**
+ * A platform asked for must be the image's: its config says what it is built for, which also
+ * covers images no index describes (a docker-archive, a manifest without a platform).
+ */
+async function checkConfigPlatform(img: OpenedImage, platform: Platform | undefined): Promise<OpenedImage> {
+  const { os, architecture, variant } = img.config;
+  if (!platform || typeof os !== 'string' || typeof architecture !== 'string') return img;
+  const want = normalizePlatform(platform, hostPlatform());
+  if (platformMatches({ os, architecture, variant }, want)) return img;
+  await img.close();
+  throw new NotFoundError(platformString(want), `no image for the platform ${platformString(want)} in ${img.path}: its image (${img.manifestDigest}) is for ${platformString({ os, architecture, variant })}`);
 }
 
 /** Is this a path to an image (layout or archive), told by its contents? Cheap: reads only tar headers, of at most 100,000 members. */

@@ -1,13 +1,16 @@
-import { BadImageError, NotFoundError } from '../errors';
+import { BadImageError, LimitExceededError, NotFoundError } from '../errors';
+import { hostPlatform, normalizePlatform, platformRank, platformString } from '../oci/platform';
+import type { NormalPlatform } from '../oci/platform';
 import { checkDescriptor, parseJson, readBlob } from './blobs';
 import { CONTAINERD_NAME, INDEX_TYPES, REF_NAME } from './media-types';
-import { hostPlatform, platformMatches, platformString } from './platform';
 import { normalizeImageName } from './ref';
 import type { ImageSource } from './source';
 import type { Descriptor, Platform } from './types';
 
-/** How deep image indexes may nest inside one another. */
-const MAX_NESTING = 4;
+/** How deep image indexes may nest below index.json (a multi-platform image needs one). */
+export const MAX_NESTING = 4;
+/** How many descriptors one walk of index.json and the indexes it reaches may read in all, repeats included. */
+export const MAX_DESCRIPTORS = 100_000;
 
 export interface Selected {
   descriptor: Descriptor;
@@ -30,27 +33,44 @@ export function listIndex(index: unknown, what: string): Descriptor[] {
   return manifests.map((d, i) => checkDescriptor(d, `${what} manifests[${i}]`));
 }
 
-function isIndex(src: ImageSource, d: Descriptor, what: string): boolean {
-  if (d.mediaType) return INDEX_TYPES.includes(d.mediaType);
-  // no media type (allowed by old tools): the content says
-  const body = parseJson(readBlob(src, d, what), what) as Record<string, unknown>;
-  return Array.isArray(body.manifests);
-}
+/**
+ * The manifests an index reaches, nested indexes opened depth first (their children keep the
+ * parent's tag). Blobs are content-addressed, so each digest is visited once: an index that
+ * lists another many times over, level after level, costs what its distinct blobs cost. The
+ * descriptors read and the depth are bounded all the same.
+ */
+class IndexWalk {
+  private walked = 0;
+  private readonly visited = new Set<string>();
+  readonly manifests: Candidate[] = [];
 
-/** Nested indexes replaced by what they hold, depth first; the children keep their parent's tag. */
-function expand(src: ImageSource, cands: Candidate[], depth: number): Candidate[] {
-  const out: Candidate[] = [];
-  for (const c of cands) {
-    const what = `image index ${c.tag ? JSON.stringify(c.tag) : ''}`.trim();
-    if (!isIndex(src, c.descriptor, what)) {
-      out.push(c);
-      continue;
-    }
-    if (depth >= MAX_NESTING) throw new BadImageError(`${src.where}: image indexes nest more than ${MAX_NESTING} deep`);
-    const inner = listIndex(parseJson(readBlob(src, c.descriptor, what), what), `${what} (${c.descriptor.digest})`);
-    out.push(...expand(src, inner.map((d) => ({ descriptor: d, tag: c.tag, name: c.name })), depth + 1));
+  constructor(private readonly src: ImageSource) {}
+
+  /** Every descriptor of an index, counted against the limit before any is looked at. */
+  list(index: unknown, what: string): Descriptor[] {
+    const n = (index as { manifests?: unknown } | null)?.manifests;
+    this.walked += Array.isArray(n) ? n.length : 0;
+    if (this.walked > MAX_DESCRIPTORS) throw new LimitExceededError(null, `${this.src.where}: the image indexes list more than ${MAX_DESCRIPTORS} descriptors in all (the limit on descriptors walked), reached at ${what}`);
+    return listIndex(index, what);
   }
-  return out;
+
+  add(cands: Candidate[], depth: number): void {
+    for (const c of cands) {
+      const d = c.descriptor;
+      if (this.visited.has(d.digest)) continue;
+      this.visited.add(d.digest);
+      const what = `image index ${c.tag ? JSON.stringify(c.tag) + ' ' : ''}(${d.digest})`;
+      // no media type (allowed by old tools): the content says
+      const body = d.mediaType ? null : (parseJson(readBlob(this.src, d, what), what) as Record<string, unknown> | null);
+      if (d.mediaType ? !INDEX_TYPES.includes(d.mediaType) : !Array.isArray(body?.manifests)) {
+        this.manifests.push(c);
+        continue;
+      }
+      if (depth >= MAX_NESTING) throw new LimitExceededError(null, `${this.src.where}: image indexes nest more than ${MAX_NESTING} deep (the limit on nesting), at ${what}`);
+      const inner = this.list(body ?? parseJson(readBlob(this.src, d, what), what), what);
+      this.add(inner.map((x) => ({ descriptor: x, tag: c.tag, name: c.name })), depth + 1);
+    }
+  }
 }
 
 function tagMatches(c: Candidate, tag: string): boolean {
@@ -60,12 +80,15 @@ function tagMatches(c: Candidate, tag: string): boolean {
 
 /**
  * The manifest to open from an index (index.json): those with the tag (when given), nested
- * image indexes opened, then the only one left, or the one for the platform (the given one,
- * else this machine's). Anything else is an error that lists the choices.
+ * image indexes opened, then the one for the platform (the given one, else this machine's):
+ * the exact platform first, else the nearest older variant the platform runs (containerd's
+ * rules, lib/oci/platform.ts). A manifest whose descriptor names no platform is taken only
+ * when it is the only one. Anything else is an error that lists what the index holds.
  */
 export function selectManifest(src: ImageSource, index: unknown, opts: { tag?: string; platform?: Platform }): Selected {
   const where = src.where;
-  let cands: Candidate[] = listIndex(index, `${where} index.json`).map((d) => ({ descriptor: d, tag: d.annotations?.[REF_NAME], name: d.annotations?.[CONTAINERD_NAME] }));
+  const walk = new IndexWalk(src);
+  let cands: Candidate[] = walk.list(index, `${where} index.json`).map((d) => ({ descriptor: d, tag: d.annotations?.[REF_NAME], name: d.annotations?.[CONTAINERD_NAME] }));
   const all = cands;
   if (opts.tag !== undefined) {
     cands = cands.filter((c) => tagMatches(c, opts.tag!));
@@ -74,25 +97,26 @@ export function selectManifest(src: ImageSource, index: unknown, opts: { tag?: s
       throw new NotFoundError(opts.tag, `no image tagged ${JSON.stringify(opts.tag)} in ${where}; its tags: ${tags.join(', ') || '(none)'}`);
     }
   }
-  cands = expand(src, cands, 0);
-  // one manifest under several tags is one image
-  const seen = new Set<string>();
-  cands = cands.filter((c) => !seen.has(c.descriptor.digest) && seen.add(c.descriptor.digest));
+  walk.add(cands, 0);
+  cands = walk.manifests;
   if (!cands.length) throw new BadImageError(`${where} holds no image${opts.tag !== undefined ? ` under the tag ${JSON.stringify(opts.tag)}` : ''}`);
 
-  const want = opts.platform ?? hostPlatform();
+  const host = hostPlatform();
+  const want: NormalPlatform = opts.platform ? normalizePlatform(opts.platform, host) : host;
+  const noMatch = () =>
+    new NotFoundError(platformString(want), `no image for the platform ${platformString(want)}${opts.platform ? '' : ' (this machine; choose another with a platform)'} in ${where}; it holds: ${cands.map(describe).join('; ')}`);
   if (cands.length === 1) {
     const only = cands[0];
-    if (opts.platform && only.descriptor.platform && !platformMatches(only.descriptor.platform, want)) {
-      throw new NotFoundError(platformString(want), `no image for the platform ${platformString(want)} in ${where}; there is: ${describe(only)}`);
-    }
+    if (only.descriptor.platform && platformRank(only.descriptor.platform, want) < 0) throw noMatch();
     return only;
   }
-  const matched = cands.filter((c) => c.descriptor.platform && platformMatches(c.descriptor.platform, want));
-  if (matched.length === 1) return matched[0];
-  const list = (matched.length ? matched : cands).map(describe).join('; ');
-  if (matched.length > 1) throw new BadImageError(`${where} holds ${matched.length} images for the platform ${platformString(want)}; choose one with a tag or a variant: ${list}`);
-  if (opts.platform) throw new NotFoundError(platformString(want), `no image for the platform ${platformString(want)} in ${where}; there are: ${list}`);
-  if (!cands.some((c) => c.descriptor.platform)) throw new BadImageError(`${where} holds ${cands.length} images; choose one with PATH:TAG: ${list}`);
-  throw new BadImageError(`${where} holds ${cands.length} images and none for this machine (${platformString(want)}); choose one with PATH:TAG or a platform: ${list}`);
+  const ranked = cands.map((c) => ({ c, rank: c.descriptor.platform ? platformRank(c.descriptor.platform, want) : -1 })).filter((r) => r.rank >= 0);
+  if (ranked.length) {
+    const best = Math.min(...ranked.map((r) => r.rank));
+    const top = ranked.filter((r) => r.rank === best).map((r) => r.c);
+    if (top.length === 1) return top[0];
+    throw new BadImageError(`${where} holds ${top.length} images for the platform ${platformString(want)}; choose one with a tag: ${top.map(describe).join('; ')}`);
+  }
+  if (!cands.some((c) => c.descriptor.platform)) throw new BadImageError(`${where} holds ${cands.length} images; choose one with PATH:TAG: ${cands.map(describe).join('; ')}`);
+  throw noMatch();
 }

@@ -1,15 +1,10 @@
 import type { Readable } from 'stream';
 import type { Compression } from '../store/types';
+import type { Platform } from '../oci/platform';
 
 export type ImageFormat = 'oci' | 'oci-archive' | 'docker-archive';
 
-export interface Platform {
-  os?: string;
-  architecture?: string;
-  variant?: string;
-  'os.version'?: string;
-  'os.features'?: string[];
-}
+export type { Platform };
 
 /** An OCI content descriptor (the Docker v2 schema 2 one has the same shape). */
 export interface Descriptor {

@@ -168,3 +168,17 @@ export function legacyDockerArchive(layoutDir: string, images: LegacyImage[], ou
   gnuTar(stage, out, [...names].sort(), format);
   fs.rmSync(stage, { recursive: true, force: true });
 }
+
+/** An image for a platform in a hand-made layout: a gzip layer holding /platform (its name), its config and its manifest descriptor (with the platform). */
+export function platformImage(l: HandLayout, p: { os: string; architecture: string; variant?: string }, docker = false) {
+  const name = [p.os, p.architecture, p.variant].filter(Boolean).join('-');
+  const stage = path.join(l.dir, '..', `stage-${name}`);
+  fs.mkdirSync(stage, { recursive: true });
+  fs.writeFileSync(path.join(stage, 'platform'), name + '\n');
+  gnuTar(stage, path.join(stage, '..', `${name}.tar`), ['platform']);
+  const tar = fs.readFileSync(path.join(stage, '..', `${name}.tar`));
+  const layer = l.put(zlib.gzipSync(tar), docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+gzip');
+  const config = l.putJson({ ...p, rootfs: { type: 'layers', diff_ids: [sha(tar)] }, config: { Cmd: ['/platform'] } }, docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json');
+  const mt = docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json';
+  return l.putJson({ schemaVersion: 2, mediaType: mt, config, layers: [layer] }, mt, { platform: p });
+}

@@ -1,10 +1,8 @@
-import * as fs from 'fs';
 import * as path from 'path';
-import * as zlib from 'zlib';
-import { openImage, hostPlatform, DOCKER_LIST, DOCKER_MANIFEST, DOCKER_CONFIG, OCI_INDEX, OCI_MANIFEST, OCI_CONFIG } from '../../lib/image';
+import { openImage, hostPlatform, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from '../../lib/image';
 import { describeIf } from '../fixtures/peers';
 import { useTempDir } from '../fixtures/tmp';
-import { gnuTar, HandLayout, readAll, sha } from './image-forms';
+import { HandLayout, platformImage, readAll, sha } from './image-forms';
 
 const REF = 'org.opencontainers.image.ref.name';
 
@@ -17,19 +15,7 @@ describeIf(['tar'])('openImage: choosing by platform', () => {
   const host = hostPlatform();
   const other = host.architecture === 'arm64' ? 'amd64' : 'arm64';
 
-  /** An image for a platform: a gzip layer holding /platform, its config and manifest. */
-  function image(l: HandLayout, p: { os: string; architecture: string; variant?: string }, docker = false) {
-    const name = [p.os, p.architecture, p.variant].filter(Boolean).join('-');
-    const stage = path.join(l.dir, '..', `stage-${name}`);
-    fs.mkdirSync(stage, { recursive: true });
-    fs.writeFileSync(path.join(stage, 'platform'), name + '\n');
-    gnuTar(stage, path.join(stage, '..', `${name}.tar`), ['platform']);
-    const tar = fs.readFileSync(path.join(stage, '..', `${name}.tar`));
-    const layer = l.put(zlib.gzipSync(tar), docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+gzip');
-    const config = l.putJson({ ...p, rootfs: { type: 'layers', diff_ids: [sha(tar)] }, config: { Cmd: ['/platform'] } }, docker ? DOCKER_CONFIG : OCI_CONFIG);
-    const manifest = l.putJson({ schemaVersion: 2, mediaType: docker ? DOCKER_MANIFEST : OCI_MANIFEST, config, layers: [layer] }, docker ? DOCKER_MANIFEST : OCI_MANIFEST, { platform: p });
-    return manifest;
-  }
+  const image = platformImage;
 
   async function platformOf(ref: string, opts: Parameters<typeof openImage>[1] = {}): Promise<string> {
     const img = await openImage(ref, opts);
@@ -71,15 +57,59 @@ describeIf(['tar'])('openImage: choosing by platform', () => {
     // arm64 means arm64/v8
     expect(await platformOf(`${l.dir}:multi`, { platform: { os: 'linux', architecture: 'arm64' } })).toBe('linux/arm64/v8');
     expect(await platformOf(`${l.dir}:multi`, { platform: { os: 'linux', architecture: 'aarch64' } })).toBe('linux/arm64/v8');
-    const ambiguous = await openImage(`${l.dir}:multi`, { platform: { os: 'linux', architecture: 'arm' } }).catch((x) => x);
-    expect(ambiguous).toMatchObject({ code: 'LAYERFS_BAD_IMAGE' });
-    expect(ambiguous.message).toMatch(/linux\/arm\/v6.*linux\/arm\/v7/);
-    // one image under a tag: taken, unless it is for another platform than the one asked for
-    expect(await platformOf(`${l.dir}:single`)).toBe('linux/riscv64');
+    // arm is arm/v7 (containerd's normalization); arm/v8 takes the newest older variant there is
+    expect(await platformOf(`${l.dir}:multi`, { platform: { os: 'linux', architecture: 'arm' } })).toBe('linux/arm/v7');
+    expect(await platformOf(`${l.dir}:multi`, { platform: { os: 'linux', architecture: 'arm', variant: 'v8' } })).toBe('linux/arm/v7');
+    expect(await platformOf(`${l.dir}:multi`, { platform: { os: 'linux', architecture: 'arm', variant: 'v6' } })).toBe('linux/arm/v6');
+    const v5 = await openImage(`${l.dir}:multi`, { platform: { os: 'linux', architecture: 'arm', variant: 'v5' } }).catch((x) => x);
+    expect(v5).toMatchObject({ code: 'LAYERFS_NOT_FOUND' });
+    expect(v5.message).toMatch(/linux\/arm\/v5.*linux\/arm\/v6.*linux\/arm\/v7/);
+    // one image under a tag: taken for the platform it is for, and for no other
+    expect(await platformOf(`${l.dir}:single`, { platform: { architecture: 'riscv64' } })).toBe('linux/riscv64');
     await expect(openImage(`${l.dir}:single`, { platform: { architecture: 'amd64' } })).rejects.toMatchObject({ code: 'LAYERFS_NOT_FOUND' });
     // no tag: the images of both tags are the choices
     const e = await openImage(l.dir, { platform: { os: 'linux', architecture: 'ppc64le' } }).catch((x) => x);
     expect(e.message).toMatch(/multi \[linux\/arm\/v6\].*single \[linux\/riscv64\]/);
+  });
+
+  test('an index whose only image is for another architecture is refused, flattened or nested, naming what it holds', async () => {
+    for (const nested of [false, true]) {
+      const l = new HandLayout(path.join(tmp(), nested ? 'only-nested' : 'only-flat'));
+      const m = image(l, { os: 'linux', architecture: other });
+      l.setIndex([nested ? l.putJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [m] }, OCI_INDEX) : m]);
+      // skopeo: "no image found in image index for architecture amd64"
+      const e = await openImage(l.dir).catch((x) => x);
+      expect(e).toMatchObject({ code: 'LAYERFS_NOT_FOUND' });
+      expect(e.message).toContain(`no image for the platform linux/${host.architecture}`);
+      expect(e.message).toContain(`[linux/${other}] ${m.digest}`);
+      expect(await platformOf(l.dir, { platform: { architecture: other } })).toBe(`linux/${other}`);
+    }
+  });
+
+  test('an image whose descriptor names no platform: taken alone, but a platform asked for is held against its config', async () => {
+    const l = new HandLayout(path.join(tmp(), 'no-desc-platform'));
+    const m = image(l, { os: 'linux', architecture: other });
+    l.setIndex([{ ...m, platform: undefined }]);
+    expect(await platformOf(l.dir)).toBe(`linux/${other}`);
+    expect(await platformOf(l.dir, { platform: { architecture: other } })).toBe(`linux/${other}`);
+    const e = await openImage(l.dir, { platform: { os: 'linux', architecture: host.architecture } }).catch((x) => x);
+    expect(e).toMatchObject({ code: 'LAYERFS_NOT_FOUND' });
+    expect(e.message).toContain(`is for linux/${other}`);
+  });
+
+  test('two images for the one best platform are a choice to make; the exact variant beats an older one', async () => {
+    const l = new HandLayout(path.join(tmp(), 'two-same'));
+    const a = image(l, { os: 'linux', architecture: 'arm', variant: 'v6' });
+    const b = image(l, { os: 'linux', architecture: 'arm64' });
+    l.setIndex([a, { ...b, annotations: { [REF]: 'x' } }, { ...image(l, { os: 'linux', architecture: 'arm64', variant: 'v8' }), annotations: { [REF]: 'y', extra: '1' } }]);
+    // arm64 runs arm/v6 too, but arm64 itself comes first: and there are two of them
+    const e = await openImage(l.dir, { platform: { architecture: 'arm64' } }).catch((x) => x);
+    expect(e).toMatchObject({ code: 'LAYERFS_BAD_IMAGE' });
+    expect(e.message).toMatch(/2 images for the platform linux\/arm64.*x \[linux\/arm64\].*y \[linux\/arm64\/v8\]/);
+    l.setIndex([a, b]);
+    expect(await platformOf(l.dir, { platform: { architecture: 'arm64' } })).toBe('linux/arm64');
+    l.setIndex([a]);
+    expect(await platformOf(l.dir, { platform: { architecture: 'arm64' } })).toBe('linux/arm/v6');
   });
 
   test('Docker manifest lists and media types; a descriptor without a media type is told by its content', async () => {

@@ -3,6 +3,18 @@ import type { CliContext } from '../context';
 import { progressBar, formatBytes } from '../progress';
 import { table } from '../table';
 import { short } from './ls';
+import { UsageError } from '../usage';
+import type { Platform } from '../../oci/platform';
+
+/** `--platform`, read as containerd reads it; a bad one is a usage error. */
+function platformFlag(s: string): Platform {
+  const { parsePlatform } = require('../../oci/platform') as typeof import('../../oci/platform');
+  try {
+    return parsePlatform(s);
+  } catch (e) {
+    throw new UsageError(`--platform: ${(e as Error).message}`);
+  }
+}
 
 export function register(program: Command, ctx: CliContext): void {
   const image = program.command('image').description('import, list and export images (OCI layout, oci-archive, docker-archive)');
@@ -11,12 +23,12 @@ export function register(program: Command, ctx: CliContext): void {
     .description('import every layer of an image, verified against its descriptors and rootfs.diff_ids')
     .argument('<path>', 'an OCI layout (PATH or PATH:TAG), an oci-archive or a docker-archive (PATH or PATH:NAME:TAG)')
     .option('--name <name>', 'name to give the image in the store (default: its tag)')
-    .option('--platform <os/arch>', 'which image of a multi-platform index (default: this machine)')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index: linux/arm/v7, linux/arm64, arm64 (default: this machine)')
     .action(async (ref: string, opts: { name?: string; platform?: string }) => {
+      const platform = opts.platform === undefined ? undefined : platformFlag(opts.platform);
       const store = await ctx.store();
-      const [os, architecture] = opts.platform?.split('/') ?? [];
       const bar = progressBar(`importing ${ref}`);
-      const rec = await store.importImage(ref, { name: opts.name, platform: opts.platform ? { os, architecture } : undefined, onProgress: (p) => bar.update(p) });
+      const rec = await store.importImage(ref, { name: opts.name, platform, onProgress: (p) => bar.update(p) });
       bar.done();
       ctx.print({ name: rec.name, chain: rec.chain, manifestDigest: rec.manifestDigest, layers: rec.layers }, () => `${rec.name}\nChainID: ${rec.chain}\nlayers:  ${rec.layers.length}`);
     });
