@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
   let store: Promise<LayerStore> | undefined;
   const ctx: CliContext = {
     json: false,
-    store: () => (store ??= (require('../layer-store') as typeof import('../layer-store')).LayerStore.open(ctx.storeDir)),
+    store: () => (store ??= (require('../layer-store') as typeof import('../layer-store')).LayerStore.open(ctx.storeDir, { onWarning: (m) => ctx.warn(m) })),
     print: (json, text) => {
       process.stdout.write((ctx.json ? JSON.stringify(json, null, 2) : text()) + '\n');
     },

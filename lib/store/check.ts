@@ -7,11 +7,12 @@ import { readMountInfo } from '../native/mountinfo';
 import type { StoreCore } from './store-core';
 import { readJsonSync } from './records';
 import { isStale } from './tmp';
+import { checkPrivateStore } from './private';
 import { compareLayerManifest, layerManifestSync, readLayerManifestSync, writeLayerManifestSync } from './layer-manifest';
 import type { LayerRecord } from './types';
 
 export interface FsckProblem {
-  kind: 'blob' | 'layer' | 'container' | 'mount' | 'image';
+  kind: 'store' | 'blob' | 'layer' | 'container' | 'mount' | 'image';
   id: string;
   message: string;
   /** for a layer: the paths that differ from its manifest */
@@ -61,6 +62,8 @@ function images(store: StoreCore): Array<{ name: string; chain: string }> {
  */
 export async function fsck(store: StoreCore, opts: { repair?: boolean } = {}): Promise<FsckReport> {
   const problems: FsckProblem[] = [];
+  // open tightened what it could: what is left here, this process cannot fix
+  for (const m of checkPrivateStore(store.paths).problems) problems.push({ kind: 'store', id: store.root, message: `not private: ${m}` });
   const blobs = fs.readdirSync(store.paths.blobsDir);
   const badBlobs = new Set<string>();
   for (const hex of blobs) {

@@ -8,6 +8,7 @@ import { probeWhiteoutFormat } from '../whiteout';
 import { UnionView } from '../view';
 import { StorePaths, defaultStoreDir } from './paths';
 import { discard, isStale, stagingName } from './tmp';
+import { ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
 import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync } from './records';
 import type { FsckReport, GcReport } from './check';
 import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, OperationOptions, WhiteoutFormatName } from './types';
@@ -48,6 +49,8 @@ export interface ImportLayerOptions extends OperationOptions {
 export interface OpenOptions {
   /** whiteout format of a new store; default: overlay when this process can create overlay whiteouts, else oci */
   whiteout?: WhiteoutFormatName;
+  /** hears what the user should know about the store (it could not be made private, ...); also kept in `store.warnings` */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -57,6 +60,8 @@ export interface OpenOptions {
  */
 export class StoreCore {
   readonly paths: StorePaths;
+  /** what opening the store found that the user should know (see OpenOptions.onWarning) */
+  readonly warnings: string[] = [];
 
   constructor(readonly root: string, readonly config: StoreConfig) {
     this.paths = new StorePaths(root);
@@ -70,11 +75,11 @@ export class StoreCore {
   static async open<T extends StoreCore>(this: new (root: string, config: StoreConfig) => T, dir?: string, opts: OpenOptions = {}): Promise<T> {
     const root = path.resolve(dir ?? defaultStoreDir());
     const paths = new StorePaths(root);
-    for (const d of [paths.blobsDir, paths.layersDir, paths.containersDir, paths.imagesDir, paths.tmpDir]) fs.mkdirSync(d, { recursive: true });
+    const privacy = ensurePrivateStore(paths);
     let config = readJsonSync<StoreConfig>(paths.configFile);
     if (!config) {
       const staging = path.join(paths.tmpDir, stagingName('probe'));
-      fs.mkdirSync(staging);
+      fs.mkdirSync(staging, { mode: PRIVATE_DIR_MODE });
       try {
         config = { version: 1, whiteout: opts.whiteout ?? probeWhiteoutFormat(staging) };
       } finally {
@@ -89,6 +94,10 @@ export class StoreCore {
       }
     }
     const store = new this(root, config);
+    for (const m of privacy.problems) {
+      store.warnings.push(m);
+      opts.onWarning?.(m);
+    }
     await store.reconcile();
     return store;
   }
@@ -107,10 +116,10 @@ export class StoreCore {
     writeJsonAtomicSync(this.paths.configFile, current);
   }
 
-  /** A fresh staging directory under tmp/. */
+  /** A fresh staging directory under tmp/, owner-only (it becomes a layer's or a container's directory). */
   makeStaging(kind: string): string {
     const dir = path.join(this.paths.tmpDir, stagingName(kind));
-    fs.mkdirSync(dir);
+    fs.mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
     return dir;
   }
 
