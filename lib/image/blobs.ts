@@ -26,7 +26,17 @@ export function checkDescriptor(d: unknown, what: string): Descriptor {
   }
   if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) throw new BadImageError(`${what} (${o.digest}): the descriptor's size ${JSON.stringify(o.size)} is not a size`);
   if (o.mediaType !== undefined && typeof o.mediaType !== 'string') throw new BadImageError(`${what} (${o.digest}): mediaType is not a string`);
+  checkAnnotations(o.annotations, `${what} (${o.digest})`);
   return { ...(o as unknown as Descriptor), mediaType: (o.mediaType as string | undefined) ?? '' };
+}
+
+/** Annotations are a map of strings to strings (image-spec annotations.md); anything else is refused, naming the key. */
+export function checkAnnotations(a: unknown, what: string): void {
+  if (a === undefined) return;
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new BadImageError(`${what}: annotations is not a map of strings to strings`);
+  for (const [k, v] of Object.entries(a)) {
+    if (typeof v !== 'string') throw new BadImageError(`${what}: the annotation ${JSON.stringify(k)} is ${JSON.stringify(v)}, not a string (annotations map strings to strings)`);
+  }
 }
 
 /** The blob is there and has the size its descriptor says (checked before anything is read). */

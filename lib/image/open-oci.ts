@@ -1,5 +1,5 @@
 import { BadImageError, LimitExceededError, NotFoundError, UnsupportedError } from '../errors';
-import { blobLabel, blobName, checkBlobPresent, checkDescriptor, MAX_METADATA, parseJson, readBlob, withBlobFile } from './blobs';
+import { blobLabel, blobName, checkAnnotations, checkBlobPresent, checkDescriptor, MAX_METADATA, parseJson, readBlob, withBlobFile } from './blobs';
 import { checkConfig, checkLayerCount } from './config';
 import { CONFIG_TYPES, compressionOf, INDEX_TYPES, MANIFEST_TYPES, OCI_LAYOUT_FILE } from './media-types';
 import { selectManifest } from './select';
@@ -31,6 +31,7 @@ function checkManifest(json: unknown, md: Descriptor, where: string): ImageManif
   if (m.schemaVersion !== 2) throw new UnsupportedError(`${what} has schemaVersion ${JSON.stringify(m.schemaVersion)} (this reads 2)`);
   if (!Array.isArray(m.layers)) throw new BadImageError(`${what} has no layers list`);
   if (m.config === undefined) throw new BadImageError(`${what} has no config`);
+  checkAnnotations(m.annotations, what);
   return m as ImageManifest;
 }
 

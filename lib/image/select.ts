@@ -1,7 +1,7 @@
 import { BadImageError, LimitExceededError, NotFoundError } from '../errors';
 import { hostPlatform, normalizePlatform, platformRank, platformString } from '../oci/platform';
 import type { NormalPlatform } from '../oci/platform';
-import { checkDescriptor, parseJson, readBlob } from './blobs';
+import { checkAnnotations, checkDescriptor, parseJson, readBlob } from './blobs';
 import { CONTAINERD_NAME, INDEX_TYPES, REF_NAME } from './media-types';
 import { normalizeImageName } from './ref';
 import type { ImageSource } from './source';
@@ -30,6 +30,7 @@ function describe(c: Candidate): string {
 export function listIndex(index: unknown, what: string): Descriptor[] {
   const manifests = (index as { manifests?: unknown } | null)?.manifests;
   if (!Array.isArray(manifests)) throw new BadImageError(`${what} has no manifests list`);
+  checkAnnotations((index as { annotations?: unknown }).annotations, what);
   return manifests.map((d, i) => checkDescriptor(d, `${what} manifests[${i}]`));
 }
 

@@ -182,3 +182,11 @@ export function platformImage(l: HandLayout, p: { os: string; architecture: stri
   const mt = docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json';
   return l.putJson({ schemaVersion: 2, mediaType: mt, config, layers: [layer] }, mt, { platform: p });
 }
+
+/** The smallest image of a hand-made layout: one empty tar layer (openImage reads layer bytes only when they are streamed). */
+export function emptyImage(l: HandLayout, config: Record<string, unknown> = {}) {
+  const tar = Buffer.alloc(1024);
+  const layer = l.put(tar, 'application/vnd.oci.image.layer.v1.tar');
+  const cfg = l.putJson({ os: 'linux', architecture: 'amd64', ...config, rootfs: { type: 'layers', diff_ids: [sha(tar)] } }, 'application/vnd.oci.image.config.v1+json');
+  return l.putJson({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers: [layer] }, 'application/vnd.oci.image.manifest.v1+json');
+}

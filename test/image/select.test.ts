@@ -1,8 +1,8 @@
 import * as path from 'path';
-import { openImage, OCI_INDEX, OCI_MANIFEST, OCI_CONFIG } from '../../lib/image';
+import { hostPlatform, openImage, OCI_INDEX } from '../../lib/image';
 import { MAX_DESCRIPTORS, MAX_NESTING } from '../../lib/image/select';
 import { useTempDir } from '../fixtures/tmp';
-import { HandLayout, sha } from './image-forms';
+import { emptyImage, HandLayout } from './image-forms';
 
 const REF = 'org.opencontainers.image.ref.name';
 
@@ -14,14 +14,7 @@ const REF = 'org.opencontainers.image.ref.name';
 describe('selectManifest: a bounded walk of the indexes', () => {
   const tmp = useTempDir('image-select');
 
-  /** One image with an empty tar layer (openImage reads layer bytes only when they are streamed). */
-  function image(l: HandLayout) {
-    const tar = Buffer.alloc(1024);
-    const layer = l.put(tar, 'application/vnd.oci.image.layer.v1.tar');
-    const config = l.putJson({ os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [sha(tar)] } }, OCI_CONFIG);
-    return l.putJson({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] }, OCI_MANIFEST);
-  }
-
+  const image = (l: HandLayout) => emptyImage(l, { architecture: hostPlatform().architecture });
   const index = (l: HandLayout, manifests: unknown[], annotations?: Record<string, string>) => l.putJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests, ...(annotations ? { annotations } : {}) }, OCI_INDEX);
 
   test('four levels of indexes each listing the one below 16 times: each blob is visited once, and the one image is found at once', async () => {
