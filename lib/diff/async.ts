@@ -13,6 +13,8 @@ const WORKER = 'diff/diff-worker';
  * worker costs tens of milliseconds, far more than a small change (a few ms per thousand).
  */
 const INLINE_BUDGET = 2000;
+/** Bytes of contents compared on the calling thread before the walk moves to a worker. */
+const INLINE_READ_BUDGET = 8 << 20;
 
 function inWorker(job: DiffJob, opts: AsyncDiffOptions): Promise<Change[]> {
   return runWorker<Change[]>(WORKER, job, { signal: opts.signal });
@@ -22,7 +24,7 @@ function inWorker(job: DiffJob, opts: AsyncDiffOptions): Promise<Change[]> {
 export async function overlayChangesAsync(upperDir: string, lowerView: UnionView, whiteout: WhiteoutFormatName, opts: AsyncDiffOptions & { merged?: string } = {}): Promise<Change[]> {
   if (opts.signal?.aborted) throw new AbortedError();
   try {
-    return overlayChanges(upperDir, lowerView, whiteout, { merged: opts.merged, budget: INLINE_BUDGET });
+    return overlayChanges(upperDir, lowerView, whiteout, { merged: opts.merged, budget: INLINE_BUDGET, readBudget: INLINE_READ_BUDGET });
   } catch (e) {
     if (!(e instanceof OverBudgetError)) throw e;
   }

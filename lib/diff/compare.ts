@@ -9,9 +9,10 @@ export interface Side {
 }
 
 /**
- * How two entries are compared. Metadata always comes first; contents are read only as
- * `content` allows: 'auto' when sizes are equal and mtimes differ (metadata cannot decide),
- * 'always', or 'never'.
+ * How two entries are compared. Metadata always comes first. Equal metadata is no proof of equal
+ * bytes (`cp -p`, `rsync -a`, `tar -x` and SOURCE_DATE_EPOCH builds keep size and mtime), so two
+ * regular files of the same size are read as `content` allows: 'auto' unless both are one inode
+ * (or empty), 'always' even then, 'never' not at all.
  */
 export interface ComparePolicy {
   content: 'auto' | 'always' | 'never';
@@ -21,7 +22,7 @@ export interface ComparePolicy {
 
 /**
  * A container's diff: its changes are what a commit packs, and an mtime is part of a layer
- * entry. Contents are read only for a file of the same size whose mtime moved.
+ * entry. An upper file of the lower file's size is read (only the change costs a read).
  */
 export const CONTAINER_POLICY: ComparePolicy = { content: 'auto', mtime: true };
 
@@ -29,13 +30,18 @@ const CHUNK = 1 << 20;
 let bufA: Buffer | undefined;
 let bufB: Buffer | undefined;
 
-/** Byte comparison of two files in 1 MiB chunks. */
+/**
+ * Byte comparison of two regular files in 1 MiB chunks. Neither is followed if it is a symlink
+ * now, nor waited on if it is a fifo: a path that is no regular file any more is a difference.
+ */
 export function sameContentSync(a: string, b: string): boolean {
   bufA ??= Buffer.allocUnsafe(CHUNK);
   bufB ??= Buffer.allocUnsafe(CHUNK);
-  const fa = fs.openSync(a, 'r');
+  const fa = openRegular(a);
+  if (fa === null) return false;
   try {
-    const fb = fs.openSync(b, 'r');
+    const fb = openRegular(b);
+    if (fb === null) return false;
     try {
       for (;;) {
         const na = readFull(fa, bufA);
@@ -50,6 +56,22 @@ export function sameContentSync(a: string, b: string): boolean {
   } finally {
     fs.closeSync(fa);
   }
+}
+
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+
+/** An fd of the regular file at `p`; null when `p` is a symlink or anything but a regular file. */
+function openRegular(p: string): number | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP' || (e as NodeJS.ErrnoException).code === 'ENXIO') return null;
+    throw e;
+  }
+  if (fs.fstatSync(fd).isFile()) return fd;
+  fs.closeSync(fd);
+  return null;
 }
 
 /** Fills `buf` unless the file ends first (a short read is not the end of a file). */
@@ -87,12 +109,19 @@ export function compareSides(a: Side, b: Side, policy: ComparePolicy): ChangedAs
   let contentChanged = false;
   if (ta === 'file') {
     if (a.st.size !== b.st.size) contentChanged = true;
-    else if (policy.content === 'always' || (policy.content === 'auto' && a.st.mtimeMs !== b.st.mtimeMs)) contentChanged = !sameContentSync(a.real, b.real);
+    else if (needsRead(a.st, b.st, policy)) contentChanged = !sameContentSync(a.real, b.real);
     if (contentChanged) out.push('content');
   }
   if (policy.mtime && ta !== 'dir' && !contentChanged && seconds(a.st) !== seconds(b.st)) out.push('mtime');
   if (!sameXattrMaps(xattrsOf(a.real), xattrsOf(b.real))) out.push('xattrs');
   return out;
+}
+
+/** Must the bytes of two regular files of one size be read to tell whether they differ? */
+export function needsRead(a: fs.Stats, b: fs.Stats, policy: ComparePolicy): boolean {
+  if (policy.content === 'always') return true;
+  if (policy.content === 'never') return false;
+  return a.size > 0 && !(a.ino === b.ino && a.dev === b.dev);
 }
 
 /** The record of one change, with the metadata of `side` (the entry after the change; before it, for 'D'). */

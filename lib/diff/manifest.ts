@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { xattrsOf } from '../view';
 import type { EntryType, UnionView } from '../view';
 import type { Change, ChangedAspect } from './types';
-import { LinkTracker, byChangePath, changeOf, sameXattrMaps } from './compare';
+import { LinkTracker, byChangePath, changeOf, sameContentSync, sameXattrMaps } from './compare';
 import { ManifestReader, ManifestRecord, ManifestWriter } from './manifest-file';
 import { WalkEntry, compareTreePaths, isUnder, walkTreeSync } from './walk';
 
@@ -25,9 +25,11 @@ export function writeManifestSync(root: string, manifestFile: string): void {
 
 /**
  * The changes of a copy container: its root walked against the manifest taken when it was
- * made, as two sorted lists merged. Nothing's contents are read: an entry whose inode, ctime,
- * mtime, size, mode, owner and link count are all as recorded is unchanged; one whose ctime alone
- * moved is changed only if its xattrs now differ from the chain's. A directory with a new inode
+ * made, as two sorted lists merged. An entry whose inode, ctime, mtime, size, mode, owner and
+ * link count are all as recorded is unchanged. A file of a new inode or a moved ctime whose size
+ * and mtime are as recorded (`cp -p`, a rename over it) is read and held against the chain's
+ * file; an entry whose ctime moved is changed in its xattrs if they now differ from the chain's.
+ * Only such entries cost a read. A directory with a new inode
  * was removed and recreated: it is reported as such (opaque), with the old children it no longer
  * has as deleted. Sorted by path.
  */
@@ -93,8 +95,10 @@ class ManifestMerge {
     if ((Number(st.mode) & 0o7777) !== (rec.mode & 0o7777)) what.push('mode');
     if (Number(st.uid) !== rec.uid || Number(st.gid) !== rec.gid) what.push('owner');
     if (type === S_IFREG) {
-      // contents are not read: a file written to (its mtime moved) counts as new content
+      // a file written to (its size or mtime moved) counts as new content without a read; one
+      // rewritten with its size and mtime kept has a new inode or a moved ctime, and only its bytes tell
       if (st.size !== rec.size || st.mtimeNs !== rec.mtimeNs) what.push('content');
+      else if ((!same || ctimeMoved) && !this.sameContentAsChain(e)) what.push('content');
     } else if (type !== S_IFDIR) {
       if (type === S_IFLNK && !same && fs.readlinkSync(e.real) !== rec.target) what.push('target');
       if (type !== S_IFLNK && Number(st.rdev) !== rec.rdev) what.push('type');
@@ -106,6 +110,11 @@ class ManifestMerge {
     if (recreatedDir) what.push('recreated');
     if (what.length) this.report('C', e, what, recreatedDir);
     else this.links.unchangedEntry(e.path, e.real, st);
+  }
+
+  private sameContentAsChain(e: WalkEntry): boolean {
+    const was = this.view.lookupSync(e.path);
+    return was !== null && was.type === 'file' && BigInt(was.stat.size) === e.st.size && sameContentSync(was.realPath, e.real);
   }
 
   private sameXattrsAsChain(e: WalkEntry): boolean {

@@ -21,6 +21,8 @@ export interface OverlayChangesOptions {
   merged?: string;
   /** Give up (OverBudgetError) after this many upperdir entries, or when the full walk would be needed. */
   budget?: number;
+  /** Give up (OverBudgetError) before reading more than this many bytes of contents to compare. */
+  readBudget?: number;
 }
 
 /** The walk would cost more than the caller allowed (the async form then moves it to a worker). */
@@ -45,8 +47,9 @@ type Mode = 'merge' | 'shadow' | 'new';
 /**
  * The changes of an overlay container from its upperdir alone: each upper entry is looked up in
  * the lower chain, so the cost follows the size of the change, not of the root. An entry copied
- * up and left as it was (same type, mode, owner, size, mtime and xattrs; contents are read only
- * when the size is equal and the mtime moved) is not reported. An opaque directory reports the
+ * up and left as it was (same type, mode, owner, size, mtime, xattrs and bytes) is not reported:
+ * an upper file of its lower file's size is read, since `cp -p`, `rsync -a` or a rename over it
+ * keep size and mtime. An opaque directory reports the
  * lower children it hides as deleted; a whiteout of a path no lower layer holds is not reported.
  * Redirect or metacopy xattrs make it compare the mounted merged tree (`opts.merged`) in full.
  *
@@ -54,7 +57,7 @@ type Mode = 'merge' | 'shadow' | 'new';
  * format). Sorted by path.
  */
 export function overlayChanges(upperDir: string, lowerView: UnionView, whiteout: WhiteoutFormatName, opts: OverlayChangesOptions = {}): Change[] {
-  const walk = new UpperWalk(lowerView, whiteoutFormat(whiteout), opts.budget);
+  const walk = new UpperWalk(lowerView, whiteoutFormat(whiteout), opts.budget, opts.readBudget);
   try {
     return walk.run(upperDir);
   } catch (e) {
@@ -75,8 +78,9 @@ class UpperWalk {
   private readonly links = new LinkTracker();
   private readonly checkXattrs = native.available();
   private visited = 0;
+  private toRead = 0;
 
-  constructor(private readonly lower: UnionView, private readonly fmt: WhiteoutFormat, private readonly budget?: number) {}
+  constructor(private readonly lower: UnionView, private readonly fmt: WhiteoutFormat, private readonly budget?: number, private readonly readBudget?: number) {}
 
   run(upperDir: string): Change[] {
     const below = this.lower.lookupSync('/');
@@ -140,6 +144,10 @@ class UpperWalk {
 
   /** Reports `p` as changed if it differs from the lower entry; returns whether it did. */
   private compare(p: string, side: Side, below: ViewEntry, recreated = false): boolean {
+    if (this.readBudget !== undefined && side.st.isFile() && below.stat.isFile() && side.st.size === below.stat.size) {
+      this.toRead += side.st.size;
+      if (this.toRead > this.readBudget) throw new OverBudgetError(`more than ${this.readBudget} bytes to compare`);
+    }
     const what = compareSides({ real: below.realPath, st: below.stat }, side, CONTAINER_POLICY);
     if (what.length === 0) {
       this.links.unchangedEntry(p, side.real, side.st);

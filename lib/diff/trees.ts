@@ -42,8 +42,8 @@ function treeOf(t: TreeInput): Tree {
 
 /**
  * Tree against tree (two directories, chains' union views, or one of each): a sorted merge walk
- * of both, metadata first, contents read only when metadata cannot decide (equal size, different
- * mtime) or when asked to always. By default an mtime alone is no change (opts.mtime makes it
+ * of both, metadata first, then the bytes of two files of equal size, unless both are one inode
+ * (a layer two chains share): equal size and mtime are no proof of equal bytes. By default an mtime alone is no change (opts.mtime makes it
  * one). An added directory reports its contents as added; a deleted one is reported alone, as
  * `docker diff` does. Sorted by path.
  */

@@ -4,7 +4,7 @@ import type { WhiteoutFormatName } from '../store/types';
 /** Which aspects of an entry a 'C' change touched. */
 export type ChangedAspect =
   | 'type'
-  /** the bytes differ (from a copy manifest, whose diff reads no contents: the file was written to) */
+  /** the bytes differ (from a copy manifest: or the file was written to, its size or mtime moved) */
   | 'content'
   /** the mtime moved (whole seconds), the bytes did not */
   | 'mtime'
@@ -49,7 +49,7 @@ export type TreeInput = string | UnionView;
 export type WireTree = { dir: string } | { layerDirs: string[]; whiteout: WhiteoutFormatName };
 
 export interface DiffTreesOptions {
-  /** 'auto' (default): read contents only when sizes are equal and mtimes differ; 'always': compare every file's bytes */
+  /** 'auto' (default): read two files of equal size unless they are one inode; 'always': even then */
   compareContent?: 'auto' | 'always';
   /**
    * Count a different mtime (whole seconds) as a change even when the bytes are equal. Default

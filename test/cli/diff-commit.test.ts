@@ -56,3 +56,20 @@ test('a layer tarball and a ChainID are trees too; a container diff, commit and 
   expect(run('diff', layer.chainId, ref.chainId).stdout.trim().split('\n')).toEqual(['A /fresh  (1 B)', 'D /gone  (1 B)']);
   expect(run('diff', 'no-such-thing', path.join(work, 'a')).code).toBe(2);
 });
+
+test('a cp -p of a file of the same size and mtime over a container file: diff lists it, commit carries its bytes', () => {
+  const layer = run('--json', 'import', path.join(work, 'a.tar')).json();
+  const c = run('--json', 'create', layer.chainId, '--driver', 'copy', '--name', 'cli-same-size').json();
+  const root = run('mount', 'cli-same-size').stdout.trim();
+  const host = path.join(work, 'edit-again');
+  fs.writeFileSync(host, '9'); // as long as the layer's '1', and as old
+  fs.utimesSync(host, 1e9, 1e9);
+  execFileSync('cp', ['-p', host, path.join(root, 'edit')]);
+  expect(fs.statSync(path.join(root, 'edit')).mtimeMs).toBe(1e12);
+  const d = run('diff', 'cli-same-size');
+  expect(d.code).toBe(0);
+  expect(d.stdout.trim().split('\n')).toEqual(['C /edit']);
+  const out = path.join(work, 'same-size.tar');
+  expect(run('commit', c.id, '--compress', 'none', '-o', out).code).toBe(0);
+  expect(execFileSync('tar', ['-xOf', out, 'edit']).toString()).toBe('9');
+});

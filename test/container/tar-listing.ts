@@ -35,3 +35,27 @@ export async function listTar(blob: string): Promise<Listed[]> {
   await done;
   return out;
 }
+
+/** The bytes of the regular file entry `name` of a layer blob (gzip, zstd or plain); null when it has none. */
+export async function tarFileBytes(blob: string, name: string): Promise<Buffer | null> {
+  let data = fs.readFileSync(blob);
+  if (data[0] === 0x1f && data[1] === 0x8b) data = zlib.gunzipSync(data);
+  else if (data.readUInt32LE(0) === 0xfd2fb528) data = spawnSync('zstd', ['-dc'], { input: data, maxBuffer: 1 << 30 }).stdout;
+  let found: Buffer | null = null;
+  const ex = tarStream.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  ex.on('entry', (h, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      if (h.name === name && (h.type ?? 'file') === 'file') found = Buffer.concat(chunks);
+      next();
+    });
+  });
+  ex.end(data);
+  await done;
+  return found;
+}

@@ -55,11 +55,11 @@ describe('manifestChanges: a copy against the stat manifest taken when it was ma
     expect(s.diff()).toEqual([]);
   });
 
-  test('metadata and contents, with no contents read', () => {
+  test('metadata and contents', () => {
     const s = setup();
     fs.chmodSync(s.p('file'), 0o700);
     fs.appendFileSync(s.p('etc/motd'), 'more\n');
-    // written to, same size: counted as new content (the copy's diff reads no contents)
+    // written to, same size: its mtime moved, so it is new content without a read
     fs.writeFileSync(s.p('etc/hosts'), 'LOCALHOST\n');
     fs.unlinkSync(s.p('lnk'));
     fs.symlinkSync('etc/hosts', s.p('lnk'));
@@ -81,6 +81,24 @@ describe('manifestChanges: a copy against the stat manifest taken when it was ma
     expect(by.get('/lnk')).toMatchObject({ target: 'etc/hosts', what: ['target', 'mtime'] });
     if (isRoot) expect(by.get('/dir/inner')).toMatchObject({ what: ['owner'], uid: 5, gid: 6 });
     if (hasAddon) expect(by.get('/moved')!.what).toEqual(['xattrs']);
+  });
+
+  test('a file rewritten with its size and mtime kept (cp -p, a rename over it) is read and held against the chain', () => {
+    const s = setup();
+    // in place, as cp -p does: the inode stays, its ctime moves
+    put(s.root, 'etc/motd', 'HELLO\n');
+    // a new inode renamed over the file, as rsync and install do
+    const tmpFile = put(s.root, 'etc/.hosts.tmp', 'LOCALHOST\n');
+    fs.renameSync(tmpFile, s.p('etc/hosts'));
+    // the same bytes again, by rename: no change
+    fs.renameSync(put(s.root, '.file.tmp', 'f\n'), s.p('file'));
+    // a symlink made again with a same-length target and the old mtime
+    fs.unlinkSync(s.p('lnk'));
+    fs.symlinkSync('etc/MOTD', s.p('lnk'));
+    fs.lutimesSync(s.p('lnk'), T0, T0);
+    const changes = s.diff();
+    expect(lines(changes)).toEqual(['C /etc/hosts', 'C /etc/motd', 'C /lnk']);
+    expect(changes.map((c) => c.what)).toEqual([['content'], ['content'], ['target']]);
   });
 
   test('deletions: the topmost path of what went, with its recorded metadata', () => {

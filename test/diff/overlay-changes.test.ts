@@ -75,10 +75,13 @@ describe.each(formats)('overlayChanges over hand-made upperdirs (%s whiteouts)',
     expect(s.diff()).toEqual([]);
   });
 
-  test('contents are read only when the size is equal and the mtime moved', () => {
+  test('an upper file of the lower size is compared by its bytes, whatever its mtime', () => {
     const s = setup();
-    // same size, same mtime: taken as unchanged (the bytes are not read)
+    // same size, same mtime, other bytes (cp -p, rsync -a, tar -x): a change of content
     put(s.upper, 'etc/motd', 'HELLO\n');
+    expect(s.diff()).toMatchObject([{ kind: 'C', path: '/etc/motd', what: ['content'] }]);
+    // same size, same mtime, same bytes: a copy-up left as it was
+    put(s.upper, 'etc/motd', 'hello\n');
     expect(s.diff()).toEqual([]);
     // same size and bytes, new mtime: the mtime is what changed
     put(s.upper, 'etc/motd', 'hello\n', LATER);
@@ -87,6 +90,34 @@ describe.each(formats)('overlayChanges over hand-made upperdirs (%s whiteouts)',
     expect(s.diff()).toMatchObject([{ kind: 'C', path: '/etc/motd', what: ['content'] }]);
     put(s.upper, 'etc/motd', 'hello, longer\n');
     expect(s.diff()).toMatchObject([{ kind: 'C', path: '/etc/motd', what: ['content'], size: 14 }]);
+  });
+
+  test('a file renamed over the lower one with its size and mtime, a symlink of a same-length target, an xattr alone: each a change', () => {
+    const s = setup();
+    const tmpFile = put(s.upper, 'etc/.motd.tmp', 'HeLLo\n');
+    fs.renameSync(tmpFile, path.join(s.upper, 'etc/motd'));
+    fs.symlinkSync('x', path.join(s.lower, 'lnk'));
+    fs.lutimesSync(path.join(s.lower, 'lnk'), T0, T0);
+    fs.symlinkSync('y', path.join(s.upper, 'lnk'));
+    fs.lutimesSync(path.join(s.upper, 'lnk'), T0, T0);
+    const expected: Array<Record<string, unknown>> = [
+      { kind: 'C', path: '/etc/motd', what: ['content'] },
+      { kind: 'C', path: '/lnk', what: ['target'], target: 'y' },
+    ];
+    if (hasAddon) {
+      s.copyUp('etc/hosts');
+      native.lsetxattrSync(path.join(s.upper, 'etc/hosts'), 'user.only', 'this');
+      fs.utimesSync(path.join(s.upper, 'etc/hosts'), T0, T0);
+      expected.splice(0, 0, { kind: 'C', path: '/etc/hosts', what: ['xattrs'] });
+    }
+    expect(s.diff()).toMatchObject(expected);
+  });
+
+  test('reading to compare counts against the read budget', () => {
+    const s = setup();
+    put(s.upper, 'etc/motd', 'HELLO\n');
+    expect(() => overlayChanges(s.upper, s.view, format, { readBudget: 5 })).toThrow(OverBudgetError);
+    expect(overlayChanges(s.upper, s.view, format, { readBudget: 6 })).toEqual(s.diff());
   });
 
   test('whiteouts: of a lower file or directory, a deletion with what it deleted; of nothing lower, nothing', () => {

@@ -23,12 +23,18 @@ function pair(): [string, string] {
 const LATER = new Date(T0.getTime() + 60_000);
 
 describe('diffTrees: metadata first, contents only when metadata cannot decide', () => {
-  test('equal size and mtime: unchanged without reading, unless contents are always compared', () => {
+  test('equal size and mtime are no proof: the bytes decide, unless both sides are one inode', () => {
     const [a, b] = pair();
     put(a, 'sneaky', 'AAAA');
     put(b, 'sneaky', 'BBBB');
-    expect(diffTrees(a, b)).toEqual([]);
-    expect(diffTrees(a, b, { compareContent: 'always' })).toMatchObject([{ kind: 'C', path: '/sneaky', what: ['content'] }]);
+    put(a, 'same', 'CCCC');
+    put(b, 'same', 'CCCC');
+    expect(diffTrees(a, b)).toMatchObject([{ kind: 'C', path: '/sneaky', what: ['content'] }]);
+    expect(diffTrees(a, b, { compareContent: 'always' })).toEqual(diffTrees(a, b));
+    // two chains that share a layer: its files are one inode on both sides
+    const shared = new UnionView([a], 'oci');
+    expect(diffTrees(shared, new UnionView([a], 'oci'))).toEqual([]);
+    expect(lines(diffTrees(shared, new UnionView([b], 'oci')))).toEqual(['C /sneaky']);
   });
 
   test('equal size, different mtime: the contents decide; an mtime alone counts only when asked', () => {

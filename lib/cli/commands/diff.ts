@@ -23,7 +23,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('what changed: in a container against its chain, or between any two of a directory, layer tarball, ChainID, container or image')
     .argument('<a>', 'a container alone, or the "before" tree')
     .argument('[b]', 'the "after" tree')
-    .option('--content', 'always compare file contents (default: only when metadata cannot decide)')
+    .option('--content', 'compare the contents of files of equal size even when both sides are one inode (by default one inode is taken as unchanged)')
     .option('--sizes', 'show the size of added and changed files')
     .addHelpText('after', '\nText output follows `docker diff`: A added, C changed, D deleted. --json prints the change records.')
     .action(async (a: string, b: string | undefined, opts: { content?: boolean; sizes?: boolean }) => {
