@@ -65,7 +65,7 @@ export class LayerApplier {
   private readonly implicit = new Map<string, { depth: number; explicit: Set<string> | null }>();
   private lowerPending: boolean;
   readonly warnings: string[] = [];
-  /** content digests of the files written, by inode: the layer's manifest needs no second read */
+  /** content digests of the files written, by inode (forgotten when the file is unlinked): the layer's manifest needs no second read */
   readonly digests = new Map<number, string>();
 
   /**
@@ -245,13 +245,38 @@ export class LayerApplier {
       this.index.delete(k);
       return true;
     }
-    if (kind === 'dir') fs.rmSync(this.real(k), { recursive: true, force: true }); // never follows symlinks
-    else if (kind !== 'skipped') fs.unlinkSync(this.real(k));
+    // the inode numbers freed here are handed out again at once (ext4, tmpfs): forget their digests
+    if (kind === 'dir') {
+      this.forgetDigests(this.real(k), true);
+      fs.rmSync(this.real(k), { recursive: true, force: true }); // never follows symlinks
+    } else if (kind !== 'skipped') {
+      this.forgetDigests(this.real(k), false);
+      fs.unlinkSync(this.real(k));
+    }
     this.index.delete(k, (gone) => {
       this.dirs.delete(gone);
       this.implicit.delete(gone);
     });
     return false;
+  }
+
+  /**
+   * Drops the cached content digests of the regular files at `real` (under it, for a directory)
+   * before they are unlinked: a later file of this layer that is not written through `file` (an
+   * oci whiteout marker) may get the same inode number, and must not inherit the digest.
+   */
+  private forgetDigests(real: Buffer, dir: boolean): void {
+    if (this.digests.size === 0) return;
+    if (!dir) {
+      const st = fs.lstatSync(real, { throwIfNoEntry: false });
+      if (st?.isFile()) this.digests.delete(st.ino);
+      return;
+    }
+    for (const e of fs.readdirSync(real, { withFileTypes: true, encoding: 'buffer' })) {
+      const p = Buffer.concat([real, SLASH, e.name]);
+      if (e.isDirectory()) this.forgetDigests(p, true);
+      else if (e.isFile()) this.forgetDigests(p, false);
+    }
   }
 
   private file(k: string, real: Buffer, h: TarHeader, entry: string): EntrySink {
