@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { fsPath, readdirNamesSync } from '../names';
 import type { UnionView } from '../view';
 import type { WhiteoutFormat } from '../whiteout';
 import type { Change } from '../diff';
@@ -51,10 +52,10 @@ export function planPackEntriesSync(changes: Change[], o: EntryPlanOptions): Pac
 
 /** Everything below `rel` (read at `real`) that is not an entry yet. */
 function addSubtree(entries: Map<string, PackEntry>, rel: string, real: string, whiteouts?: WhiteoutFormat): void {
-  for (const name of fs.readdirSync(real)) {
+  for (const name of readdirNamesSync(real)) {
     const childReal = real + '/' + name;
     const childRel = rel + '/' + name;
-    const st = fs.lstatSync(childReal);
+    const st = fs.lstatSync(fsPath(childReal));
     if (whiteouts?.classify(name, st)) continue;
     if (!entries.has(childRel)) entries.set(childRel, { path: childRel, source: childReal });
     if (st.isDirectory()) addSubtree(entries, childRel, childReal, whiteouts);

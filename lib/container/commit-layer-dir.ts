@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as native from '../native';
+import { fsPath, nameOfBytes } from '../names';
 import { Attributes, metaOf, splitDev } from '../drivers/materialise';
 import type { EntryMeta } from '../drivers/materialise';
 import { whiteoutFormat } from '../whiteout';
@@ -32,17 +33,17 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
   };
   const links = new Map<string, string>();
   const dirs: Array<{ real: string; meta: EntryMeta }> = [];
-  const sorted = entries.map((e) => ({ e, rel: String(e.path) })).sort((a, b) => compareTreePaths('/' + a.rel, '/' + b.rel));
+  const sorted = entries.map((e) => ({ e, rel: nameOf(e.path) })).sort((a, b) => compareTreePaths('/' + a.rel, '/' + b.rel));
   for (const { e, rel } of sorted) {
     const real = path.join(dest, rel);
     if (e.whiteout) {
       fmt.writeWhiteoutSync(path.dirname(real), path.basename(real));
       continue;
     }
-    const src = String(e.source);
-    const st = fs.lstatSync(src, { bigint: true });
+    const src = nameOf(e.source!);
+    const st = fs.lstatSync(fsPath(src), { bigint: true });
     if (st.isDirectory()) {
-      fs.mkdirSync(real, { mode: 0o700 });
+      fs.mkdirSync(fsPath(real), { mode: 0o700 });
       const m = meta(st);
       attrs.owner(real, src, m);
       if (e.opaque) fmt.markOpaqueSync(real);
@@ -53,18 +54,18 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1n ? links.get(key) : undefined;
       if (first) {
-        fs.linkSync(first, real); // one inode: its attributes are set
+        fs.linkSync(fsPath(first), fsPath(real)); // one inode: its attributes are set
         continue;
       }
       if (st.nlink > 1n) links.set(key, real);
       // EXCL: the target is new; without it libuv truncates the fresh file, and on ext4 a truncate
       // to zero starts writeback at close (auto_da_alloc): a flush per file
-      fs.copyFileSync(src, real, fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
+      fs.copyFileSync(fsPath(src), fsPath(real), fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
     } else if (st.isSymbolicLink()) {
-      fs.symlinkSync(fs.readlinkSync(src, { encoding: 'buffer' }), real);
+      fs.symlinkSync(fs.readlinkSync(fsPath(src), { encoding: 'buffer' }), fsPath(real));
     } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
       const { major, minor } = splitDev(st.rdev);
-      native.mknodSync(real, Number(st.mode) & fs.constants.S_IFMT, major, minor);
+      native.mknodSync(fsPath(real), Number(st.mode) & fs.constants.S_IFMT, major, minor);
     } else {
       continue; // sockets are not layer content (the packer skips them too)
     }
@@ -73,3 +74,6 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
   // directories last, deepest first: writing inside them moved their mtimes
   for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(dirs[i].real, dirs[i].meta);
 }
+
+/** A pack entry's path as a name string (lib/names). */
+const nameOf = (p: string | Buffer) => (typeof p === 'string' ? p : nameOfBytes(p));

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
-import { byteOrder, entryType, xattrsOf } from '../view';
+import { byteOrder, fsPath, readlinkNameSync } from '../names';
+import { entryType, xattrsOf } from '../view';
 import type { Change, ChangedAspect } from './types';
 
 /** One side of a comparison: where the entry is, and its lstat. */
@@ -64,7 +65,7 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 function openRegular(p: string): number | null {
   let fd: number;
   try {
-    fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    fd = fs.openSync(fsPath(p), O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP' || (e as NodeJS.ErrnoException).code === 'ENXIO') return null;
     throw e;
@@ -104,7 +105,7 @@ export function compareSides(a: Side, b: Side, policy: ComparePolicy): ChangedAs
   const out: ChangedAspect[] = [];
   if ((a.st.mode & 0o7777) !== (b.st.mode & 0o7777)) out.push('mode');
   if (a.st.uid !== b.st.uid || a.st.gid !== b.st.gid) out.push('owner');
-  if (ta === 'symlink' && fs.readlinkSync(a.real) !== fs.readlinkSync(b.real)) out.push('target');
+  if (ta === 'symlink' && readlinkNameSync(a.real) !== readlinkNameSync(b.real)) out.push('target');
   if ((ta === 'char' || ta === 'block') && a.st.rdev !== b.st.rdev) out.push('type');
   let contentChanged = false;
   if (ta === 'file') {
@@ -137,7 +138,7 @@ export function changeOf(kind: Change['kind'], path: string, side: Side, extra: 
     gid: side.st.gid,
     mtime: seconds(side.st),
   };
-  if (type === 'symlink') c.target = fs.readlinkSync(side.real);
+  if (type === 'symlink') c.target = readlinkNameSync(side.real);
   if (extra.what) c.what = extra.what;
   if (extra.opaque) c.opaque = true;
   if (kind !== 'D') c.source = side.real;
@@ -177,7 +178,7 @@ export class LinkTracker {
   finish(out: Change[]): void {
     for (const [key, list] of this.quiet) {
       if (!this.reported.has(key)) continue;
-      for (const q of list) out.push(changeOf('C', q.path, { real: q.real, st: fs.lstatSync(q.real) }, { what: ['link'] }));
+      for (const q of list) out.push(changeOf('C', q.path, { real: q.real, st: fs.lstatSync(fsPath(q.real)) }, { what: ['link'] }));
     }
   }
 }

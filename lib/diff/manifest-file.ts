@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { InvalidArgumentError } from '../errors';
+import { hasEscapes } from '../names';
 import type { WalkEntry } from './walk';
 
 /**
@@ -7,7 +8,7 @@ import type { WalkEntry } from './walk';
  * depth first, names in byte order), written as the copy is finished and read back as a stream,
  * so neither side holds the whole list. Fields, tab-separated:
  *   path ino btime size mode uid gid mtime ctime nlink rdev [target]
- * times in nanoseconds; path and target escaped (\\, \t, \n).
+ * times in nanoseconds; path and target escaped (\\, \t, \n, and \xNN for a byte that is not UTF-8, see lib/names).
  */
 const HEADER = 'layerfs-copy-manifest 1\n';
 const FLUSH_AT = 1 << 20;
@@ -28,8 +29,14 @@ export interface ManifestRecord {
   target?: string;
 }
 
-const escape = (s: string) => (/[\\\t\n]/.test(s) ? s.replace(/[\\\t\n]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : '\\n')) : s);
-const unescape = (s: string) => (s.includes('\\') ? s.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c)) : s);
+/** A lone U+DC80..U+DCFF (an escaped byte, lib/names) is written as `\xNN`: UTF-8 cannot hold it. */
+const escapeChar = (c: string) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\x' + (c.charCodeAt(0) - 0xdc00).toString(16).padStart(2, '0'));
+const escape = (s: string) => {
+  if (hasEscapes(s)) return s.replace(/[\\\t\n]|(?<![\ud800-\udbff])[\udc80-\udcff]/g, escapeChar);
+  return /[\\\t\n]/.test(s) ? s.replace(/[\\\t\n]/g, escapeChar) : s;
+};
+const unescape = (s: string) =>
+  s.includes('\\') ? s.replace(/\\(x[0-9a-f]{2}|.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c.length === 3 ? String.fromCharCode(0xdc00 + parseInt(c.slice(1), 16)) : c)) : s;
 
 export class ManifestWriter {
   private readonly fd: number;

@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { fsPath, readlinkNameSync } from '../names';
 import { xattrsOf } from '../view';
 import type { EntryType, UnionView } from '../view';
 import type { Change, ChangedAspect } from './types';
@@ -17,7 +18,7 @@ const NS = 1_000_000_000n;
 export function writeManifestSync(root: string, manifestFile: string): void {
   const w = new ManifestWriter(manifestFile);
   try {
-    for (const e of walkTreeSync(root)) w.add(e, e.st.isSymbolicLink() ? fs.readlinkSync(e.real) : undefined);
+    for (const e of walkTreeSync(root)) w.add(e, e.st.isSymbolicLink() ? readlinkNameSync(e.real) : undefined);
   } finally {
     w.close();
   }
@@ -100,7 +101,7 @@ class ManifestMerge {
       if (st.size !== rec.size || st.mtimeNs !== rec.mtimeNs) what.push('content');
       else if ((!same || ctimeMoved) && !this.sameContentAsChain(e)) what.push('content');
     } else if (type !== S_IFDIR) {
-      if (type === S_IFLNK && !same && fs.readlinkSync(e.real) !== rec.target) what.push('target');
+      if (type === S_IFLNK && !same && readlinkNameSync(e.real) !== rec.target) what.push('target');
       if (type !== S_IFLNK && Number(st.rdev) !== rec.rdev) what.push('type');
       if (secondsOf(st.mtimeNs) !== secondsOf(rec.mtimeNs)) what.push('mtime');
     }
@@ -123,7 +124,7 @@ class ManifestMerge {
   }
 
   private report(kind: 'A' | 'C', e: WalkEntry, what?: ChangedAspect[], opaque?: boolean): void {
-    this.out.push(changeOf(kind, e.path, { real: e.real, st: fs.lstatSync(e.real) }, { what, opaque }));
+    this.out.push(changeOf(kind, e.path, { real: e.real, st: fs.lstatSync(fsPath(e.real)) }, { what, opaque }));
     this.links.reportedEntry(e.st);
   }
 }

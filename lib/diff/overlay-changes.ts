@@ -1,5 +1,6 @@
 import * as native from '../native';
 import { UnsupportedError } from '../errors';
+import { fsPath } from '../names';
 import { whiteoutFormat } from '../whiteout';
 import type { WhiteoutFormat } from '../whiteout';
 import type { UnionView, ViewEntry } from '../view';
@@ -169,6 +170,6 @@ class UpperWalk {
 
   private refuseRedirects(real: string): void {
     if (!this.checkXattrs) return;
-    for (const name of native.llistxattrSync(real)) if (REDIRECT_OR_METACOPY.has(name)) throw new NeedsFullWalk(real, name);
+    for (const name of native.llistxattrSync(fsPath(real))) if (REDIRECT_OR_METACOPY.has(name)) throw new NeedsFullWalk(real, name);
   }
 }

@@ -1,6 +1,5 @@
 import * as fs from 'fs';
-import { UnsupportedError } from '../errors';
-import { byteOrder } from '../view';
+import { byteOrder, fsPath, readdirNamesSync } from '../names';
 
 /** '/a' + 'b' -> '/a/b'; '/' + 'b' -> '/b'. */
 export function childPath(dir: string, name: string): string {
@@ -14,21 +13,14 @@ export function baseName(p: string): string {
 
 /** A directory's names in byte order (the order every walk and every manifest uses). */
 export function sortedNamesSync(dirReal: string): string[] {
-  return fs.readdirSync(dirReal).sort(byteOrder);
+  return readdirNamesSync(dirReal).sort(byteOrder);
 }
 
-/** lstat of a listed name; a name that is not UTF-8 comes back from readdir mangled, and says so. */
+/** lstat of a path whose names are name strings (lib/names). */
 export function lstatListedSync(real: string): fs.Stats;
 export function lstatListedSync(real: string, bigint: true): fs.BigIntStats;
 export function lstatListedSync(real: string, bigint?: true): fs.Stats | fs.BigIntStats {
-  try {
-    return bigint ? fs.lstatSync(real, { bigint: true }) : fs.lstatSync(real);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && real.includes('\ufffd')) {
-      throw new UnsupportedError(`cannot diff ${JSON.stringify(real)}: its name is not UTF-8`);
-    }
-    throw e;
-  }
+  return bigint ? fs.lstatSync(fsPath(real), { bigint: true }) : fs.lstatSync(fsPath(real));
 }
 
 export interface WalkEntry {
@@ -69,26 +61,11 @@ export function* walkTreeSync(root: string): Generator<WalkEntry> {
   }
 }
 
-/** UTF-16 code units ranked as the UTF-8 bytes of their code points sort: surrogates (code points above FFFF) last. */
-const unitRank = (u: number) => (u < 0xd800 ? u : u < 0xe000 ? u + 0x2000 : u - 0x800);
-
 /**
  * The order walkTreeSync yields paths in: component by component, each compared in byte
  * order. It is the byte order of the paths with '/' ranked below every other character.
  */
-export function compareTreePaths(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x === 0x2f) return -1;
-    if (y === 0x2f) return 1;
-    return unitRank(x) - unitRank(y);
-  }
-  return a.length - b.length;
-}
+export { compareTreePaths } from '../names';
 
 /** Is `p` strictly below `dir`? */
 export function isUnder(p: string, dir: string): boolean {

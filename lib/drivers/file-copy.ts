@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { fsPath } from '../names';
 
 const { COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE } = fs.constants;
 
@@ -43,7 +44,9 @@ export class FileCopier {
    * sets it, set-id bits included; a write by a process without CAP_FSETID clears those), false
    * when the caller must set the mode (the sparse copy creates the file 0600).
    */
-  copy(src: string, dest: string, st: { size: number; blocks: number }): boolean {
+  copy(srcName: string, destName: string, st: { size: number; blocks: number }): boolean {
+    const src = fsPath(srcName);
+    const dest = fsPath(destName);
     this.bytes += st.size;
     const sparse = st.size > 0 && st.blocks * 512 < st.size;
     if (!sparse) {
@@ -64,7 +67,7 @@ export class FileCopier {
     return false;
   }
 
-  private copySparse(src: string, dest: string, size: number): void {
+  private copySparse(src: string | Buffer, dest: string | Buffer, size: number): void {
     const inFd = fs.openSync(src, 'r');
     try {
       const outFd = fs.openSync(dest, this.excl ? 'wx' : 'w', 0o600);

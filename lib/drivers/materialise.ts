@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as native from '../native';
+import { fsPath } from '../names';
 import { UnionView, xattrsOf } from '../view';
 import type { WhiteoutFormatName } from '../store/types';
 import { FileCopier } from './file-copy';
@@ -57,7 +58,7 @@ const S_ISGID = 0o2000;
  * double) cannot say the microsecond for sure: times are then read again with nanoseconds.
  */
 export function metaOf(st: Stat, realPath?: string): EntryMeta {
-  const t = typeof (st as fs.BigIntStats).mtimeNs === 'bigint' || realPath === undefined ? st : fs.lstatSync(realPath, { bigint: true });
+  const t = typeof (st as fs.BigIntStats).mtimeNs === 'bigint' || realPath === undefined ? st : fs.lstatSync(fsPath(realPath), { bigint: true });
   return { uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode), atime: seconds(t, 'atime'), mtime: seconds(t, 'mtime') };
 }
 
@@ -104,7 +105,7 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
       const dest = job.root + e.path;
       if (st.isDirectory()) {
         const meta = metaOf(st, e.realPath);
-        fs.mkdirSync(dest, { mode: 0o700 });
+        fs.mkdirSync(fsPath(dest), { mode: 0o700 });
         attrs.owner(dest, e.realPath, meta);
         dirs.push({ dest, meta });
         continue;
@@ -120,7 +121,7 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
           if (first) {
             // one inode: its attributes are already set (or will be, by the second thread)
             if (first.later) laterLinks.push([first.dest, dest]);
-            else fs.linkSync(first.dest, dest);
+            else fs.linkSync(fsPath(first.dest), fsPath(dest));
             continue;
           }
           links.set(key, { dest, later: toHelper });
@@ -132,10 +133,10 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
         }
         modeSet = copier.copy(e.realPath, dest, { size, blocks: Number(st.blocks) });
       } else if (st.isSymbolicLink()) {
-        fs.symlinkSync(fs.readlinkSync(e.realPath, { encoding: 'buffer' }), dest);
+        fs.symlinkSync(fs.readlinkSync(fsPath(e.realPath), { encoding: 'buffer' }), fsPath(dest));
       } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
         const { major, minor } = splitDev(st.rdev);
-        native.mknodSync(dest, Number(st.mode) & 0o170000, major, minor);
+        native.mknodSync(fsPath(dest), Number(st.mode) & 0o170000, major, minor);
       } else {
         // sockets belong to a running process, not to a filesystem image
         continue;
@@ -147,7 +148,7 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
     await helper.stop();
     throw e;
   }
-  for (const [first, dest] of laterLinks) fs.linkSync(first, dest);
+  for (const [first, dest] of laterLinks) fs.linkSync(fsPath(first), fsPath(dest));
   if (!sawRoot) {
     const top = view.lookupSync('/');
     if (top) dirs.unshift({ dest: job.root, meta: metaOf(top.stat, top.realPath) });
@@ -194,7 +195,7 @@ export class Attributes {
   private chown(dest: string, m: EntryMeta): boolean {
     if (!this.asRoot) return false;
     if (this.newOwner && m.uid === this.newOwner.uid && m.gid === this.newOwner.gid) return false;
-    fs.lchownSync(dest, m.uid, m.gid);
+    fs.lchownSync(fsPath(dest), m.uid, m.gid);
     return true;
   }
 
@@ -212,21 +213,21 @@ export class Attributes {
     const chowned = this.chown(dest, m);
     // a write without CAP_FSETID clears set-id bits too
     const modeKept = modeSet && !chowned && (this.asRoot || (m.mode & 0o6000) === 0);
-    if ((m.mode & S_IFMT) !== S_IFLNK && !modeKept) fs.chmodSync(dest, m.mode & 0o7777);
+    if ((m.mode & S_IFMT) !== S_IFLNK && !modeKept) fs.chmodSync(fsPath(dest), m.mode & 0o7777);
     this.copyXattrs(dest, real);
-    fs.lutimesSync(dest, m.atime, m.mtime);
+    fs.lutimesSync(fsPath(dest), m.atime, m.mtime);
   }
 
   modeAndTimes(dest: string, m: EntryMeta): void {
-    fs.chmodSync(dest, m.mode & 0o7777);
-    fs.utimesSync(dest, m.atime, m.mtime);
+    fs.chmodSync(fsPath(dest), m.mode & 0o7777);
+    fs.utimesSync(fsPath(dest), m.atime, m.mtime);
   }
 
   private copyXattrs(dest: string, real: string): void {
     if (!this.xattrs) return;
     for (const [name, value] of Object.entries(xattrsOf(real))) {
       try {
-        native.lsetxattrSync(dest, name, value);
+        native.lsetxattrSync(fsPath(dest), name, value);
       } catch (e) {
         // a user may read xattrs it may not set (security.capability); root must get them all
         if (this.asRoot || !native.isNativeError(e, 'EPERM')) throw e;

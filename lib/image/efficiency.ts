@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { byteOrder, fsPath, readdirNamesSync } from '../names';
 import { whiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../store/types';
 
@@ -114,11 +115,11 @@ export function analyzeLayers(layers: { dir: string; whiteout: WhiteoutFormatNam
     const opaques: string[] = [];
 
     const walk = (real: string, p: string) => {
-      const names = fs.readdirSync(real).sort();
+      const names = readdirNamesSync(real).sort(byteOrder);
       if (p !== '/' && fmt.isOpaqueSync(real)) opaques.push(p);
       for (const name of names) {
         const r = path.join(real, name);
-        const st = fs.lstatSync(r);
+        const st = fs.lstatSync(fsPath(r));
         const c = fmt.classify(name, st);
         const child = p === '/' ? '/' + name : p + '/' + name;
         if (c?.kind === 'whiteout') {

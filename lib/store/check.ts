@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { fsPath, readdirNamesSync } from '../names';
 import { createHash } from 'crypto';
 import { InUseError } from '../errors';
 import { applyLayer } from '../tar/apply-layer';
@@ -140,9 +141,9 @@ export interface GcReport {
 function duBytes(p: string): number {
   let n = 0;
   const walk = (q: string) => {
-    const st = fs.lstatSync(q);
+    const st = fs.lstatSync(fsPath(q));
     n += st.blocks * 512;
-    if (st.isDirectory()) for (const c of fs.readdirSync(q)) walk(path.join(q, c));
+    if (st.isDirectory()) for (const c of readdirNamesSync(q)) walk(path.join(q, c));
   };
   if (fs.existsSync(p)) walk(p);
   return n;

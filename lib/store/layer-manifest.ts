@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
+import { byteOrder, fsPath, readdirNamesSync, readlinkNameSync } from '../names';
 
 /** One line of layers/<id>/manifest.json: what the unpacked layer held when it was published. */
 export type ManifestLine = [path: string, type: string, mode: number, size: number, sha256: string | null, target: string | null];
@@ -9,7 +10,7 @@ const BUF = Buffer.allocUnsafe(1 << 20);
 
 function hashFile(p: string): string {
   const h = createHash('sha256');
-  const fd = fs.openSync(p, 'r');
+  const fd = fs.openSync(fsPath(p), 'r');
   try {
     for (;;) {
       const n = fs.readSync(fd, BUF, 0, BUF.length, null);
@@ -26,16 +27,16 @@ function typeOf(st: fs.Stats): string {
   return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? `char:${st.rdev}` : st.isBlockDevice() ? `block:${st.rdev}` : st.isFIFO() ? 'fifo' : 'socket';
 }
 
-/** Paths, types, modes, sizes and content digests of a layer directory, sorted. */
+/** Paths, types, modes, sizes and content digests of a layer directory, sorted; paths and targets are name strings (lib/names). */
 /** `known`: content digests already computed while the files were written, by inode. */
 export function layerManifestSync(dir: string, known?: Map<number, string>): ManifestLine[] {
   const out: ManifestLine[] = [];
   const walk = (real: string, rel: string) => {
-    for (const n of fs.readdirSync(real).sort()) {
+    for (const n of readdirNamesSync(real).sort(byteOrder)) {
       const r = path.join(real, n);
       const p = rel + '/' + n;
-      const st = fs.lstatSync(r);
-      out.push([p, typeOf(st), st.mode & 0o7777, st.isFile() ? st.size : 0, st.isFile() ? (known?.get(st.ino) ?? hashFile(r)) : null, st.isSymbolicLink() ? fs.readlinkSync(r) : null]);
+      const st = fs.lstatSync(fsPath(r));
+      out.push([p, typeOf(st), st.mode & 0o7777, st.isFile() ? st.size : 0, st.isFile() ? (known?.get(st.ino) ?? hashFile(r)) : null, st.isSymbolicLink() ? readlinkNameSync(r) : null]);
       if (st.isDirectory()) walk(r, p);
     }
   };

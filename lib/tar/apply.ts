@@ -1,7 +1,7 @@
 import * as fs from 'fs';
-import { isUtf8 } from 'buffer';
 import { createHash } from 'crypto';
 import * as native from '../native';
+import { nameOfBytes } from '../names';
 import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError } from '../errors';
 import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../store/types';
@@ -197,9 +197,7 @@ export class LayerApplier {
   /** `explicit`: the xattr names an explicit entry of this layer set (only its other lower xattrs are copied, and nothing else). */
   private inherit(k: string, depth: number, real: Buffer, explicit: Set<string> | null): void {
     if (!this.lower || this.lower === 'later') return;
-    const bytes = keyBytes(k);
-    if (!isUtf8(bytes)) return; // the view reads names as UTF-8
-    const below = this.lower.lookupSync('/' + bytes.toString('utf8'));
+    const below = this.lower.lookupSync('/' + nameOfBytes(keyBytes(k)));
     if (!below || below.type !== 'dir') return;
     if (this.applyOwners && !explicit) fs.lchownSync(real, below.stat.uid, below.stat.gid);
     for (const [name, value] of Object.entries(xattrsOf(below.realPath))) {

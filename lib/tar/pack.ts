@@ -20,6 +20,7 @@ import { BadTarError, InvalidArgumentError } from '../errors';
 import type { WhiteoutFormatName } from '../store/types';
 import { whiteoutFormat, isOverlayXattr, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import * as native from '../native';
+import { nameBytes, nameOfBytes } from '../names';
 import { END_OF_ARCHIVE, TYPE, TarHeader, encodeHeader, padding } from './writer';
 
 /** An entry of an explicit list, as it crosses to the worker (paths may be raw bytes). */
@@ -54,8 +55,9 @@ const WH_PREFIX = Buffer.from(OCI_WHITEOUT_PREFIX);
 const OPAQUE_MARKER = Buffer.from(OCI_OPAQUE_MARKER);
 const NS_PER_S = 1_000_000_000n;
 
+/** A path's bytes: strings are name strings (lib/names), whose escaped bytes come back exact. */
 function toBuffer(p: string | Uint8Array): Buffer {
-  return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  return typeof p === 'string' ? nameBytes(p) : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
 }
 
 const SLASH_BUF = Buffer.from('/');
@@ -67,7 +69,7 @@ function join(a: Buffer, b: Buffer): Buffer {
 
 /** Printable form of a raw path, for error messages. */
 function show(p: Buffer): string {
-  return p.toString('utf8');
+  return nameOfBytes(p);
 }
 
 /** Compares two paths split into components, component by component, by bytes. */

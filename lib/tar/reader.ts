@@ -1,4 +1,5 @@
 import { BadTarError, LimitExceededError, UnsafePathError } from '../errors';
+import { nameOfBytes } from '../names';
 import type { TarLimits } from './types';
 
 export type TarEntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
@@ -37,8 +38,9 @@ const SLASH = Buffer.from('/');
 const ENTRY_TYPES: Record<string, TarEntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
 const KNOWN_UNSUPPORTED: Record<string, string> = { S: 'a GNU sparse file', D: 'a GNU dump directory', M: 'a GNU multi-volume continuation', V: 'a GNU volume header', N: 'an old GNU long-name record' };
 
+/** An entry's name for messages: its name string (lib/names), so even a name that is not UTF-8 says which it was. */
 export function displayName(name: Buffer): string {
-  return name.toString('utf8');
+  return nameOfBytes(name);
 }
 
 /** A NUL-terminated field (or the whole field when it has no NUL), as a view of `b`. */

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { NotFoundError, UnsupportedError } from '../errors';
+import { NotFoundError } from '../errors';
+import { fsPath, readdirNamesSync, readlinkNameSync, readlinkName } from '../names';
 import { whiteoutFormat, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import type { WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../store/types';
@@ -30,7 +31,7 @@ const WALK_BATCH = 512;
 
 function lstatOrUndefined(p: string): fs.Stats | undefined {
   try {
-    return fs.lstatSync(p, { throwIfNoEntry: false });
+    return fs.lstatSync(fsPath(p), { throwIfNoEntry: false });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw e;
@@ -96,11 +97,11 @@ export class UnionView {
   }
 
   readFileSync(p: string): Buffer {
-    return fs.readFileSync(this.entryOf(p).realPath);
+    return fs.readFileSync(fsPath(this.entryOf(p).realPath));
   }
 
   readlinkSync(p: string): string {
-    return fs.readlinkSync(this.entryOf(p).realPath);
+    return readlinkNameSync(this.entryOf(p).realPath);
   }
 
   /** Every xattr except overlay's own (trusted.overlay.*, user.overlay.*); {} when the addon is absent. */
@@ -161,10 +162,10 @@ export class UnionView {
     return this.readdirEntriesSync(p);
   }
   async readFile(p: string): Promise<Buffer> {
-    return fs.promises.readFile(this.entryOf(p).realPath);
+    return fs.promises.readFile(fsPath(this.entryOf(p).realPath));
   }
   async readlink(p: string): Promise<string> {
-    return fs.promises.readlink(this.entryOf(p).realPath);
+    return readlinkName(this.entryOf(p).realPath);
   }
   async xattrs(p: string): Promise<Record<string, Buffer>> {
     return xattrsOfAsync(this.entryOf(p).realPath);
@@ -212,7 +213,7 @@ export class UnionView {
     let layers = this.getRootLayers();
     if (np === '/') {
       const top = this.roots.length - 1;
-      const st = fs.lstatSync(this.roots[top]);
+      const st = fs.lstatSync(fsPath(this.roots[top]));
       return { entry: { path: '/', realPath: this.roots[top], layer: top, stat: st, type: entryType(st) }, layers };
     }
     let rel = '';
@@ -290,14 +291,11 @@ export class UnionView {
       const dirReal = this.roots[L] + rel;
       let hides: string[] | undefined;
       let markerSeen = false;
-      for (const name of fs.readdirSync(dirReal)) {
+      for (const name of readdirNamesSync(dirReal)) {
         if (closed.has(name)) continue;
         const real = dirReal + '/' + name;
         const st = lstatOrUndefined(real);
-        if (st === undefined) {
-          if (name.includes('\ufffd')) throw new UnsupportedError(`the view cannot read ${JSON.stringify(real)}: its name is not UTF-8`);
-          continue; // removed since the listing
-        }
+        if (st === undefined) continue; // removed since the listing
         const c = this.fmt.classify(name, st);
         if (c !== null) {
           if (c.kind === 'opaque-marker') markerSeen = true;

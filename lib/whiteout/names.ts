@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { fsPath, nameBytes } from '../names';
 
 /** The OCI tar form: `.wh.NAME` hides NAME of the layers below; `.wh..wh..opq` makes its directory opaque. */
 export const OCI_WHITEOUT_PREFIX = '.wh.';
@@ -20,10 +21,11 @@ export function isOverlayXattr(name: string): boolean {
   return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
 }
 
-/** `dir/name`; Buffers keep names that are not UTF-8 byte for byte. */
+/** `dir/name`, ready for fs calls: strings are name strings (lib/names), Buffers raw bytes. */
 export function joinName(dir: string | Buffer, name: string | Buffer): string | Buffer {
-  if (typeof dir === 'string' && typeof name === 'string') return path.join(dir, name);
-  return Buffer.concat([Buffer.from(dir), Buffer.from('/'), Buffer.from(name)]);
+  if (typeof dir === 'string' && typeof name === 'string') return fsPath(path.join(dir, name));
+  const bytes = (x: string | Buffer) => (typeof x === 'string' ? nameBytes(x) : x);
+  return Buffer.concat([bytes(dir), Buffer.from('/'), bytes(name)]);
 }
 
 /** `.wh.` + name, in the name's own representation. */

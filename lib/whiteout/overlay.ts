@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as native from '../native';
+import { fsArg } from '../names';
 import { joinName } from './names';
 import type { WhiteoutFormat } from './types';
 
@@ -39,12 +40,12 @@ export function overlayFormat(name: OverlayFormatName): WhiteoutFormat {
       }
     },
     markOpaqueSync(dir) {
-      native.lsetxattrSync(dir, opaque, Buffer.from('y'));
+      native.lsetxattrSync(fsArg(dir), opaque, Buffer.from('y'));
     },
     isOpaqueSync(dir) {
       let v: Buffer | null;
       try {
-        v = native.lgetxattrSync(dir, opaque);
+        v = native.lgetxattrSync(fsArg(dir), opaque);
       } catch (e) {
         const code = errCode(e);
         if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return false;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import type { Change } from '../../diff';
 import type { ResolvedTree } from '../tree-ref';
+import { printable } from '../../names';
 import { paint } from '../style';
 import { formatBytes } from '../progress';
 import { imageTreeResolvers } from '../image-ref';
@@ -11,7 +12,7 @@ const colours = { A: 'green', C: 'yellow', D: 'red' } as const;
 export function formatChanges(changes: Change[], sizes = false): string {
   return changes
     .map((c) => {
-      const line = `${c.kind} ${c.path}${sizes && c.type === 'file' ? `  (${formatBytes(c.size)})` : ''}`;
+      const line = `${c.kind} ${printable(c.path)}${sizes && c.type === 'file' ? `  (${formatBytes(c.size)})` : ''}`;
       return paint(colours[c.kind], line);
     })
     .join('\n');
