@@ -10,6 +10,7 @@ const RANK: Record<string, number> = {
   errors: 0,
   types: 0,
   digest: 1,
+  names: 1,
   native: 1,
   workers: 1,
   oci: 1,
