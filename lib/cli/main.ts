@@ -1,9 +1,9 @@
 import type { LayerStore } from '../layer-store';
-import { LayerfsError } from '../errors';
 import type { CliContext } from './context';
 import { UsageError } from './usage';
 import { paint } from './style';
 import { parseFastPath, runFast } from './fast-path';
+import { exitCodeOf, errorRecord, EXIT_PIPE } from './exit-codes';
 
 /*
  * Startup is most of what a short command costs, so this module loads little: the store (and
@@ -11,25 +11,52 @@ import { parseFastPath, runFast } from './fast-path';
  * not one the fast path reads, and each command's heavy parts only when it runs.
  */
 
-/** Exit codes: 0 success, 1 failure, 2 usage error. */
+/** Exit codes: 0 success, 1 failure, 2 usage error (lib/cli/exit-codes.ts). */
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipe();
   const code = await run(argv);
   if (code !== 0) process.exitCode = code;
 }
 
+/**
+ * A reader that goes away (`layerfs ls | head -1`) ends the command at once and quietly, as
+ * SIGPIPE ends coreutils: no message, exit 141 (what a shell reports for them). Node ignores
+ * SIGPIPE, so the write fails with EPIPE instead, which unhandled would print a stack trace.
+ */
+function endQuietlyOnClosedPipe(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(EXIT_PIPE);
+      throw e;
+    });
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   let store: Promise<LayerStore> | undefined;
+  // once stdout carries data (`-o -`), results and errors go to stderr; under --json stdout
+  // holds one document at most, so an error after a printed result goes to stderr too
+  let stdoutIsData = false;
+  let printed = false;
+  const results = () => (stdoutIsData ? process.stderr : process.stdout);
   const ctx: CliContext = {
     json: false,
     store: () => (store ??= (require('../layer-store') as typeof import('../layer-store')).LayerStore.open(ctx.storeDir, { onWarning: (m) => ctx.warn(m) })),
     print: (json, text) => {
-      process.stdout.write((ctx.json ? JSON.stringify(json, null, 2) : text()) + '\n');
+      const out = results();
+      if (out === process.stdout) printed = true;
+      out.write((ctx.json ? JSON.stringify(json, null, 2) : text()) + '\n');
     },
     info: (text) => {
-      if (!ctx.json) process.stdout.write(text + '\n');
+      if (!ctx.json) results().write(text + '\n');
     },
     warn: (text) => {
       process.stderr.write(`${paint('yellow', 'warning', process.stderr)}: ${text}\n`);
+    },
+    dataOut: () => {
+      if (process.stdout.isTTY) throw new UsageError('refusing to write binary data to a terminal: redirect stdout, or give -o FILE');
+      stdoutIsData = true;
+      return process.stdout;
     },
   };
   // --json must also shape errors raised before any action runs
@@ -40,19 +67,15 @@ export async function run(argv: string[]): Promise<number> {
     await runFast(fast, ctx);
     return 0;
   } catch (e) {
-    return reportError(e, ctx);
+    const code = exitCodeOf(e);
+    if (code === EXIT_PIPE) return code;
+    if (ctx.json) {
+      (stdoutIsData || printed ? process.stderr : process.stdout).write(JSON.stringify({ error: errorRecord(e) }, null, 2) + '\n');
+    } else {
+      const msg = (e as Error)?.message ?? String(e);
+      process.stderr.write(`${paint('red', 'layerfs', process.stderr)}: ${msg}\n`);
+      if (process.env.LAYERFS_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    }
+    return code;
   }
-}
-
-function reportError(e: unknown, ctx: CliContext): number {
-  const usage = e instanceof UsageError;
-  if (ctx.json) {
-    const err = e instanceof LayerfsError ? e.toJSON() : { code: (e as NodeJS.ErrnoException)?.code ?? 'LAYERFS_ERROR', message: (e as Error)?.message ?? String(e) };
-    process.stdout.write(JSON.stringify({ error: err }, null, 2) + '\n');
-  } else {
-    const msg = (e as Error)?.message ?? String(e);
-    process.stderr.write(`${paint('red', 'layerfs', process.stderr)}: ${msg}\n`);
-    if (process.env.LAYERFS_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  }
-  return usage ? 2 : 1;
 }

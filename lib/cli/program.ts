@@ -3,6 +3,7 @@ import * as path from 'path';
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './context';
 import { commands } from './commands';
+import { EXIT_USAGE } from './exit-codes';
 
 /** package.json is two levels up from lib/cli, three from dist/lib/cli. */
 function version(): string {
@@ -36,8 +37,9 @@ export function buildProgram(ctx: CliContext, argv: string[]): Command {
 }
 
 /**
- * Parses `argv` with commander and runs the command. Commander's own outcomes (help, version,
- * usage errors) become exit codes here; a command's failure is thrown to the caller.
+ * Parses `argv` with commander and runs the command. Commander's own outcomes become exit codes
+ * here: help and version asked for are 0; a usage error, or help shown because no command was
+ * given, is 2 (with the error as JSON on stdout under --json). A command's failure is thrown to the caller.
  */
 export async function runProgram(argv: string[], ctx: CliContext): Promise<number> {
   const program = buildProgram(ctx, argv);
@@ -46,8 +48,9 @@ export async function runProgram(argv: string[], ctx: CliContext): Promise<numbe
     return 0;
   } catch (e) {
     if (!(e instanceof CommanderError)) throw e;
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-    if (ctx.json) process.stdout.write(JSON.stringify({ error: { code: 'LAYERFS_USAGE', message: e.message.replace(/^error: /, '') } }) + '\n');
-    return 2;
+    if (e.exitCode === 0) return 0;
+    const message = e.code === 'commander.help' ? 'no command given' : e.message.replace(/^error: /, '');
+    if (ctx.json) process.stdout.write(JSON.stringify({ error: { code: 'LAYERFS_USAGE', message } }) + '\n');
+    return EXIT_USAGE;
   }
 }

@@ -26,6 +26,20 @@ function mode(v?: string): number | undefined {
   return parseInt(v, 8);
 }
 
+/** ENTRYPOINT and CMD: a JSON array of strings, or a single word. */
+function words(flag: string, v?: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!v.trim().startsWith('[')) return [v];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch (e) {
+    throw new UsageError(`${flag} takes a JSON array of strings or a single word: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((w) => typeof w === 'string')) throw new UsageError(`${flag} takes a JSON array of strings, not ${v}`);
+  return parsed as string[];
+}
+
 interface LayerFlags {
   include: string[];
   exclude: string[];
@@ -91,8 +105,9 @@ export function register(program: Command, ctx: CliContext): void {
       .addOption(new Option('--format <format>', 'image format').choices(['oci', 'oci-archive', 'docker-archive']).default('oci'))
       .option('--tag <tag>', 'the tag of the new image'),
   ).action(async (o: LayerFlags & { from: string; layer: string[]; entrypoint?: string; cmd?: string; env: string[]; workdir?: string; user?: string; label: string[]; expose: string[]; output: string; format: 'oci' | 'oci-archive' | 'docker-archive'; tag?: string }) => {
+    const entrypoint = words('--entrypoint', o.entrypoint);
+    const cmd = words('--cmd', o.cmd);
     const store = await ctx.store();
-    const words = (v?: string) => (v === undefined ? undefined : v.trim().startsWith('[') ? (JSON.parse(v) as string[]) : [v]);
     const layers = o.layer.map((spec) => {
       const i = spec.lastIndexOf(':');
       return i > 0 ? layerOptions(o, spec.slice(0, i), spec.slice(i + 1)) : layerOptions(o, spec);
@@ -101,8 +116,8 @@ export function register(program: Command, ctx: CliContext): void {
       from: o.from,
       layers: layers.map((l) => ({ ...l, onWarning: (m: string) => ctx.warn(m) })),
       config: {
-        entrypoint: words(o.entrypoint),
-        cmd: words(o.cmd),
+        entrypoint,
+        cmd,
         env: o.env.length ? o.env : undefined,
         workingDir: o.workdir,
         user: o.user,

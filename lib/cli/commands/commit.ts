@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
 import { progressBar } from '../progress';
+import { UsageError } from '../usage';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -9,18 +10,21 @@ export function register(program: Command, ctx: CliContext): void {
     .description("turn a container's changes into a new layer on top of its chain and print its DiffID and ChainID")
     .argument('<container>', 'container id, name or unique id prefix')
     .addOption(new Option('--compress <kind>', 'compression of the layer blob').choices(['gzip', 'zstd', 'none']).default('gzip'))
-    .option('-o, --output <file>', 'also write the layer tarball to this file')
+    .option('-o, --output <file>', 'also write the layer tarball to this file ("-": standard output, and the result goes to stderr)')
     .option('--source-date-epoch <seconds>', 'clamp mtimes to this time (default: $SOURCE_DATE_EPOCH)')
     .option('--durable', 'fsync the layer before publishing it')
     .action(async (ref: string, opts: { compress: 'gzip' | 'zstd' | 'none'; output?: string; sourceDateEpoch?: string; durable?: boolean }) => {
+      // stdout is claimed first: a terminal is refused before anything is committed
+      const dest = opts.output === '-' ? ctx.dataOut() : opts.output;
+      const epoch = opts.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH;
+      if (epoch !== undefined && !/^\d+$/.test(epoch)) throw new UsageError(`${opts.sourceDateEpoch !== undefined ? '--source-date-epoch' : '$SOURCE_DATE_EPOCH'} takes seconds since the epoch, not ${JSON.stringify(epoch)}`);
       const store = await ctx.store();
       const c = await store.getContainer(ref);
-      const epoch = opts.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH;
       const bar = progressBar(`committing ${c.name ?? c.id}`);
       const layer = await c.commit({ compression: opts.compress, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable });
       bar.done();
       // this commit's blob, compressed as asked (the layer may have been committed before with another)
-      if (opts.output) await (require('../write-file') as typeof import('../write-file')).writeStreamAtomically(fs.createReadStream(store.paths.blob(layer.digest), { highWaterMark: 4 << 20 }), opts.output);
+      if (dest) await (require('../write-file') as typeof import('../write-file')).writeStreamAtomically(fs.createReadStream(store.paths.blob(layer.digest), { highWaterMark: 4 << 20 }), dest);
       ctx.print({ ...layer, output: opts.output }, () => `DiffID:  ${layer.diffId}\nChainID: ${layer.chainId}`);
     });
 }

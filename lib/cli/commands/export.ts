@@ -6,14 +6,14 @@ export function register(program: Command, ctx: CliContext): void {
     .command('export')
     .description('write a layer tarball exactly as it was imported or committed (same bytes, same digest)')
     .argument('<chainid>', 'ChainID of the layer')
-    .requiredOption('-o, --output <file>', 'where to write it ("-" for standard output)')
+    .requiredOption('-o, --output <file>', 'where to write it ("-": standard output, and the result goes to stderr)')
     .action(async (chainId: string, opts: { output: string }) => {
+      const dest = opts.output === '-' ? ctx.dataOut() : opts.output;
       const store = await ctx.store();
       const layer = await store.getLayer(chainId);
       const src = store.exportLayer(chainId);
       const { writeStreamAtomically } = require('../write-file') as typeof import('../write-file');
-      await writeStreamAtomically(src, opts.output);
-      if (opts.output === '-') return;
+      await writeStreamAtomically(src, dest);
       ctx.print({ chainId: layer.chainId, digest: layer.digest, size: layer.size, mediaType: layer.mediaType, output: opts.output }, () => `${layer.digest} -> ${opts.output}`);
     });
 }

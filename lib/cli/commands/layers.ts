@@ -17,6 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--lowest-efficiency <ratio>', 'with --ci: the lowest efficiency accepted (0..1)', '0.9')
     .option('--highest-wasted-bytes <bytes>', 'with --ci: the most wasted bytes accepted', String(Infinity))
     .action(async (ref: string, opts: { layer?: string; ci?: boolean; lowestEfficiency: string; highestWastedBytes: string }) => {
+      for (const [flag, v] of [['--lowest-efficiency', opts.lowestEfficiency], ['--highest-wasted-bytes', opts.highestWastedBytes]]) if (Number.isNaN(Number(v)) || v.trim() === '') throw new UsageError(`${flag} takes a number, not ${JSON.stringify(v)}`);
       const store = await ctx.store();
       const chain = (await imageChain(store, ref)) ?? store.resolveChain(ref);
       const layers = store.chainSync(chain);
