@@ -66,7 +66,7 @@ describe('layerfs create / mount / umount / rm / ls', () => {
     expect(nope.code).toBe(1);
     expect(nope.json().error.code).toBe('LAYERFS_NOT_FOUND');
     expect(cli('rm', 'nope').stderr).toContain('no container "nope"');
-    expect(cli('create', 'zz-not-hex').code).toBe(1);
+    expect(cli('create', 'zz-not-hex').code).toBe(2); // a malformed ChainID is a usage error
   });
 
   it('auto falls back to the copy driver where the addon is unavailable', () => {

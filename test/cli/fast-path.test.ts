@@ -122,7 +122,7 @@ describe('the fast path and commander print the same', () => {
     const missing = 'sha256:' + 'e'.repeat(64);
     expect(both(['create'], [missing]).code).toBe(1);
     expect(both(['--json', 'create'], [missing]).json().error.code).toBe('LAYERFS_NOT_FOUND');
-    expect(both(['create', '--driver', 'copy'], ['zz-not-hex']).code).toBe(1);
+    expect(both(['create', '--driver', 'copy'], ['zz-not-hex']).code).toBe(2); // a malformed ChainID: a usage error
     expect(both(['mount'], ['nope']).stderr).toContain('no container "nope"');
     expect(both(['--json', 'mount'], ['nope']).json().error.code).toBe('LAYERFS_NOT_FOUND');
   });
