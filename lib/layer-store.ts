@@ -30,7 +30,9 @@ const builds = (): BuildModule => (buildModule ??= require('./build') as BuildMo
 export class LayerStore extends StoreCore {
   /** A writable layer on `chainId` (null: on no layers), realised by the chosen driver (default `auto`). */
   createContainer(chainOrImage: string | null, opts: CreateContainerOptions = {}): Promise<Container> {
-    return containers().createContainer(this, chainOrImage === null ? null : this.resolveChain(chainOrImage), opts);
+    const image = chainOrImage !== null && !isDigest(chainOrImage) ? this.importedImage(chainOrImage) : null;
+    const withImage = image && !opts.image ? { ...opts, image: { name: image.name, config: image.config } } : opts;
+    return containers().createContainer(this, chainOrImage === null ? null : this.resolveChain(chainOrImage), withImage);
   }
 
   /** A ChainID as given, or the chain of an imported image of that name. */

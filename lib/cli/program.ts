@@ -44,7 +44,7 @@ export function buildProgram(ctx: CliContext, argv: string[]): Command {
 export async function runProgram(argv: string[], ctx: CliContext): Promise<number> {
   const program = buildProgram(ctx, argv);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(commandArgv(argv), { from: 'user' });
     return 0;
   } catch (e) {
     if (!(e instanceof CommanderError)) throw e;
@@ -53,4 +53,12 @@ export async function runProgram(argv: string[], ctx: CliContext): Promise<numbe
     if (ctx.json) process.stdout.write(JSON.stringify({ error: { code: 'LAYERFS_USAGE', message } }) + '\n');
     return EXIT_USAGE;
   }
+}
+
+/** For `run` and `bundle`, what follows the image (container, directory) is the command's own. */
+function commandArgv(argv: string[]): string[] {
+  const sub = argv.find((a) => a === 'run' || a === 'bundle');
+  if (!sub) return argv;
+  const { separateCommand } = require('./commands/run') as typeof import('./commands/run');
+  return separateCommand(argv, sub, sub === 'run' ? 1 : 2);
 }

@@ -8,6 +8,7 @@ import type { UnionView } from '../view';
 import type { PackEntry } from '../tar/types';
 import { CommitLayerJob, runCommitLayerJobSync } from './commit-job';
 import { planPackEntriesSync } from './commit-entries';
+import { withoutRuntimeEntries } from './runtime-entries';
 import type { Change, CommitOptions, ContainerRecord, LayerRef } from './types';
 
 /** Up to this many entries and bytes, the layer directory is built on the calling thread. */
@@ -29,7 +30,7 @@ export async function commitContainer(store: StoreCore, container: ContainerReco
   const lower = store.view(rec.chain);
   const upper = store.paths.containerUpper(rec.id);
   const home = rec.driver === 'overlay' ? upper : store.paths.containerRoot(rec.id);
-  const changes = opts.changes ?? (await changesOf(store, rec, lower, opts.signal));
+  const changes = opts.changes ?? withoutRuntimeEntries(await changesOf(store, rec, lower, opts.signal), rec.runtimeEntries);
   const base = baseOf(changes) ?? home;
   const compression = opts.compression ?? 'gzip';
 

@@ -6,6 +6,10 @@ import type { Driver, ContainerRef } from '../drivers/types';
 import { isMountPoint, UnmountOptions } from '../drivers/mounts';
 import { withContainerLock } from './lock';
 import type { Change, CommitOptions, ContainerRecord, DriverName, LayerRef, MountSpec } from './types';
+import { withoutRuntimeEntries } from './runtime-entries';
+import { deleteRuntimeContainer } from '../runtime/execute';
+import type { RunOptions } from './run';
+import type { RunResult } from '../runtime/execute';
 
 /**
  * A writable layer on top of a chain, realised by its driver. The record on disk is the truth:
@@ -84,8 +88,17 @@ export class Container implements ContainerRef {
   }
 
   /** What changed against the chain, sorted by path. */
-  diff(): Promise<Change[]> {
-    return this.impl.changes(this);
+  async diff(): Promise<Change[]> {
+    return withoutRuntimeEntries(await this.impl.changes(this), this.rec.runtimeEntries);
+  }
+
+  /**
+   * Runs a process in the container with an OCI runtime (runc by default) and resolves to its
+   * exit code. `args` replaces the image's Cmd; see RunOptions for the rest.
+   */
+  run(args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+    const { runInContainer } = require('./run') as typeof import('./run');
+    return runInContainer(this, args, opts);
   }
 
   /** The container's changes as a new layer on top of its chain. */
@@ -100,7 +113,19 @@ export class Container implements ContainerRef {
    * detached lazily as the last resort (`onLazy` hears of it).
    */
   remove(opts: UnmountOptions = {}): Promise<void> {
-    return this.locked(() => this.impl.remove(this, opts));
+    return this.locked(() => {
+      // a process left running by a crashed `run` holds the mount: the runtime ends it first
+      if (this.rec.runtime) deleteRuntimeContainer(this.rec.runtime.path, this.rec.runtime.id);
+      return this.impl.remove(this, opts);
+    });
+  }
+
+  /** Changes the record under the container's lock (reread first: another process may have changed it). */
+  update(change: (r: ContainerRecord) => ContainerRecord): Promise<void> {
+    return this.locked(async () => {
+      this.rec = change(this.rec);
+      writeJsonAtomicSync(this.store.paths.containerRecord(this.id), this.rec);
+    });
   }
 
   /** Rereads the record (another process may have mounted, unmounted or removed the container). */

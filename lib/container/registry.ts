@@ -15,6 +15,8 @@ export interface CreateContainerOptions extends OperationOptions {
   name?: string;
   /** a read-only view of the chain: no upper, nothing can be written */
   readOnly?: boolean;
+  /** the image it is made from: `run` starts its process from this config */
+  image?: ContainerRecord['image'];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -43,6 +45,7 @@ export async function createContainer(store: StoreCore, chainId: string | null, 
     state: 'created',
     created: new Date().toISOString(),
     ...(opts.readOnly ? { readOnly: true } : {}),
+    ...(opts.image ? { image: opts.image } : {}),
   };
   const staging = store.makeStaging('container');
   try {

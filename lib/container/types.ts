@@ -1,5 +1,6 @@
 import type { Change } from '../diff/types';
 import type { LayerRef } from '../store/types';
+import type { ImageConfig } from '../oci/image-config';
 
 export type DriverName = 'overlay' | 'copy';
 export type DriverChoice = DriverName | 'auto';
@@ -15,6 +16,15 @@ export interface ContainerRecord {
   state: 'created' | 'mounted' | 'unmounted';
   created: string;
   readOnly?: boolean;
+  /** the image the container was made from, whose config `run` starts its process with */
+  image?: { name?: string; config: ImageConfig };
+  /**
+   * Mountpoints layerfs made in the container for a runtime (`/proc`, `/etc/hosts`, …) that the
+   * image lacked: not changes of the container, unless something changed them since.
+   */
+  runtimeEntries?: string[];
+  /** while a process runs in it: the runtime and its name for the container (`rm` cleans up after a crash) */
+  runtime?: { path: string; id: string };
 }
 
 /** What a caller that mounts by itself needs (like containerd snapshotters' mounts). */

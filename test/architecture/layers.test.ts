@@ -26,7 +26,7 @@ const RANK: Record<string, number> = {
   image: 7,
   build: 7,
   registry: 7,
-  runtime: 7,
+  runtime: 5,
   report: 7,
   'layer-store': 8,
   index: 9,

@@ -13,6 +13,8 @@ import * as image from './image';
 import * as layers from './layers';
 import * as build from './build';
 import * as maintenance from './maintenance';
+import * as runCmd from './run';
+import * as bundle from './bundle';
 
 /** Every subcommand, one file each, in the order `--help` lists them. */
 export const commands: Array<(program: Command, ctx: CliContext) => void> = [
@@ -25,6 +27,8 @@ export const commands: Array<(program: Command, ctx: CliContext) => void> = [
   rm.register,
   diff.register,
   commit.register,
+  runCmd.register,
+  bundle.register,
   image.register,
   layers.register,
   build.register,

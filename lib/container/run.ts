@@ -1,0 +1,62 @@
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { deleteRuntimeContainer, executeBundle, locateRuntime, writeBundle } from '../runtime';
+import type { BundleOptions, ExecuteOptions, RunResult, RuntimeSpec } from '../runtime';
+import type { ImageConfig } from '../oci/image-config';
+import type { Container } from './container';
+import { makeMountpoints } from './runtime-entries';
+
+export interface RunOptions extends Omit<BundleOptions, 'args'>, Pick<ExecuteOptions, 'stdin' | 'stdout' | 'stderr' | 'signal' | 'onStarted'> {
+  /** `runc` (default), `crun`, or the path of an OCI runtime */
+  runtime?: string;
+  /** the image config to start the process from (default: the one of the image the container was made from) */
+  image?: ImageConfig;
+  /** keep the container mounted afterwards (default: unmounted again, unless it was mounted before) */
+  keepMounted?: boolean;
+}
+
+/**
+ * Runs a process in the container with an OCI runtime, in the foreground: mounts it, makes the
+ * mount targets the runtime needs (recorded, so they are no change), writes the bundle in the
+ * container's directory, runs `RUNTIME run`, and unmounts afterwards. `args` replaces the image's
+ * Cmd. The runtime is found first, so a missing one changes nothing.
+ */
+export async function runInContainer(c: Container, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const runtime = locateRuntime(opts.runtime);
+  const wasMounted = c.isMounted();
+  const id = `layerfs-${c.id.slice(0, 12)}-${randomBytes(4).toString('hex')}`;
+  try {
+    const bundle = path.join(c.store.paths.container(c.id), 'bundle');
+    await prepareBundle(c, bundle, { ...opts, args }, { path: runtime, id });
+    try {
+      return await executeBundle({ runtime, bundle, id, tty: opts.tty, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal, onStarted: opts.onStarted });
+    } finally {
+      deleteRuntimeContainer(runtime, id); // nothing, after a normal exit: `run` deletes its container
+      await c.update((r) => {
+        const { runtime: _gone, ...rest } = r;
+        return rest;
+      });
+    }
+  } finally {
+    if (!wasMounted && !opts.keepMounted) await c.unmount();
+  }
+}
+
+/**
+ * Mounts the container and writes a runtime bundle for it in `dir` (see writeBundle), after making
+ * the mount targets the runtime needs; they are recorded with the container, so that diff and
+ * commit leave them out. `runtime`: recorded too, while a process runs.
+ */
+export async function prepareBundle(c: Container, dir: string, opts: BundleOptions & { image?: ImageConfig }, runtime?: { path: string; id: string }): Promise<RuntimeSpec> {
+  const root = await c.mount();
+  const spec = writeBundle(dir, root, opts.image ?? c.record.image?.config, opts);
+  const targets = spec.mounts.map((m) => ({ destination: m.destination, file: m.type === 'bind' }));
+  targets.push({ destination: spec.process.cwd, file: false });
+  const made = c.readOnly ? [] : makeMountpoints(root, targets);
+  await c.update((r) => ({ ...r, runtimeEntries: union(r.runtimeEntries, made), ...(runtime ? { runtime } : {}) }));
+  return spec;
+}
+
+function union(a: string[] | undefined, b: string[]): string[] {
+  return [...new Set([...(a ?? []), ...b])].sort();
+}

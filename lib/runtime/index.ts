@@ -1,0 +1,11 @@
+export { runtimeSpec } from './spec';
+export type { RuntimeSpecOptions } from './spec';
+export { writeBundle } from './bundle';
+export type { BundleOptions } from './bundle';
+export { executeBundle, deleteRuntimeContainer } from './execute';
+export type { ExecuteOptions, RunResult } from './execute';
+export { locateRuntime } from './locate';
+export { resolveUser } from './user';
+export type { ProcessUser } from './user';
+export { readFileInRoot, resolveInRoot } from './confined';
+export type { RuntimeSpec, RuntimeMount } from './types';
