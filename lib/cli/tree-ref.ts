@@ -37,7 +37,7 @@ export async function resolveTree(store: LayerStore, ref: string, extra: Array<(
     const dir = path.join(staging, 'layer');
     fs.mkdirSync(dir);
     try {
-      await applyLayer(ref, dir, { whiteout: store.whiteout });
+      await applyLayer(ref, dir, { whiteout: store.whiteout, limits: store.tarLimits() });
     } catch (e) {
       await store.discard(staging);
       throw e;

@@ -9,6 +9,7 @@ import { UnionView } from '../view';
 import { StorePaths, defaultStoreDir } from './paths';
 import { discard, isStale, stagingName } from './tmp';
 import { ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
+import { layerByteLimit, LayerByteLimit, StoreLimits } from './limits';
 import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync } from './records';
 import type { FsckReport, GcReport } from './check';
 import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, OperationOptions, WhiteoutFormatName } from './types';
@@ -23,6 +24,8 @@ export interface StoreConfig {
   whiteout: WhiteoutFormatName;
   /** per-kernel facts probed once (overlay options the kernel accepts, ...) */
   probes?: Record<string, unknown>;
+  /** safety limits of this store (see lib/store/limits.ts) */
+  limits?: StoreLimits;
 }
 
 export interface ImportLayerOptions extends OperationOptions {
@@ -35,6 +38,8 @@ export interface ImportLayerOptions extends OperationOptions {
   /** name of the input in error messages (e.g. `layer 2 (sha256:ab…)`) */
   what?: string;
   durable?: boolean;
+  /** refuse (LAYERFS_LIMIT, nothing kept) a layer whose tar is bigger than this uncompressed; default: see layerByteLimit */
+  maxUncompressedBytes?: number;
   /**
    * The parent is being imported alongside (the layers of one image): it is not looked up now.
    * This layer is written meanwhile; it waits for this promise (the parent published) only to
@@ -123,6 +128,17 @@ export class StoreCore {
     return dir;
   }
 
+  /** How big one layer may get uncompressed here (an option, LAYERFS_MAX_LAYER_BYTES, store.json, else the free space). */
+  layerByteLimit(option?: number): LayerByteLimit {
+    return layerByteLimit(this.paths.tmpDir, this.config.limits, option);
+  }
+
+  /** The tar limits an untrusted layer is applied with in this store. */
+  tarLimits(maxUncompressedBytes?: number): { maxUncompressedBytes: number; maxUncompressedSource: string } {
+    const l = this.layerByteLimit(maxUncompressedBytes);
+    return { maxUncompressedBytes: l.bytes, maxUncompressedSource: l.source };
+  }
+
   /** Moves a path aside and deletes it in the background. */
   discard(target: string): Promise<void> {
     return discard(this.paths.tmpDir, target);
@@ -161,6 +177,7 @@ export class StoreCore {
         total,
         durable: opts.durable,
         manifestPath: path.join(staging, 'manifest.json'),
+        limits: this.tarLimits(opts.maxUncompressedBytes),
         lowerDirs: later
           ? async () => {
               opts.onWritten?.();

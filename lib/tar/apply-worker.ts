@@ -230,9 +230,13 @@ workerMain(async (data: ApplyWorkerData, post: (m: Record<string, unknown>) => v
         const chunk = r.value;
         if (tar !== null) {
           tar.update(chunk);
-          if (tar.bytes > limits.ratioGraceBytes && tar.bytes > raw.bytes * limits.maxCompressionRatio) {
-            throw new LimitExceededError(reader.currentEntry, `decompression bomb: ${tar.bytes} bytes from ${raw.bytes} ${compression} bytes (ratio over ${limits.maxCompressionRatio})`);
+          if (tar.bytes > limits.ratioGraceBytes && tar.bytes - limits.ratioGraceBytes > raw.bytes * limits.maxCompressionRatio) {
+            throw new LimitExceededError(reader.currentEntry, `decompression bomb: ${tar.bytes} bytes from ${raw.bytes} ${compression} bytes (over ${limits.maxCompressionRatio} times the input past the first ${limits.ratioGraceBytes} bytes)`);
           }
+        }
+        const out = tar === null ? raw.bytes : tar.bytes;
+        if (out > limits.maxUncompressedBytes) {
+          throw new LimitExceededError(reader.currentEntry, `the layer's tar is over ${limits.maxUncompressedBytes} bytes uncompressed, the limit set by ${limits.maxUncompressedSource ?? 'the maxUncompressedBytes limit'}`);
         }
         reader.push(chunk);
       }

@@ -6,10 +6,17 @@ export interface TarLimits {
   maxHeaderBytes: number;
   /** deepest path accepted (components) */
   maxPathDepth: number;
-  /** largest ratio of uncompressed to compressed bytes before a stream is a bomb */
+  /**
+   * largest ratio of uncompressed to compressed bytes, counted on the output past
+   * `ratioGraceBytes`: a legitimate gzip of zeros reaches about 1030:1 overall, and passes
+   */
   maxCompressionRatio: number;
-  /** ratio is only checked after this many uncompressed bytes */
+  /** the ratio is only checked after this many uncompressed bytes, and on the bytes past them */
   ratioGraceBytes: number;
+  /** largest uncompressed tar (bytes), whatever the ratio: the bound that holds for any input */
+  maxUncompressedBytes: number;
+  /** where maxUncompressedBytes came from, named in the error */
+  maxUncompressedSource?: string;
 }
 
 export const DEFAULT_TAR_LIMITS: TarLimits = {
@@ -17,6 +24,7 @@ export const DEFAULT_TAR_LIMITS: TarLimits = {
   maxPathDepth: 1024,
   maxCompressionRatio: 1000,
   ratioGraceBytes: 64 << 20,
+  maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
 };
 
 export interface ApplyOptions {
