@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import { applyLayer } from '../../lib/tar/apply-layer';
 import { addonStatus, lgetxattrSync, lsetxattrSync } from '../../lib/native';
@@ -16,6 +16,8 @@ import type { WhiteoutFormatName } from '../../lib/store/types';
 import { rawTar, gzip, RawEntry, Sandbox } from '../fixtures/hostile-tar';
 import { snapshotTree, diffSnapshots } from '../fixtures/tree';
 import { describeIf, hasTool, itIf, isRoot } from '../fixtures/peers';
+import { readableDist, runAsNobody } from '../fixtures/unprivileged';
+import { removeTempDir } from '../fixtures/tmp';
 
 const addon = addonStatus().available;
 const privileged = isRoot() && addon;
@@ -114,9 +116,17 @@ describe('a representative layer', () => {
     fs.chmodSync(sb.work, 0o755);
     fs.chownSync(sb.target, 65534, 65534);
     const input = sb.file('in.tar', rawTar([...entries(), { name: 'tr', body: 't', pax: { 'SCHILY.xattr.trusted.x': 'y' } }, { name: 'cdev', type: '3', devmajor: 1, devminor: 3 }]));
-    const script = `require(${JSON.stringify(path.resolve(__dirname, '../../dist/lib/tar/apply-layer.js'))}).applyLayer(${JSON.stringify(input)}, ${JSON.stringify(sb.target)}, { whiteout: 'oci' })
+    // the child loads a world-readable copy of dist: the checkout may sit under a 0700 home
+    const lib = readableDist();
+    const script = `require(process.argv[1] + '/dist/lib/tar/apply-layer.js').applyLayer(process.argv[2], process.argv[3], { whiteout: 'oci' })
       .then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ error: e.code, message: e.message })));`;
-    const out = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    let out;
+    try {
+      out = runAsNobody(process.execPath, ['-e', script, lib, input, sb.target]);
+    } finally {
+      removeTempDir(lib);
+    }
+    expect(out.stderr).toBe('');
     const r = JSON.parse(out.stdout);
     expect(r.error).toBeUndefined();
     const st = (p: string) => fs.lstatSync(T(p));
