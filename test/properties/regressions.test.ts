@@ -1,0 +1,96 @@
+import { makeTempDir, removeTempDir } from '../fixtures/tmp';
+import type { LayerSpec, Meta } from './layer-gen';
+import type { Mutation } from './mutation-gen';
+import { checkStack } from './stack-check';
+import { checkMutations } from './mutation-check';
+import { features, FEATURES, FeatureName } from './run-config';
+import { DRIVERS, canOverlay } from './stores';
+import type { DriverName } from '../../lib/container/types';
+
+/**
+ * Every case the property suite failed on, kept as a fixed input (shrunk by fast-check), each
+ * with what it found. A case of a bug class still being fixed runs once its feature is on
+ * (LAYERFS_PROPERTY_FEATURES, or the default in run-config.ts when the fix lands); until then it
+ * is skipped, saying why.
+ */
+
+let work: string;
+beforeAll(() => (work = makeTempDir('property-regressions')));
+afterAll(() => removeTempDir(work));
+
+const m = (over: Partial<Meta> = {}): Meta => ({ mode: 0o644, uid: 0, gid: 0, mtime: 0, xattrs: {}, ...over });
+const dirMeta = (over: Partial<Meta> = {}): Meta => m({ mode: 0o755, ...over });
+
+interface StackCase {
+  name: string;
+  /** the features this case needs on (its generator feature, or the check it needs strict) */
+  needs: FeatureName[];
+  /** needs a real overlay mount to show */
+  overlay?: boolean;
+  layers: LayerSpec[];
+}
+
+interface MutationCase {
+  name: string;
+  needs: FeatureName[];
+  drivers: DriverName[];
+  base: LayerSpec[];
+  mutations: Mutation[];
+}
+
+const stackCases: StackCase[] = [
+  {
+    // seed 1605286210: an overlay-format layer keeps the whiteout device of a/.wh.a although nothing
+    // lower has a/a; in the directory a, which only that layer has, overlayfs lists "a" and lstat
+    // of it gives ENOENT (the UnionView hides it). Not yet in an issue.
+    name: 'a whiteout of a name nothing lower has is not listed by an overlay mount',
+    needs: ['strictOverlayListing'],
+    overlay: true,
+    layers: [[{ op: 'whiteout', path: 'a/a' }]],
+  },
+  {
+    // seed 1246518924 (issue 12, whiteout then recreated directory): the child a/a comes before
+    // .wh.a in the tar; the directory a made for it took the lower a's xattrs, which the whiteout
+    // then deleted. The reference: a is a fresh directory with no xattrs.
+    name: 'a directory a layer whites out and makes again for a child keeps nothing of the lower one, whatever the tar order',
+    needs: ['recreate'],
+    layers: [[{ op: 'dir', path: 'a', meta: dirMeta({ xattrs: { 'user.b': 'bee' } }) }], [{ op: 'file', path: 'a/a', content: '', meta: m() }, { op: 'whiteout', path: 'a' }]],
+  },
+  {
+    // seed 1392443790 (issue 12, layer root metadata): the bottom layer's ./ entry says mtime 0;
+    // the empty layer above gives the root the time of its import instead of the chain's metadata.
+    name: 'the root of a layer without a ./ entry keeps the metadata of the chain below',
+    needs: ['root'],
+    layers: [[{ op: 'root', meta: dirMeta() }], []],
+  },
+  {
+    // every seed, once the feature is on (issue 12, global PAX headers): a global header carrying
+    // a path refuses the layer, where Go's archive/tar (containerd, moby) applies it to no entry.
+    name: 'a global PAX header that carries a path applies to no entry, and the layer imports',
+    needs: ['globalPax'],
+    layers: [[{ op: 'file', path: 'a', content: 'AAAA', meta: m() }]],
+  },
+];
+
+const mutationCases: MutationCase[] = [];
+
+const missing = (needs: FeatureName[]) => needs.filter((f) => !features[f]);
+
+describe('layer stacks', () => {
+  for (const c of stackCases) {
+    const off = missing(c.needs);
+    const runnable = off.length === 0 && (!c.overlay || canOverlay);
+    if (!runnable) console.warn(`regression "${c.name}" skipped: ${off.length ? off.map((f) => `feature ${f} is off (${FEATURES[f].why})`).join('; ') : 'it needs an overlay mount (root and the addon)'}`);
+    (runnable ? it : it.skip)(c.name, () => checkStack(work, c.layers, { ...features, ...Object.fromEntries(c.needs.map((f) => [f, true])) }));
+  }
+});
+
+describe('container mutations', () => {
+  for (const c of mutationCases) {
+    for (const driver of c.drivers) {
+      const off = missing(c.needs);
+      const runnable = off.length === 0 && DRIVERS.includes(driver);
+      (runnable ? it : it.skip)(`${c.name} (${driver} driver)`, () => checkMutations(work, driver, c.base, c.mutations));
+    }
+  }
+});
