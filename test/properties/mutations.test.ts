@@ -26,7 +26,7 @@ describe.each(DRIVERS)('%s driver', (driver) => {
   it('random container mutations: the diff is the true difference, and commit, export, import and mount give the edited tree', async () => {
     await fc.assert(
       fc.asyncProperty(base, edits, (layers, muts) => checkMutations(work, driver, layers, muts)),
-      propertyParams(`random container mutations, ${driver} driver`, 60),
+      propertyParams(`random container mutations, ${driver} driver`, 70),
     );
   }, 1_800_000);
 });

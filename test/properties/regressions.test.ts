@@ -70,6 +70,16 @@ const stackCases: StackCase[] = [
     needs: ['globalPax'],
     layers: [[{ op: 'file', path: 'a', content: 'AAAA', meta: m() }]],
   },
+  {
+    // seed 768077048 (issue 12, non-UTF-8 names): importing any layer with such a name failed with
+    // ENOENT. Here 0xff bytes in a file, a directory, a whiteout and a hardlink.
+    name: 'names that are not UTF-8 import and show byte for byte, whited out and linked too',
+    needs: ['nonUtf8'],
+    layers: [
+      [{ op: 'dir', path: 'a\u00ff', meta: dirMeta() }, { op: 'file', path: 'a\u00ff/b', content: 'AAAA', meta: m() }, { op: 'file', path: 'b\u00ff', content: 'B', meta: m() }],
+      [{ op: 'whiteout', path: 'a\u00ff/b' }, { op: 'file', path: 'a\u00ff/a\u00ff', content: 'A', meta: m() }, { op: 'hardlink', path: 'c', target: 'a\u00ff/a\u00ff' }],
+    ],
+  },
 ];
 
 const mutationCases: MutationCase[] = [];

@@ -23,7 +23,7 @@ export const FEATURES = {
   /** a `./` entry with its own metadata, and the root's metadata compared with the reference */
   root: { on: false, why: 'issue 12 "the root directory of a layer takes the process\'s umask, its owner and the current time"' },
   /** names with bytes that are not UTF-8 */
-  nonUtf8: { on: false, why: 'issue 12 "non-UTF-8 file names": importing such a layer fails with ENOENT' },
+  nonUtf8: { on: true, why: 'issue 12 "non-UTF-8 file names": importing such a layer failed with ENOENT (fixed by lib/names)' },
   /** a global pax header that carries a path, first in the tar */
   globalPax: { on: false, why: 'issue 12 "global PAX headers": a global header that carries a path refuses the layer' },
   /** container mutations that keep size and mtime (cp -p, utimes restored) */
