@@ -57,6 +57,13 @@ export class NotFoundError extends LayerfsError {
   }
 }
 
+/** Something of that name is there already, and replacing it was not asked for. */
+export class ExistsError extends LayerfsError {
+  constructor(readonly what: string, message?: string) {
+    super('LAYERFS_EXISTS', message ?? `${what} already exists`);
+  }
+}
+
 /** Another process holds what this operation needs. */
 export class BusyError extends LayerfsError {
   constructor(message: string) {
@@ -111,7 +118,7 @@ export class NoSpaceError extends LayerfsError {
 }
 
 const registry: Record<string, new (...args: any[]) => LayerfsError> = {};
-for (const c of [UnsafePathError, DigestMismatchError, SizeMismatchError, BadTarError, LimitExceededError, NotFoundError, BusyError, InUseError, UnsupportedError, NativeUnavailableError, InvalidArgumentError, BadImageError, AbortedError, NoSpaceError]) registry[c.name] = c;
+for (const c of [ExistsError, UnsafePathError, DigestMismatchError, SizeMismatchError, BadTarError, LimitExceededError, NotFoundError, BusyError, InUseError, UnsupportedError, NativeUnavailableError, InvalidArgumentError, BadImageError, AbortedError, NoSpaceError]) registry[c.name] = c;
 
 /** Errors cross worker threads as plain objects; this rebuilds the class so `instanceof` and `code` work. */
 export function serializeError(e: unknown): Record<string, unknown> {

@@ -3,7 +3,7 @@ import { StoreCore } from './store/store-core';
 import { readJsonSync } from './store/records';
 import { isStale } from './store/tmp';
 import type { Container, CreateContainerOptions } from './container';
-import type { ImageRecord, ImportImageOptions, ExportImageOptions, EfficiencyReport } from './image';
+import type { ImageRecord, ImportImageOptions, ExportImageOptions, EfficiencyReport, SaveRecordOptions } from './image';
 import { isDigest } from './digest';
 import type { BuildLayerOptions, BuiltLayer, BuildImageOptions } from './build';
 import type { Compression } from './store/types';
@@ -37,7 +37,8 @@ export class LayerStore extends StoreCore {
 
   /** A ChainID as given, or the chain of an imported image of that name. */
   resolveChain(ref: string): string {
-    if (!isDigest(ref)) {
+    // an image imported without a name is named by its manifest digest, which is no ChainID
+    if (!isDigest(ref) || !this.hasLayer(ref)) {
       const image = this.importedImage(ref);
       if (image) return image.chain;
     }
@@ -53,9 +54,23 @@ export class LayerStore extends StoreCore {
     return fs.existsSync(file) ? readJsonSync<ImageRecord>(file) : null;
   }
 
-  /** Imports an OCI layout, oci-archive or docker-archive (PATH or PATH:TAG): every layer, verified. */
+  /**
+   * Imports an OCI layout, oci-archive or docker-archive (PATH or PATH:TAG): every layer, verified,
+   * recorded under `name` (default: the manifest digest). A name that holds another image is
+   * LAYERFS_EXISTS unless `replace`.
+   */
   importImage(ref: string, opts: ImportImageOptions = {}): Promise<ImageRecord> {
     return images().importImage(this, ref, opts);
+  }
+
+  /** Removes an image's record; its layers stay until `gc({ layers: true })` or removeLayer (docker's `image rm`). */
+  async removeImage(name: string): Promise<ImageRecord> {
+    return images().removeImageSync(this, name);
+  }
+
+  /** A second name for an imported image; LAYERFS_EXISTS if `target` names another image, unless `replace`. */
+  async tagImage(source: string, target: string, opts: SaveRecordOptions = {}): Promise<ImageRecord> {
+    return images().tagImageSync(this, source, target, opts);
   }
 
   async getImage(name: string): Promise<ImageRecord> {

@@ -15,11 +15,16 @@ function mayBeImagePath(ref: string): boolean {
   }
 }
 
-/** An image argument: the name of an imported image, or a layout/archive path (imported on the way). */
+/**
+ * An image argument: the name of an imported image, or a layout/archive path, whose layers are
+ * imported on the way with no image record (a record would claim a name the user never gave).
+ */
 export async function imageChain(store: LayerStore, ref: string, onProgress?: (p: { bytes: number; total?: number }) => void): Promise<string | null> {
   const imported = store.importedImage(ref);
   if (imported) return imported.chain;
-  if (mayBeImagePath(ref) && (require('../image/open') as typeof import('../image/open')).looksLikeImage(ref)) return (await store.importImage(ref, { onProgress })).chain;
+  if (mayBeImagePath(ref) && (require('../image/open') as typeof import('../image/open')).looksLikeImage(ref)) {
+    return (await (require('../image/store-image') as typeof import('../image/store-image')).importImageLayers(store, ref, { onProgress })).chain;
+  }
   return null;
 }
 

@@ -1,42 +1,53 @@
-import * as fs from 'fs';
 import { chainIds } from '../digest';
 import type { Readable } from 'stream';
-import { AbortedError, BadImageError, NotFoundError } from '../errors';
+import { AbortedError, BadImageError } from '../errors';
 import { refOf } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
 import type { FileRange } from '../tar/apply-layer';
 import { blobFileOf } from './blobs';
-import { readJsonSync, writeJsonAtomicSync } from '../store/records';
+import { checkImageName, checkNameFree, getImageSync, hasImage, saveImageRecord } from './image-records';
+import type { ImageRecord, SaveRecordOptions } from './image-records';
 import type { LayerRef, OperationOptions, Compression } from '../store/types';
 import { openImage } from './open';
 import { writeImage } from './write';
 import type { ImageConfig, ImageFormat, ImageLayer, OpenedImage, Platform } from './types';
 
-/** images/<name>.json: an imported image's name, its chain and its config. */
-export interface ImageRecord {
-  name: string;
-  chain: string;
-  source: string;
-  format: ImageFormat;
-  manifestDigest: string;
-  configDigest: string;
-  config: ImageConfig;
-  layers: Array<{ diffId: string; chainId: string; digest: string; mediaType: string; size: number }>;
-  created: string;
-}
-
-export interface ImportImageOptions extends OperationOptions {
+export interface ImportImageOptions extends OperationOptions, SaveRecordOptions {
+  /** the record's name; default: the manifest digest, which no other image can have (see image-records.ts) */
   name?: string;
   tag?: string;
   platform?: Platform;
 }
 
+/** An image's layers, imported, with what a record of it would hold. */
+export type ImportedImage = Omit<ImageRecord, 'name' | 'created'>;
+
 /**
  * Imports every layer of an image (verified against its descriptor and the config's
- * diff_ids). Layers already in the store are not read again. A failure leaves no new layer
- * of this image half-made, and no image record.
+ * diff_ids) and records it under its name. Layers already in the store are not read again. A
+ * failure leaves no new layer of this image half-made, and no image record; a name that holds
+ * another image fails with LAYERFS_EXISTS before any layer is read, unless `replace`.
  */
 export async function importImage(store: StoreCore, ref: string, opts: ImportImageOptions = {}): Promise<ImageRecord> {
+  if (opts.name !== undefined) checkImageName(opts.name);
+  const img = await openImage(ref, { tag: opts.tag, platform: opts.platform });
+  try {
+    const name = opts.name ?? img.manifestDigest;
+    const chain = chainIds(img.layers.map((l) => l.diffId)).pop() ?? '';
+    checkNameFree(store, name, { manifestDigest: img.manifestDigest, chain }, opts);
+    const imported = await importOpened(store, img, opts);
+    return saveImageRecord(store, { name, ...imported, created: new Date().toISOString() }, opts);
+  } finally {
+    await img.close();
+  }
+}
+
+/**
+ * Imports the layers of an image and records nothing: for commands that read an image path on
+ * the way (diff, create, layers). The layers stay in the store, reached by no image, until
+ * `gc --layers`.
+ */
+export async function importImageLayers(store: StoreCore, ref: string, opts: Omit<ImportImageOptions, 'name' | 'replace'> = {}): Promise<ImportedImage> {
   const img = await openImage(ref, { tag: opts.tag, platform: opts.platform });
   try {
     return await importOpened(store, img, opts);
@@ -60,24 +71,20 @@ function nextLayer(todo: number[], sizes: number[], unpublished: number): number
   return todo.reduce((best, i) => (sizes[i] > sizes[best] ? i : best), todo[0]);
 }
 
-async function importOpened(store: StoreCore, img: OpenedImage, opts: ImportImageOptions): Promise<ImageRecord> {
+async function importOpened(store: StoreCore, img: OpenedImage, opts: OperationOptions): Promise<ImportedImage> {
   const ids = chainIds(img.layers.map((l) => l.diffId));
   const total = img.layers.reduce((a, l) => a + l.descriptor.size, 0);
   const refs = await importLayers(store, img, ids, total, opts);
-  const name = opts.name ?? img.tag ?? img.manifestDigest;
-  const record: ImageRecord = {
-    name,
+  return {
     chain: ids[ids.length - 1] ?? '',
     source: img.path,
+    ...(img.tag !== undefined ? { tag: img.tag } : {}),
     format: img.format,
     manifestDigest: img.manifestDigest,
     configDigest: img.configDigest,
     config: img.config,
     layers: img.layers.map((l, i) => ({ diffId: l.diffId, chainId: ids[i], digest: refs[i].digest, mediaType: refs[i].mediaType, size: refs[i].size })),
-    created: new Date().toISOString(),
   };
-  writeJsonAtomicSync(store.paths.image(name), record);
-  return record;
 }
 
 /**
@@ -87,7 +94,7 @@ async function importOpened(store: StoreCore, img: OpenedImage, opts: ImportImag
  * layers are published bottom first, so a visible layer always has its parent. On the first
  * failure the others are stopped and their staging removed; the error is the lowest failing layer's.
  */
-async function importLayers(store: StoreCore, img: OpenedImage, ids: string[], total: number, opts: ImportImageOptions): Promise<LayerRef[]> {
+async function importLayers(store: StoreCore, img: OpenedImage, ids: string[], total: number, opts: OperationOptions): Promise<LayerRef[]> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   if (opts.signal?.aborted) stop.abort();
@@ -194,25 +201,6 @@ function firstError(errors: Array<{ i: number; e: unknown }>, signal: AbortSigna
   return (own[0] ?? errors[0])?.e ?? new AbortedError('importing an image');
 }
 
-export function getImageSync(store: StoreCore, name: string): ImageRecord {
-  const r = readJsonSync<ImageRecord>(store.paths.image(name));
-  if (!r) throw new NotFoundError(name, `no image named ${JSON.stringify(name)} in the store`);
-  return r;
-}
-
-export function hasImage(store: StoreCore, name: string): boolean {
-  return fs.existsSync(store.paths.image(name));
-}
-
-export function listImagesSync(store: StoreCore): ImageRecord[] {
-  return fs
-    .readdirSync(store.paths.imagesDir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => readJsonSync<ImageRecord>(`${store.paths.imagesDir}/${f}`))
-    .filter((r): r is ImageRecord => !!r)
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
-
 export interface ExportImageOptions {
   /** the base image (an imported name or a path): its config and history are kept */
   from?: string;
@@ -262,4 +250,4 @@ export async function exportChainImage(store: StoreCore, chain: string, opts: Ex
   });
 }
 
-export type { Compression, OpenedImage };
+export type { Compression, OpenedImage, ImageRecord };

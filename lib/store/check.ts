@@ -6,14 +6,14 @@ import { InUseError } from '../errors';
 import { applyLayer } from '../tar/apply-layer';
 import { readMountInfo } from '../native/mountinfo';
 import type { StoreCore } from './store-core';
-import { readJsonSync } from './records';
+import { listRecordFiles, readJsonSync, staleRecordTemps } from './records';
 import { isStale } from './tmp';
 import { checkPrivateStore } from './private';
 import { compareLayerManifest, layerManifestSync, readLayerManifestSync, writeLayerManifestSync } from './layer-manifest';
 import type { LayerRecord } from './types';
 
 export interface FsckProblem {
-  kind: 'store' | 'blob' | 'layer' | 'container' | 'mount' | 'image';
+  kind: 'store' | 'blob' | 'layer' | 'container' | 'mount' | 'image' | 'temporary';
   id: string;
   message: string;
   /** for a layer: the paths that differ from its manifest */
@@ -41,6 +41,12 @@ interface RawContainer {
   state: string;
 }
 
+/** Temporaries of record writes whose writer is gone: beside store.json, image records and container records. */
+function staleTemps(store: StoreCore): string[] {
+  const dirs = [store.root, store.paths.imagesDir, ...fs.readdirSync(store.paths.containersDir).map((id) => store.paths.container(id))];
+  return dirs.flatMap((d) => (fs.statSync(d, { throwIfNoEntry: false })?.isDirectory() ? staleRecordTemps(d).map((n) => path.join(d, n)) : []));
+}
+
 function containers(store: StoreCore): RawContainer[] {
   return fs
     .readdirSync(store.paths.containersDir)
@@ -49,9 +55,7 @@ function containers(store: StoreCore): RawContainer[] {
 }
 
 function images(store: StoreCore): Array<{ name: string; chain: string }> {
-  return fs
-    .readdirSync(store.paths.imagesDir)
-    .filter((f) => f.endsWith('.json'))
+  return listRecordFiles(store.paths.imagesDir)
     .map((f) => readJsonSync<{ name: string; chain: string }>(path.join(store.paths.imagesDir, f)))
     .filter((r): r is { name: string; chain: string } => !!r);
 }
@@ -111,6 +115,14 @@ export async function fsck(store: StoreCore, opts: { repair?: boolean } = {}): P
     }
   }
   for (const i of images(store)) if (i.chain && !store.hasLayer(i.chain)) problems.push({ kind: 'image', id: i.name, message: `its chain ${i.chain} is missing` });
+  for (const t of staleTemps(store)) {
+    const p: FsckProblem = { kind: 'temporary', id: path.relative(store.root, t), message: 'a temporary record file left by a write that failed or was killed' };
+    if (opts.repair) {
+      fs.rmSync(t, { force: true });
+      p.repaired = true;
+    }
+    problems.push(p);
+  }
   return { blobs: blobs.length, layers: layers.length, containers: containers(store).length, problems };
 }
 
@@ -197,8 +209,12 @@ export async function gc(store: StoreCore, opts: { layers?: boolean } = {}): Pro
     report.bytes += duBytes(path.join(store.paths.tmpDir, n));
     await store.discard(path.join(store.paths.tmpDir, n));
   }
+  for (const t of staleTemps(store)) {
+    report.bytes += fs.statSync(t).size;
+    fs.rmSync(t, { force: true });
+  }
   const used = new Set((await store.listLayers()).map((l) => l.digest));
-  for (const f of fs.readdirSync(store.paths.imagesDir)) {
+  for (const f of listRecordFiles(store.paths.imagesDir)) {
     const r = readJsonSync<{ layers?: Array<{ digest: string }> }>(path.join(store.paths.imagesDir, f));
     for (const l of r?.layers ?? []) used.add(l.digest);
   }

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Readable } from 'stream';
 import { chainId as computeChainId, parseDigest } from '../digest';
-import { DigestMismatchError, NotFoundError, SizeMismatchError, InvalidArgumentError, NoSpaceError } from '../errors';
+import { DigestMismatchError, NotFoundError, SizeMismatchError, InvalidArgumentError } from '../errors';
 import type { FileRange } from '../tar/apply-layer';
 import { probeWhiteoutFormat } from '../whiteout';
 import { UnionView } from '../view';
@@ -10,7 +10,7 @@ import { StorePaths, defaultStoreDir } from './paths';
 import { discard, isStale, stagingName } from './tmp';
 import { ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
 import { layerByteLimit, LayerByteLimit, StoreLimits } from './limits';
-import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync } from './records';
+import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync, noSpace } from './records';
 import type { FsckReport, GcReport } from './check';
 import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, OperationOptions, WhiteoutFormatName } from './types';
 
@@ -305,11 +305,7 @@ export class StoreCore {
   }
 }
 
-/** ENOSPC becomes an error that says what was being done; the staged work is removed by the caller. */
-export function noSpace(e: unknown, doing: string): unknown {
-  if ((e as NodeJS.ErrnoException)?.code !== 'ENOSPC') return e;
-  return new NoSpaceError(`no space left on the store's filesystem while ${doing}; nothing was kept, free some space and try again`, { cause: e });
-}
+export { noSpace };
 
 /** The record of a new layer on `parent`, from what packing or applying it measured. */
 export function newLayerRecord(parent: string | null, r: { diffId: string; digest: string; size: number; uncompressedSize: number; entries: number; compression: Compression }, whiteout: WhiteoutFormatName): LayerRecord {

@@ -190,3 +190,20 @@ export function emptyImage(l: HandLayout, config: Record<string, unknown> = {}) 
   const cfg = l.putJson({ os: 'linux', architecture: 'amd64', ...config, rootfs: { type: 'layers', diff_ids: [sha(tar)] } }, 'application/vnd.oci.image.config.v1+json');
   return l.putJson({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers: [layer] }, 'application/vnd.oci.image.manifest.v1+json');
 }
+
+/**
+ * A one-layer image of this machine's platform holding `files`, added to a hand-made layout under
+ * `tag` (umoci's and Docker 25+'s default tag is `latest`).
+ */
+export function fileImage(l: HandLayout, files: Record<string, string>, tag?: string) {
+  const stage = fs.mkdtempSync(path.join(l.dir, '..', 'stage-'));
+  for (const [name, body] of Object.entries(files)) fs.writeFileSync(path.join(stage, name), body);
+  gnuTar(stage, stage + '.tar', Object.keys(files).sort());
+  const tar = fs.readFileSync(stage + '.tar');
+  const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
+  const layer = l.put(zlib.gzipSync(tar), 'application/vnd.oci.image.layer.v1.tar+gzip');
+  const config = l.putJson({ os: 'linux', architecture: arch, rootfs: { type: 'layers', diff_ids: [sha(tar)] } }, 'application/vnd.oci.image.config.v1+json');
+  const m = l.putJson({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] }, 'application/vnd.oci.image.manifest.v1+json', tag === undefined ? {} : { annotations: { 'org.opencontainers.image.ref.name': tag } });
+  l.setIndex([...l.index().manifests.filter((d) => tag === undefined || d.annotations?.['org.opencontainers.image.ref.name'] !== tag), m]);
+  return { ...m, diffId: sha(tar) };
+}

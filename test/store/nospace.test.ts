@@ -58,3 +58,43 @@ if (!isRoot) console.warn('ENOSPC test skipped: mounting a small tmpfs needs roo
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
+
+/**
+ * Issue 19: one failed record write broke gc for good. The temporary of the record was left in
+ * images/, and gc, which parsed every file there, then failed with "Unexpected end of JSON input".
+ */
+(isRoot ? test : test.skip)('a full disk while an image record is written: LAYERFS_NO_SPACE, no temporary left, gc and fsck still work', async () => {
+  const { HandLayout, fileImage } = require('../image/image-forms') as typeof import('../image/image-forms');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-nospace-record-'));
+  const mnt = path.join(work, 'small');
+  fs.mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
+  try {
+    const l = new HandLayout(path.join(work, 'layout'));
+    fileImage(l, { f: 'x'.repeat(1000) }, 'latest');
+    const store = await LayerStore.open(path.join(mnt, 'store'));
+    await store.importImage(l.dir, { name: 'a' });
+    // fill the disk to the last byte: the layers are there, only the record needs space
+    const filler = path.join(mnt, 'filler');
+    for (const chunk of [256 << 10, 4096, 1]) {
+      try {
+        for (;;) fs.appendFileSync(filler, Buffer.alloc(chunk));
+      } catch {
+        /* full at this grain */
+      }
+    }
+    const e = await store.importImage(l.dir, { name: 'b' }).catch((x) => x);
+    expect(e).toMatchObject({ code: 'LAYERFS_NO_SPACE' });
+    expect(e.message).toContain('no space left');
+    expect(e.message).toContain('b.json');
+    expect(fs.readdirSync(store.paths.imagesDir)).toEqual(['a.json']);
+    await store.gc({ layers: true });
+    expect((await store.fsck()).problems).toEqual([]);
+    fs.rmSync(filler);
+    expect((await store.importImage(l.dir, { name: 'b' })).name).toBe('b');
+    expect((await store.listImages()).map((i) => i.name)).toEqual(['a', 'b']);
+  } finally {
+    execFileSync('umount', ['-l', mnt]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
