@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { chainId as computeChainId, parseDigest } from '../digest';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, NotFoundError } from '../errors';
 import { packToFile } from '../tar/pack-layer';
 import { applyLayer } from '../tar/apply-layer';
 import { newLayerRecord } from '../store/store-core';
@@ -56,7 +56,7 @@ export async function buildLayer(store: StoreCore, opts: BuildLayerOptions): Pro
   const entries: PackEntry[] = [];
   for (let i = 1; i <= prefix.length; i++) entries.push({ path: prefix.slice(0, i).join('/'), source: from });
   for (const rel of files) entries.push({ path: [...prefix, rel].join('/'), source: path.join(from, rel) });
-  if (!entries.length) throw new InvalidArgumentError(`nothing to build: no files selected in ${from}`);
+  if (!entries.length) throw new NotFoundError(from, `nothing to build: no files selected in ${from}`);
 
   const mtime = opts.mtime === 'keep' ? undefined : opts.mtime instanceof Date ? Math.floor(opts.mtime.getTime() / 1000) : 0;
   const compression = opts.compression ?? 'gzip';

@@ -65,7 +65,7 @@ test('globs, excludes, an ignore file, mode and mtime; the view shows the files 
   expect(v.readdirSync('/srv/app/dist')).toEqual(['main.js']);
   expect(v.statSync('/srv/app/keep.log').mode & 0o7777).toBe(0o640);
   expect(v.statSync('/srv/app/keep.log').mtimeMs).toBe(Date.parse('2020-01-01T00:00:00Z'));
-  await expect(store.buildLayer({ from: a, include: ['nothing-*'], strict: true })).rejects.toMatchObject({ code: 'LAYERFS_INVALID_ARGUMENT' });
+  await expect(store.buildLayer({ from: a, include: ['nothing-*'], strict: true })).rejects.toMatchObject({ code: 'LAYERFS_NOT_FOUND' });
   await expect(store.buildLayer({ from: path.join(work, 'missing') })).rejects.toMatchObject({ code: 'LAYERFS_NOT_FOUND' });
   if (process.getuid?.() === 0) execFileSync('mkfifo', [path.join(a, 'pipe')]);
   else fs.writeFileSync(path.join(a, 'pipe'), '');

@@ -59,15 +59,15 @@ function layerOptions(o: LayerFlags, from: string, prefix?: string): BuildLayerO
 
 function fileFlags(c: Command): Command {
   return c
-    .option('--include <glob>', 'files to take (fast-glob patterns; repeatable; default: everything)', collect, [])
-    .option('--exclude <glob>', 'files to leave out (repeatable)', collect, [])
+    .option('--include <glob>', 'files to take (* ? ** [..] {a,b}; a directory takes all it holds; repeatable; default: everything; symlinks are never followed)', collect, [])
+    .option('--exclude <glob>', 'files to leave out (a directory: all it holds; repeatable)', collect, [])
     .option('--ignore-file <file>', 'an ignore file in .dockerignore syntax')
     .option('--owner <uid:gid>', 'owner of every entry')
     .option('--mode <octal>', 'permission bits of regular files (executables keep x); directories get 755')
     .option('--mtime <keep|epoch|time>', 'entry mtimes: the files\' own, the epoch (reproducible), or a fixed time', 'epoch')
     .addOption(new Option('--compress <kind>', 'compression of the layer blob').choices(['gzip', 'zstd', 'none']).default('gzip'))
     .option('--special-files', 'keep fifos, sockets and devices (default: skip them with a warning)')
-    .option('--strict', 'a pattern that matches nothing is an error');
+    .option('--strict', 'an --include that matches nothing is an error (exit 1), not a warning');
 }
 
 export function register(program: Command, ctx: CliContext): void {
