@@ -2,7 +2,7 @@
 import { spawnSync } from 'child_process';
 import { addonStatus } from '../lib/native';
 
-const PACKAGES = ['umoci', 'skopeo', 'buildah', 'podman', 'containerd', 'hyperfine', 'pigz', 'zstd', 'debootstrap'];
+const PACKAGES = ['umoci', 'skopeo', 'buildah', 'podman', 'containerd', 'runc', 'hyperfine', 'pigz', 'zstd', 'debootstrap'];
 /** programs that come in a package of another name */
 const PACKAGE_OF: Record<string, string> = { ctr: 'containerd' };
 /** program -> how to ask its version */
@@ -13,6 +13,7 @@ const VERSION_ARGS: Record<string, string[]> = {
   podman: ['--version'],
   containerd: ['--version'],
   ctr: ['--version'],
+  runc: ['--version'],
   hyperfine: ['--version'],
   pigz: ['--version'],
   zstd: ['--version'],
