@@ -33,6 +33,8 @@ export type LayerSpec = LayerOp[];
 
 export interface GenOptions {
   recreate: boolean;
+  /** a directory's entry may come after entries under it */
+  childBeforeDir: boolean;
   root: boolean;
   nonUtf8: boolean;
 }
@@ -163,6 +165,20 @@ export function wellFormed(raw: RawOp[], opts: GenOptions): LayerSpec {
         if (r.op === 'file' || r.op === 'hardlink-raw') files.push(r.path);
       }
     }
+  }
+  return opts.childBeforeDir ? out : dirsFirst(out);
+}
+
+const opPath = (o: LayerOp) => (o.op === 'root' ? '' : o.path);
+
+/** `ops` with each directory entry moved before the first entry under it. */
+function dirsFirst(ops: LayerSpec): LayerSpec {
+  const out: LayerSpec = [];
+  for (const o of ops) {
+    // (an opaque marker of the directory is an entry under it: a/.wh..wh..opq)
+    const first = o.op === 'dir' ? out.findIndex((x) => isUnder(opPath(x), o.path) || (x.op === 'opaque' && x.path === o.path)) : -1;
+    if (first === -1) out.push(o);
+    else out.splice(first, 0, o);
   }
   return out;
 }

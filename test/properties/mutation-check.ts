@@ -4,9 +4,10 @@ import type { DriverName } from '../../lib/container/types';
 import type { LayerSpec } from './layer-gen';
 import { applyMutation, Mutation } from './mutation-gen';
 import { features, FeatureName } from './run-config';
-import { caseDir, containerTree, importStack, removeCase, writeLayerTars } from './stores';
+import { caseDir, containerTree, importStack, isRoot, removeCase, writeLayerTars } from './stores';
+import { referencePrefixes } from './reference';
 import { diffDisagreements } from './true-diff';
-import { expectSameTree, readDirTree, withoutPhantoms } from './tree-model';
+import { expectSameTree, readDirTree, refToSeen, withoutPhantoms } from './tree-model';
 
 /**
  * The mutations property for one case: a container of `driver` on the chain of `base` (overlay
@@ -24,6 +25,9 @@ export async function checkMutations(work: string, driver: DriverName, base: Lay
     const c = await store.createContainer(chain[chain.length - 1], { driver });
     const root = await c.mount();
     const before = read(root);
+    const ref = referencePrefixes(base);
+    const rootTypeOnly = new Set(on.root ? [] : ['/']);
+    expectSameTree(`${driver} driver: the mounted container, before any edit, differs from the reference merge`, before, refToSeen(ref[ref.length - 1], { owners: isRoot }), { typeOnly: rootTypeOnly });
     const done = mutations.map((m) => applyMutation(root, m)).filter((d): d is string => d !== null);
     const after = read(root);
     const what = `${driver} driver, after:\n    ${done.join('\n    ') || '(nothing)'}\n`;
@@ -31,7 +35,20 @@ export async function checkMutations(work: string, driver: DriverName, base: Lay
     if (wrong.length) throw new Error(`${what}the diff is not the true difference:\n  ${wrong.join('\n  ')}`);
 
     const image = path.join(dir, 'image');
-    await store.exportImage(c, { to: image, format: 'oci', tag: 'p', created: '2020-01-01T00:00:00Z' });
+    const exported = store.exportImage(c, { to: image, format: 'oci', tag: 'p', created: '2020-01-01T00:00:00Z' });
+    // a name that spells a whiteout would mean a deletion to every reader of the layer: refused, naming it
+    const whiteoutNamed = [...after.keys()].filter((p) => p.slice(p.lastIndexOf('/') + 1).startsWith('.wh.'));
+    if (whiteoutNamed.length) {
+      const e = await exported.then(
+        () => null,
+        (err: Error & { code?: string }) => err,
+      );
+      await c.remove();
+      if (!e) throw new Error(`${what}the commit packed ${whiteoutNamed.join(', ')} (a whiteout to every reader) instead of refusing`);
+      if (!/^LAYERFS_/.test(e.code ?? '') || !whiteoutNamed.some((p) => e.message.includes(p))) throw new Error(`${what}the commit was refused, but not with a layerfs error naming the path: ${e.code}: ${e.message}`);
+      return;
+    }
+    await exported;
     await c.remove();
     const fresh = await LayerStore.open(path.join(dir, 'fresh'), { whiteout: fmt });
     const img = await fresh.importImage(`${image}:p`);

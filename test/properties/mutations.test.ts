@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 import { stackArb } from './layer-gen';
+import { withoutVoidWhiteouts } from './reference';
 import { mutationArb } from './mutation-gen';
 import { checkMutations } from './mutation-check';
 import { features, propertyParams } from './run-config';
@@ -19,7 +20,8 @@ let work: string;
 beforeAll(() => (work = makeTempDir('mutations')));
 afterAll(() => removeTempDir(work));
 
-const base = stackArb({ recreate: features.recreate, root: features.root, nonUtf8: false }, 3);
+const stack = stackArb({ recreate: features.recreate, childBeforeDir: features.childBeforeDir, root: features.root, nonUtf8: false }, 3);
+const base = features.strictOverlayListing ? stack : stack.map(withoutVoidWhiteouts);
 const edits = fc.array(mutationArb(features), { minLength: 1, maxLength: 8 });
 
 describe.each(DRIVERS)('%s driver', (driver) => {

@@ -124,3 +124,21 @@ export function referencePrefixes(layers: LayerSpec[]): RefTree[] {
   for (const l of layers) out.push((t = applyLayer(t, l)));
   return out;
 }
+
+/**
+ * `layers` without the whiteouts that hide nothing: of a name the chain below does not have, or
+ * in a directory the same layer makes opaque. In an overlay-format store such a whiteout device
+ * shows in a mounted overlay as a name lstat cannot find (feature strictOverlayListing), which
+ * `cp -a` and `mv` of its directory trip over: the mutations property leaves them out until
+ * that is fixed.
+ */
+export function withoutVoidWhiteouts(layers: LayerSpec[]): LayerSpec[] {
+  let t = emptyTree();
+  return layers.map((l) => {
+    const opaque = new Set(l.filter((o) => o.op === 'opaque').map((o) => abs((o as { path: string }).path)));
+    const parent = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
+    const kept = l.filter((o) => o.op !== 'whiteout' || (t.has(abs(o.path)) && !opaque.has(parent(abs(o.path)))));
+    t = applyLayer(t, kept);
+    return kept;
+  });
+}

@@ -111,7 +111,7 @@ export function withoutPhantoms(t: SeenTree): SeenTree {
 }
 
 /** A name byte the view could not read as UTF-8 comes as U+DC80..U+DCFF (surrogateescape): as latin1 here, like nameOf. */
-const fromSurrogateEscape = (p: string) => p.replace(/[\uDC80-\uDCFF]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xdc00));
+export const fromSurrogateEscape = (p: string) => p.replace(/[\uDC80-\uDCFF]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xdc00));
 
 /** The union of a chain as the UnionView shows it. */
 export function readViewTree(view: UnionView): SeenTree {

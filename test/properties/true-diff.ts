@@ -52,11 +52,13 @@ function changed(b: Seen, a: Seen): boolean {
  * that. Each reported record must also carry the entry's metadata (of `after`; of `before` for
  * 'D').
  */
-export function diffDisagreements(changes: Change[], before: SeenTree, after: SeenTree): string[] {
+export function diffDisagreements(changes: Change[], before: SeenTree, after: SeenTree, ignore: Set<string> = new Set()): string[] {
   const want = trueDiff(before, after);
+  for (const p of ignore) want.delete(p);
   const out: string[] = [];
   const seen = new Set<string>();
   for (const c of changes) {
+    if (ignore.has(c.path)) continue;
     if (seen.has(c.path)) out.push(`${c.path}: reported twice`);
     seen.add(c.path);
     const w = want.get(c.path);
