@@ -3,7 +3,7 @@ import { StoreCore } from './store/store-core';
 import { readJsonSync } from './store/records';
 import { isStale } from './store/tmp';
 import type { Container, CreateContainerOptions } from './container';
-import type { ImageRecord, ImportImageOptions, ExportImageOptions, EfficiencyReport, SaveRecordOptions } from './image';
+import type { ImageRecord, ImportImageOptions, ExportImageOptions, EfficiencyReport, SaveRecordOptions, AnalyzeOptions } from './image';
 import { isDigest } from './digest';
 import type { BuildLayerOptions, BuiltLayer, BuildImageOptions } from './build';
 import type { Compression } from './store/types';
@@ -95,9 +95,9 @@ export class LayerStore extends StoreCore {
   }
 
   /** Per-layer changes and wasted space of a chain or imported image, as dive scores it. */
-  analyze(chainOrImage: string): EfficiencyReport {
+  analyze(chainOrImage: string, opts: AnalyzeOptions = {}): EfficiencyReport {
     const chain = this.resolveChain(chainOrImage);
-    return images().analyzeLayers(this.chainSync(chain).map((l) => ({ dir: this.paths.layerDiff(l.chainId), whiteout: this.whiteout })));
+    return images().analyzeLayers(this.chainSync(chain).map((l) => ({ dir: this.paths.layerDiff(l.chainId), whiteout: this.whiteout })), opts);
   }
 
   /** A container by id, name or unique id prefix. */

@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { byteOrder, fsPath, readdirNamesSync } from '../names';
 import { whiteoutFormat } from '../whiteout';
+import { entryType } from '../view/entry';
+import type { EntryType } from '../view/entry';
 import type { WhiteoutFormatName } from '../store/types';
 
 /**
@@ -25,6 +27,27 @@ export interface LayerStats {
   fileBytes: number;
 }
 
+/**
+ * One entry of a layer as the analysis classified it (what the counts of LayerStats count):
+ * 'A' added, 'C' changed (written again, or of another type), 'D' deleted (a whiteout, or a
+ * child hidden by an opaque directory), '' a directory the layer only passes through (it is a
+ * directory below too, so it is neither added nor changed).
+ */
+export interface LayerEntry {
+  path: string;
+  kind: 'A' | 'C' | 'D' | '';
+  type: EntryType;
+  /** bytes of a regular file in this layer; for 'D', the bytes of the regular files that were deleted */
+  size: number;
+  /** a directory that hides the lower layers' contents */
+  opaque?: boolean;
+}
+
+export interface AnalyzeOptions {
+  /** also list each layer's entries (LayerEntry), for a report that shows the trees */
+  entries?: boolean;
+}
+
 export interface Inefficiency {
   path: string;
   /** how many layers hold (or delete) this path */
@@ -44,6 +67,8 @@ export interface EfficiencyReport {
   wastedUserPercent: number;
   /** largest first */
   inefficiencies: Inefficiency[];
+  /** with `entries`: each layer's entries, bottom layer first */
+  entries?: LayerEntry[][];
 }
 
 interface PathData {
@@ -55,12 +80,14 @@ interface PathData {
 interface Present {
   dir: boolean;
   size: number;
+  type: EntryType;
 }
 
-export function analyzeLayers(layers: { dir: string; whiteout: WhiteoutFormatName }[]): EfficiencyReport {
+export function analyzeLayers(layers: { dir: string; whiteout: WhiteoutFormatName }[], opts: AnalyzeOptions = {}): EfficiencyReport {
   const data = new Map<string, PathData>();
   const present = new Map<string, Present>(); // the union of the layers seen so far
   const stats: LayerStats[] = [];
+  const listed: LayerEntry[][] | undefined = opts.entries ? [] : undefined;
 
   const node = (p: string, size: number) => {
     const d = data.get(p);
@@ -106,9 +133,14 @@ export function analyzeLayers(layers: { dir: string; whiteout: WhiteoutFormatNam
     }
   };
 
+  /** the bytes of the regular files among these paths of the union */
+  const bytesOf = (keys: string[]) => keys.reduce((a, k) => a + (present.get(k)?.type === 'file' ? present.get(k)!.size : 0), 0);
+
   layers.forEach((layer, index) => {
     const fmt = whiteoutFormat(layer.whiteout);
     const s: LayerStats = { index, added: 0, changed: 0, deleted: 0, fileBytes: 0 };
+    const list: LayerEntry[] | undefined = listed ? [] : undefined;
+    const deleted = (p: string, keys: string[]) => list?.push({ path: p, kind: 'D', type: present.get(p)!.type, size: bytesOf(keys) });
     const own = new Set<string>();
     const entries: { p: string; st: fs.Stats; leaf: boolean }[] = [];
     const whiteouts: string[] = [];
@@ -146,27 +178,39 @@ export function analyzeLayers(layers: { dir: string; whiteout: WhiteoutFormatNam
     for (const w of whiteouts) {
       if (own.has(w) || !present.has(w)) continue;
       s.deleted++;
-      remove([w, ...subtree(w)]);
+      const keys = [w, ...subtree(w)];
+      if (list) deleted(w, keys);
+      remove(keys);
     }
     for (const o of opaques) {
       const hidden = subtree(o).filter((k) => !own.has(k));
-      s.deleted += hidden.filter((k) => path.posix.dirname(k) === o).length;
+      const top = hidden.filter((k) => path.posix.dirname(k) === o);
+      s.deleted += top.length;
+      if (list) for (const k of top) deleted(k, [k, ...subtree(k)]);
       remove(hidden);
     }
+    const opaque = list && new Set(opaques);
     for (const e of entries) {
       const old = present.get(e.p);
       const isDir = e.st.isDirectory();
-      if (!old) s.added++;
-      else if (!(old.dir && isDir)) {
+      let kind: LayerEntry['kind'] = '';
+      if (!old) {
+        s.added++;
+        kind = 'A';
+      } else if (!(old.dir && isDir)) {
         s.changed++;
+        kind = 'C';
         if (old.dir && !isDir) remove(subtree(e.p).filter((k) => !own.has(k)));
       }
       const size = e.st.isFile() ? e.st.size : 0;
       if (e.st.isFile()) s.fileBytes += size;
       if (e.leaf) node(e.p, size);
-      add(e.p, { dir: isDir, size });
+      const type = entryType(e.st);
+      add(e.p, { dir: isDir, size, type });
+      list?.push({ path: e.p, kind, type, size, ...(opaque!.has(e.p) ? { opaque: true } : {}) });
     }
     stats.push(s);
+    if (list) listed!.push(list);
   });
 
   let minimum = 0;
@@ -192,5 +236,6 @@ export function analyzeLayers(layers: { dir: string; whiteout: WhiteoutFormatNam
     userSizeBytes,
     wastedUserPercent: userSizeBytes === 0 ? 0 : wasted / userSizeBytes,
     inefficiencies,
+    ...(listed ? { entries: listed } : {}),
   };
 }

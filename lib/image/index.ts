@@ -16,4 +16,4 @@ export type { ImportImageOptions, ImportedImage, ExportImageOptions } from './st
 export { getImageSync, hasImage, listImagesSync, removeImageSync, tagImageSync, saveImageRecord } from './image-records';
 export type { ImageRecord, SaveRecordOptions } from './image-records';
 export { analyzeLayers } from './efficiency';
-export type { EfficiencyReport, LayerStats, Inefficiency } from './efficiency';
+export type { EfficiencyReport, LayerStats, Inefficiency, LayerEntry, AnalyzeOptions } from './efficiency';
