@@ -11,3 +11,5 @@ export { writeManifestSync, manifestChanges } from './manifest';
 export { diffTrees } from './trees';
 export { overlayChangesAsync, manifestChangesAsync, diffTreesAsync } from './async';
 export { compareTreePaths } from './walk';
+export { sizesBefore, textSides } from './change-sides';
+export type { TextSidesOptions } from './change-sides';

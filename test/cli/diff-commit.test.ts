@@ -73,3 +73,38 @@ test('a cp -p of a file of the same size and mtime over a container file: diff l
   expect(run('commit', c.id, '--compress', 'none', '-o', out).code).toBe(0);
   expect(execFileSync('tar', ['-xOf', out, 'edit']).toString()).toBe('9');
 });
+
+test('diff --html writes a self-contained page of the changes: two directories, and a container alone', () => {
+  const { pageData, rowsOf } = require('../report/page-data') as typeof import('../report/page-data');
+  const file = path.join(work, 'dirs.html');
+  const t = run('diff', path.join(work, 'a'), path.join(work, 'b'), '--html', file);
+  expect(t.code).toBe(0);
+  expect(t.stdout).toContain('C /edit');
+  const data = pageData(fs.readFileSync(file, 'utf8'));
+  expect(rowsOf(data, data.tree.rows, 6).map((r) => [r.path, r.code, r.values[0], r.values[1]])).toEqual([
+    ['/added', 'Af', -1, 3],
+    ['/edit', 'Cf', 1, 2],
+    ['/gone', 'Df', 1, -1],
+  ]);
+  expect(data.texts).toEqual({ '1': ['@@ -1,1 +1,1 @@', '-1', '+22'] });
+
+  const layer = run('--json', 'import', path.join(work, 'a.tar')).json();
+  run('create', layer.chainId, '--driver', 'copy', '--name', 'cli-diff-html');
+  const root = run('mount', 'cli-diff-html').stdout.trim();
+  fs.writeFileSync(path.join(root, 'edit'), 'three\n');
+  // a symlink the container made in place of a file: its target is not read
+  fs.rmSync(path.join(root, 'keep'));
+  fs.symlinkSync('/etc/passwd', path.join(root, 'keep'));
+  const cfile = path.join(work, 'container.html');
+  const c = run('diff', 'cli-diff-html', '--html', cfile);
+  expect(c.code).toBe(0);
+  const html = fs.readFileSync(cfile, 'utf8');
+  const cdata = pageData(html);
+  expect(rowsOf(cdata, cdata.tree.rows, 6).map((r) => [r.path, r.code])).toEqual([
+    ['/edit', 'Cf'],
+    ['/keep', 'Cl'],
+  ]);
+  expect(cdata.texts).toEqual({ '0': ['@@ -1,1 +1,1 @@', '-1', '+three'] });
+  expect(html).not.toContain('root:x:0');
+  expect(run('diff', 'cli-diff-html', '--html', path.join(work, 'no-such-dir', 'x.html')).code).toBe(1);
+});

@@ -60,6 +60,20 @@ describe('layerfs import / ls / export', () => {
     expect(fs.existsSync(path.join(work, 'x'))).toBe(false);
   });
 
+  test('layers --html writes the page beside the usual output, with the same figures', () => {
+    const { pageData } = require('../report/page-data') as typeof import('../report/page-data');
+    const o = layerfs(['--store', store, '--json', 'import', path.join(work, 'l.tar.gz')]).json();
+    const file = path.join(work, 'layers.html');
+    const r = layerfs(['--store', store, '--json', 'layers', o.chainId, '--html', file]);
+    expect(r.code).toBe(0);
+    const j = r.json();
+    const data = pageData(fs.readFileSync(file, 'utf8'));
+    expect(data.summary).toMatchObject({ efficiency: j.efficiency, wastedBytes: j.wastedBytes });
+    expect(data.layers.map((l: any) => [l.diffId, l.added, l.changed, l.deleted, l.fileBytes])).toEqual(j.layers.map((l: any) => [l.diffId, l.added, l.changed, l.deleted, l.fileBytes]));
+    expect(data.trees[0].rows).toEqual([0, 'etc', 'Ad', 0, 1, 'motd', 'Af', 6]);
+    expect(data.dirs).toEqual(['/', '/etc']);
+  });
+
   test('--help lists the commands and exits 0', () => {
     const h = layerfs(['--help']);
     expect(h.code).toBe(0);

@@ -26,13 +26,19 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[b]', 'the "after" tree')
     .option('--content', 'compare the contents of files of equal size even when both sides are one inode (by default one inode is taken as unchanged)')
     .option('--sizes', 'show the size of added and changed files')
+    .option('--html <file>', 'also write a self-contained HTML report: the changed paths as a tree, sizes before and after, small text files\' content diffs')
     .addHelpText('after', '\nText output follows `docker diff`: A added, C changed, D deleted. --json prints the change records.')
-    .action(async (a: string, b: string | undefined, opts: { content?: boolean; sizes?: boolean }) => {
+    .action(async (a: string, b: string | undefined, opts: { content?: boolean; sizes?: boolean; html?: string }) => {
       const store = await ctx.store();
       let changes: Change[];
       if (b === undefined) {
         const c = await store.getContainer(a);
         changes = await c.diff();
+        if (opts.html !== undefined) {
+          const html = require('../html-report') as typeof import('../html-report');
+          const sides = await html.containerSides(store, c);
+          await html.writeDiffHtml(opts.html, changes, sides.before, sides.after, { before: c.chain ?? 'no layers', after: c.name ?? c.id });
+        }
       } else {
         const trees: ResolvedTree[] = [];
         try {
@@ -41,6 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
           trees.push(await resolveTree(store, a, imageTreeResolvers));
           trees.push(await resolveTree(store, b, imageTreeResolvers));
           changes = await diffTreesAsync(trees[0].input, trees[1].input, { compareContent: opts.content ? 'always' : 'auto' });
+          if (opts.html !== undefined) await (require('../html-report') as typeof import('../html-report')).writeDiffHtml(opts.html, changes, trees[0].input, trees[1].input, { before: a, after: b });
         } finally {
           for (const t of trees) await t.cleanup();
         }

@@ -13,10 +13,11 @@ export function register(program: Command, ctx: CliContext): void {
     .description('one row per layer of an image or chain: DiffID, sizes, files added/changed/deleted; wasted space and efficiency as dive scores them')
     .argument('<image>', 'an imported image name, an image path (imported first) or a ChainID')
     .option('--layer <n>', "list that layer's changes (0 is the bottom layer)")
+    .option('--html <file>', 'also write a self-contained HTML report: the layers, each layer\'s tree (and the merged tree), the wasted space')
     .option('--ci', 'exit 1 when the image is below the thresholds (for CI pipelines)')
     .option('--lowest-efficiency <ratio>', 'with --ci: the lowest efficiency accepted (0..1)', '0.9')
     .option('--highest-wasted-bytes <bytes>', 'with --ci: the most wasted bytes accepted', String(Infinity))
-    .action(async (ref: string, opts: { layer?: string; ci?: boolean; lowestEfficiency: string; highestWastedBytes: string }) => {
+    .action(async (ref: string, opts: { layer?: string; html?: string; ci?: boolean; lowestEfficiency: string; highestWastedBytes: string }) => {
       for (const [flag, v] of [['--lowest-efficiency', opts.lowestEfficiency], ['--highest-wasted-bytes', opts.highestWastedBytes]]) if (Number.isNaN(Number(v)) || v.trim() === '') throw new UsageError(`${flag} takes a number, not ${JSON.stringify(v)}`);
       const store = await ctx.store();
       const chain = (await imageChain(store, ref)) ?? store.resolveChain(ref);
@@ -30,8 +31,9 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.print({ layer: n, diffId: l.diffId, changes }, () => formatChanges(changes as never, true));
         return;
       }
-      const rep = store.analyze(chain);
+      const rep = store.analyze(chain, { entries: opts.html !== undefined });
       const rows = layers.map((l, i) => ({ ...rep.layers[i], diffId: l.diffId, digest: l.digest, size: l.size, uncompressedSize: l.uncompressedSize }));
+      if (opts.html !== undefined) await (require('../html-report') as typeof import('../html-report')).writeLayersHtml(store, opts.html, ref, chain, rows, rep);
       const minEff = Number(opts.lowestEfficiency);
       const maxWaste = Number(opts.highestWastedBytes);
       const pass = rep.efficiency >= minEff && rep.wastedBytes <= maxWaste;
