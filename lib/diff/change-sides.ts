@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { fsPath } from '../names';
 import type { Change, TreeInput } from './types';
 
 /**
@@ -30,7 +31,7 @@ function lstatBeneath(root: string, rel: string): fs.Stats | null {
   let cur = root;
   for (let i = 0; i < parts.length; i++) {
     cur = path.join(cur, parts[i]);
-    const st = fs.lstatSync(cur, { throwIfNoEntry: false });
+    const st = fs.lstatSync(fsPath(cur), { throwIfNoEntry: false });
     if (!st) return null;
     if (i < parts.length - 1 && !st.isDirectory()) return null;
     if (i === parts.length - 1) return st;
@@ -44,7 +45,7 @@ function readSmallFile(root: string, rel: string, max: number): Buffer | null {
   if (!st?.isFile() || st.size > max) return null;
   let fd: number;
   try {
-    fd = fs.openSync(path.join(root, rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = fs.openSync(fsPath(path.join(root, rel)), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch {
     return null;
   }
