@@ -18,11 +18,26 @@ export interface LayerRow {
   uncompressedSize: number;
 }
 
-/** The history entries that made layers (empty_layer ones left out), from the image record of `ref` or of any image on `chain`. */
-function layerHistory(store: LayerStore, ref: string, chain: string): Array<{ created_by?: string; created?: string }> {
-  const { listImagesSync } = require('../image') as typeof import('../image');
-  const record = store.importedImage(ref) ?? listImagesSync(store).find((r) => r.chain === chain);
-  return (record?.config.history ?? []).filter((h) => !h.empty_layer);
+type History = Array<{ created_by?: string; created?: string; empty_layer?: boolean }>;
+
+/**
+ * The history entries that made layers (empty_layer ones left out): from the record of the
+ * imported image `ref`, else from the image at the path `ref` (imported with no record), else
+ * from any imported image on `chain`.
+ */
+async function layerHistory(store: LayerStore, ref: string, chain: string): Promise<History> {
+  const image = require('../image') as typeof import('../image');
+  let history: History | undefined = store.importedImage(ref)?.config.history;
+  if (!history && image.looksLikeImage(ref)) {
+    const img = await image.openImage(ref);
+    try {
+      history = img.config.history;
+    } finally {
+      await img.close();
+    }
+  }
+  history ??= image.listImagesSync(store).find((r) => r.chain === chain)?.config.history;
+  return (history ?? []).filter((h) => !h.empty_layer);
 }
 
 /**
@@ -31,7 +46,7 @@ function layerHistory(store: LayerStore, ref: string, chain: string): Array<{ cr
  */
 export async function writeLayersHtml(store: LayerStore, file: string, ref: string, chain: string, rows: LayerRow[], rep: EfficiencyReport): Promise<void> {
   const { renderLayersReport } = require('../report') as typeof import('../report');
-  const history = layerHistory(store, ref, chain);
+  const history = await layerHistory(store, ref, chain);
   const html = renderLayersReport({
     title: ref,
     chainId: chain,
