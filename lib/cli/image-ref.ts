@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import { parseImageRef } from '../image/ref';
 import type { LayerStore } from '../layer-store';
 import type { ResolvedTree } from './tree-ref';
+import type { ImageConfig } from '../oci/image-config';
 
 /**
  * Whether `ref` can name an image file or directory at all: an image path must exist, and
@@ -20,10 +21,15 @@ function mayBeImagePath(ref: string): boolean {
  * imported on the way with no image record (a record would claim a name the user never gave).
  */
 export async function imageChain(store: LayerStore, ref: string, onProgress?: (p: { bytes: number; total?: number }) => void): Promise<string | null> {
+  return (await imageOf(store, ref, onProgress))?.chain ?? null;
+}
+
+/** An image argument's chain and config (and its name, when it is an imported image), or null. */
+export async function imageOf(store: LayerStore, ref: string, onProgress?: (p: { bytes: number; total?: number }) => void): Promise<{ chain: string; config: ImageConfig; name?: string } | null> {
   const imported = store.importedImage(ref);
-  if (imported) return imported.chain;
+  if (imported) return imported;
   if (mayBeImagePath(ref) && (require('../image/open') as typeof import('../image/open')).looksLikeImage(ref)) {
-    return (await (require('../image/store-image') as typeof import('../image/store-image')).importImageLayers(store, ref, { onProgress })).chain;
+    return (require('../image/store-image') as typeof import('../image/store-image')).importImageLayers(store, ref, { onProgress });
   }
   return null;
 }

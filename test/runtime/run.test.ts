@@ -3,6 +3,7 @@ import * as path from 'path';
 import { PassThrough } from 'stream';
 import { spawn, spawnSync } from 'child_process';
 import { LayerStore } from '../../lib/layer-store';
+import { writeImage } from '../../lib/image';
 import type { Container } from '../../lib/container';
 import type { DriverName } from '../../lib/container/types';
 import type { ImageConfig } from '../../lib/oci/image-config';
@@ -182,6 +183,26 @@ describeRun('run: processes in containers, by runc', () => {
       // without -t, no terminal, even when ours is one
       const plain = spawnSync('script', ['-qec', line.replace(" '-t'", ''), '/dev/null'], { encoding: 'utf8', input: '' });
       expect(plain.stdout).not.toContain('on-a-tty');
+    });
+
+    test('an image path and an imported image run their config\'s process; the container keeps the config', async () => {
+      const layer = store.getLayerSync(base);
+      const layout = path.join(work, 'layout');
+      await writeImage(layout, {
+        format: 'oci',
+        tag: 'v1',
+        config: { ...config({ Entrypoint: ['sh', '-c'], Cmd: ['echo "image says $WHO from $(pwd)"'], Env: ['WHO=config'], WorkingDir: '/tmp' }), rootfs: { type: 'layers', diff_ids: [layer.diffId] } },
+        layers: [{ descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, open: () => fs.createReadStream(store.paths.blob(layer.digest)) }],
+      });
+      const byPath = cli(['run', '--rm', `${layout}:v1`]);
+      expect(byPath.stderr).toBe('');
+      expect(byPath.stdout).toBe('image says config from /tmp\n');
+      expect(cli(['image', 'import', `${layout}:v1`, '--name', 'bb']).code).toBe(0);
+      expect(cli(['run', '--rm', '-e', 'WHO=flag', 'bb']).stdout).toBe('image says flag from /tmp\n');
+      // a kept container remembers its image's config for the next run
+      expect(cli(['run', '--name', 'kept-config', 'bb', 'echo first']).stdout).toBe('first\n');
+      expect(cli(['run', 'kept-config']).stdout).toBe('image says config from /tmp\n');
+      expect(cli(['rm', 'kept-config']).code).toBe(0);
     });
 
     test('--json gives one document with the exit code', () => {

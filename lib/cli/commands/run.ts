@@ -4,7 +4,7 @@ import type { LayerStore } from '../../layer-store';
 import type { Container } from '../../container';
 import { InvalidArgumentError, NotFoundError } from '../../errors';
 import { UsageError } from '../usage';
-import { imageChain } from '../image-ref';
+import { imageOf } from '../image-ref';
 import { DRIVER_CHOICES } from './create';
 import type { DriverChoice } from '../../container/types';
 
@@ -92,11 +92,9 @@ async function containerFor(store: LayerStore, ref: string, opts: RunFlags): Pro
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e;
   }
-  const imported = store.importedImage(ref);
-  const chain = imported ? imported.chain : await imageChain(store, ref);
-  if (chain === null && !/^(sha256:)?[0-9a-f]{64}$/.test(ref)) throw new NotFoundError(ref, `no container, image or layer ${JSON.stringify(ref)} in the store, and no image at that path`);
-  const image = imported ? { name: imported.name, config: imported.config } : undefined;
-  const container = await store.createContainer(chain ?? ref, { driver: opts.driver, name: opts.name, image });
+  const image = await imageOf(store, ref);
+  if (image === null && !/^(sha256:)?[0-9a-f]{64}$/.test(ref)) throw new NotFoundError(ref, `no container, image or layer ${JSON.stringify(ref)} in the store, and no image at that path`);
+  const container = await store.createContainer(image?.chain ?? ref, { driver: opts.driver, name: opts.name, image: image ? { name: image.name, config: image.config } : undefined });
   return { container, created: true };
 }
 
