@@ -32,7 +32,7 @@ export class LayerStore extends StoreCore {
   createContainer(chainOrImage: string | null, opts: CreateContainerOptions = {}): Promise<Container> {
     const image = chainOrImage !== null && !isDigest(chainOrImage) ? this.importedImage(chainOrImage) : null;
     const withImage = image && !opts.image ? { ...opts, image: { name: image.name, config: image.config } } : opts;
-    return containers().createContainer(this, chainOrImage === null ? null : this.resolveChain(chainOrImage), withImage);
+    return this.withLock('shared', () => containers().createContainer(this, chainOrImage === null ? null : this.resolveChain(chainOrImage), withImage), { signal: opts.signal });
   }
 
   /** A ChainID as given, or the chain of an imported image of that name. */
@@ -60,7 +60,8 @@ export class LayerStore extends StoreCore {
    * LAYERFS_EXISTS unless `replace`.
    */
   importImage(ref: string, opts: ImportImageOptions = {}): Promise<ImageRecord> {
-    return images().importImage(this, ref, opts);
+    // shared for the whole import: gc must not take a layer published before the image record is
+    return this.withLock('shared', () => images().importImage(this, ref, opts), { signal: opts.signal });
   }
 
   /** Removes an image's record; its layers stay until `gc({ layers: true })` or removeLayer (docker's `image rm`). */
@@ -124,11 +125,11 @@ export class LayerStore extends StoreCore {
 
   /** A reproducible layer from a directory's files (globs, an ignore file, a prefix, normalised owner/mode/mtime). */
   buildLayer(opts: BuildLayerOptions): Promise<BuiltLayer> {
-    return builds().buildLayer(this, opts);
+    return this.withLock('shared', () => builds().buildLayer(this, opts), { signal: opts.signal });
   }
 
   /** A base image plus layers built from files, written as a new image, with no daemon. */
   buildImage(opts: BuildImageOptions): ReturnType<BuildModule['buildImage']> {
-    return builds().buildImage(this, opts);
+    return this.withLock('shared', () => builds().buildImage(this, opts), { signal: opts.signal });
   }
 }

@@ -105,7 +105,7 @@ export class Container implements ContainerRef {
   commit(opts: CommitOptions = {}): Promise<LayerRef> {
     // loaded on first use: commit pulls in the packer and the diff code, which create and mount never need
     const { commitContainer } = require('./commit') as typeof import('./commit');
-    return commitContainer(this.store, this, opts);
+    return this.store.withLock('shared', () => commitContainer(this.store, this, opts));
   }
 
   /**
@@ -113,11 +113,13 @@ export class Container implements ContainerRef {
    * detached lazily as the last resort (`onLazy` hears of it).
    */
   remove(opts: UnmountOptions = {}): Promise<void> {
-    return this.locked(() => {
-      // a process left running by a crashed `run` holds the mount: the runtime ends it first
-      if (this.rec.runtime) deleteRuntimeContainer(this.rec.runtime.path, this.rec.runtime.id);
-      return this.impl.remove(this, opts);
-    });
+    return this.store.withLock('shared', () =>
+      this.locked(() => {
+        // a process left running by a crashed `run` holds the mount: the runtime ends it first
+        if (this.rec.runtime) deleteRuntimeContainer(this.rec.runtime.path, this.rec.runtime.id);
+        return this.impl.remove(this, opts);
+      }),
+    );
   }
 
   /** Changes the record under the container's lock (reread first: another process may have changed it). */

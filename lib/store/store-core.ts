@@ -10,6 +10,7 @@ import { StorePaths, defaultStoreDir } from './paths';
 import { discard, isStale, stagingName } from './tmp';
 import { ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
 import { layerByteLimit, LayerByteLimit, StoreLimits } from './limits';
+import { withStoreLock, StoreLockMode, StoreLockOptions } from './lock';
 import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync, noSpace } from './records';
 import type { FsckReport, GcReport } from './check';
 import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, OperationOptions, WhiteoutFormatName } from './types';
@@ -148,7 +149,20 @@ export class StoreCore {
    * Imports a layer tarball (gzip, zstd or plain, detected by its bytes) on top of `parent`.
    * The blob is kept as received, so exportLayer gives back the same bytes.
    */
-  async importLayer(input: Readable | string | FileRange, opts: ImportLayerOptions = {}): Promise<LayerRef> {
+  importLayer(input: Readable | string | FileRange, opts: ImportLayerOptions = {}): Promise<LayerRef> {
+    return this.withLock('shared', () => this.importLayerLocked(input, opts), { signal: opts.signal });
+  }
+
+  /**
+   * Runs `fn` holding the store lock: `shared` for what adds to the store or relies on its
+   * contents (import, create, commit, remove, build), `exclusive` for what deletes what seems
+   * unreferenced (gc, rmi). See lib/store/lock.ts.
+   */
+  withLock<T>(mode: StoreLockMode, fn: () => Promise<T>, opts: StoreLockOptions = {}): Promise<T> {
+    return withStoreLock(this.paths.lockFile, mode, fn, opts);
+  }
+
+  private async importLayerLocked(input: Readable | string | FileRange, opts: ImportLayerOptions): Promise<LayerRef> {
     const parent = opts.parent ? parseDigest(opts.parent, 'parent ChainID') : null;
     const later = parent !== null && opts.parentReady !== undefined;
     if (parent && !later) this.getLayerSync(parent);
@@ -294,14 +308,18 @@ export class StoreCore {
     return checks().fsck(this, opts);
   }
 
-  /** Removes what nothing references (blobs; with `layers`, unreachable layers) and reports what it freed. */
-  gc(opts: { layers?: boolean } = {}): Promise<GcReport> {
-    return checks().gc(this, opts);
+  /**
+   * Removes what nothing references (blobs; with `layers`, unreachable layers) and reports what it
+   * freed. It holds the store lock exclusive: it waits for running imports, creates, commits and
+   * removes (at most `lockTimeout` ms, default 60 s, then LAYERFS_BUSY).
+   */
+  gc(opts: { layers?: boolean; lockTimeout?: number; onWait?: () => void } = {}): Promise<GcReport> {
+    return this.withLock('exclusive', () => checks().gc(this, opts), { timeoutMs: opts.lockTimeout, onWait: opts.onWait });
   }
 
-  /** Removes a layer; fails with LAYERFS_IN_USE while a container, image or layer above uses it. */
-  removeLayer(chainId: string): Promise<void> {
-    return checks().removeLayer(this, chainId);
+  /** Removes a layer; fails with LAYERFS_IN_USE while a container, image or layer above uses it. Exclusive, as gc. */
+  removeLayer(chainId: string, opts: { lockTimeout?: number; onWait?: () => void } = {}): Promise<void> {
+    return this.withLock('exclusive', () => checks().removeLayer(this, chainId), { timeoutMs: opts.lockTimeout, onWait: opts.onWait });
   }
 }
 
