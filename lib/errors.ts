@@ -117,8 +117,19 @@ export class NoSpaceError extends LayerfsError {
   }
 }
 
+/**
+ * A tree changed while an operation read or wrote it, in a way it may not follow: a directory
+ * became a symlink or something else, or went away. Nothing outside the tree was touched; the
+ * operation can be tried again once the tree is quiet.
+ */
+export class ChangedMeanwhileError extends LayerfsError {
+  constructor(readonly tree: string, readonly path: string, reason: string, options?: { cause?: unknown }) {
+    super('LAYERFS_CHANGED_MEANWHILE', `${tree} changed meanwhile at ${JSON.stringify(path)}: ${reason}`, options);
+  }
+}
+
 const registry: Record<string, new (...args: any[]) => LayerfsError> = {};
-for (const c of [ExistsError, UnsafePathError, DigestMismatchError, SizeMismatchError, BadTarError, LimitExceededError, NotFoundError, BusyError, InUseError, UnsupportedError, NativeUnavailableError, InvalidArgumentError, BadImageError, AbortedError, NoSpaceError]) registry[c.name] = c;
+for (const c of [ExistsError, UnsafePathError, DigestMismatchError, SizeMismatchError, BadTarError, LimitExceededError, NotFoundError, BusyError, InUseError, UnsupportedError, NativeUnavailableError, InvalidArgumentError, BadImageError, AbortedError, NoSpaceError, ChangedMeanwhileError]) registry[c.name] = c;
 
 /** Errors cross worker threads as plain objects; this rebuilds the class so `instanceof` and `code` work. */
 export function serializeError(e: unknown): Record<string, unknown> {

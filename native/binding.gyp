@@ -14,7 +14,8 @@
         "src/mount.cc",
         "src/fsmount.cc",
         "src/kmsg.cc",
-        "src/flock.cc"
+        "src/flock.cc",
+        "src/copy-fd.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { fsPath, readdirNamesSync } from '../names';
+import { NoFollowDir } from '../native/no-follow-dir';
 import type { UnionView } from '../view';
 import type { WhiteoutFormat } from '../whiteout';
 import type { Change } from '../diff';
@@ -12,6 +12,8 @@ export interface EntryPlanOptions {
   lower: UnionView;
   /** `base` is an overlay upperdir whose whiteouts are in this format: they are not content */
   baseWhiteouts?: WhiteoutFormat;
+  /** the container, as errors name it */
+  what?: string;
 }
 
 /**
@@ -39,7 +41,15 @@ export function planPackEntriesSync(changes: Change[], o: EntryPlanOptions): Pac
       entries.set(rel, { path: rel, source: c.source ?? o.base + c.path, ...(opaque.has(c.path) ? { opaque: true } : {}) });
     }
   }
-  for (const dir of opaque) addSubtree(entries, dir.slice(1), entries.get(dir.slice(1))!.source as string, o.baseWhiteouts);
+  if (opaque.size) {
+    // the container may be changing: its directories are listed without following a symlink
+    const tree = new NoFollowDir(o.base, o.what ?? 'the container');
+    try {
+      for (const dir of opaque) addSubtree(entries, tree, dir.slice(1), o.base + dir, o.baseWhiteouts);
+    } finally {
+      tree.close();
+    }
+  }
   for (const rel of [...entries.keys()]) {
     for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) {
       const parent = rel.slice(0, i);
@@ -50,14 +60,14 @@ export function planPackEntriesSync(changes: Change[], o: EntryPlanOptions): Pac
   return [...entries.values()];
 }
 
-/** Everything below `rel` (read at `real`) that is not an entry yet. */
-function addSubtree(entries: Map<string, PackEntry>, rel: string, real: string, whiteouts?: WhiteoutFormat): void {
-  for (const name of readdirNamesSync(real)) {
+/** Everything below `rel` (at `real`, read through `tree`) that is not an entry yet. */
+function addSubtree(entries: Map<string, PackEntry>, tree: NoFollowDir, rel: string, real: string, whiteouts?: WhiteoutFormat): void {
+  for (const name of tree.readdirNames(rel)) {
     const childReal = real + '/' + name;
     const childRel = rel + '/' + name;
-    const st = fs.lstatSync(fsPath(childReal));
+    const st = fs.lstatSync(tree.at(childRel));
     if (whiteouts?.classify(name, st)) continue;
     if (!entries.has(childRel)) entries.set(childRel, { path: childRel, source: childReal });
-    if (st.isDirectory()) addSubtree(entries, childRel, childReal, whiteouts);
+    if (st.isDirectory()) addSubtree(entries, tree, childRel, childReal, whiteouts);
   }
 }

@@ -22,6 +22,8 @@ export interface CommitLayerJob {
   /** the layer's manifest (what fsck holds the unpacked layer against) */
   manifestFile: string;
   sourceDateEpoch?: number;
+  /** the container, as errors name it */
+  what: string;
 }
 
 /**
@@ -34,11 +36,11 @@ export function runCommitLayerJobSync(job: CommitLayerJob, post: (m: Record<stri
   if ('entries' in job.plan) entries = job.plan.entries;
   else {
     const baseWhiteouts = job.baseIsUpper ? whiteoutFormat(job.whiteout) : undefined;
-    entries = planPackEntriesSync(job.plan.changes, { base: job.base, lower: new UnionView(job.lowerDirs, job.whiteout), baseWhiteouts });
+    entries = planPackEntriesSync(job.plan.changes, { base: job.base, lower: new UnionView(job.lowerDirs, job.whiteout), baseWhiteouts, what: job.what });
     post({ type: 'entries', entries });
   }
   fs.mkdirSync(job.diffDir, { mode: 0o755 });
-  buildLayerDirSync(entries, job.diffDir, job.whiteout, { sourceDateEpoch: job.sourceDateEpoch });
+  buildLayerDirSync(entries, job.diffDir, job.whiteout, { from: job.base, what: job.what, sourceDateEpoch: job.sourceDateEpoch });
   writeLayerManifestSync(job.diffDir, job.manifestFile);
   return { entries: entries.length };
 }

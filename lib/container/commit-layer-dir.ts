@@ -1,27 +1,45 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import * as native from '../native';
-import { fsPath, nameOfBytes } from '../names';
+import { nameOfBytes } from '../names';
+import { NoFollowDir } from '../native/no-follow-dir';
+import type { TreePath } from '../native/no-follow-dir';
+import { ChangedMeanwhileError } from '../errors';
 import { Attributes, metaOf, splitDev } from '../drivers/materialise';
 import type { EntryMeta } from '../drivers/materialise';
+import { FileCopier } from '../drivers/file-copy';
 import { whiteoutFormat } from '../whiteout';
 import { compareTreePaths } from '../diff';
 import type { WhiteoutFormatName } from '../store/types';
 import type { PackEntry } from '../tar/types';
 
 export interface LayerDirOptions {
+  /** the container's tree the entries are read from (each at `from/path`) */
+  from: string;
+  /** the container, as errors name it ("container 1f2e") */
+  what: string;
   /** mtimes are clamped to this (seconds), as in the tarball */
   sourceDateEpoch?: number;
+  /** tests only: runs after each entry is written (a test changes the container there) */
+  onEntry?: (rel: TreePath) => void;
 }
+
+const { O_RDONLY, O_NONBLOCK } = fs.constants;
 
 /**
  * Builds a committed layer's directory from the entries that were packed, each taken from the
- * container's own files (a reflink where the filesystem can, else an in-kernel copy): the tarball
- * is never read back or extracted. Whiteouts and opaque markers are written in the store's
- * format; overlay's own xattrs are left behind. Hardlinks among the entries stay hardlinks. Runs
- * synchronously (in the commit worker).
+ * container's own files (a reflink where the filesystem can, else an in-kernel copy that keeps
+ * holes): the tarball is never read back or extracted. Whiteouts and opaque markers are written
+ * in the store's format; overlay's own xattrs are left behind. Hardlinks among the entries stay
+ * hardlinks. Runs synchronously (in the commit worker).
+ *
+ * The container may be changing meanwhile, so neither side follows a symlink anywhere
+ * (NoFollowDir): an entry is read at `from/path` with every directory on the way opened from the
+ * one above it, and a file is read from the descriptor its lstat was checked against; each entry
+ * is written below the new layer's directory the same way, so a symlink the layer has just been
+ * given is never walked through. A directory that became a symlink fails the commit with
+ * ChangedMeanwhileError.
  */
-export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: WhiteoutFormatName, opts: LayerDirOptions = {}): void {
+export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: WhiteoutFormatName, opts: LayerDirOptions): void {
   const fmt = whiteoutFormat(whiteout);
   // the copy driver's attributes (owner first, then mode, xattrs not overlay's own, times), mtimes clamped as in the tarball
   const attrs = new Attributes();
@@ -31,48 +49,94 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
     const t = epoch !== undefined && m.mtime > epoch ? epoch : m.mtime;
     return { ...m, atime: t, mtime: t };
   };
-  const links = new Map<string, string>();
-  const dirs: Array<{ real: string; meta: EntryMeta }> = [];
+  const copier = new FileCopier({ exclusive: true });
+  /** the first path written of each hardlinked inode */
+  const links = new Map<string, TreePath>();
+  const dirs: Array<{ rel: TreePath; meta: EntryMeta }> = [];
   const sorted = entries.map((e) => ({ e, rel: nameOf(e.path) })).sort((a, b) => compareTreePaths('/' + a.rel, '/' + b.rel));
-  for (const { e, rel } of sorted) {
-    const real = path.join(dest, rel);
-    if (e.whiteout) {
-      fmt.writeWhiteoutSync(path.dirname(real), path.basename(real));
-      continue;
+  const src = new NoFollowDir(opts.from, opts.what);
+  const out = new NoFollowDir(dest, `the new layer of ${opts.what}`);
+  try {
+    for (const { e, rel } of sorted) {
+      writeEntry(e, rel);
+      opts.onEntry?.(rel);
     }
-    const src = nameOf(e.source!);
-    const st = fs.lstatSync(fsPath(src), { bigint: true });
+    // directories last, deepest first: writing inside them moved their mtimes (they are this
+    // process's own, in its staging directory: the last component may be followed)
+    for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(out.at(dirs[i].rel), dirs[i].meta);
+  } finally {
+    src.close();
+    out.close();
+  }
+
+  function writeEntry(e: PackEntry, rel: TreePath): void {
+    if (e.whiteout) {
+      const { dir, name } = out.dirAt(rel);
+      fmt.writeWhiteoutSync(dir, name);
+      return;
+    }
+    const st = src.lstat(rel);
+    const to = out.at(rel);
+    let modeSet = false;
     if (st.isDirectory()) {
-      fs.mkdirSync(fsPath(real), { mode: 0o700 });
+      fs.mkdirSync(to, { mode: 0o700 });
       const m = meta(st);
-      attrs.owner(real, src, m);
-      if (e.opaque) fmt.markOpaqueSync(real);
-      dirs.push({ real, meta: m });
-      continue;
+      attrs.owner(to, src.at(rel), m);
+      if (e.opaque) fmt.markOpaqueSync(out.at(rel));
+      dirs.push({ rel, meta: m });
+      return;
     }
     if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
-      const first = st.nlink > 1n ? links.get(key) : undefined;
-      if (first) {
-        fs.linkSync(fsPath(first), fsPath(real)); // one inode: its attributes are set
-        continue;
+      const firstName = st.nlink > 1n ? links.get(key) : undefined;
+      if (firstName !== undefined) {
+        linkSync(out, firstName, rel); // one inode: its attributes are set
+        return;
       }
-      if (st.nlink > 1n) links.set(key, real);
-      // EXCL: the target is new; without it libuv truncates the fresh file, and on ext4 a truncate
-      // to zero starts writeback at close (auto_da_alloc): a flush per file
-      fs.copyFileSync(fsPath(src), fsPath(real), fs.constants.COPYFILE_FICLONE | fs.constants.COPYFILE_EXCL);
+      if (st.nlink > 1n) links.set(key, rel);
+      modeSet = copyFile(src, rel, st, out, copier);
     } else if (st.isSymbolicLink()) {
-      fs.symlinkSync(fs.readlinkSync(fsPath(src), { encoding: 'buffer' }), fsPath(real));
+      fs.symlinkSync(fs.readlinkSync(src.at(rel), { encoding: 'buffer' }), out.at(rel));
     } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
       const { major, minor } = splitDev(st.rdev);
-      native.mknodSync(fsPath(real), Number(st.mode) & fs.constants.S_IFMT, major, minor);
+      native.mknodSync(out.at(rel), Number(st.mode) & fs.constants.S_IFMT, major, minor);
     } else {
-      continue; // sockets are not layer content (the packer skips them too)
+      return; // sockets are not layer content (the packer skips them too)
     }
-    attrs.all(real, src, meta(st));
+    attrs.all(out.at(rel), src.at(rel), meta(st), modeSet);
   }
-  // directories last, deepest first: writing inside them moved their mtimes
-  for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(dirs[i].real, dirs[i].meta);
+}
+
+/**
+ * Copies the container's file `rel` into the new layer from the descriptor it was opened at,
+ * after checking that it is the inode lstat saw. Returns whether the copy has the source's mode.
+ */
+function copyFile(src: NoFollowDir, rel: TreePath, st: fs.BigIntStats, out: NoFollowDir, copier: FileCopier): boolean {
+  // O_NONBLOCK: should a fifo have taken the name since lstat, open must not hang on it
+  const fd = src.open(rel, O_RDONLY | O_NONBLOCK);
+  try {
+    const now = fs.fstatSync(fd, { bigint: true });
+    if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev) throw new ChangedMeanwhileError(src.what, String(rel), 'another file took its name while it was being committed');
+    return copier.copy('/proc/self/fd/' + fd, out.at(rel), { size: Number(now.size), blocks: Number(now.blocks) });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A second name in the new layer for the file first written at `first`. */
+function linkSync(out: NoFollowDir, first: TreePath, rel: TreePath): void {
+  const s = String(first);
+  const slash = typeof first === 'string' ? first.lastIndexOf('/') : first.lastIndexOf(0x2f);
+  const dirFd = out.openDir(slash < 0 ? '' : first.slice(0, slash));
+  try {
+    const name = slash < 0 ? first : first.slice(slash + 1);
+    const old = typeof name === 'string' ? `/proc/self/fd/${dirFd}/${name}` : Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), name]);
+    fs.linkSync(old, out.at(rel));
+  } catch (e) {
+    throw Object.assign(e as Error, { message: `${(e as Error).message} (linking ${JSON.stringify(String(rel))} to ${JSON.stringify(s)})` });
+  } finally {
+    fs.closeSync(dirFd);
+  }
 }
 
 /** A pack entry's path as a name string (lib/names). */

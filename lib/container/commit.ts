@@ -1,19 +1,25 @@
+import * as fs from 'fs';
 import * as path from 'path';
+import { NotFoundError } from '../errors';
 import { runWorker } from '../native/workers';
 import { packToFile } from '../tar/pack-layer';
 import { manifestChangesAsync, overlayChangesAsync } from '../diff';
-import { newLayerRecord, noSpace } from '../store/store-core';
+import { newLayerRecord, noSpace, refOf } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
 import type { UnionView } from '../view';
 import type { PackEntry } from '../tar/types';
 import { CommitLayerJob, runCommitLayerJobSync } from './commit-job';
 import { planPackEntriesSync } from './commit-entries';
 import { withoutRuntimeEntries } from './runtime-entries';
+import { withContainerLock } from './lock';
 import type { Change, CommitOptions, ContainerRecord, LayerRef } from './types';
 
 /** Up to this many entries and bytes, the layer directory is built on the calling thread. */
 const INLINE_ENTRIES = 256;
 const INLINE_BYTES = 4 << 20;
+
+/** Tests only: runs between the diff and the building of the layer (a test changes the container there). */
+export const commitTestHooks: { afterDiff?: (rec: ContainerRecord) => void | Promise<void> } = {};
 
 /**
  * A container's changes as a new layer on its chain. The tarball is written once, in one
@@ -23,15 +29,35 @@ const INLINE_BYTES = 4 << 20;
  * read back or extracted. Then blob and layer are published together. The same container state
  * gives the same bytes.
  *
+ * The container is locked meanwhile (no second commit, no mount, unmount or remove of it), but
+ * a process in it may go on changing its files: both workers read it without following any
+ * symlink (a directory swapped for a symlink to a host path or another layer fails the commit
+ * with ChangedMeanwhileError, code LAYERFS_CHANGED_MEANWHILE), and the new layer is written
+ * the same way, so nothing outside its staging directory is ever written.
+ *
+ * One ChainID, one layer: when the store holds the resulting layer already, the commit returns
+ * that layer as the store has it (its own blob, digest and compression), never a blob that no
+ * record references.
+ *
  * `opts.changes`: the container's diff when the caller has it already.
  */
 export async function commitContainer(store: StoreCore, container: ContainerRecord | { record: ContainerRecord }, opts: CommitOptions & { changes?: Change[] } = {}): Promise<LayerRef> {
   const rec = 'record' in container ? container.record : container;
+  return withContainerLock(store.paths.container(rec.id), rec.id, () => {
+    // removed while this commit waited for the lock
+    if (!fs.existsSync(store.paths.containerRecord(rec.id))) throw new NotFoundError(rec.id, `no container ${rec.id} in the store`);
+    return commitLocked(store, rec, opts);
+  });
+}
+
+async function commitLocked(store: StoreCore, rec: ContainerRecord, opts: CommitOptions & { changes?: Change[] }): Promise<LayerRef> {
   const lower = store.view(rec.chain);
   const upper = store.paths.containerUpper(rec.id);
   const home = rec.driver === 'overlay' ? upper : store.paths.containerRoot(rec.id);
   const changes = opts.changes ?? withoutRuntimeEntries(await changesOf(store, rec, lower, opts.signal), rec.runtimeEntries);
   const base = baseOf(changes) ?? home;
+  await commitTestHooks.afterDiff?.(rec);
+  const what = `container ${rec.id}`;
   const compression = opts.compression ?? 'gzip';
 
   const staging = store.makeStaging('commit');
@@ -42,7 +68,7 @@ export async function commitContainer(store: StoreCore, container: ContainerReco
     const blobTmp = path.join(staging, 'blob');
     // planning reads nothing but the chain, unless a recreated directory's contents must be listed: that goes to the worker
     const planHere = !changes.some((c) => c.opaque);
-    const plan: CommitLayerJob['plan'] = planHere ? { entries: planPackEntriesSync(changes, { base, lower }) } : { changes };
+    const plan: CommitLayerJob['plan'] = planHere ? { entries: planPackEntriesSync(changes, { base, lower, what }) } : { changes };
     const job: CommitLayerJob = {
       plan,
       base,
@@ -52,6 +78,7 @@ export async function commitContainer(store: StoreCore, container: ContainerReco
       diffDir: path.join(staging, 'diff'),
       manifestFile: path.join(staging, 'manifest.json'),
       sourceDateEpoch: opts.sourceDateEpoch,
+      what,
     };
     let planned!: (entries: PackEntry[]) => void;
     let unplanned!: (e: unknown) => void;
@@ -68,13 +95,14 @@ export async function commitContainer(store: StoreCore, container: ContainerReco
     const layerDir = tiny ? Promise.resolve().then(() => runCommitLayerJobSync(job, onMessage)) : runWorker('container/commit-worker', job, { signal, onMessage });
     // (settling an already settled promise does nothing: this only matters when the worker failed first)
     layerDir.then(() => unplanned(new Error('the commit worker ended without planning the entries')), unplanned);
-    const packed = entries.then((list) => packToFile({ root: base, entries: list }, blobTmp, { compression, sourceDateEpoch: opts.sourceDateEpoch, signal, onProgress: opts.onProgress }));
+    const packed = entries.then((list) => packToFile({ root: base, entries: list, confined: what }, blobTmp, { compression, sourceDateEpoch: opts.sourceDateEpoch, signal, onProgress: opts.onProgress }));
     const [r] = await allOrStop([packed, layerDir], stop);
     const record = newLayerRecord(rec.chain, { ...r, compression }, store.whiteout);
-    const published = store.publishLayer(staging, blobTmp, record, opts.durable);
-    // when the layer was there already (one ChainID, one layer) it keeps its own blob; this
-    // commit's blob, compressed as asked, is in the store all the same
-    return { ...published, digest: record.digest, mediaType: record.mediaType, size: record.size };
+    await opts.onBlob?.(blobTmp, { digest: record.digest, mediaType: record.mediaType, size: record.size });
+    // the layer is there already: it is what this commit gives (its blob is the one its record
+    // references; this commit's own blob would be referenced by nothing, and gc would delete it)
+    if (store.hasLayer(record.chainId)) return refOf(store.getLayerSync(record.chainId));
+    return store.publishLayer(staging, blobTmp, record, opts.durable);
   } catch (e) {
     throw noSpace(e, `committing container ${rec.id}`);
   } finally {

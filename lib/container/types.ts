@@ -41,6 +41,12 @@ export interface CommitOptions {
   signal?: AbortSignal;
   onProgress?: (p: { bytes: number; entries?: number }) => void;
   durable?: boolean;
+  /**
+   * Hears of this commit's own blob, compressed as asked, while it exists (it is gone once the
+   * commit returns): for a caller that also wants the tarball as a file. It is the blob the
+   * store keeps unless the store had the layer already (then the returned layer keeps its own).
+   */
+  onBlob?: (file: string, blob: { digest: string; mediaType: string; size: number }) => Promise<void>;
 }
 
 export type { Change, LayerRef };

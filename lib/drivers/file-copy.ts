@@ -1,5 +1,6 @@
 import * as fs from 'fs';
-import { fsPath } from '../names';
+import { fsArg } from '../names';
+import * as native from '../native';
 
 const { COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE } = fs.constants;
 
@@ -17,10 +18,15 @@ const CHUNK = 1 << 20;
  *
  * Sparse files: copy_file_range on ext4 writes the holes out as zeros (measured: a 64 MiB file
  * with 4 KiB of data became 64 MiB on disk), and Node has no SEEK_DATA/SEEK_HOLE. So a file
- * whose allocated blocks are fewer than its size is cloned if the filesystem can (a clone keeps
- * the holes), else copied in 1 MiB chunks where runs of all-zero 4 KiB blocks are skipped,
- * leaving holes, and the size set by ftruncate: the copy is sparse wherever the source was
- * (zero blocks that were allocated become holes too, as with `cp --sparse=auto`).
+ * whose allocated blocks are fewer than its size goes to the addon's copyFd, which clones where
+ * it can and else copies only the data extents (SEEK_DATA/SEEK_HOLE). Without the addon it is
+ * cloned if the filesystem can (a clone keeps the holes), else copied in 1 MiB chunks where runs
+ * of all-zero 4 KiB blocks are skipped, leaving holes, and the size set by ftruncate: the copy is
+ * sparse wherever the source was (zero blocks that were allocated become holes too, as with
+ * `cp --sparse=auto`).
+ *
+ * `src` may be /proc/self/fd/N (a file the caller opened without following symlinks), `dest` a
+ * path whose last component must not be followed: the target is always created with O_EXCL.
  *
  * `exclusive`: every target is new (a materialised copy). The copy then creates it with O_EXCL
  * and skips the check for an existing file and its truncation to zero. That truncation is what
@@ -33,6 +39,7 @@ export class FileCopier {
   private readonly buf = Buffer.allocUnsafe(CHUNK);
   private readonly zeros = Buffer.alloc(BLOCK);
   private readonly excl: number;
+  private readonly copyFd = native.supports('copyFdSync');
   bytes = 0;
 
   constructor(opts: { exclusive?: boolean } = {}) {
@@ -44,14 +51,18 @@ export class FileCopier {
    * sets it, set-id bits included; a write by a process without CAP_FSETID clears those), false
    * when the caller must set the mode (the sparse copy creates the file 0600).
    */
-  copy(srcName: string, destName: string, st: { size: number; blocks: number }): boolean {
-    const src = fsPath(srcName);
-    const dest = fsPath(destName);
+  copy(srcName: string | Buffer, destName: string | Buffer, st: { size: number; blocks: number }): boolean {
+    const src = fsArg(srcName);
+    const dest = fsArg(destName);
     this.bytes += st.size;
     const sparse = st.size > 0 && st.blocks * 512 < st.size;
     if (!sparse) {
       fs.copyFileSync(src, dest, COPYFILE_FICLONE | this.excl);
       return true;
+    }
+    if (this.copyFd) {
+      this.copyHoles(src, dest);
+      return false;
     }
     if (this.canClone !== false) {
       try {
@@ -65,6 +76,21 @@ export class FileCopier {
     }
     this.copySparse(src, dest, st.size);
     return false;
+  }
+
+  /** The addon's copy: a clone, or the data extents only. */
+  private copyHoles(src: string | Buffer, dest: string | Buffer): void {
+    const inFd = fs.openSync(src, 'r');
+    try {
+      const outFd = fs.openSync(dest, this.excl ? 'wx' : 'w', 0o600);
+      try {
+        native.copyFdSync(inFd, outFd);
+      } finally {
+        fs.closeSync(outFd);
+      }
+    } finally {
+      fs.closeSync(inFd);
+    }
   }
 
   private copySparse(src: string | Buffer, dest: string | Buffer, size: number): void {

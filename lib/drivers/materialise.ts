@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as native from '../native';
-import { fsPath } from '../names';
+import { fsArg, fsPath } from '../names';
 import { UnionView, xattrsOf } from '../view';
 import type { WhiteoutFormatName } from '../store/types';
 import { FileCopier } from './file-copy';
@@ -192,14 +192,14 @@ export class Attributes {
   constructor(readonly newOwner: NewOwner = null) {}
 
   /** Sets the owner if it differs; returns whether a chown was made. */
-  private chown(dest: string, m: EntryMeta): boolean {
+  private chown(dest: string | Buffer, m: EntryMeta): boolean {
     if (!this.asRoot) return false;
     if (this.newOwner && m.uid === this.newOwner.uid && m.gid === this.newOwner.gid) return false;
-    fs.lchownSync(fsPath(dest), m.uid, m.gid);
+    fs.lchownSync(fsArg(dest), m.uid, m.gid);
     return true;
   }
 
-  owner(dest: string, real: string, m: EntryMeta): void {
+  owner(dest: string | Buffer, real: string | Buffer, m: EntryMeta): void {
     this.chown(dest, m);
     this.copyXattrs(dest, real);
   }
@@ -208,26 +208,26 @@ export class Attributes {
    * For everything but directories, whose mode and times wait until their contents are in.
    * `modeSet`: the entry was made with the source's whole mode already.
    */
-  all(dest: string, real: string, m: EntryMeta, modeSet = false): void {
+  all(dest: string | Buffer, real: string | Buffer, m: EntryMeta, modeSet = false): void {
     // chown clears set-id bits and security.capability: owner first, then mode and xattrs
     const chowned = this.chown(dest, m);
     // a write without CAP_FSETID clears set-id bits too
     const modeKept = modeSet && !chowned && (this.asRoot || (m.mode & 0o6000) === 0);
-    if ((m.mode & S_IFMT) !== S_IFLNK && !modeKept) fs.chmodSync(fsPath(dest), m.mode & 0o7777);
+    if ((m.mode & S_IFMT) !== S_IFLNK && !modeKept) fs.chmodSync(fsArg(dest), m.mode & 0o7777);
     this.copyXattrs(dest, real);
-    fs.lutimesSync(fsPath(dest), m.atime, m.mtime);
+    fs.lutimesSync(fsArg(dest), m.atime, m.mtime);
   }
 
-  modeAndTimes(dest: string, m: EntryMeta): void {
-    fs.chmodSync(fsPath(dest), m.mode & 0o7777);
-    fs.utimesSync(fsPath(dest), m.atime, m.mtime);
+  modeAndTimes(dest: string | Buffer, m: EntryMeta): void {
+    fs.chmodSync(fsArg(dest), m.mode & 0o7777);
+    fs.utimesSync(fsArg(dest), m.atime, m.mtime);
   }
 
-  private copyXattrs(dest: string, real: string): void {
+  private copyXattrs(dest: string | Buffer, real: string | Buffer): void {
     if (!this.xattrs) return;
     for (const [name, value] of Object.entries(xattrsOf(real))) {
       try {
-        native.lsetxattrSync(fsPath(dest), name, value);
+        native.lsetxattrSync(fsArg(dest), name, value);
       } catch (e) {
         // a user may read xattrs it may not set (security.capability); root must get them all
         if (this.asRoot || !native.isNativeError(e, 'EPERM')) throw e;

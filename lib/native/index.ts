@@ -103,6 +103,15 @@ interface Addon {
   fsopenProbe(fstype: string, key?: string, value?: string): boolean;
   flockSync(fd: number, operation: number): void;
   flock(fd: number, operation: number): Promise<void>;
+  copyFdSync(inFd: number, outFd: number): CopyFdResult;
+  copyFd(inFd: number, outFd: number): Promise<CopyFdResult>;
+}
+
+/** What copyFd did: the source's size, the data bytes it copied, and whether it was a reflink. */
+export interface CopyFdResult {
+  size: number;
+  copied: number;
+  cloned: boolean;
 }
 
 type Loaded = { addon: Addon; reason?: undefined } | { addon: null; reason: string };
@@ -148,6 +157,12 @@ function need(operation: string): Addon {
   const l = load();
   if (!l.addon) throw new NativeUnavailableError(operation, l.reason);
   return l.addon;
+}
+
+/** Whether the loaded addon has `operation` (an addon built from older sources may lack the newest ones). */
+export function supports(operation: keyof Addon): boolean {
+  const l = load();
+  return l.addon !== null && typeof l.addon[operation] === 'function';
 }
 
 let newMountApi: boolean | undefined;
@@ -253,6 +268,18 @@ export function flockSync(fd: number, operation: number): void {
 }
 export async function flock(fd: number, operation: number): Promise<void> {
   return need('flock').flock(fd, operation);
+}
+
+/**
+ * Copies the regular file open at `inFd` into the empty file open for writing at `outFd`, holes
+ * kept: a reflink where the filesystem can, else only the data extents (SEEK_DATA/SEEK_HOLE)
+ * with copy_file_range, and the size set at the end.
+ */
+export function copyFdSync(inFd: number, outFd: number): CopyFdResult {
+  return need('copyFd').copyFdSync(inFd, outFd);
+}
+export async function copyFd(inFd: number, outFd: number): Promise<CopyFdResult> {
+  return need('copyFd').copyFd(inFd, outFd);
 }
 
 /** The addon's own constants, read from the system headers at build time (for the test that checks `constants`). */

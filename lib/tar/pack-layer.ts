@@ -16,14 +16,16 @@ import type { PackEntry, PackOptions, PackResult } from './types';
 /**
  * What to pack: a whole directory (a plain one, or a layer diff whose whiteouts are in the
  * given store format), or an explicit list of entries whose paths are relative to the layer
- * root and whose metadata and content come from `source` (default: `root/path`).
+ * root and whose metadata and content come from `source` (default: `root/path`). With
+ * `confined` (the tree's name in errors), the tree is another party's: every entry is read at
+ * `root/path` without following a symlink anywhere on the way (see WirePackSource).
  */
-export type PackSource = { dir: string | Buffer; whiteout?: WhiteoutFormatName } | { root: string | Buffer; entries: PackEntry[] };
+export type PackSource = { dir: string | Buffer; whiteout?: WhiteoutFormatName } | { root: string | Buffer; entries: PackEntry[]; confined?: string };
 
 const WORKER = 'tar/pack-worker';
 
 function workerData(source: PackSource, opts: PackOptions, dest?: string): PackWorkerData {
-  const wire: WirePackSource = 'dir' in source ? { dir: source.dir, whiteout: source.whiteout ?? opts.whiteout } : { root: source.root, entries: source.entries };
+  const wire: WirePackSource = 'dir' in source ? { dir: source.dir, whiteout: source.whiteout ?? opts.whiteout } : { root: source.root, entries: source.entries, confined: source.confined };
   return {
     source: wire,
     opts: { sourceDateEpoch: opts.sourceDateEpoch, owner: opts.owner, mtime: opts.mtime, fileMode: opts.fileMode, dirMode: opts.dirMode, compression: opts.compression ?? 'none' },

@@ -16,11 +16,12 @@
  *   sourceDateEpoch; xattrs except overlay's own; sockets skipped.
  */
 import * as fs from 'fs';
-import { BadTarError, InvalidArgumentError } from '../errors';
+import { BadTarError, ChangedMeanwhileError, InvalidArgumentError } from '../errors';
 import type { WhiteoutFormatName } from '../store/types';
 import { whiteoutFormat, isOverlayXattr, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import * as native from '../native';
 import { nameBytes, nameOfBytes } from '../names';
+import { NoFollowDir } from '../native/no-follow-dir';
 import { END_OF_ARCHIVE, TYPE, TarHeader, encodeHeader, padding } from './writer';
 
 /** An entry of an explicit list, as it crosses to the worker (paths may be raw bytes). */
@@ -31,7 +32,12 @@ export interface WirePackEntry {
   opaque?: boolean;
 }
 
-export type WirePackSource = { dir: string | Uint8Array; whiteout?: WhiteoutFormatName } | { root: string | Uint8Array; entries: WirePackEntry[] };
+/**
+ * `confined`: the tree is another party's (a running container), named so in errors. Every entry
+ * is then read at `root/path` without following a symlink at any component (lib/native/no-follow-dir.ts),
+ * and a `source` other than that path is refused.
+ */
+export type WirePackSource = { dir: string | Uint8Array; whiteout?: WhiteoutFormatName } | { root: string | Uint8Array; entries: WirePackEntry[]; confined?: string };
 
 export interface PackTarOptions {
   sourceDateEpoch?: number;
@@ -47,7 +53,7 @@ export interface PackTarOptions {
 export interface TarItem {
   header: Buffer;
   /** `path` is the entry's tar path, for error messages */
-  file?: { abs: Buffer; size: number; path: Buffer };
+  file?: { abs: Buffer; size: number; path: Buffer; dev: bigint; ino: bigint; tree?: string };
 }
 
 const SLASH = 0x2f;
@@ -149,7 +155,7 @@ class EntryEncoder {
       }
       const size = Number(st.size);
       h = { ...base, path, type: TYPE.file, size };
-      file = { abs, size, path };
+      file = { abs, size, path, dev: st.dev, ino: st.ino };
     } else if (st.isSymbolicLink()) {
       h = { ...base, path, type: TYPE.symlink, linkname: fs.readlinkSync(abs, { encoding: 'buffer' }) };
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
@@ -233,7 +239,7 @@ function* dirItems(dir: Buffer, format: WhiteoutFormatName | undefined, enc: Ent
 }
 
 /** The entries of an explicit list, in pack order; each one's content and metadata come from its source. */
-function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder): Generator<TarItem> {
+function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, confined?: string): Generator<TarItem> {
   const sorted = entries.map((e) => {
     const rel = toBuffer(e.path);
     const parts = splitPath(rel).filter((c) => !(c.length === 1 && c[0] === 0x2e));
@@ -243,24 +249,36 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder): 
     const clean = Buffer.from(parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
     if (e.whiteout) parts[parts.length - 1] = Buffer.concat([WH_PREFIX, parts[parts.length - 1]]);
     const source = e.source !== undefined ? toBuffer(e.source) : join(root, clean);
-    return { parts, out: Buffer.concat(parts.flatMap((p, i) => (i ? [SLASH_BUF, p] : [p]))), source, e };
+    if (confined !== undefined && !e.whiteout && !source.equals(join(root, clean))) {
+      throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(clean))} of ${confined} must be read at ${JSON.stringify(show(join(root, clean)))}, not ${JSON.stringify(show(source))}`);
+    }
+    return { parts, clean, out: Buffer.concat(parts.flatMap((p, i) => (i ? [SLASH_BUF, p] : [p]))), source, e };
   });
   sorted.sort((a, b) => compareComponents(a.parts, b.parts));
   for (let i = 1; i < sorted.length; i++) {
     if (compareComponents(sorted[i - 1].parts, sorted[i].parts) === 0) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(sorted[i].out))} is listed twice`);
   }
-  for (const s of sorted) {
-    if (s.e.whiteout) {
-      yield enc.marker(s.out);
-      continue;
+  const tree = confined !== undefined ? new NoFollowDir(root, confined) : null;
+  try {
+    for (const s of sorted) {
+      if (s.e.whiteout) {
+        yield enc.marker(s.out);
+        continue;
+      }
+      // confined: the directories above the entry are reached by descriptor, never through a symlink
+      const abs = tree ? toBuffer(tree.at(s.clean)) : s.source;
+      const st = tree ? tree.lstat(s.clean) : lstat(abs);
+      const item = enc.entry(s.out, abs, st);
+      if (item?.file && confined !== undefined) item.file.tree = confined;
+      // (the file is opened, by the producer, before this generator goes on: `abs` still holds)
+      if (item) yield item;
+      if (s.e.opaque) {
+        if (!st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is marked opaque but ${JSON.stringify(show(s.source))} is not a directory`);
+        yield enc.marker(join(s.out, OPAQUE_MARKER));
+      }
     }
-    const st = lstat(s.source);
-    const item = enc.entry(s.out, s.source, st);
-    if (item) yield item;
-    if (s.e.opaque) {
-      if (!st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is marked opaque but ${JSON.stringify(show(s.source))} is not a directory`);
-      yield enc.marker(join(s.out, OPAQUE_MARKER));
-    }
+  } finally {
+    tree?.close();
   }
 }
 
@@ -348,7 +366,19 @@ export class TarProducer {
 
   private openFile(item: NonNullable<TarItem['file']>): void {
     // O_NONBLOCK: should a fifo have replaced the file since lstat, open must not hang on it
-    const fd = fs.openSync(item.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    let fd: number;
+    try {
+      fd = fs.openSync(item.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new ChangedMeanwhileError(item.tree ?? 'the tree being packed', show(item.path), 'a symlink is where a file was', { cause: e });
+      throw e;
+    }
+    // what is read is what was stat'ed: the same inode, still a regular file
+    const st = fs.fstatSync(fd, { bigint: true });
+    if (!st.isFile() || st.ino !== item.ino || st.dev !== item.dev) {
+      fs.closeSync(fd);
+      throw new ChangedMeanwhileError(item.tree ?? 'the tree being packed', show(item.path), 'another file took its name while it was being packed');
+    }
     this.file = { fd, remaining: item.size, item };
     if (item.size === 0) this.finishFile();
   }
@@ -393,7 +423,7 @@ export class TarProducer {
 /** The tar producer for a pack source. */
 export function createTarProducer(source: WirePackSource, opts: PackTarOptions): TarProducer {
   const enc = new EntryEncoder(opts);
-  const items = 'dir' in source ? dirItems(toBuffer(source.dir), source.whiteout, enc) : listItems(toBuffer(source.root), source.entries, enc);
+  const items = 'dir' in source ? dirItems(toBuffer(source.dir), source.whiteout, enc) : listItems(toBuffer(source.root), source.entries, enc, source.confined);
   return new TarProducer(items, enc);
 }
 

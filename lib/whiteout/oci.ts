@@ -4,6 +4,13 @@ import type { WhiteoutFormat, Classified } from './types';
 
 const OPAQUE: Classified = Object.freeze({ kind: 'opaque-marker' as const });
 
+const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+
+/** An empty marker file; a symlink of that name (a layer or container made it) is refused, never written through. */
+function writeMarker(p: string | Buffer): void {
+  fs.closeSync(fs.openSync(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644));
+}
+
 function unlinkIfExists(p: string | Buffer): void {
   try {
     fs.unlinkSync(p);
@@ -17,10 +24,10 @@ export const ociFormat: WhiteoutFormat = {
   name: 'oci',
   reservedXattrPrefixes: [],
   writeWhiteoutSync(dir, name) {
-    fs.writeFileSync(joinName(dir, ociWhiteoutName(name)), '', { mode: 0o644 });
+    writeMarker(joinName(dir, ociWhiteoutName(name)));
   },
   markOpaqueSync(dir) {
-    fs.writeFileSync(joinName(dir, OCI_OPAQUE_MARKER), '', { mode: 0o644 });
+    writeMarker(joinName(dir, OCI_OPAQUE_MARKER));
   },
   isOpaqueSync(dir) {
     try {

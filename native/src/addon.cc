@@ -12,6 +12,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterMount(env, exports);
   RegisterFsmount(env, exports);
   RegisterFlock(env, exports);
+  RegisterCopyFd(env, exports);
   return exports;
 }
 

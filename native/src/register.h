@@ -11,5 +11,6 @@ void RegisterNodes(Napi::Env env, Napi::Object exports);
 void RegisterMount(Napi::Env env, Napi::Object exports);
 void RegisterFsmount(Napi::Env env, Napi::Object exports);
 void RegisterFlock(Napi::Env env, Napi::Object exports);
+void RegisterCopyFd(Napi::Env env, Napi::Object exports);
 
 }  // namespace layerfs

@@ -42,14 +42,17 @@ test('diff lists docker-diff lines; commit prints the DiffID and ChainID and wri
   const text = run('commit', 'c1', '--compress', 'none');
   expect(text.code).toBe(0);
   expect(text.stdout).toMatch(/^DiffID: +sha256:[0-9a-f]{64}\nChainID: +sha256:[0-9a-f]{64}\n$/);
-  // the same state again, zstd this time, to a file: that file is zstd, with the same DiffID
+  // the same state again, zstd this time, to a file: that file is zstd, with the same DiffID; the
+  // layer is the one the store has (uncompressed), and the file is this commit's own blob
   const out = path.join(work, 'layer.tar.zst');
   const z = run('--json', 'commit', 'c1', '--compress', 'zstd', '-o', out).json();
-  expect(z.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+  expect(z.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+  expect(z.output).toMatchObject({ path: out, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' });
   expect(text.stdout).toContain(z.diffId);
   const bytes = fs.readFileSync(out);
   expect(bytes.readUInt32LE(0)).toBe(0xfd2fb528);
-  expect('sha256:' + createHash('sha256').update(bytes).digest('hex')).toBe(z.digest);
+  expect('sha256:' + createHash('sha256').update(bytes).digest('hex')).toBe(z.output.digest);
+  expect(z.output.size).toBe(bytes.length);
   expect((await listTar(out)).map((e) => e.name)).toEqual(['etc/', 'etc/motd', 'new', 'var/', 'var/.wh.log']);
 
   // the tree of the new chain against the container: nothing differs

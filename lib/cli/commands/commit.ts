@@ -21,10 +21,15 @@ export function register(program: Command, ctx: CliContext): void {
       const store = await ctx.store();
       const c = await store.getContainer(ref);
       const bar = progressBar(`committing ${c.name ?? c.id}`);
-      const layer = await c.commit({ compression: opts.compress, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable });
+      // the tarball written is this commit's own, compressed as asked: the layer returned may have
+      // been in the store already, with the blob it was first committed with
+      let output: { path: string; digest: string; mediaType: string; size: number } | undefined;
+      const onBlob = async (file: string, blob: { digest: string; mediaType: string; size: number }) => {
+        await (require('../write-file') as typeof import('../write-file')).writeStreamAtomically(fs.createReadStream(file, { highWaterMark: 4 << 20 }), dest!);
+        output = { path: opts.output!, ...blob };
+      };
+      const layer = await c.commit({ compression: opts.compress, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable, onBlob: dest ? onBlob : undefined });
       bar.done();
-      // this commit's blob, compressed as asked (the layer may have been committed before with another)
-      if (dest) await (require('../write-file') as typeof import('../write-file')).writeStreamAtomically(fs.createReadStream(store.paths.blob(layer.digest), { highWaterMark: 4 << 20 }), dest);
-      ctx.print({ ...layer, output: opts.output }, () => `DiffID:  ${layer.diffId}\nChainID: ${layer.chainId}`);
+      ctx.print({ ...layer, output }, () => `DiffID:  ${layer.diffId}\nChainID: ${layer.chainId}`);
     });
 }
