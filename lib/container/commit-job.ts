@@ -31,7 +31,7 @@ export interface CommitLayerJob {
  * at once, in its own worker), then builds the layer directory from them and records its
  * manifest. Synchronous: it runs in the commit worker (or inline for a tiny commit).
  */
-export function runCommitLayerJobSync(job: CommitLayerJob, post: (m: Record<string, unknown>) => void): { entries: number } {
+export function runCommitLayerJobSync(job: CommitLayerJob, post: (m: Record<string, unknown>) => void): { entries: number; observed: string } {
   let entries: PackEntry[];
   if ('entries' in job.plan) entries = job.plan.entries;
   else {
@@ -40,7 +40,7 @@ export function runCommitLayerJobSync(job: CommitLayerJob, post: (m: Record<stri
     post({ type: 'entries', entries });
   }
   fs.mkdirSync(job.diffDir, { mode: 0o755 });
-  buildLayerDirSync(entries, job.diffDir, job.whiteout, { from: job.base, what: job.what, sourceDateEpoch: job.sourceDateEpoch });
+  const { observed } = buildLayerDirSync(entries, job.diffDir, job.whiteout, { from: job.base, what: job.what, sourceDateEpoch: job.sourceDateEpoch });
   writeLayerManifestSync(job.diffDir, job.manifestFile);
-  return { entries: entries.length };
+  return { entries: entries.length, observed };
 }

@@ -11,6 +11,7 @@ import { whiteoutFormat } from '../whiteout';
 import { compareTreePaths } from '../diff';
 import type { WhiteoutFormatName } from '../store/types';
 import type { PackEntry } from '../tar/types';
+import { TreeFingerprint, checkUnchanged } from '../tar/tree-fingerprint';
 
 export interface LayerDirOptions {
   /** the container's tree the entries are read from (each at `from/path`) */
@@ -39,7 +40,7 @@ const { O_RDONLY, O_NONBLOCK } = fs.constants;
  * given is never walked through. A directory that became a symlink fails the commit with
  * ChangedMeanwhileError.
  */
-export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: WhiteoutFormatName, opts: LayerDirOptions): void {
+export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: WhiteoutFormatName, opts: LayerDirOptions): { observed: string } {
   const fmt = whiteoutFormat(whiteout);
   // the copy driver's attributes (owner first, then mode, xattrs not overlay's own, times), mtimes clamped as in the tarball
   const attrs = new Attributes();
@@ -54,6 +55,7 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
   const links = new Map<string, TreePath>();
   const dirs: Array<{ rel: TreePath; meta: EntryMeta }> = [];
   const sorted = entries.map((e) => ({ e, rel: nameOf(e.path) })).sort((a, b) => compareTreePaths('/' + a.rel, '/' + b.rel));
+  const seen = new TreeFingerprint();
   const src = new NoFollowDir(opts.from, opts.what);
   const out = new NoFollowDir(dest, `the new layer of ${opts.what}`);
   try {
@@ -64,6 +66,7 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
     // directories last, deepest first: writing inside them moved their mtimes (they are this
     // process's own, in its staging directory: the last component may be followed)
     for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(out.at(dirs[i].rel), dirs[i].meta);
+    return { observed: seen.value() };
   } finally {
     src.close();
     out.close();
@@ -76,6 +79,7 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
       return;
     }
     const st = src.lstat(rel);
+    seen.add(rel, st);
     const to = out.at(rel);
     let modeSet = false;
     if (st.isDirectory()) {
@@ -117,7 +121,9 @@ function copyFile(src: NoFollowDir, rel: TreePath, st: fs.BigIntStats, out: NoFo
   try {
     const now = fs.fstatSync(fd, { bigint: true });
     if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev) throw new ChangedMeanwhileError(src.what, String(rel), 'another file took its name while it was being committed');
-    return copier.copy('/proc/self/fd/' + fd, out.at(rel), { size: Number(now.size), blocks: Number(now.blocks) });
+    const modeSet = copier.copy('/proc/self/fd/' + fd, out.at(rel), { size: Number(now.size), blocks: Number(now.blocks) });
+    checkUnchanged(fd, st, src.what, rel);
+    return modeSet;
   } finally {
     fs.closeSync(fd);
   }

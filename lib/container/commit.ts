@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { NotFoundError } from '../errors';
+import { ChangedMeanwhileError, NotFoundError } from '../errors';
 import { runWorker } from '../native/workers';
 import { packToFile } from '../tar/pack-layer';
 import { manifestChangesAsync, overlayChangesAsync } from '../diff';
@@ -92,11 +92,13 @@ async function commitLocked(store: StoreCore, rec: ContainerRecord, opts: Commit
     };
     // a worker takes tens of milliseconds to start: a tiny layer directory is quicker built here
     const tiny = 'entries' in plan && plan.entries.length <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES;
-    const layerDir = tiny ? Promise.resolve().then(() => runCommitLayerJobSync(job, onMessage)) : runWorker('container/commit-worker', job, { signal, onMessage });
+    const layerDir = tiny ? Promise.resolve().then(() => runCommitLayerJobSync(job, onMessage)) : runWorker<{ entries: number; observed: string }>('container/commit-worker', job, { signal, onMessage });
     // (settling an already settled promise does nothing: this only matters when the worker failed first)
     layerDir.then(() => unplanned(new Error('the commit worker ended without planning the entries')), unplanned);
     const packed = entries.then((list) => packToFile({ root: base, entries: list, confined: what }, blobTmp, { compression, sourceDateEpoch: opts.sourceDateEpoch, signal, onProgress: opts.onProgress }));
-    const [r] = await allOrStop([packed, layerDir], stop);
+    const [r, built] = await allOrStop([packed, layerDir], stop);
+    // the two workers read the container apart: they must have seen the same tree
+    if (r.observed !== built.observed) throw new ChangedMeanwhileError(what, '/', 'its tarball and its layer directory were read from different states of it (it changed while the commit read it); commit again');
     const record = newLayerRecord(rec.chain, { ...r, compression }, store.whiteout);
     await opts.onBlob?.(blobTmp, { digest: record.digest, mediaType: record.mediaType, size: record.size });
     // the layer is there already: it is what this commit gives (its blob is the one its record

@@ -5,7 +5,8 @@ import type { EntryType, UnionView } from '../view';
 import type { Change, ChangedAspect } from './types';
 import { LinkTracker, byChangePath, changeOf, sameContentSync, sameXattrMaps } from './compare';
 import { ManifestReader, ManifestRecord, ManifestWriter } from './manifest-file';
-import { WalkEntry, compareTreePaths, isUnder, walkTreeSync } from './walk';
+import { compareTreePaths, isUnder } from './walk';
+import { NoFollowWalkEntry as WalkEntry, walkTreeNoFollowSync } from './walk-no-follow';
 
 const { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK } = fs.constants;
 const NS = 1_000_000_000n;
@@ -18,7 +19,7 @@ const NS = 1_000_000_000n;
 export function writeManifestSync(root: string, manifestFile: string): void {
   const w = new ManifestWriter(manifestFile);
   try {
-    for (const e of walkTreeSync(root)) w.add(e, e.st.isSymbolicLink() ? readlinkNameSync(e.real) : undefined);
+    for (const e of walkTreeNoFollowSync(root, 'the copy')) w.add(e, e.st.isSymbolicLink() ? readlinkNameSync(e.at) : undefined);
   } finally {
     w.close();
   }
@@ -37,7 +38,8 @@ export function writeManifestSync(root: string, manifestFile: string): void {
 export function manifestChanges(root: string, manifestFile: string, view: UnionView): Change[] {
   const reader = new ManifestReader(manifestFile);
   try {
-    return new ManifestMerge(view).run(reader, walkTreeSync(root));
+    // a process in the container may be changing it: nothing is walked or read through a symlink
+    return new ManifestMerge(view).run(reader, walkTreeNoFollowSync(root, 'the container'));
   } finally {
     reader.close();
   }
@@ -101,7 +103,7 @@ class ManifestMerge {
       if (st.size !== rec.size || st.mtimeNs !== rec.mtimeNs) what.push('content');
       else if ((!same || ctimeMoved) && !this.sameContentAsChain(e)) what.push('content');
     } else if (type !== S_IFDIR) {
-      if (type === S_IFLNK && !same && readlinkNameSync(e.real) !== rec.target) what.push('target');
+      if (type === S_IFLNK && !same && readlinkNameSync(e.at) !== rec.target) what.push('target');
       if (type !== S_IFLNK && Number(st.rdev) !== rec.rdev) what.push('type');
       if (secondsOf(st.mtimeNs) !== secondsOf(rec.mtimeNs)) what.push('mtime');
     }
@@ -120,11 +122,11 @@ class ManifestMerge {
 
   private sameXattrsAsChain(e: WalkEntry): boolean {
     const was = this.view.lookupSync(e.path);
-    return sameXattrMaps(was ? xattrsOf(was.realPath) : {}, xattrsOf(e.real));
+    return sameXattrMaps(was ? xattrsOf(was.realPath) : {}, xattrsOf(e.at));
   }
 
   private report(kind: 'A' | 'C', e: WalkEntry, what?: ChangedAspect[], opaque?: boolean): void {
-    this.out.push(changeOf(kind, e.path, { real: e.real, st: fs.lstatSync(fsPath(e.real)) }, { what, opaque }));
+    this.out.push(changeOf(kind, e.path, { real: e.real, st: fs.lstatSync(e.at) }, { what, opaque }));
     this.links.reportedEntry(e.st);
   }
 }

@@ -119,6 +119,7 @@ async function pack(data: PackWorkerData, post: (m: Record<string, unknown>) => 
     uncompressedSize: diff.bytes,
     compression,
     entries: producer.entries,
+    observed: producer.observed,
   };
 }
 

@@ -22,6 +22,7 @@ import { whiteoutFormat, isOverlayXattr, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER 
 import * as native from '../native';
 import { nameBytes, nameOfBytes } from '../names';
 import { NoFollowDir } from '../native/no-follow-dir';
+import { TreeFingerprint, checkUnchanged } from './tree-fingerprint';
 import { END_OF_ARCHIVE, TYPE, TarHeader, encodeHeader, padding } from './writer';
 
 /** An entry of an explicit list, as it crosses to the worker (paths may be raw bytes). */
@@ -53,7 +54,8 @@ export interface PackTarOptions {
 export interface TarItem {
   header: Buffer;
   /** `path` is the entry's tar path, for error messages */
-  file?: { abs: Buffer; size: number; path: Buffer; dev: bigint; ino: bigint; tree?: string };
+  /** `confined`: the tree is another party's (its name, and the lstat the file must still match once read) */
+  file?: { abs: Buffer; size: number; path: Buffer; dev: bigint; ino: bigint; confined?: { tree: string; st: fs.BigIntStats } };
 }
 
 const SLASH = 0x2f;
@@ -104,6 +106,8 @@ function splitPath(p: Buffer): Buffer[] {
 class EntryEncoder {
   private readonly links = new Map<string, Buffer>();
   entries = 0;
+  /** what a confined pack saw of its tree (see TreeFingerprint) */
+  readonly fingerprint = new TreeFingerprint();
   constructor(private readonly opts: PackTarOptions) {}
 
   private mtime(st: fs.BigIntStats): number {
@@ -268,8 +272,9 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
       // confined: the directories above the entry are reached by descriptor, never through a symlink
       const abs = tree ? toBuffer(tree.at(s.clean)) : s.source;
       const st = tree ? tree.lstat(s.clean) : lstat(abs);
+      if (tree) enc.fingerprint.add(s.clean, st);
       const item = enc.entry(s.out, abs, st);
-      if (item?.file && confined !== undefined) item.file.tree = confined;
+      if (item?.file && confined !== undefined) item.file.confined = { tree: confined, st };
       // (the file is opened, by the producer, before this generator goes on: `abs` still holds)
       if (item) yield item;
       if (s.e.opaque) {
@@ -324,6 +329,11 @@ export class TarProducer {
     return this.enc.entries;
   }
 
+  /** What a confined pack saw of its tree: its TreeFingerprint. */
+  get observed(): string {
+    return this.enc.fingerprint.value();
+  }
+
   /** Fills `out` from the start; returns the bytes written, less than out.length only at the end of the archive. */
   fill(out: Buffer): number {
     let off = 0;
@@ -370,14 +380,14 @@ export class TarProducer {
     try {
       fd = fs.openSync(item.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new ChangedMeanwhileError(item.tree ?? 'the tree being packed', show(item.path), 'a symlink is where a file was', { cause: e });
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new ChangedMeanwhileError(item.confined?.tree ?? 'the tree being packed', show(item.path), 'a symlink is where a file was', { cause: e });
       throw e;
     }
     // what is read is what was stat'ed: the same inode, still a regular file
     const st = fs.fstatSync(fd, { bigint: true });
     if (!st.isFile() || st.ino !== item.ino || st.dev !== item.dev) {
       fs.closeSync(fd);
-      throw new ChangedMeanwhileError(item.tree ?? 'the tree being packed', show(item.path), 'another file took its name while it was being packed');
+      throw new ChangedMeanwhileError(item.confined?.tree ?? 'the tree being packed', show(item.path), 'another file took its name while it was being packed');
     }
     this.file = { fd, remaining: item.size, item };
     if (item.size === 0) this.finishFile();
@@ -408,6 +418,8 @@ export class TarProducer {
   private finishFile(probed = false): void {
     const f = this.file!;
     if (!probed && fs.readSync(f.fd, this.probe, 0, 1, null) !== 0) throw this.grew();
+    // another party's file: what was read is the file as it was stat'ed
+    if (f.item.confined) checkUnchanged(f.fd, f.item.confined.st, f.item.confined.tree, show(f.item.path));
     this.close();
     this.pad = padding(f.item.size);
   }

@@ -98,4 +98,6 @@ export interface PackResult {
   uncompressedSize: number;
   compression: Compression;
   entries: number;
+  /** a confined pack: what it saw of its tree (lib/tar/tree-fingerprint.ts) */
+  observed?: string;
 }

@@ -250,3 +250,46 @@ describe.each(formats)('the layer directory build (%s whiteouts)', (fmt) => {
     expectUnchanged(before);
   });
 });
+
+describe('without the native addon (pure JS: copy driver, oci whiteouts)', () => {
+  test('a directory swapped for a symlink between the diff and the layer build fails the commit; the victim is untouched', async () => {
+    const dist = path.resolve(__dirname, '../../dist/lib');
+    const tar = path.join(work, 'plain-l0.tar');
+    fs.writeFileSync(tar, rawTar([{ name: 'd/', type: '5', mode: 0o755 }, { name: 'd/old', body: 'old' }, { name: 'd/keep', body: 'keep' }]));
+    const script = `
+      const fs = require('fs');
+      const path = require('path');
+      const [dist, work, tar, victim] = process.argv.slice(1);
+      const native = require(dist + '/native');
+      const { LayerStore } = require(dist + '/layer-store');
+      const { commitTestHooks } = require(dist + '/container/commit');
+      (async () => {
+        const store = await LayerStore.open(path.join(work, 'store-no-addon'), { whiteout: 'oci' });
+        const chain = (await store.importLayer(tar)).chainId;
+        const c = await store.createContainer(chain, { driver: 'copy' });
+        const root = await c.mount();
+        fs.writeFileSync(path.join(root, 'd/new'), 'new');
+        fs.rmSync(path.join(root, 'd/old'));
+        commitTestHooks.afterDiff = () => {
+          fs.rmSync(path.join(root, 'd'), { recursive: true });
+          fs.symlinkSync(victim, path.join(root, 'd'));
+        };
+        const failed = await c.commit({ compression: 'none' }).then(() => null, (e) => e.code);
+        commitTestHooks.afterDiff = undefined;
+        fs.unlinkSync(path.join(root, 'd'));
+        fs.mkdirSync(path.join(root, 'd'));
+        fs.writeFileSync(path.join(root, 'd/new'), 'new');
+        const ref = await c.commit({ compression: 'none' });
+        const layer = store.paths.layerDiff(ref.chainId);
+        console.log(JSON.stringify({ addon: native.available(), failed, layer: fs.readdirSync(path.join(layer, 'd')).sort(), problems: (await store.fsck()).problems }));
+        await c.remove();
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    const before = victims();
+    const child = spawn(process.execPath, ['-e', script, dist, work, tar, victimHost], { env: { ...process.env, LAYERFS_DISABLE_ADDON: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    expect(JSON.parse(out)).toEqual({ addon: false, failed: 'LAYERFS_CHANGED_MEANWHILE', layer: ['.wh..wh..opq', 'new'], problems: [] });
+    expectUnchanged(before);
+  }, 60_000);
+});
