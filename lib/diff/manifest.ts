@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { fsPath, readlinkNameSync } from '../names';
+import { readlinkNameSync } from '../names';
 import { xattrsOf } from '../view';
 import type { EntryType, UnionView } from '../view';
 import type { Change, ChangedAspect } from './types';

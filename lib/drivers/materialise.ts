@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { UnsafePathError } from '../errors';
 import * as native from '../native';
 import { fsArg, fsPath } from '../names';
 import { UnionView, xattrsOf } from '../view';
@@ -72,6 +73,12 @@ export function metaOf(st: Stat, realPath?: string): EntryMeta {
  * inside them. A second thread (FileThread) copies the large files and, while it keeps up, part of
  * the small ones; hardlinks to the files it makes wait for it.
  *
+ * Nothing is written through a symlink: every entry goes into a directory this copy made itself
+ * (mkdir, which fails on anything already there) in a root only this process can reach yet, and
+ * an entry whose parent is not such a directory is refused (LAYERFS_UNSAFE_PATH); files are
+ * created with O_EXCL. The layers are only read, by the view, which never descends a layer's
+ * non-directory; they are never written after they were committed.
+ *
  * Per entry it makes only the calls that change something: a new entry already has this
  * process's owner (no chown when the source has it too), and a file made by copyFile already has
  * the source's mode (no chmod unless a chown cleared its set-id bits).
@@ -90,6 +97,8 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
   let helperBytes = 0;
   let files = 0;
   let sawRoot = false;
+  /** the directories this copy made: the only places it writes into */
+  const made = new Set<string>(['/']);
   try {
     for (const e of view.walkSync()) {
       entries++;
@@ -103,9 +112,12 @@ export async function materialise(job: MaterialiseJob, post?: (m: Record<string,
         continue;
       }
       const dest = job.root + e.path;
+      const parent = e.path.slice(0, e.path.lastIndexOf('/')) || '/';
+      if (!made.has(parent)) throw new UnsafePathError(e.path, `the copy did not make ${parent} as a directory: writing into it could follow a symlink`);
       if (st.isDirectory()) {
         const meta = metaOf(st, e.realPath);
         fs.mkdirSync(fsPath(dest), { mode: 0o700 });
+        made.add(e.path);
         attrs.owner(dest, e.realPath, meta);
         dirs.push({ dest, meta });
         continue;
