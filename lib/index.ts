@@ -16,6 +16,9 @@ export type { ImageRecord, OpenedImage, ImageFormat, ImageConfig, EfficiencyRepo
 export type { BuildLayerOptions, BuildImageOptions, BuiltLayer } from './build';
 export type { FsckReport, FsckProblem, GcReport } from './store/check';
 export { addonStatus } from './native';
+export { runtimeSpec, writeBundle } from './runtime';
+export type { RuntimeSpec, RuntimeSpecOptions, BundleOptions, RunResult } from './runtime';
+export type { RunOptions } from './container/run';
 
 /*
  * The image code (tar streams, archive readers and writers) loads on the first call of one of
