@@ -12,13 +12,15 @@ export type { Change } from './diff/types';
 export { diffTrees } from './diff';
 export type { TreeInput } from './diff';
 export { openImage, writeImage, analyzeLayers };
-export type { ImageRecord, OpenedImage, ImageFormat, ImageConfig, EfficiencyReport, ExportImageOptions, ImportImageOptions } from './image';
+export type { ImageRecord, OpenedImage, ImageFormat, ImageConfig, EfficiencyReport, LayerEntry, AnalyzeOptions, ExportImageOptions, ImportImageOptions } from './image';
 export type { BuildLayerOptions, BuildImageOptions, BuiltLayer } from './build';
 export type { FsckReport, FsckProblem, GcReport } from './store/check';
 export { addonStatus } from './native';
 export { runtimeSpec, writeBundle } from './runtime';
 export type { RuntimeSpec, RuntimeSpecOptions, BundleOptions, RunResult } from './runtime';
 export type { RunOptions } from './container/run';
+export { renderLayersReport, renderDiffReport } from './report';
+export type { LayersReportData, LayersReportOptions, ReportLayer, ReportLayerEntry, ReportChange, DiffReportOptions } from './report';
 
 /*
  * The image code (tar streams, archive readers and writers) loads on the first call of one of

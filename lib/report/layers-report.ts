@@ -48,7 +48,7 @@ export function renderLayersReport(report: LayersReportData, opts: LayersReportO
   const card = (id: string, value: string, label: string, attrs = '') => `<div class="card" id="${id}"${attrs}><b>${escapeHtml(value)}</b><span>${escapeHtml(label)}</span></div>`;
   const header = `<header>
 <h1>${escapeHtml(report.title)}</h1>
-${report.chainId ? `<p class="sub">ChainID <span class="mono">${escapeHtml(report.chainId)}</span></p>` : ''}
+${report.chainId && report.chainId !== report.title ? `<p class="sub">ChainID <span class="mono">${escapeHtml(report.chainId)}</span></p>` : ''}
 <div class="cards">
 ${card('efficiency', percentText(report.efficiency), 'efficiency', ` data-value="${report.efficiency}"`)}
 ${card('wasted', bytesText(report.wastedBytes), `wasted (${countText(report.wastedBytes)} bytes, ${percentText(report.wastedUserPercent)} of the layers above the base)`, ` data-bytes="${report.wastedBytes}"`)}

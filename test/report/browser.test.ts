@@ -149,6 +149,23 @@ describeIf(['umoci', 'chromium'])('the HTML reports in a real browser', () => {
     expect(await row(page, '/l5/a').getAttribute('data-kind')).toBe('U');
   });
 
+  test('the filters: with unmodified entries hidden, the tree shows the changes and the directories down to them', async () => {
+    const { page } = layersPage;
+    await selectLayer(page, 4, true);
+    const all = await page.locator('#tree .row').count();
+    await page.uncheck('#filters input[data-kind="U"]');
+    const top = await page.locator('#tree .row').evaluateAll((rs) => rs.map((r) => [r.getAttribute('data-path'), r.getAttribute('data-kind'), !!r.querySelector('.inside')]));
+    expect(top.length).toBeLessThan(all);
+    for (const [, kind, inside] of top) expect(kind !== 'U' || inside).toBe(true);
+    expect(top.map((r) => r[0])).toEqual(expect.arrayContaining([UMOCI_PATHS.app, UMOCI_PATHS.fileThenDir, UMOCI_PATHS.lnkDir]));
+    expect(top.map((r) => r[0])).not.toContain(UMOCI_PATHS.lnkRel);
+    await page.uncheck('#filters input[data-kind="A"]');
+    await page.uncheck('#filters input[data-kind="C"]');
+    await keysOn(page, UMOCI_PATHS.many, 'ArrowRight');
+    expect(await page.locator('#tree .row').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-path')))).toEqual([UMOCI_PATHS.many, UMOCI_PATHS.manyDeleted]);
+    for (const k of ['A', 'C', 'U']) await page.check(`#filters input[data-kind="${k}"]`);
+  });
+
   test('search finds a path: "/" goes to the box, the tree opens down to the matches, Enter goes to the first', async () => {
     const { page } = layersPage;
     await selectLayer(page, 0);

@@ -1,12 +1,11 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';
+import { whichTool } from '../fixtures/peers';
 
-/** Debian's chromium (apt-get install chromium), driven by playwright-core. */
-export const CHROMIUM = '/usr/bin/chromium';
-export const hasChromium = fs.existsSync(CHROMIUM);
+/** Debian's chromium (apt-get install chromium), driven by playwright-core; tests ask for it with describeIf(['chromium']). */
+const CHROMIUM = whichTool('chromium') ?? '/usr/bin/chromium';
 
 /** Where the tests leave their screenshots (gitignored), for a person to look at; never compared by pixels. */
 export const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
