@@ -35,6 +35,8 @@ export interface GenOptions {
   recreate: boolean;
   /** a directory's entry may come after entries under it */
   childBeforeDir: boolean;
+  /** a path may have a second non-directory entry in one layer, which replaces the first */
+  duplicates: boolean;
   root: boolean;
   nonUtf8: boolean;
 }
@@ -107,7 +109,7 @@ const isUnder = (p: string, dir: string) => p.startsWith(dir + '/');
 
 /**
  * Keeps the operations that make a well-formed layer (the applier rightly refuses the others):
- * one entry per path; nothing under a non-directory of the same layer; a hardlink to a file
+ * one entry per path (with `duplicates`, a later non-directory may replace an earlier one); nothing under a non-directory of the same layer; a hardlink to a file
  * that comes before it in the same layer; without `recreate`, no entry at or under a name the
  * same layer whites out.
  */
@@ -154,14 +156,18 @@ export function wellFormed(raw: RawOp[], opts: GenOptions): LayerSpec {
         out.push(r);
         continue;
       default: {
-        if (kind.has(r.path) || underNonDir(r.path)) continue;
+        // a second non-directory entry for a path replaces the first (tar: the later wins)
+        const again = opts.duplicates && kind.get(r.path) === 'nondir';
+        if ((kind.has(r.path) && !again) || underNonDir(r.path)) continue;
         if (!opts.recreate && atOrUnderWhiteout(r.path)) continue;
+        const i = files.indexOf(r.path);
         if (r.op === 'hardlink-raw') {
-          if (files.length === 0) continue;
-          const target = files[r.pick % files.length];
-          out.push({ op: 'hardlink', path: r.path, target });
+          const targets = files.filter((f) => f !== r.path);
+          if (targets.length === 0) continue;
+          out.push({ op: 'hardlink', path: r.path, target: targets[r.pick % targets.length] });
         } else out.push(r);
         take(r.path, 'nondir');
+        if (i !== -1) files.splice(i, 1);
         if (r.op === 'file' || r.op === 'hardlink-raw') files.push(r.path);
       }
     }

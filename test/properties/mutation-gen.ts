@@ -1,9 +1,10 @@
 import * as fs from 'fs';
-import * as path from 'path';
+import { isUtf8 } from 'buffer';
 import { execFileSync } from 'child_process';
 import fc from 'fast-check';
 import * as native from '../../lib/native';
-import { CONTENTS, contentBytes } from './layer-gen';
+import { CONTENTS, contentBytes, pathBytes } from './layer-gen';
+import { nameOf } from './tree-model';
 
 /**
  * Random edits of a mounted container, as a user or a build step makes them. An edit names its
@@ -33,6 +34,8 @@ export type Mutation =
 
 export interface MutationOptions {
   sameSizeMtime: boolean;
+  /** new names with a byte that is not UTF-8 (0xff, written U+00FF as in layer-gen) */
+  nonUtf8: boolean;
   whiteoutNames: boolean;
   rootChange: boolean;
 }
@@ -41,7 +44,8 @@ const NEW_NAMES = ['a', 'b', 'n', 'm'];
 
 export function mutationArb(opts: MutationOptions): fc.Arbitrary<Mutation> {
   const pick = fc.nat(50);
-  const name = opts.whiteoutNames ? fc.constantFrom(...NEW_NAMES, '.wh.a', '.wh..wh..opq') : fc.constantFrom(...NEW_NAMES);
+  const names = [...NEW_NAMES, ...(opts.nonUtf8 ? ['a\u00ff'] : []), ...(opts.whiteoutNames ? ['.wh.a', '.wh..wh..opq'] : [])];
+  const name = fc.constantFrom(...names);
   const content = fc.constantFrom(...CONTENTS);
   const arbs: Array<fc.Arbitrary<Mutation>> = [
     fc.record({ m: fc.constant('write' as const), dir: pick, name, content }),
@@ -65,13 +69,13 @@ export function mutationArb(opts: MutationOptions): fc.Arbitrary<Mutation> {
 
 type Kind = 'file' | 'dir' | 'symlink';
 
-/** The tree's paths ('' for the root, 'a/b' below it) by kind, sorted. */
+/** The tree's paths ('' for the root, 'a/b' below it) by kind, sorted; names read as bytes (nameOf). */
 function listing(root: string): Record<Kind, string[]> {
   const out: Record<Kind, string[]> = { file: [], dir: [''], symlink: [] };
   const walk = (rel: string) => {
-    for (const n of fs.readdirSync(path.join(root, rel)).sort()) {
+    for (const n of fs.readdirSync(bytesAt(root, rel), { encoding: 'buffer' }).map(nameOf).sort()) {
       const r = rel ? `${rel}/${n}` : n;
-      const st = fs.lstatSync(path.join(root, r), { throwIfNoEntry: false });
+      const st = fs.lstatSync(bytesAt(root, r), { throwIfNoEntry: false });
       if (!st) continue;
       if (st.isDirectory()) {
         out.dir.push(r);
@@ -84,24 +88,33 @@ function listing(root: string): Record<Kind, string[]> {
   return out;
 }
 
+/** The bytes of `rel` (a path of the listing) under `root`. */
+const bytesAt = (root: string, rel: string): Buffer => (rel ? Buffer.concat([Buffer.from(root + '/'), pathBytes(rel)]) : Buffer.from(root));
+
 const choose = (list: string[], i: number): string | undefined => (list.length ? list[i % list.length] : undefined);
 
-/** `mv`: rename, or (EXDEV: overlayfs without redirect_dir, for a lower directory) copy and delete. */
-function move(from: string, to: string): void {
+/**
+ * `mv`: rename, or (EXDEV: overlayfs without redirect_dir, for a lower directory) copy and
+ * delete. False when it cannot: cp takes its paths as strings, which cannot carry non-UTF-8 bytes.
+ */
+function move(from: Buffer, to: Buffer): boolean {
   try {
     fs.renameSync(from, to);
+    return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    if (!isUtf8(from) || !isUtf8(to)) return false;
     fs.rmSync(to, { recursive: true, force: true });
-    execFileSync('cp', ['-a', from, to]);
+    execFileSync('cp', ['-a', from.toString(), to.toString()]);
     fs.rmSync(from, { recursive: true });
+    return true;
   }
 }
 
 /** Applies one edit; returns what it did in words, or null when it did not fit the tree. */
 export function applyMutation(root: string, mu: Mutation): string | null {
   const l = listing(root);
-  const at = (r: string) => path.join(root, r);
+  const at = (r: string) => bytesAt(root, r);
   const all = [...l.file, ...l.symlink, ...l.dir.slice(1)].sort();
   const join = (d: string, n: string) => (d ? `${d}/${n}` : n);
   const kindOf = (r: string) => (l.dir.includes(r) ? 'dir' : l.file.includes(r) ? 'file' : l.symlink.includes(r) ? 'symlink' : undefined);
@@ -141,8 +154,7 @@ export function applyMutation(root: string, mu: Mutation): string | null {
       const to = join(choose(l.dir, mu.dir)!, mu.name);
       // rename(2) puts a directory only over an empty directory, and anything else only over a non-directory
       if (to === from || to.startsWith(from + '/') || kindOf(to) === 'dir' || (kindOf(from) === 'dir' && kindOf(to) !== undefined)) return null;
-      move(at(from), at(to));
-      return `rename ${from} over ${to}`;
+      return move(at(from), at(to)) ? `rename ${from} over ${to}` : null;
     }
     case 'chmod': {
       const p = choose([...l.file, ...l.dir.slice(1)], mu.pick);

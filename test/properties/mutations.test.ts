@@ -20,7 +20,7 @@ let work: string;
 beforeAll(() => (work = makeTempDir('mutations')));
 afterAll(() => removeTempDir(work));
 
-const stack = stackArb({ recreate: features.recreate, childBeforeDir: features.childBeforeDir, root: features.root, nonUtf8: false }, 3);
+const stack = stackArb({ recreate: features.recreate, childBeforeDir: features.childBeforeDir, duplicates: features.duplicates, root: features.root, nonUtf8: features.nonUtf8 }, 3);
 const base = features.strictOverlayListing ? stack : stack.map(withoutVoidWhiteouts);
 const edits = fc.array(mutationArb(features), { minLength: 1, maxLength: 8 });
 

@@ -32,6 +32,8 @@ export const FEATURES = {
   whiteoutNames: { on: false, why: 'issue 12 "names that mean a whiteout": committed as plain entries' },
   /** a change of the container's root directory itself (chmod, chown, xattr) */
   rootChange: { on: false, why: 'issue 12 "a change of / in a container is committed. Today commit drops it"' },
+  /** a second non-directory entry for a path in one layer (appended tars): the later wins */
+  duplicates: { on: true },
   /**
    * Found by this suite (not yet in an issue): a directory's entry after its children in the tar.
    * The directory made for the first child took the lower directory's xattrs, and the entry's

@@ -21,7 +21,7 @@ afterAll(() => removeTempDir(work));
 
 it('random layer stacks: the UnionView, a copy container, an overlay mount and the reference merge agree for every prefix of the chain', async () => {
   await fc.assert(
-    fc.asyncProperty(stackArb({ recreate: features.recreate, childBeforeDir: features.childBeforeDir, root: features.root, nonUtf8: features.nonUtf8 }), (layers) => checkStack(work, layers)),
+    fc.asyncProperty(stackArb({ recreate: features.recreate, childBeforeDir: features.childBeforeDir, duplicates: features.duplicates, root: features.root, nonUtf8: features.nonUtf8 }), (layers) => checkStack(work, layers)),
     propertyParams('random layer stacks', 60),
   );
 }, 1_800_000);

@@ -1,5 +1,5 @@
 import type { Change } from '../../lib/diff/types';
-import type { Seen, SeenTree } from './tree-model';
+import { fromSurrogateEscape, Seen, SeenTree } from './tree-model';
 
 /**
  * The true difference of two trees read in full (contents included), in the shape a container
@@ -57,7 +57,8 @@ export function diffDisagreements(changes: Change[], before: SeenTree, after: Se
   for (const p of ignore) want.delete(p);
   const out: string[] = [];
   const seen = new Set<string>();
-  for (const c of changes) {
+  for (const reported of changes) {
+    const c = { ...reported, path: fromSurrogateEscape(reported.path) };
     if (ignore.has(c.path)) continue;
     if (seen.has(c.path)) out.push(`${c.path}: reported twice`);
     seen.add(c.path);
