@@ -87,12 +87,20 @@ export class LayerStore extends StoreCore {
    * layout, oci-archive or docker-archive format.
    */
   async exportImage(containerOrChain: string | Container, opts: ExportImageOptions & { compression?: Compression }): Promise<{ manifestDigest: string; configDigest: string; chainId: string }> {
-    const { exportChainImage, hasImage } = images();
+    const { exportChainImage, hasImage, prepareExport, checkOnBase } = images();
+    // every argument is checked before the container is committed: a bad one changes nothing
+    const prepared = await prepareExport(this, opts);
+    let container: Container | null = null;
     let chain: string;
-    if (typeof containerOrChain !== 'string') chain = (await containerOrChain.commit({ compression: opts.compression })).chainId;
+    if (typeof containerOrChain !== 'string') container = containerOrChain;
     else if (isDigest(containerOrChain) || hasImage(this, containerOrChain)) chain = this.resolveChain(containerOrChain);
-    else chain = (await (await this.getContainer(containerOrChain)).commit({ compression: opts.compression })).chainId;
-    return { ...(await exportChainImage(this, chain, opts)), chainId: chain };
+    else container = await this.getContainer(containerOrChain);
+    if (container) {
+      checkOnBase(container.chain ? this.chainSync(container.chain).map((l) => l.diffId) : [], prepared.base, `container ${container.name ?? container.id}`, opts.from, 1);
+      const epoch = process.env.SOURCE_DATE_EPOCH;
+      chain = (await container.commit({ compression: opts.compression, sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined })).chainId;
+    }
+    return { ...(await exportChainImage(this, chain!, opts, prepared)), chainId: chain! };
   }
 
   /** Per-layer changes and wasted space of a chain or imported image, as dive scores it. */

@@ -1,20 +1,14 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import type { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
+import { writeBeside } from '../store/partial-files';
 
 /**
- * Writes beside the target, then renames: a failed write leaves no half file. A stream (stdout
- * claimed with `ctx.dataOut()` for "-") is written as it is.
+ * Writes beside the target, then renames: a failed or interrupted write leaves no half file
+ * (lib/store/partial-files.ts). A stream (stdout claimed with `ctx.dataOut()` for "-") is
+ * written as it is.
  */
 export async function writeStreamAtomically(src: Readable, dest: string | NodeJS.WritableStream): Promise<void> {
   if (typeof dest !== 'string') return pipeline(src, dest);
-  const tmp = path.join(path.dirname(path.resolve(dest)), `.${path.basename(dest)}.${process.pid}.tmp`);
-  try {
-    await pipeline(src, fs.createWriteStream(tmp));
-    fs.renameSync(tmp, dest);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  await writeBeside(dest, (tmp) => pipeline(src, fs.createWriteStream(tmp, { flags: 'wx' })));
 }

@@ -1,6 +1,7 @@
 import { chainIds } from '../digest';
 import type { Readable } from 'stream';
-import { AbortedError, BadImageError } from '../errors';
+import { AbortedError, BadImageError, InvalidArgumentError, NotFoundError } from '../errors';
+import { hostPlatform } from '../oci/platform';
 import { refOf } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
 import type { FileRange } from '../tar/apply-layer';
@@ -8,8 +9,8 @@ import { blobFileOf } from './blobs';
 import { checkImageName, checkNameFree, getImageSync, hasImage, saveImageRecord } from './image-records';
 import type { ImageRecord, SaveRecordOptions } from './image-records';
 import type { LayerRef, OperationOptions, Compression } from '../store/types';
-import { openImage } from './open';
-import { writeImage } from './write';
+import { looksLikeImage, openImage } from './open';
+import { checkImageTarget, writeImage } from './write';
 import type { ImageConfig, ImageFormat, ImageLayer, OpenedImage, Platform } from './types';
 
 export interface ImportImageOptions extends OperationOptions, SaveRecordOptions {
@@ -210,32 +211,80 @@ export interface ExportImageOptions {
   /** config fields to set (entrypoint, cmd, env, ...), merged over the base's */
   config?: Record<string, unknown>;
   history?: Array<{ created_by?: string; comment?: string }>;
-  /** the image's creation time (default: now); fixed for reproducible builds */
+  /** the image's creation time, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now); fixed for reproducible builds */
   created?: string;
 }
 
 /** The base image's config, from the store or opened from a path. */
 async function baseConfig(store: StoreCore, from: string): Promise<ImageConfig> {
   if (hasImage(store, from)) return getImageSync(store, from).config;
+  if (!looksLikeImage(from)) throw new NotFoundError(from, `the base image ${JSON.stringify(from)} is neither an imported image nor an image path`);
   const img = await openImage(from);
   await img.close();
   return img.config;
 }
 
-/** Writes the chain as an image whose manifest, config (rootfs.diff_ids, history) and layers agree. */
-export async function exportChainImage(store: StoreCore, chain: string, opts: ExportImageOptions): Promise<{ manifestDigest: string; configDigest: string }> {
-  const layers = store.chainSync(chain);
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The time an exported image says it was made: `created` (RFC 3339) as given, else
+ * $SOURCE_DATE_EPOCH (reproducible-builds.org), else now.
+ */
+export function exportTime(created: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (created !== undefined) {
+    if (!RFC3339.test(created) || Number.isNaN(Date.parse(created))) throw new InvalidArgumentError(`created time ${JSON.stringify(created)} is not an RFC 3339 date-time (e.g. 2024-01-02T03:04:05Z)`);
+    return created;
+  }
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && epoch !== '') {
+    if (!/^\d+$/.test(epoch) || !Number.isSafeInteger(Number(epoch) * 1000)) throw new InvalidArgumentError(`SOURCE_DATE_EPOCH ${JSON.stringify(epoch)} is not a number of seconds`);
+    return new Date(Number(epoch) * 1000).toISOString();
+  }
+  return new Date().toISOString();
+}
+
+/** What an export needs, checked and read before anything is committed or written. */
+export interface PreparedExport {
+  base: ImageConfig | null;
+  created: string;
+}
+
+/**
+ * Checks every argument of an export (the format, the tag, the destination, the time, the base
+ * image) and reads the base: a caller that commits a container first calls this before the
+ * commit, so a bad argument changes nothing.
+ */
+export async function prepareExport(store: StoreCore, opts: ExportImageOptions): Promise<PreparedExport> {
+  checkImageTarget(opts.to, { format: opts.format ?? 'oci', tag: opts.tag });
+  const created = exportTime(opts.created);
   const base = opts.from ? await baseConfig(store, opts.from) : null;
+  return { base, created };
+}
+
+/**
+ * The chain's layers start with the base's. `pending` layers are still to come on top (a
+ * container not yet committed): base layers beyond the chain can only be those.
+ */
+export function checkOnBase(chainDiffIds: string[], base: ImageConfig | null, what: string, from: string | undefined, pending = 0): void {
   const baseIds = base?.rootfs.diff_ids ?? [];
+  if (baseIds.length > chainDiffIds.length + pending || baseIds.some((d, i) => i < chainDiffIds.length && chainDiffIds[i] !== d)) {
+    throw new BadImageError(`${what} does not sit on the image ${from}: their layers differ`);
+  }
+}
+
+/** Writes the chain as an image whose manifest, config (rootfs.diff_ids, history) and layers agree. */
+export async function exportChainImage(store: StoreCore, chain: string, opts: ExportImageOptions, prepared?: PreparedExport): Promise<{ manifestDigest: string; configDigest: string }> {
+  const { base, created: now } = prepared ?? (await prepareExport(store, opts));
+  const layers = store.chainSync(chain);
   const mine = layers.map((l) => l.diffId);
-  if (baseIds.some((d, i) => mine[i] !== d)) throw new BadImageError(`the chain ${chain} does not sit on the image ${opts.from}: their layers differ`);
-  const now = opts.created ?? new Date().toISOString();
+  checkOnBase(mine, base, `the chain ${chain}`, opts.from);
+  const baseIds = base?.rootfs.diff_ids ?? [];
   const history = [...(base?.history ?? [])];
   const added = layers.length - baseIds.length;
   for (let i = 0; i < added; i++) history.push({ created: now, created_by: opts.history?.[i]?.created_by ?? 'layerfs commit', comment: opts.history?.[i]?.comment });
   const config: ImageConfig = {
     ...(base ?? {}),
-    architecture: base?.architecture ?? ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch,
+    architecture: base?.architecture ?? hostPlatform().architecture,
     os: base?.os ?? 'linux',
     created: now,
     config: { ...((base?.config as Record<string, unknown>) ?? {}), ...(opts.config ?? {}) },

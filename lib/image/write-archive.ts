@@ -1,10 +1,9 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import { once } from 'events';
-import { randomBytes } from 'crypto';
 import { pipeline } from 'stream/promises';
 import * as tarStream from 'tar-stream';
 import { InvalidArgumentError } from '../errors';
+import { writeBeside } from '../store/partial-files';
 import { openVerified, OutBlob } from './blob-copy';
 
 export type ArchiveMember = { name: string; dir: true } | { name: string; blob: OutBlob };
@@ -37,27 +36,32 @@ async function addMember(pack: tarStream.Pack, m: ArchiveMember, broken: Promise
 
 /**
  * Writes a tar of `members`, in the given order, streamed (no blob is held whole), to a
- * temporary file beside `dest` that is renamed over it only when complete and verified.
+ * temporary file beside `dest` that is renamed over it only when complete and verified (and
+ * removed on failure or a signal).
  */
 export async function writeArchive(dest: string, members: ArchiveMember[]): Promise<void> {
+  checkArchiveTarget(dest);
+  await writeBeside(dest, async (tmp) => {
+    const pack = tarStream.pack();
+    const written = pipeline(pack, fs.createWriteStream(tmp, { flags: 'wx' }));
+    const broken = written.then(
+      () => Promise.reject(new Error('the archive ended before its last member')),
+      (e) => Promise.reject(e),
+    ) as Promise<never>;
+    broken.catch(() => undefined);
+    try {
+      for (const m of members) await addMember(pack, m, broken);
+      pack.finalize();
+      await written;
+    } catch (e) {
+      pack.destroy(e as Error);
+      await written.catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
+/** An archive is written as a file: a directory there is refused before anything is written. */
+export function checkArchiveTarget(dest: string): void {
   if (fs.statSync(dest, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`${dest} is a directory; an archive is written as a file`);
-  const tmp = path.join(path.dirname(path.resolve(dest)), `.${path.basename(dest)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const pack = tarStream.pack();
-  const written = pipeline(pack, fs.createWriteStream(tmp, { flags: 'wx' }));
-  const broken = written.then(
-    () => Promise.reject(new Error('the archive ended before its last member')),
-    (e) => Promise.reject(e),
-  ) as Promise<never>;
-  broken.catch(() => undefined);
-  try {
-    for (const m of members) await addMember(pack, m, broken);
-    pack.finalize();
-    await written;
-    fs.renameSync(tmp, dest);
-  } catch (e) {
-    pack.destroy(e as Error);
-    await written.catch(() => undefined);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
 }

@@ -1,36 +1,35 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
 import { pipeline } from 'stream/promises';
 import { hexOf } from '../digest';
 import { BadImageError, InvalidArgumentError, UnsupportedError } from '../errors';
 import { MAX_METADATA, parseJson } from './blobs';
 import { OCI_INDEX, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION, REF_NAME } from './media-types';
+import { writeBeside } from '../store/partial-files';
 import { openVerified, OutBlob, uniqueBlobs } from './blob-copy';
 import type { Descriptor, ImageIndex } from './types';
 
 /**
+ * Writes `data` (or the blob's verified stream) to a staging file, then renames it to `file`.
  * Files are staged at the layout's top, not beside the blobs: a stray name under blobs/sha256
  * (left by a crash) would break `umoci gc`, while other files at the top are ignored by all.
+ * They are named for a `layerfs` file of the layout (lib/store/partial-files.ts): a signal
+ * removes them, and the next write to the layout reaps those of a process that was killed.
  */
-const tmpName = (layout: string) => path.join(layout, `.layerfs-tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-
-/** Writes `data` (or the blob's verified stream) to a staging file, then renames it to `file`. */
 async function writeAtomic(layout: string, file: string, data: Buffer | OutBlob): Promise<void> {
-  const tmp = tmpName(layout);
-  try {
-    if (Buffer.isBuffer(data)) fs.writeFileSync(tmp, data, { flag: 'wx' });
-    else if (data.bytes) fs.writeFileSync(tmp, data.bytes, { flag: 'wx' });
-    else await pipeline(openVerified(data), fs.createWriteStream(tmp, { flags: 'wx' }));
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  await writeBeside(
+    file,
+    async (tmp) => {
+      if (Buffer.isBuffer(data)) fs.writeFileSync(tmp, data, { flag: 'wx' });
+      else if (data.bytes) fs.writeFileSync(tmp, data.bytes, { flag: 'wx' });
+      else await pipeline(openVerified(data), fs.createWriteStream(tmp, { flags: 'wx' }));
+    },
+    { beside: path.join(layout, 'layerfs') },
+  );
 }
 
 /** An existing directory must already be a layout (or empty): writing blobs into any directory would litter it. */
-function prepare(dir: string): void {
+export function checkLayoutTarget(dir: string): void {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(dir);
@@ -45,6 +44,10 @@ function prepare(dir: string): void {
   } else if (st && fs.readdirSync(dir).length) {
     throw new InvalidArgumentError(`${dir} is a directory that is neither empty nor an OCI image layout`);
   }
+}
+
+function prepare(dir: string): void {
+  checkLayoutTarget(dir);
   fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
 }
 

@@ -6,8 +6,8 @@ import { OutBlob, uniqueBlobs } from './blob-copy';
 import { checkConfig, checkLayerCount } from './config';
 import { dockerArchiveManifest } from './docker-manifest';
 import { BASE_DIGEST, compressionOf, dockerLayerType, OCI_CONFIG, OCI_INDEX, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION, OCI_MANIFEST, ociLayerType, REF_NAME } from './media-types';
-import { ArchiveMember, writeArchive } from './write-archive';
-import { writeLayout } from './write-layout';
+import { ArchiveMember, checkArchiveTarget, writeArchive } from './write-archive';
+import { checkLayoutTarget, writeLayout } from './write-layout';
 import type { Descriptor, ImageConfig, ImageFormat, ImageManifest, OpenedImage } from './types';
 
 export interface WriteImageOptions {
@@ -61,6 +61,19 @@ function manifestAnnotations(opts: WriteImageOptions): Record<string, string> | 
 }
 
 /**
+ * What writeImage checks before it writes anything: the format, the tag for that format, and
+ * the destination (an archive is a file; a layout directory is a layout or empty). Callers with
+ * work to do first (a commit) call it before that work. Returns the docker-archive repository tag.
+ */
+export function checkImageTarget(dest: string, opts: { format: ImageFormat; tag?: string }): string | undefined {
+  if (!FORMATS.includes(opts.format)) throw new InvalidArgumentError(`unknown image format ${JSON.stringify(opts.format)} (${FORMATS.join(', ')})`);
+  if (opts.tag !== undefined && opts.format !== 'docker-archive' && !OCI_REF.test(opts.tag)) throw new InvalidArgumentError(`${JSON.stringify(opts.tag)} is not a valid OCI ref.name`);
+  if (opts.format === 'oci') checkLayoutTarget(dest);
+  else checkArchiveTarget(dest);
+  return opts.tag !== undefined && opts.format === 'docker-archive' ? dockerRepoTag(opts.tag) : undefined;
+}
+
+/**
  * Writes an image as an OCI layout (added to one that exists, replacing the image of the same
  * tag), an oci-archive or a docker-archive (manifest.json with blobs under blobs/sha256, as
  * Docker 25+ writes). The manifest and config are made here from `config` and the layer
@@ -68,9 +81,7 @@ function manifestAnnotations(opts: WriteImageOptions): Record<string, string> | 
  * `dest` (beyond blobs a layout keeps) when one does not match.
  */
 export async function writeImage(dest: string, opts: WriteImageOptions): Promise<WrittenImage> {
-  if (!FORMATS.includes(opts.format)) throw new InvalidArgumentError(`unknown image format ${JSON.stringify(opts.format)} (${FORMATS.join(', ')})`);
-  if (opts.tag !== undefined && opts.format !== 'docker-archive' && !OCI_REF.test(opts.tag)) throw new InvalidArgumentError(`${JSON.stringify(opts.tag)} is not a valid OCI ref.name`);
-  const repoTag = opts.tag !== undefined && opts.format === 'docker-archive' ? dockerRepoTag(opts.tag) : undefined;
+  const repoTag = checkImageTarget(dest, opts);
   const config = checkConfig(opts.config, 'the config to write');
   checkLayerCount(config, opts.layers.length, 'there are', dest);
   const descs = opts.layers.map((l, i) => {

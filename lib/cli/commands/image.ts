@@ -77,9 +77,11 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--format <format>', 'image format').choices(['oci', 'oci-archive', 'docker-archive']).default('oci'))
     .option('--tag <tag>', 'tag (oci: ref.name annotation; docker-archive: NAME:TAG)')
     .addOption(new Option('--compress <kind>', 'compression of a committed layer').choices(['gzip', 'zstd', 'none']).default('gzip'))
-    .action(async (ref: string, opts: { from?: string; output: string; format: 'oci' | 'oci-archive' | 'docker-archive'; tag?: string; compress: 'gzip' | 'zstd' | 'none' }) => {
+    .option('--created <time>', 'the creation time written into the config and history, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now)')
+    .addHelpText('after', '\nEvery argument is checked before a container is committed. With --created or SOURCE_DATE_EPOCH two exports of one chain are byte-identical.')
+    .action(async (ref: string, opts: { from?: string; output: string; format: 'oci' | 'oci-archive' | 'docker-archive'; tag?: string; compress: 'gzip' | 'zstd' | 'none'; created?: string }) => {
       const store = await ctx.store();
-      const r = await store.exportImage(ref, { from: opts.from, to: opts.output, format: opts.format, tag: opts.tag, compression: opts.compress });
+      const r = await store.exportImage(ref, { from: opts.from, to: opts.output, format: opts.format, tag: opts.tag, compression: opts.compress, created: opts.created });
       ctx.print({ ...r, output: opts.output, format: opts.format }, () => `${r.manifestDigest} -> ${opts.output}`);
     });
 }
