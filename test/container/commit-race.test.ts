@@ -60,6 +60,7 @@ beforeAll(async () => {
     tar0,
     rawTar([
       { name: 'd/', type: '5', mode: 0o755 },
+      { name: 'd/aaa', body: 'first in d' },
       { name: 'd/old', body: 'old' },
       { name: 'd/keep', body: 'keep' },
       { name: 'd/sub/', type: '5', mode: 0o755 },
@@ -85,15 +86,27 @@ describe.each(drivers)('commit of a %s container that changes meanwhile', (drive
       ['a host directory', () => victimHost],
       ["another layer's diff directory", () => store.paths.layerDiff(bottom)],
     ];
-    test.each(targets)('to %s: the commit fails with LAYERFS_CHANGED_MEANWHILE and nothing outside its staging changes', async (_what, target) => {
+    // only deletions: the layer gets d as the symlink it now is, and then its whiteouts, which
+    // need nothing read (before the fix they were written through that symlink, and the commit
+    // succeeded); or deletions, a new file and a recreated directory (opaque)
+    const changeSets: Array<[string, (root: string) => void]> = [
+      ['whiteouts', (root) => ['d/aaa', 'd/old'].forEach((p) => fs.rmSync(path.join(root, p)))],
+      [
+        'whiteouts, a file and an opaque directory',
+        (root) => {
+          fs.rmSync(path.join(root, 'd/aaa'));
+          fs.writeFileSync(path.join(root, 'd/new'), 'new');
+          fs.rmSync(path.join(root, 'd/sub'), { recursive: true });
+          fs.mkdirSync(path.join(root, 'd/sub'));
+          fs.writeFileSync(path.join(root, 'd/sub/y'), 'y');
+        },
+      ],
+    ];
+    const cases = targets.flatMap(([t, target]) => changeSets.map(([c, change]) => [t, c, target, change] as const));
+    test.each(cases)('to %s, with %s under it: the commit fails with LAYERFS_CHANGED_MEANWHILE and nothing outside its staging changes', async (_what, _changes, target, change) => {
       const c = await store.createContainer(chain, { driver });
       const root = await c.mount();
-      // inside d: a new file, a deleted lower file (a whiteout) and a recreated directory (opaque)
-      fs.writeFileSync(path.join(root, 'd/new'), 'new');
-      fs.rmSync(path.join(root, 'd/old'));
-      fs.rmSync(path.join(root, 'd/sub'), { recursive: true });
-      fs.mkdirSync(path.join(root, 'd/sub'));
-      fs.writeFileSync(path.join(root, 'd/sub/y'), 'y');
+      change(root);
       const before = victims();
       let swapped = false;
       commitTestHooks.afterDiff = () => {
@@ -103,10 +116,10 @@ describe.each(drivers)('commit of a %s container that changes meanwhile', (drive
       };
       const err = await c.commit({ compression: 'none' }).catch((e: Error) => e);
       commitTestHooks.afterDiff = undefined;
-      expect(err).toMatchObject({ code: 'LAYERFS_CHANGED_MEANWHILE' });
-      expect((err as Error).message).toContain(`container ${c.id} changed meanwhile at "d`);
       expect(swapped).toBe(true);
       expectUnchanged(before);
+      expect(err).toMatchObject({ code: 'LAYERFS_CHANGED_MEANWHILE' });
+      expect((err as Error).message).toContain(`container ${c.id} changed meanwhile at "d`);
       expect(fs.readdirSync(store.paths.tmpDir)).toEqual([]);
       expect((await store.fsck()).problems).toEqual([]);
       // the container back to a plain tree: it commits
