@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { fsPath } from '../names';
+import { fsPath, readdirNamesSync } from '../names';
 import type { Change, TreeInput } from './types';
 
 /**
@@ -75,11 +75,38 @@ function asText(b: Buffer): string | null {
   }
 }
 
-/** The size each changed regular file had in `before` (by path), where it was a regular file there too. */
+/** The bytes of the regular files under a directory of a tree, never through a symlink. */
+function bytesUnder(tree: TreeInput, p: string): number {
+  if (typeof tree !== 'string') {
+    let n = 0;
+    for (const e of tree.walkSync(p)) if (e.type === 'file') n += e.stat.size;
+    return n;
+  }
+  const top = lstatBeneath(tree, p.replace(/^\/+/, ''));
+  if (!top?.isDirectory()) return 0;
+  let n = 0;
+  const stack = [path.join(tree, p)];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    for (const name of readdirNamesSync(dir)) {
+      const child = path.join(dir, name);
+      const st = fs.lstatSync(fsPath(child), { throwIfNoEntry: false });
+      if (st?.isFile()) n += st.size;
+      else if (st?.isDirectory()) stack.push(child);
+    }
+  }
+  return n;
+}
+
+/**
+ * What each changed path held in `before` (by path): the size of a changed regular file (when it
+ * was a regular file there too), and the bytes of the files under a deleted directory.
+ */
 export function sizesBefore(before: TreeInput | null, changes: Change[]): Map<string, number> {
   const out = new Map<string, number>();
   if (before === null) return out;
   for (const c of changes) {
+    if (c.kind === 'D' && c.type === 'dir') out.set(c.path, bytesUnder(before, c.path));
     if (c.kind !== 'C') continue;
     const at = locate(before, c.path);
     const st = at && lstatBeneath(at.root, at.rel);

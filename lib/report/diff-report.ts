@@ -34,6 +34,16 @@ export function renderDiffReport(changes: ReportChange[], opts: DiffReportOption
   let deleted = 0;
   let bytesBefore = 0;
   let bytesAfter = 0;
+  // a deleted directory's bytes count in the total unless its deleted contents are listed too
+  const parents = new Set<string>();
+  for (const c of changes) {
+    const p = pathText(c.path);
+    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
+      const d = p.slice(0, i);
+      if (parents.has(d)) break;
+      parents.add(d);
+    }
+  }
   const items: PackItem[] = changes.map((c) => {
     const p = pathText(c.path);
     const file = c.type === 'file';
@@ -44,13 +54,13 @@ export function renderDiffReport(changes: ReportChange[], opts: DiffReportOption
       after = file ? c.size : -1;
     } else if (c.kind === 'D') {
       deleted++;
-      before = file ? c.size : -1;
+      before = file ? c.size : (opts.sizesBefore?.get(p) ?? -1);
     } else {
       changed++;
       after = file ? c.size : -1;
       before = opts.sizesBefore?.get(p) ?? -1;
     }
-    if (before > 0) bytesBefore += before;
+    if (before > 0 && (file || !parents.has(p))) bytesBefore += before;
     if (after > 0) bytesAfter += after;
     return { path: p, code: c.kind + TYPE_CODES[c.type] + (c.opaque ? 'o' : ''), values: [before, after, infoOf(c)], dir: c.type === 'dir' };
   });

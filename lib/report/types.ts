@@ -93,7 +93,7 @@ export interface DiffReportOptions {
   /** names of the two trees */
   before?: string;
   after?: string;
-  /** the size each changed path had before (by path as the change gives it); a 'D' change carries it already */
+  /** what each changed path held before (by path as the change gives it): a changed file's size, the bytes under a deleted directory (a deleted file's size is in its change) */
   sizesBefore?: Map<string, number>;
   /** small text files whose two sides are given: a bounded line diff of each is shown */
   texts?: Map<string, TextPair>;

@@ -212,6 +212,9 @@ describeIf(['umoci', 'chromium'])('the HTML reports in a real browser', () => {
     // /many/g7 and its 100 files are deleted
     await keysOn(page, UMOCI_PATHS.many, 'ArrowRight');
     expect(await row(page, UMOCI_PATHS.manyDeleted).getAttribute('data-kind')).toBe('D');
+    // what the deleted directory held: its 100 files 'file <i>\n'
+    const g7 = Array.from({ length: MANY_FILES }, (_, i) => i).filter((i) => i % 30 === 7).reduce((a, i) => a + `file ${i}\n`.length, 0);
+    expect(await row(page, UMOCI_PATHS.manyDeleted).locator('.size').textContent()).toBe(`was ${g7} B`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'diff-report.png'), fullPage: true });
     await page.close();
   });

@@ -173,19 +173,22 @@ describe('the diff report', () => {
       { kind: 'D' as const, path: '/old', type: 'file' as const, size: 3 },
       { kind: 'D' as const, path: '/gone-dir', type: 'dir' as const, size: 0 },
     ];
-    const html = renderDiffReport(changes, { before: 'a', after: 'b', sizesBefore: new Map([['/etc/motd', 6]]), texts: new Map([['/etc/motd', { before: 'hello\n', after: 'changed\n' }]]) });
+    const html = renderDiffReport(changes, { before: 'a', after: 'b', sizesBefore: new Map([['/etc/motd', 6], ['/gone-dir', 40]]), texts: new Map([['/etc/motd', { before: 'hello\n', after: 'changed\n' }]]) });
     const data = pageData(html);
     const rows = rowsOf(data, data.tree.rows, 6);
     expect(rows.map((r) => [r.path, r.code, r.values[0], r.values[1]])).toEqual([
       ['/new', 'Af', -1, 5],
       ['/etc/motd', 'Cf', 6, 8],
       ['/old', 'Df', 3, -1],
-      ['/gone-dir', 'Dd', -1, -1],
+      ['/gone-dir', 'Dd', 40, -1],
     ]);
-    expect(data.summary).toEqual({ added: 1, changed: 1, deleted: 2, bytesBefore: 9, bytesAfter: 13 });
+    expect(data.summary).toEqual({ added: 1, changed: 1, deleted: 2, bytesBefore: 49, bytesAfter: 13 });
     expect(data.texts).toEqual({ '1': ['@@ -1,1 +1,1 @@', '-hello', '+changed'] });
     expect(html).toMatch(/id="deleted" data-value="2"/);
-    expect(html).toContain('9 B \u2192 13 B');
+    expect(html).toContain('49 B \u2192 13 B');
+    // a deleted directory whose contents are listed as deleted too is not counted twice
+    const listed = pageData(renderDiffReport([{ kind: 'D', path: '/d', type: 'dir', size: 0 }, { kind: 'D', path: '/d/f', type: 'file', size: 5 }], { sizesBefore: new Map([['/d', 5]]) }));
+    expect(listed.summary.bytesBefore).toBe(5);
   });
 
   test('over the cap: the shallowest changes, and a note', () => {
