@@ -32,6 +32,10 @@ function endQuietlyOnClosedPipe(): void {
   }
 }
 
+function addonMissing(reason: string): string {
+  return `the layerfs native addon is not available (${reason}): overlay mounts and overlay whiteouts are off, containers use the copy driver. Build it with \`npm rebuild layerfs\` (needs python3, make and a C++ compiler), or set LAYERFS_DISABLE_ADDON=1 to run without it and without this warning`;
+}
+
 export async function run(argv: string[]): Promise<number> {
   let store: Promise<LayerStore> | undefined;
   // once stdout carries data (`-o -`), results and errors go to stderr; under --json stdout
@@ -41,7 +45,14 @@ export async function run(argv: string[]): Promise<number> {
   const results = () => (stdoutIsData ? process.stderr : process.stdout);
   const ctx: CliContext = {
     json: false,
-    store: () => (store ??= (require('../layer-store') as typeof import('../layer-store')).LayerStore.open(ctx.storeDir, { onWarning: (m) => ctx.warn(m) })),
+    store: () => {
+      if (!store) {
+        // the store is what loads the addon: a missing one is said once, on stderr
+        (require('../native') as typeof import('../native')).onAddonMissing((reason) => ctx.warn(addonMissing(reason)));
+        store = (require('../layer-store') as typeof import('../layer-store')).LayerStore.open(ctx.storeDir, { onWarning: (m) => ctx.warn(m) });
+      }
+      return store;
+    },
     print: (json, text) => {
       const out = results();
       if (out === process.stdout) printed = true;

@@ -79,7 +79,7 @@ export const constants = Object.freeze({
 
 export type NativeConstants = typeof constants;
 
-/** The shape of native/build/Release/layerfs.node. */
+/** The shape of the addon (native/build/Release/layerfs.node, or a prebuilt one). */
 interface Addon {
   constants: Record<keyof NativeConstants, number>;
   lgetxattrSync(p: PathArg, name: string): Buffer | null;
@@ -114,7 +114,9 @@ export interface CopyFdResult {
   cloned: boolean;
 }
 
-type Loaded = { addon: Addon; reason?: undefined } | { addon: null; reason: string };
+const missingListeners: Array<(reason: string) => void> = [];
+
+type Loaded = { addon: Addon; file: string; reason?: undefined } | { addon: null; file?: undefined; reason: string; deliberate?: boolean };
 let loaded: Loaded | undefined;
 
 /** The package root: the first directory above this file holding native/binding.gyp (lib/ and dist/lib/ sit at different depths). */
@@ -125,20 +127,65 @@ function packageRoot(): string | null {
   }
 }
 
+/**
+ * Where the addon may be, best first: the one built from source here (native/build/Release,
+ * by the install script or `node native/build.js`), then the prebuilt Node-API binary shipped
+ * in the package (prebuilds/<platform>-<arch>/, made by `npm run prebuild`, found by node-gyp-build).
+ */
+function candidates(root: string): { files: string[]; missing: string[] } {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const built = path.join(root, 'native', 'build', 'Release', 'layerfs.node');
+  if (fs.existsSync(built)) files.push(built);
+  else missing.push('it was not built from source');
+  try {
+    files.push((require('node-gyp-build') as { resolve(dir: string): string }).resolve(root));
+  } catch (e) {
+    missing.push(`no prebuilt binary: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return { files, missing };
+}
+
 function load(): Loaded {
   if (loaded) return loaded;
   const disabled = process.env.LAYERFS_DISABLE_ADDON;
-  if (disabled && disabled !== '0') return (loaded = { addon: null, reason: 'disabled by LAYERFS_DISABLE_ADDON' });
-  if (process.platform !== 'linux') return (loaded = { addon: null, reason: `the addon is Linux-only, this is ${process.platform}` });
+  if (disabled && disabled !== '0') return (loaded = { addon: null, reason: 'disabled by LAYERFS_DISABLE_ADDON', deliberate: true });
+  if (process.platform !== 'linux') return (loaded = { addon: null, reason: `the addon is Linux-only, this is ${process.platform}`, deliberate: true });
   const root = packageRoot();
-  if (!root) return (loaded = { addon: null, reason: `no native/binding.gyp found above ${__dirname}` });
-  const file = path.join(root, 'native', 'build', 'Release', 'layerfs.node');
-  if (!fs.existsSync(file)) return (loaded = { addon: null, reason: 'it was not built' });
-  try {
-    return (loaded = { addon: require(file) as Addon });
-  } catch (e) {
-    return (loaded = { addon: null, reason: `it failed to load: ${(e as Error).message.split('\n')[0]}` });
+  if (!root) return missingBecause(`no native/binding.gyp found above ${__dirname}`);
+  const { files, missing } = candidates(root);
+  const failed: string[] = [];
+  for (const file of files) {
+    try {
+      return (loaded = { addon: require(file) as Addon, file });
+    } catch (e) {
+      failed.push(`${file} failed to load: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
+  return missingBecause([...missing, ...failed].join('; '));
+}
+
+function missingBecause(reason: string): Loaded {
+  loaded = { addon: null, reason };
+  for (const l of missingListeners.splice(0)) l(reason);
+  return loaded;
+}
+
+/**
+ * Calls `listener` once, when the addon is found missing or broken (not when it was turned
+ * off on purpose with LAYERFS_DISABLE_ADDON, nor off Linux): the CLI tells the user once.
+ */
+export function onAddonMissing(listener: (reason: string) => void): void {
+  if (loaded) {
+    if (!loaded.addon && !loaded.deliberate) listener(loaded.reason);
+    return;
+  }
+  missingListeners.push(listener);
+}
+
+/** The file the addon was loaded from, or null (for tests and `layerfs fsck`-like reports). */
+export function addonFile(): string | null {
+  return load().file ?? null;
 }
 
 /** Whether the addon loaded, and why not. Loads it on first use. */
