@@ -1,6 +1,6 @@
 import { NotFoundError } from '../errors';
-import { hasImage, getImageSync, importImage, looksLikeImage, exportChainImage } from '../image';
-import type { ImageFormat } from '../image';
+import { hasImage, getImageSync, importImageLayers, looksLikeImage, exportChainImage } from '../image';
+import type { ImageConfig, ImageFormat } from '../image';
 import type { StoreCore } from '../store/store-core';
 import type { OperationOptions } from '../store/types';
 import { buildLayer, BuildLayerOptions, BuiltLayer } from './build-layer';
@@ -29,11 +29,11 @@ export interface BuildImageOptions extends OperationOptions {
 
 /** Appends layers built from files to a base image and writes the new image. */
 export async function buildImage(store: StoreCore, opts: BuildImageOptions): Promise<{ manifestDigest: string; configDigest: string; chainId: string; layers: BuiltLayer[] }> {
-  let baseName: string;
-  if (hasImage(store, opts.from)) baseName = opts.from;
-  else if (looksLikeImage(opts.from)) baseName = (await importImage(store, opts.from, { signal: opts.signal })).name;
+  // an image path is read in passing: its layers are imported, and no image record is made
+  let base: { chain: string; config: ImageConfig };
+  if (hasImage(store, opts.from)) base = getImageSync(store, opts.from);
+  else if (looksLikeImage(opts.from)) base = await importImageLayers(store, opts.from, { signal: opts.signal });
   else throw new NotFoundError(opts.from, `the base image ${JSON.stringify(opts.from)} is neither an imported image nor an image path`);
-  const base = getImageSync(store, baseName);
   const built: BuiltLayer[] = [];
   let top = base.chain;
   for (const l of opts.layers) {
@@ -57,7 +57,7 @@ export async function buildImage(store: StoreCore, opts: BuildImageOptions): Pro
     ...(c.exposedPorts ? { ExposedPorts: Object.fromEntries(c.exposedPorts.map((p) => [p.includes('/') ? p : `${p}/tcp`, {}])) } : {}),
   };
   const r = await exportChainImage(store, top, {
-    from: baseName,
+    from: opts.from,
     to: opts.to,
     format: opts.format,
     tag: opts.tag,

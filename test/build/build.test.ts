@@ -92,6 +92,8 @@ const ok = hasUmoci && spawnSync('skopeo', ['--version']).status === 0 && proces
       outs.push(r.json().manifestDigest);
     }
     expect(outs[0]).toBe(outs[1]);
+    // the base image path was read in passing: no image record (issue 19)
+    expect(await store.listImages()).toEqual([]);
     const out = path.join(work, 'img1');
     const cfg = JSON.parse(execFileSync('skopeo', ['--insecure-policy', 'inspect', '--config', `oci:${out}:built`]).toString());
     expect(cfg.config.Entrypoint).toEqual(['node', '/app/dist/main.js']);
