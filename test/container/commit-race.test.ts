@@ -132,6 +132,35 @@ describe.each(drivers)('commit of a %s container that changes meanwhile', (drive
     });
   });
 
+  describeIf('the container lock', () => {
+    const withLock = hasAddon ? test : test.skip;
+    withLock('a remove asked for during a commit waits for it; two commits at once give one layer', async () => {
+      const c = await store.createContainer(chain, { driver });
+      fs.writeFileSync(path.join(await c.mount(), 'locked'), 'l');
+      const order: string[] = [];
+      let removing: Promise<void> | undefined;
+      commitTestHooks.afterDiff = async () => {
+        commitTestHooks.afterDiff = undefined;
+        removing = (await store.getContainer(c.id)).remove().then(() => void order.push('removed'));
+        // a chance for the remove to run, were it not locked out (no assertion on time)
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        order.push('diffed');
+      };
+      const ref = await c.commit({ compression: 'none' });
+      order.push('committed');
+      await removing;
+      expect(order).toEqual(['diffed', 'committed', 'removed']);
+      expect(fs.readFileSync(path.join(store.paths.layerDiff(ref.chainId), 'locked'), 'utf8')).toBe('l');
+      expect(fs.existsSync(store.paths.container(c.id))).toBe(false);
+
+      const d = await store.createContainer(chain, { driver });
+      fs.writeFileSync(path.join(await d.mount(), 'twice'), 't');
+      const [a, b] = await Promise.all([d.commit({ compression: 'none' }), d.commit({ compression: 'gzip' })]);
+      expect(b).toEqual(a);
+      await d.remove();
+    });
+  });
+
   describeIf('racing: a process flips a directory and a symlink while commits run', () => {
     test('every commit either fails with LAYERFS_CHANGED_MEANWHILE or gives a layer whose directory is its tarball; no victim changes', async () => {
       const c = await store.createContainer(chain, { driver });
