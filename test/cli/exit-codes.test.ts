@@ -127,7 +127,7 @@ describe('usage errors exit 2, with one JSON error document under --json', () =>
     ['rmi: a bad ChainID', ['rmi', 'not-a-digest']],
     ['run: bad --entrypoint JSON', ['run', '--rm', '--entrypoint', '["sh",', '__chain__', 'x']],
     ['run: an -e without =', ['run', '--rm', '-e', 'NOVALUE', '__chain__', 'true']],
-    ['bundle: bad --entrypoint JSON', ['bundle', 'c1', path.join(work, 'bundle-bad'), '--entrypoint', '[1]']],
+    ['bundle: bad --entrypoint JSON', ['bundle', '--entrypoint', '[1]', 'c1', path.join(work, 'bundle-bad')]],
   ];
   test.each(bad)('%s', (_n, args) => {
     expectUsageError(args.map((x) => x.replace('__chain__', chain)));
