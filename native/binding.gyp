@@ -15,7 +15,8 @@
         "src/fsmount.cc",
         "src/kmsg.cc",
         "src/flock.cc",
-        "src/copy-fd.cc"
+        "src/copy-fd.cc",
+        "src/utimens.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -105,6 +105,8 @@ interface Addon {
   flock(fd: number, operation: number): Promise<void>;
   copyFdSync(inFd: number, outFd: number): CopyFdResult;
   copyFd(inFd: number, outFd: number): Promise<CopyFdResult>;
+  lutimensSync(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
+  lutimens(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<void>;
 }
 
 /** What copyFd did: the source's size, the data bytes it copied, and whether it was a reflink. */
@@ -310,6 +312,15 @@ export async function fsmount(fstype: string, target: PathArg, params: readonly 
  * flock(2) on an open descriptor. The promise variant of a blocking lock waits on a libuv pool
  * thread (there are 4 by default; UV_THREADPOOL_SIZE raises it), never on the main thread.
  */
+/** Sets atime and mtime (nanoseconds since the epoch) of `p` itself, not following a symlink: utimensat(2), exact to the nanosecond. */
+export function lutimensSync(p: PathArg, atimeNs: bigint, mtimeNs: bigint): void {
+  const split = (ns: bigint): [number, number] => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+  const addon = need('lutimens');
+  // an addon built before this operation existed: say so (callers may fall back to microseconds)
+  if (typeof addon.lutimensSync !== 'function') throw new NativeUnavailableError('lutimens', 'the addon was built before lutimens was added: rebuild it');
+  addon.lutimensSync(p, ...split(atimeNs), ...split(mtimeNs));
+}
+
 export function flockSync(fd: number, operation: number): void {
   need('flock').flockSync(fd, operation);
 }
