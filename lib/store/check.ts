@@ -10,6 +10,8 @@ import { listRecordFiles, readJsonSync, staleRecordTemps } from './records';
 import { isStale } from './tmp';
 import { checkPrivateStore } from './private';
 import { compareLayerManifest, layerManifestSync, readLayerManifestSync, writeLayerManifestSync } from './layer-manifest';
+import type { ManifestLine } from './layer-manifest';
+import { restoreRecordedMetadata } from './manifest-restore';
 import type { LayerRecord } from './types';
 
 export interface FsckProblem {
@@ -88,12 +90,14 @@ export async function fsck(store: StoreCore, opts: { repair?: boolean } = {}): P
       problems.push({ kind: 'layer', id: l.chainId, message: 'it has no manifest to check against' });
       continue;
     }
-    const diffs = fs.existsSync(dir) ? compareLayerManifest(readLayerManifestSync(mf), layerManifestSync(dir)) : ['removed /'];
+    const recorded = readLayerManifestSync(mf);
+    const diffs = fs.existsSync(dir) ? compareLayerManifest(recorded, layerManifestSync(dir)) : ['removed /'];
     if (!diffs.length) continue;
     const p: FsckProblem = { kind: 'layer', id: l.chainId, message: `the unpacked layer differs from its manifest: ${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}`, paths: diffs };
     if (opts.repair && fs.existsSync(store.paths.blob(l.digest)) && !badBlobs.has(l.digest)) {
-      await reextract(store, l);
+      const left = await reextract(store, l, recorded);
       p.repaired = true;
+      if (left.length) p.message += `; extracted again from its blob, which gives a tree that differs from the recorded manifest (now rewritten) at: ${left.slice(0, 5).join(', ')}`;
     }
     problems.push(p);
   }
@@ -126,19 +130,28 @@ export async function fsck(store: StoreCore, opts: { repair?: boolean } = {}): P
   return { blobs: blobs.length, layers: layers.length, containers: containers(store).length, problems };
 }
 
-/** Extracts a layer again from its blob, checks the DiffID, then swaps the new directory in. */
-async function reextract(store: StoreCore, l: LayerRecord): Promise<void> {
+/**
+ * Extracts a layer again from its blob, on its lower chain (implicit parent directories take the
+ * chain's metadata, as at import), checks the DiffID, gives what the tar does not say (the times
+ * of directories it has no entry for) the recorded metadata, then swaps the new directory in.
+ * Returns what still differs from the record; the blob is the truth, so the manifest is then
+ * written again from the new directory.
+ */
+async function reextract(store: StoreCore, l: LayerRecord, recorded: ManifestLine[]): Promise<string[]> {
   const staging = store.makeStaging('repair');
   try {
     const diff = path.join(staging, 'diff');
     fs.mkdirSync(diff);
-    const r = await applyLayer(store.paths.blob(l.digest), diff, { whiteout: store.whiteout });
+    const r = await applyLayer(store.paths.blob(l.digest), diff, { whiteout: store.whiteout, lowerDirs: store.layerDirs(l.parent) });
     if (r.diffId !== l.diffId) throw new Error(`the blob of ${l.chainId} does not give its DiffID (${r.diffId})`);
     const old = store.paths.layerDiff(l.chainId);
     const aside = path.join(staging, 'old');
     if (fs.existsSync(old)) fs.renameSync(old, aside);
     fs.renameSync(diff, old);
-    writeLayerManifestSync(old, store.paths.layerManifest(l.chainId));
+    restoreRecordedMetadata(old, recorded); // after the rename, which may touch the directory itself
+    const left = compareLayerManifest(recorded, layerManifestSync(old));
+    if (left.length || recorded[0]?.length !== 10) writeLayerManifestSync(old, store.paths.layerManifest(l.chainId));
+    return left;
   } finally {
     await store.discard(staging);
   }

@@ -1,10 +1,30 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
+import * as native from '../native';
 import { byteOrder, fsPath, readdirNamesSync, readlinkNameSync } from '../names';
 
-/** One line of layers/<id>/manifest.json: what the unpacked layer held when it was published. */
-export type ManifestLine = [path: string, type: string, mode: number, size: number, sha256: string | null, target: string | null];
+/**
+ * One line of layers/<id>/manifest.json: what the unpacked layer held when it was published, the
+ * layer's root directory (`/`) first. Content and metadata: fsck holds the directory against it,
+ * and a chmod, chown, touch or xattr change (the overlay opaque marker included) is a difference.
+ * Manifests written before the metadata fields were added have the first six fields only (and no
+ * root line): only those are compared.
+ */
+export type ManifestLine = [
+  path: string,
+  type: string,
+  mode: number,
+  size: number,
+  sha256: string | null,
+  target: string | null,
+  uid?: number,
+  gid?: number,
+  /** nanoseconds since the epoch, as a decimal string */
+  mtime?: string,
+  /** name -> hex value, sorted by name; null when they could not be read (no addon) */
+  xattrs?: Record<string, string> | null,
+];
 
 const BUF = Buffer.allocUnsafe(1 << 20);
 
@@ -23,21 +43,40 @@ function hashFile(p: string): string {
   return h.digest('hex');
 }
 
-function typeOf(st: fs.Stats): string {
+function typeOf(st: fs.BigIntStats): string {
   return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? `char:${st.rdev}` : st.isBlockDevice() ? `block:${st.rdev}` : st.isFIFO() ? 'fifo' : 'socket';
 }
 
-/** Paths, types, modes, sizes and content digests of a layer directory, sorted; paths and targets are name strings (lib/names). */
-/** `known`: content digests already computed while the files were written, by inode. */
+/** The xattrs of `p` (not following a symlink), hex values by name; null without the addon. */
+function xattrsOf(p: string): Record<string, string> | null {
+  if (!native.available()) return null;
+  const names = native.llistxattrSync(fsPath(p)).sort();
+  const out: Record<string, string> = {};
+  for (const n of names) out[n] = native.lgetxattrSync(fsPath(p), n)?.toString('hex') ?? '';
+  return out;
+}
+
+function lineOf(real: string, p: string, known: Map<number, string> | undefined): ManifestLine {
+  const st = fs.lstatSync(fsPath(real), { bigint: true });
+  const file = st.isFile();
+  const digest = file ? (known?.get(Number(st.ino)) ?? hashFile(real)) : null;
+  return [p, typeOf(st), Number(st.mode & 0o7777n), file ? Number(st.size) : 0, digest, st.isSymbolicLink() ? readlinkNameSync(real) : null, Number(st.uid), Number(st.gid), String(st.mtimeNs), xattrsOf(real)];
+}
+
+/**
+ * Paths, types, modes, sizes, content digests, owners, mtimes and xattrs of a layer directory,
+ * its root (`/`) first, then sorted; paths and targets are name strings (lib/names).
+ * `known`: content digests already computed while the files were written, by inode.
+ */
 export function layerManifestSync(dir: string, known?: Map<number, string>): ManifestLine[] {
-  const out: ManifestLine[] = [];
+  const out: ManifestLine[] = [lineOf(dir, '/', known)];
   const walk = (real: string, rel: string) => {
     for (const n of readdirNamesSync(real).sort(byteOrder)) {
       const r = path.join(real, n);
       const p = rel + '/' + n;
-      const st = fs.lstatSync(fsPath(r));
-      out.push([p, typeOf(st), st.mode & 0o7777, st.isFile() ? st.size : 0, st.isFile() ? (known?.get(st.ino) ?? hashFile(r)) : null, st.isSymbolicLink() ? readlinkNameSync(r) : null]);
-      if (st.isDirectory()) walk(r, p);
+      const line = lineOf(r, p, known);
+      out.push(line);
+      if (line[1] === 'dir') walk(r, p);
     }
   };
   walk(dir, '');
@@ -56,14 +95,45 @@ export function readLayerManifestSync(file: string): ManifestLine[] {
     .map((l) => JSON.parse(l) as ManifestLine);
 }
 
-/** What differs between a recorded manifest and the directory now: one line per path. */
+const octal = (m: number) => m.toString(8).padStart(4, '0');
+const seconds = (ns: string) => `${ns.slice(0, -9) || '0'}.${ns.slice(-9).padStart(9, '0')}`;
+
+/** What differs in one path, in words ("mode 0644 -> 0600", "xattr user.x"); [] when it is the same. */
+export function lineDifferences(a: ManifestLine, b: ManifestLine): string[] {
+  const out: string[] = [];
+  if (a[1] !== b[1]) return [`type ${a[1]} -> ${b[1]}`];
+  if (a[2] !== b[2]) out.push(`mode ${octal(a[2])} -> ${octal(b[2])}`);
+  if (a[3] !== b[3] || a[4] !== b[4]) out.push('content');
+  if (a[5] !== b[5]) out.push(`symlink target ${JSON.stringify(a[5])} -> ${JSON.stringify(b[5])}`);
+  if (a.length < 10 || b.length < 10) return out; // a manifest from before the metadata fields
+  if (a[6] !== b[6] || a[7] !== b[7]) out.push(`owner ${a[6]}:${a[7]} -> ${b[6]}:${b[7]}`);
+  if (a[8] !== b[8]) out.push(`mtime ${seconds(a[8]!)} -> ${seconds(b[8]!)}`);
+  const xa = a[9];
+  const xb = b[9];
+  if (xa && xb) {
+    for (const n of [...new Set([...Object.keys(xa), ...Object.keys(xb)])].sort()) {
+      if (!(n in xb)) out.push(`xattr ${n} removed`);
+      else if (!(n in xa)) out.push(`xattr ${n} added`);
+      else if (xa[n] !== xb[n]) out.push(`xattr ${n} changed`);
+    }
+  }
+  return out;
+}
+
+/** What differs between a recorded manifest and the directory now: one line per path, saying what differs. */
 export function compareLayerManifest(recorded: ManifestLine[], now: ManifestLine[]): string[] {
-  const a = new Map(recorded.map((l) => [l[0], JSON.stringify(l)]));
-  const b = new Map(now.map((l) => [l[0], JSON.stringify(l)]));
+  const a = new Map(recorded.map((l) => [l[0], l]));
+  const b = new Map(now.map((l) => [l[0], l]));
+  // an old manifest has no line for the root: nothing to hold it against
+  if (!a.has('/')) b.delete('/');
   const out: string[] = [];
   for (const [p, v] of a) {
-    if (!b.has(p)) out.push(`removed ${p}`);
-    else if (b.get(p) !== v) out.push(`changed ${p}`);
+    const w = b.get(p);
+    if (!w) out.push(`removed ${p}`);
+    else {
+      const d = lineDifferences(v, w);
+      if (d.length) out.push(`changed ${p} (${d.join(', ')})`);
+    }
   }
   for (const p of b.keys()) if (!a.has(p)) out.push(`added ${p}`);
   return out.sort();

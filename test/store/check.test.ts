@@ -3,6 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { LayerStore } from '../../lib/layer-store';
+import { layerManifestSync, readLayerManifestSync } from '../../lib/store/layer-manifest';
+import { lremovexattrSync, lsetxattrSync } from '../../lib/native';
+import { rawTar } from '../fixtures/hostile-tar';
+import { itIf } from '../fixtures/peers';
 
 let work: string;
 beforeEach(() => (work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-check-'))));
@@ -29,7 +33,10 @@ test('fsck reports a tampered layer by path and a bad blob; --repair re-extracts
   fs.rmSync(path.join(diff, 'c'));
   const r = await store.fsck();
   expect(r.problems).toHaveLength(1);
-  expect(r.problems[0]).toMatchObject({ kind: 'layer', id: l.chainId, paths: ['added /extra', 'changed /etc/a', 'removed /c'] });
+  expect(r.problems[0]).toMatchObject({ kind: 'layer', id: l.chainId });
+  // the root's mtime moved with the files added and removed in it
+  expect(r.problems[0].paths!.map((p) => p.replace(/ \(.*/, ''))).toEqual(['added /extra', 'changed /', 'changed /etc/a', 'removed /c']);
+  expect(r.problems[0].paths![2]).toMatch(/^changed \/etc\/a \(content, mtime /);
   const fixed = await store.fsck({ repair: true });
   expect(fixed.problems[0].repaired).toBe(true);
   expect(fs.readFileSync(path.join(diff, 'etc/a'), 'utf8')).toBe('a');
@@ -77,4 +84,69 @@ test('durable imports and commits publish complete layers', async () => {
   expect(store.view(m.chainId).readFileSync('/b').toString()).toBe('b');
   expect((await store.fsck()).problems).toEqual([]);
   await c.remove();
+});
+
+describe.each(['overlay', 'oci'] as const)('fsck checks metadata too (%s whiteouts)', (fmt) => {
+  const needs = fmt === 'overlay' ? ['root', 'addon'] : ['addon'];
+  itIf(needs)('a chmod, chown, touch, setxattr or removed opaque marker is reported by path and what differs; --repair restores the layer exactly', async () => {
+    const store = await LayerStore.open(path.join(work, 's'), { whiteout: fmt });
+    const lower = path.join(work, 'lower.tar');
+    fs.writeFileSync(lower, rawTar([{ name: 'p/', type: '5', mode: 0o750, mtime: 500 }, { name: 'p/q/', type: '5', mode: 0o700, mtime: 600 }, { name: 'd/', type: '5' }, { name: 'd/old', body: 'o' }]));
+    const base = await store.importLayer(lower);
+    const upper = path.join(work, 'upper.tar');
+    fs.writeFileSync(
+      upper,
+      rawTar([
+        { name: 'd/', type: '5', mode: 0o755, mtime: 2000 },
+        { name: 'd/.wh..wh..opq', mtime: 2000 },
+        { name: 'd/g', body: 'g', mtime: 2000 },
+        { name: 'f', body: 'hello', mode: 0o644, mtime: 3000 },
+        { name: 'o', body: 'owned', mtime: 3000 },
+        { name: 't', body: 'touched', mtime: 3000 },
+        { name: 'x', body: 'x', mtime: 3000, pax: { 'SCHILY.xattr.user.kept': 'k' } },
+        // no ./ entry: the root's times are the import's; p and p/q are implicit: they take the lower layer's metadata
+        { name: 'p/q/r', body: 'r', mtime: 3000 },
+      ]),
+    );
+    const l = await store.importLayer(upper, { parent: base.chainId });
+    expect((await store.fsck()).problems).toEqual([]);
+    const diff = store.paths.layerDiff(l.chainId);
+    const at = (p: string) => path.join(diff, p);
+    const published = layerManifestSync(diff);
+    expect(fs.statSync(at('p')).mode & 0o7777).toBe(0o750);
+
+    fs.chmodSync(at('f'), 0o600);
+    fs.chownSync(at('o'), 1000, 1000);
+    fs.utimesSync(at('t'), 4000, 4000);
+    lsetxattrSync(at('x'), 'user.added', 'y');
+    fs.chmodSync(at('p/q'), 0o755);
+    fs.chmodSync(diff, 0o700);
+    const dirTimes = fs.statSync(at('d'));
+    if (fmt === 'overlay') lremovexattrSync(at('d'), 'trusted.overlay.opaque');
+    else fs.rmSync(at('d/.wh..wh..opq'));
+    fs.utimesSync(at('d'), dirTimes.atime, dirTimes.mtime);
+
+    const r = await store.fsck();
+    expect(r.problems).toHaveLength(1);
+    expect(r.problems[0]).toMatchObject({ kind: 'layer', id: l.chainId });
+    expect(r.problems[0].paths).toEqual(
+      [
+        `changed / (mode ${published[0][2].toString(8).padStart(4, '0')} -> 0700)`,
+        fmt === 'overlay' ? 'changed /d (xattr trusted.overlay.opaque removed)' : 'removed /d/.wh..wh..opq',
+        'changed /f (mode 0644 -> 0600)',
+        'changed /o (owner 0:0 -> 1000:1000)',
+        'changed /p/q (mode 0700 -> 0755)',
+        'changed /t (mtime 3000.000000000 -> 4000.000000000)',
+        'changed /x (xattr user.added added)',
+      ].sort(),
+    );
+
+    const fixed = await store.fsck({ repair: true });
+    expect(fixed.problems.map((p) => [p.kind, p.repaired])).toEqual([['layer', true]]);
+    expect(fixed.problems[0].message).not.toMatch(/differs from the recorded manifest/);
+    expect((await store.fsck()).problems).toEqual([]);
+    // exactly as published: every path's content, mode, owner, mtime and xattrs, the root's too
+    expect(layerManifestSync(diff)).toEqual(published);
+    expect(readLayerManifestSync(store.paths.layerManifest(l.chainId))).toEqual(published);
+  });
 });
