@@ -3,7 +3,7 @@ import { hasImage, getImageSync, importImageLayers, looksLikeImage, exportChainI
 import type { ImageConfig, ImageFormat } from '../image';
 import type { StoreCore } from '../store/store-core';
 import type { OperationOptions } from '../store/types';
-import { buildLayer, BuildLayerOptions, BuiltLayer } from './build-layer';
+import { buildLayer, BuildLayerOptions, BuiltLayer, planBuildLayer } from './build-layer';
 
 export interface ImageConfigOptions {
   entrypoint?: string[];
@@ -29,6 +29,8 @@ export interface BuildImageOptions extends OperationOptions {
 
 /** Appends layers built from files to a base image and writes the new image. */
 export async function buildImage(store: StoreCore, opts: BuildImageOptions): Promise<{ manifestDigest: string; configDigest: string; chainId: string; layers: BuiltLayer[] }> {
+  // every layer's files are checked before anything is imported or built: a refusal leaves the store as it was
+  for (const l of opts.layers) planBuildLayer(l, () => undefined);
   // an image path is read in passing: its layers are imported, and no image record is made
   let base: { chain: string; config: ImageConfig };
   if (hasImage(store, opts.from)) base = getImageSync(store, opts.from);

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { chainId as computeChainId, parseDigest } from '../digest';
-import { InvalidArgumentError, NotFoundError } from '../errors';
+import { InvalidArgumentError, NotFoundError, UnsafePathError } from '../errors';
+import { WHITEOUT_NAME_REASON, looksLikeWhiteout } from '../whiteout';
 import { packToFile } from '../tar/pack-layer';
 import { applyLayer } from '../tar/apply-layer';
 import { newLayerRecord } from '../store/store-core';
@@ -47,16 +48,9 @@ export async function buildLayer(store: StoreCore, opts: BuildLayerOptions): Pro
     warnings.push(m);
     opts.onWarning?.(m);
   };
-  const from = path.resolve(opts.from);
   const parent = opts.parent ? parseDigest(opts.parent, 'parent ChainID') : null;
   if (parent) store.getLayerSync(parent);
-  const prefix = (opts.prefix ?? '/').split('/').filter(Boolean);
-  if (prefix.some((c) => c === '..' || c === '.')) throw new InvalidArgumentError(`bad prefix ${JSON.stringify(opts.prefix)}: no "." or ".." components`);
-  const files = selectFiles(from, { include: opts.include, exclude: opts.exclude, ignoreFile: opts.ignoreFile, specialFiles: opts.specialFiles, strict: opts.strict, warn });
-  const entries: PackEntry[] = [];
-  for (let i = 1; i <= prefix.length; i++) entries.push({ path: prefix.slice(0, i).join('/'), source: from });
-  for (const rel of files) entries.push({ path: [...prefix, rel].join('/'), source: path.join(from, rel) });
-  if (!entries.length) throw new NotFoundError(from, `nothing to build: no files selected in ${from}`);
+  const { from, entries } = planBuildLayer(opts, warn);
 
   const mtime = opts.mtime === 'keep' ? undefined : opts.mtime instanceof Date ? Math.floor(opts.mtime.getTime() / 1000) : 0;
   const compression = opts.compression ?? 'gzip';
@@ -83,6 +77,24 @@ export async function buildLayer(store: StoreCore, opts: BuildLayerOptions): Pro
   } finally {
     await store.discard(staging);
   }
+}
+
+/**
+ * The entries of the layer `opts` describes: the prefix's directories, then the selected files.
+ * Refuses a prefix with "." or "..", an empty selection, and a name a reader would take for a
+ * whiteout (so that buildImage can check every layer before it builds the first).
+ */
+export function planBuildLayer(opts: BuildLayerOptions, warn: (m: string) => void): { from: string; entries: PackEntry[] } {
+  const from = path.resolve(opts.from);
+  const prefix = (opts.prefix ?? '/').split('/').filter(Boolean);
+  if (prefix.some((c) => c === '..' || c === '.')) throw new InvalidArgumentError(`bad prefix ${JSON.stringify(opts.prefix)}: no "." or ".." components`);
+  const files = selectFiles(from, { include: opts.include, exclude: opts.exclude, ignoreFile: opts.ignoreFile, specialFiles: opts.specialFiles, strict: opts.strict, warn });
+  const entries: PackEntry[] = [];
+  for (let i = 1; i <= prefix.length; i++) entries.push({ path: prefix.slice(0, i).join('/'), source: from });
+  for (const rel of files) entries.push({ path: [...prefix, rel].join('/'), source: path.join(from, rel) });
+  if (!entries.length) throw new NotFoundError(from, `nothing to build: no files selected in ${from}`);
+  for (const e of entries) if (String(e.path).split('/').some(looksLikeWhiteout)) throw new UnsafePathError(String(e.path), `${WHITEOUT_NAME_REASON} (from ${e.source})`);
+  return { from, entries };
 }
 
 function refOfExisting(store: StoreCore, id: string): LayerRef {

@@ -21,11 +21,13 @@ export interface EntryPlanOptions {
  * entry per deletion, every parent directory (with its metadata as it is now), and the whole
  * contents of a directory marked opaque, since its marker hides everything lower. An opaque
  * marker is kept only for a directory the lower chain has; deletions below it are dropped
- * (the marker already hides them).
+ * (the marker already hides them). A change of the root itself (its mode, owner or xattrs) is
+ * the entry `.` (packed as `./`).
  */
 export function planPackEntriesSync(changes: Change[], o: EntryPlanOptions): PackEntry[] {
   const opaque = new Set<string>();
-  for (const c of changes) if (c.kind === 'C' && c.opaque && o.lower.lookupSync(c.path)?.type === 'dir') opaque.add(c.path);
+  // (a layer's root is never opaque: overlayfs ignores a marker there)
+  for (const c of changes) if (c.kind === 'C' && c.opaque && c.path !== '/' && o.lower.lookupSync(c.path)?.type === 'dir') opaque.add(c.path);
   const underOpaque = (p: string) => {
     for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) if (opaque.has(p.slice(0, i))) return true;
     return false;
@@ -34,7 +36,10 @@ export function planPackEntriesSync(changes: Change[], o: EntryPlanOptions): Pac
   const entries = new Map<string, PackEntry>();
   for (const c of changes) {
     const rel = c.path.slice(1);
-    if (rel === '') continue; // a layer has no entry for its root
+    if (rel === '') {
+      if (c.kind === 'C') entries.set(ROOT, { path: ROOT, source: c.source ?? o.base });
+      continue;
+    }
     if (c.kind === 'D') {
       if (!underOpaque(c.path)) entries.set(rel, { path: rel, whiteout: true });
     } else {
@@ -59,6 +64,9 @@ export function planPackEntriesSync(changes: Change[], o: EntryPlanOptions): Pac
   }
   return [...entries.values()];
 }
+
+/** The path of the layer root's own entry. */
+export const ROOT = '.';
 
 /** Everything below `rel` (at `real`, read through `tree`) that is not an entry yet. */
 function addSubtree(entries: Map<string, PackEntry>, tree: NoFollowDir, rel: string, real: string, whiteouts?: WhiteoutFormat): void {

@@ -5,7 +5,8 @@ import { writeLayerManifestSync } from '../store/layer-manifest';
 import type { Change } from '../diff';
 import type { WhiteoutFormatName } from '../store/types';
 import type { PackEntry } from '../tar/types';
-import { planPackEntriesSync } from './commit-entries';
+import { copyRootAttributes } from '../drivers/materialise';
+import { ROOT, planPackEntriesSync } from './commit-entries';
 import { buildLayerDirSync } from './commit-layer-dir';
 
 export interface CommitLayerJob {
@@ -41,6 +42,9 @@ export function runCommitLayerJobSync(job: CommitLayerJob, post: (m: Record<stri
   }
   fs.mkdirSync(job.diffDir, { mode: 0o755 });
   const { observed } = buildLayerDirSync(entries, job.diffDir, job.whiteout, { from: job.base, what: job.what, sourceDateEpoch: job.sourceDateEpoch });
+  // the root takes the container root's attributes when the commit carries them, else the chain's
+  if (!entries.some((e) => e.path === ROOT)) copyRootAttributes(new UnionView(job.lowerDirs, job.whiteout), job.diffDir);
   writeLayerManifestSync(job.diffDir, job.manifestFile);
   return { entries: entries.length, observed };
 }
+

@@ -12,6 +12,7 @@ import { compareTreePaths } from '../diff';
 import type { WhiteoutFormatName } from '../store/types';
 import type { PackEntry } from '../tar/types';
 import { TreeFingerprint, checkUnchanged } from '../tar/tree-fingerprint';
+import { ROOT } from './commit-entries';
 
 export interface LayerDirOptions {
   /** the container's tree the entries are read from (each at `from/path`) */
@@ -54,6 +55,8 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
   /** the first path written of each hardlinked inode */
   const links = new Map<string, TreePath>();
   const dirs: Array<{ rel: TreePath; meta: EntryMeta }> = [];
+  /** the container root's attributes, when its change is an entry (`.`) */
+  let rootMeta: EntryMeta | undefined;
   const sorted = entries.map((e) => ({ e, rel: nameOf(e.path) })).sort((a, b) => compareTreePaths('/' + a.rel, '/' + b.rel));
   const seen = new TreeFingerprint();
   const src = new NoFollowDir(opts.from, opts.what);
@@ -66,6 +69,7 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
     // directories last, deepest first: writing inside them moved their mtimes (they are this
     // process's own, in its staging directory: the last component may be followed)
     for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(out.at(dirs[i].rel), dirs[i].meta);
+    if (rootMeta) attrs.modeAndTimes(dest, rootMeta);
     return { observed: seen.value() };
   } finally {
     src.close();
@@ -73,6 +77,14 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
   }
 
   function writeEntry(e: PackEntry, rel: TreePath): void {
+    if (rel === ROOT) {
+      // the layer's root is there already; both roots are the store's own directories
+      const st = fs.lstatSync(opts.from, { bigint: true });
+      seen.add('', st);
+      rootMeta = meta(st);
+      attrs.owner(dest, opts.from, rootMeta);
+      return;
+    }
     if (e.whiteout) {
       const { dir, name } = out.dirAt(rel);
       fmt.writeWhiteoutSync(dir, name);

@@ -5,7 +5,10 @@
  *
  * Order and form (the same tree gives the same bytes):
  * - entries sorted by the bytes of their path components; a directory right before its contents;
- *   no entry for the pack root itself; paths relative, no `./`, directories end with `/`;
+ *   paths relative, directories end with `/`; no entry for the pack root itself, unless an
+ *   explicit list names it (`.`, for a root whose metadata changed): then `./` comes first;
+ * - no name of an entry that is not a deletion begins with `.wh.`: every other tool would read it
+ *   as a whiteout or an opaque marker, so such a name is refused (UnsafePathError);
  * - the opaque marker `.wh..wh..opq` is the first entry inside its directory; a whiteout sorts
  *   among the names as its tar name `.wh.NAME`;
  * - whiteouts and opaque markers are empty regular files, mode 0644, owner 0:0, mtime 0 (always 0,
@@ -16,9 +19,9 @@
  *   sourceDateEpoch; xattrs except overlay's own; sockets skipped.
  */
 import * as fs from 'fs';
-import { BadTarError, ChangedMeanwhileError, InvalidArgumentError } from '../errors';
+import { BadTarError, ChangedMeanwhileError, InvalidArgumentError, UnsafePathError } from '../errors';
 import type { WhiteoutFormatName } from '../store/types';
-import { whiteoutFormat, isOverlayXattr, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
+import { whiteoutFormat, isOverlayXattr, looksLikeWhiteout, WHITEOUT_NAME_REASON, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import * as native from '../native';
 import { nameBytes, nameOfBytes } from '../names';
 import { NoFollowDir } from '../native/no-follow-dir';
@@ -69,6 +72,7 @@ function toBuffer(p: string | Uint8Array): Buffer {
 }
 
 const SLASH_BUF = Buffer.from('/');
+const ROOT_NAME = Buffer.from('.');
 
 function join(a: Buffer, b: Buffer): Buffer {
   if (a.length === 0) return b;
@@ -78,6 +82,11 @@ function join(a: Buffer, b: Buffer): Buffer {
 /** Printable form of a raw path, for error messages. */
 function show(p: Buffer): string {
   return nameOfBytes(p);
+}
+
+/** Refuses a path with a component that a reader would take for a whiteout or opaque marker. */
+function refuseWhiteoutNames(parts: Buffer[], shown: Buffer): void {
+  if (parts.some(looksLikeWhiteout)) throw new UnsafePathError(show(shown), WHITEOUT_NAME_REASON);
 }
 
 /** Compares two paths split into components, component by component, by bytes. */
@@ -215,6 +224,7 @@ function* dirItems(dir: Buffer, format: WhiteoutFormatName | undefined, enc: Ent
           continue;
         }
       }
+      refuseWhiteoutNames([name], join(rel, name));
       children.push({ name, abs: childAbs, st });
     }
     if (wf && !opaque && format !== 'oci') opaque = wf.isOpaqueSync(abs);
@@ -247,16 +257,21 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
   const sorted = entries.map((e) => {
     const rel = toBuffer(e.path);
     const parts = splitPath(rel).filter((c) => !(c.length === 1 && c[0] === 0x2e));
-    if (parts.length === 0 || parts.some((c) => c.length === 2 && c[0] === 0x2e && c[1] === 0x2e)) {
-      throw new InvalidArgumentError(`pack entry path ${JSON.stringify(show(rel))} must name something inside the layer (no "..", not the root)`);
+    if (parts.some((c) => c.length === 2 && c[0] === 0x2e && c[1] === 0x2e)) {
+      throw new InvalidArgumentError(`pack entry path ${JSON.stringify(show(rel))} must name something inside the layer (no "..")`);
     }
+    if (parts.length === 0 && (e.whiteout || e.opaque)) throw new InvalidArgumentError(`pack entry path ${JSON.stringify(show(rel))} is the root: it cannot be a whiteout or opaque`);
+    refuseWhiteoutNames(parts, rel);
     const clean = Buffer.from(parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
     if (e.whiteout) parts[parts.length - 1] = Buffer.concat([WH_PREFIX, parts[parts.length - 1]]);
     const source = e.source !== undefined ? toBuffer(e.source) : join(root, clean);
-    if (confined !== undefined && !e.whiteout && !source.equals(join(root, clean))) {
+    const isRoot = parts.length === 0;
+    if (confined !== undefined && !e.whiteout && !source.equals(join(root, clean)) && !(isRoot && source.equals(root))) {
       throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(clean))} of ${confined} must be read at ${JSON.stringify(show(join(root, clean)))}, not ${JSON.stringify(show(source))}`);
     }
-    return { parts, clean, out: Buffer.concat(parts.flatMap((p, i) => (i ? [SLASH_BUF, p] : [p]))), source, e };
+    // the root's own entry is `./` (the encoder adds the slash)
+    const out = isRoot ? ROOT_NAME : Buffer.concat(parts.flatMap((p, i) => (i ? [SLASH_BUF, p] : [p])));
+    return { parts, clean, out, source, e };
   });
   sorted.sort((a, b) => compareComponents(a.parts, b.parts));
   for (let i = 1; i < sorted.length; i++) {
@@ -269,9 +284,12 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
         yield enc.marker(s.out);
         continue;
       }
-      // confined: the directories above the entry are reached by descriptor, never through a symlink
-      const abs = tree ? toBuffer(tree.at(s.clean)) : s.source;
-      const st = tree ? tree.lstat(s.clean) : lstat(abs);
+      // confined: the directories above the entry are reached by descriptor, never through a
+      // symlink (the root itself is the caller's own directory)
+      const isRoot = s.parts.length === 0;
+      const abs = tree && !isRoot ? toBuffer(tree.at(s.clean)) : s.source;
+      const st = tree && !isRoot ? tree.lstat(s.clean) : lstat(abs);
+      if (isRoot && !st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is the root but ${JSON.stringify(show(s.source))} is not a directory`);
       if (tree) enc.fingerprint.add(s.clean, st);
       const item = enc.entry(s.out, abs, st);
       if (item?.file && confined !== undefined) item.file.confined = { tree: confined, st };

@@ -6,7 +6,7 @@
  * The overlay formats need the native addon (mknod, xattrs); `oci` works in pure JS.
  */
 export type { WhiteoutFormat, Classified } from './types';
-export { OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER, ociWhiteoutTarget, isOverlayXattr } from './names';
+export { OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER, ociWhiteoutTarget, isOverlayXattr, looksLikeWhiteout, WHITEOUT_NAME_REASON } from './names';
 export { whiteoutFormat } from './registry';
 export { probeWhiteoutFormat } from './probe';
 export { convertWhiteoutsSync } from './convert';

@@ -16,6 +16,18 @@ export function ociWhiteoutTarget(name: string): string | null {
   return target;
 }
 
+/** Why a file of such a name cannot go into a layer (see looksLikeWhiteout). */
+export const WHITEOUT_NAME_REASON = 'a name that begins with .wh. is a whiteout to every other tool: a layer cannot hold it as a file (rename it)';
+
+/**
+ * Does a reader take `name` for a whiteout or an opaque marker? Every tool but this one reads
+ * any `.wh.` name so (or refuses it), so no layer may hold one as a file of its own.
+ */
+export function looksLikeWhiteout(name: string | Uint8Array): boolean {
+  if (typeof name === 'string') return name.startsWith(OCI_WHITEOUT_PREFIX);
+  return name.length >= 4 && name[0] === 0x2e && name[1] === 0x77 && name[2] === 0x68 && name[3] === 0x2e;
+}
+
 /** overlayfs's private xattrs: `trusted.overlay.*`, and `user.overlay.*` used with `-o userxattr`. */
 export function isOverlayXattr(name: string): boolean {
   return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');

@@ -113,3 +113,62 @@ const ok = hasUmoci && spawnSync('skopeo', ['--version']).status === 0 && proces
     fs.rmSync(fxDir, { recursive: true, force: true });
   }
 });
+
+/** Every file under the store's blobs, layers and images, and what tmp holds. */
+const storeState = (store: LayerStore) => ({
+  blobs: fs.existsSync(store.paths.blobsDir) ? fs.readdirSync(store.paths.blobsDir).sort() : [],
+  layers: fs.existsSync(store.paths.layersDir) ? fs.readdirSync(store.paths.layersDir).sort() : [],
+  images: fs.existsSync(store.paths.imagesDir) ? fs.readdirSync(store.paths.imagesDir).sort() : [],
+  tmp: fs.readdirSync(store.paths.tmpDir),
+});
+
+test('a build context holding a .wh. name is refused, naming it; the store is as it was', async () => {
+  const store = await LayerStore.open(path.join(work, 's'));
+  const good = path.join(work, 'good');
+  app(good);
+  await store.buildLayer({ from: good });
+  for (const [name, shown] of [['.wh.secret', '.wh.secret'], ['sub/.wh..wh..opq', 'sub/.wh..wh..opq'], ['.wh.dir/inner', '.wh.dir']]) {
+    const bad = path.join(work, `bad-${shown.replace(/\W/g, '')}`);
+    app(bad);
+    fs.mkdirSync(path.dirname(path.join(bad, name)), { recursive: true });
+    fs.writeFileSync(path.join(bad, name), '');
+    const before = storeState(store);
+    await expect(store.buildLayer({ from: bad, prefix: '/app' })).rejects.toMatchObject({ code: 'LAYERFS_UNSAFE_PATH', message: expect.stringContaining(`app/${shown}`) });
+    expect(storeState(store)).toEqual(before);
+  }
+  // through the CLI too: exit 1, the path named
+  const bad = path.join(work, 'bad-cli');
+  app(bad);
+  fs.writeFileSync(path.join(bad, '.wh.passwd'), '');
+  const before = storeState(store);
+  const r = layerfs(['--store', store.root, 'layer', 'build', bad]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('.wh.passwd');
+  expect(storeState(store)).toEqual(before);
+});
+
+test('an image build with a .wh. name in any layer is refused before anything is imported or built', async () => {
+  // a base image as an OCI layout, made by another store
+  const maker = await LayerStore.open(path.join(work, 'maker'));
+  const baseSrc = path.join(work, 'base');
+  fs.mkdirSync(path.join(baseSrc, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(baseSrc, 'etc/motd'), 'base\n');
+  const baseLayer = await maker.buildLayer({ from: baseSrc });
+  const layout = path.join(work, 'base-layout');
+  await maker.exportImage(baseLayer.chainId, { to: layout, tag: 'base' });
+
+  const store = await LayerStore.open(path.join(work, 's'));
+  const good = path.join(work, 'good');
+  app(good);
+  const bad = path.join(work, 'bad');
+  app(bad);
+  fs.writeFileSync(path.join(bad, '.wh.etc'), '');
+  const before = storeState(store);
+  const to = path.join(work, 'out');
+  await expect(store.buildImage({ from: `${layout}:base`, layers: [{ from: good, prefix: '/app' }, { from: bad, prefix: '/more' }], to })).rejects.toMatchObject({
+    code: 'LAYERFS_UNSAFE_PATH',
+    message: expect.stringContaining('more/.wh.etc'),
+  });
+  expect(storeState(store)).toEqual(before);
+  expect(fs.existsSync(to)).toBe(false);
+});

@@ -74,7 +74,8 @@ export async function writeBaseTars(work: string): Promise<string[]> {
   const tars: string[] = [];
   for (const [i, src] of [l1, l2].entries()) {
     const tar = path.join(work, `l${i + 1}.tar`);
-    await packToFile({ dir: src }, tar, { compression: 'none' });
+    // the .wh. files of l2 are its whiteouts (a plain directory may not hold such names)
+    await packToFile({ dir: src, whiteout: 'oci' }, tar, { compression: 'none' });
     tars.push(tar);
   }
   return tars;

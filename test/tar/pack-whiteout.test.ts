@@ -105,11 +105,28 @@ describe('whiteouts', () => {
     expect(hs.every((h) => h.type !== '1')).toBe(true);
   });
 
-  it('packs a plain directory as it is, `.wh.` names included', async () => {
+  it('refuses a `.wh.` name of a plain directory or of an explicit entry, naming it: every other tool reads it as a whiteout', async () => {
     const src = path.join(work, 'plain');
     buildDiff(src, 'oci');
-    const hs = headers(await packBytes({ dir: src }));
-    expect(hs.map((h) => h.name)).toEqual(['.wh.top', 'a/', 'a/.wh.gone', 'a/keep', 'o/', 'o/-first', 'o/.wh..wh..opq', 'o/new']);
-    expect(hs[0].size).toBe('ignored content'.length);
+    await expect(packBytes({ dir: src })).rejects.toMatchObject({ code: 'LAYERFS_UNSAFE_PATH', message: expect.stringContaining('".wh.top"') });
+    fs.rmSync(path.join(src, '.wh.top'));
+    fs.rmSync(path.join(src, 'a/.wh.gone'));
+    await expect(packBytes({ dir: src })).rejects.toMatchObject({ code: 'LAYERFS_UNSAFE_PATH', message: expect.stringContaining('"o/.wh..wh..opq"') });
+    // an overlay-format diff holds no .wh. files: one there is a plain name too
+    await expect(packBytes({ dir: src, whiteout: 'overlay' })).rejects.toMatchObject({ code: 'LAYERFS_UNSAFE_PATH' });
+    for (const p of ['o/.wh..wh..opq', '.wh.x', 'd/.wh.x/y']) {
+      await expect(packBytes({ root: src, entries: [{ path: 'a/keep' }, { path: p, source: path.join(src, 'a/keep') }] })).rejects.toMatchObject({ code: 'LAYERFS_UNSAFE_PATH', message: expect.stringContaining(p) });
+    }
+  });
+
+  it('packs the root of an explicit list as `./`, first', async () => {
+    const src = path.join(work, 'rooted');
+    buildDiff(src, 'oci');
+    fs.chmodSync(src, 0o750);
+    const tar = await packBytes({ root: src, entries: [{ path: 'a/keep' }, { path: '.' }, { path: 'a' }] });
+    const mode = (rel: string) => fs.lstatSync(path.join(src, rel)).mode & 0o7777;
+    expect(headers(tar).map((h) => [h.name, h.mode])).toEqual([['./', 0o750], ['a/', mode('a')], ['a/keep', mode('a/keep')]]);
+    await expect(packBytes({ root: src, entries: [{ path: '.', source: path.join(src, 'a/keep') }] })).rejects.toMatchObject({ code: 'LAYERFS_INVALID_ARGUMENT' });
+    await expect(packBytes({ root: src, entries: [{ path: '.', whiteout: true }] })).rejects.toMatchObject({ code: 'LAYERFS_INVALID_ARGUMENT' });
   });
 });
