@@ -29,9 +29,9 @@ export const FEATURES = {
   /** container mutations that keep size and mtime (cp -p, utimes restored) */
   sameSizeMtime: { on: true, why: 'issue 12 "silent data loss": a same-size same-mtime change was not in the diff (fixed: diff compares contents)' },
   /** container files named `.wh.*` */
-  whiteoutNames: { on: false, why: 'issue 12 "names that mean a whiteout": committed as plain entries' },
+  whiteoutNames: { on: true, why: 'issue 12 "names that mean a whiteout": committed as plain entries (fixed: the commit is refused)' },
   /** a change of the container's root directory itself (chmod, chown, xattr) */
-  rootChange: { on: false, why: 'issue 12 "a change of / in a container is committed. Today commit drops it"' },
+  rootChange: { on: true, why: 'issue 12 "a change of / in a container is committed": commit dropped it (fixed: a ./ entry)' },
   /** a second non-directory entry for a path in one layer (appended tars): the later wins */
   duplicates: { on: true },
   /**
