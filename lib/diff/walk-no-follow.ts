@@ -21,8 +21,10 @@ export interface NoFollowWalkEntry extends WalkEntry {
 export function* walkTreeNoFollowSync(root: string, what: string): Generator<NoFollowWalkEntry> {
   const tree = new NoFollowDir(root, what);
   try {
-    const top = fs.lstatSync(tree.rootPath() + '/.', { bigint: true });
-    yield { path: '/', real: root, st: top, at: tree.rootPath() };
+    // (the root as `/proc/self/fd/N/.`: the directory, not the magic link that names it)
+    const rootAt = tree.rootPath() + '/.';
+    const top = fs.lstatSync(rootAt, { bigint: true });
+    yield { path: '/', real: root, st: top, at: rootAt };
     const open: Array<{ path: string; real: string; rel: string; names: string[]; i: number }> = [{ path: '/', real: root, rel: '', names: sortedNames(tree, ''), i: 0 }];
     while (open.length > 0) {
       const dir = open[open.length - 1];
