@@ -3,8 +3,21 @@ import { randomBytes } from 'crypto';
 import { deleteRuntimeContainer, executeBundle, locateRuntime, writeBundle } from '../runtime';
 import type { BundleOptions, ExecuteOptions, RunResult, RuntimeSpec } from '../runtime';
 import type { ImageConfig } from '../oci/image-config';
-import type { Container } from './container';
+import type { StoreCore } from '../store/store-core';
+import type { ContainerRecord } from './types';
 import { makeMountpoints } from './runtime-entries';
+
+/** What running needs of a container (Container is one; named here so that run.ts does not import container.ts, which loads it). */
+export interface RunnableContainer {
+  readonly id: string;
+  readonly store: StoreCore;
+  readonly record: ContainerRecord;
+  readonly readOnly: boolean;
+  isMounted(): boolean;
+  mount(): Promise<string>;
+  unmount(): Promise<void>;
+  update(change: (r: ContainerRecord) => ContainerRecord): Promise<void>;
+}
 
 export interface RunOptions extends Omit<BundleOptions, 'args'>, Pick<ExecuteOptions, 'stdin' | 'stdout' | 'stderr' | 'signal' | 'onStarted'> {
   /** `runc` (default), `crun`, or the path of an OCI runtime */
@@ -21,7 +34,7 @@ export interface RunOptions extends Omit<BundleOptions, 'args'>, Pick<ExecuteOpt
  * container's directory, runs `RUNTIME run`, and unmounts afterwards. `args` replaces the image's
  * Cmd. The runtime is found first, so a missing one changes nothing.
  */
-export async function runInContainer(c: Container, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+export async function runInContainer(c: RunnableContainer, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const runtime = locateRuntime(opts.runtime);
   const wasMounted = c.isMounted();
   const id = `layerfs-${c.id.slice(0, 12)}-${randomBytes(4).toString('hex')}`;
@@ -47,7 +60,7 @@ export async function runInContainer(c: Container, args: string[], opts: RunOpti
  * the mount targets the runtime needs; they are recorded with the container, so that diff and
  * commit leave them out. `runtime`: recorded too, while a process runs.
  */
-export async function prepareBundle(c: Container, dir: string, opts: BundleOptions & { image?: ImageConfig }, runtime?: { path: string; id: string }): Promise<RuntimeSpec> {
+export async function prepareBundle(c: RunnableContainer, dir: string, opts: BundleOptions & { image?: ImageConfig }, runtime?: { path: string; id: string }): Promise<RuntimeSpec> {
   const root = await c.mount();
   const spec = writeBundle(dir, root, opts.image ?? c.record.image?.config, opts);
   const targets = spec.mounts.map((m) => ({ destination: m.destination, file: m.type === 'bind' }));
