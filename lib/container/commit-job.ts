@@ -5,9 +5,9 @@ import { writeLayerManifestSync } from '../store/layer-manifest';
 import type { Change } from '../diff';
 import type { WhiteoutFormatName } from '../store/types';
 import type { PackEntry } from '../tar/types';
-import { copyRootAttributes } from '../drivers/materialise';
 import { ROOT, planPackEntriesSync } from './commit-entries';
 import { buildLayerDirSync } from './commit-layer-dir';
+import { inheritedRootMeta, setLayerRootSync } from '../tar/layer-root';
 
 export interface CommitLayerJob {
   /** the entries to build the layer from, or the changes to plan them from (then posted back as `entries`) */
@@ -34,16 +34,18 @@ export interface CommitLayerJob {
  */
 export function runCommitLayerJobSync(job: CommitLayerJob, post: (m: Record<string, unknown>) => void): { entries: number; observed: string } {
   let entries: PackEntry[];
+  const lower = new UnionView(job.lowerDirs, job.whiteout);
   if ('entries' in job.plan) entries = job.plan.entries;
   else {
     const baseWhiteouts = job.baseIsUpper ? whiteoutFormat(job.whiteout) : undefined;
-    entries = planPackEntriesSync(job.plan.changes, { base: job.base, lower: new UnionView(job.lowerDirs, job.whiteout), baseWhiteouts, what: job.what });
+    entries = planPackEntriesSync(job.plan.changes, { base: job.base, lower, baseWhiteouts, what: job.what });
     post({ type: 'entries', entries });
   }
   fs.mkdirSync(job.diffDir, { mode: 0o755 });
   const { observed } = buildLayerDirSync(entries, job.diffDir, job.whiteout, { from: job.base, what: job.what, sourceDateEpoch: job.sourceDateEpoch });
-  // the root takes the container root's attributes when the commit carries them, else the chain's
-  if (!entries.some((e) => e.path === ROOT)) copyRootAttributes(new UnionView(job.lowerDirs, job.whiteout), job.diffDir);
+  // the root takes the container root's attributes when the commit carries them, else what its
+  // import will give it: the chain's root, or the default on no layers (lib/tar/layer-root.ts)
+  if (!entries.some((e) => e.path === ROOT)) setLayerRootSync(job.diffDir, inheritedRootMeta(lower), process.geteuid?.() === 0);
   writeLayerManifestSync(job.diffDir, job.manifestFile);
   return { entries: entries.length, observed };
 }

@@ -48,7 +48,8 @@ export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: 
   const epoch = opts.sourceDateEpoch;
   const meta = (st: fs.BigIntStats): EntryMeta => {
     const m = metaOf(st);
-    const t = epoch !== undefined && m.mtime > epoch ? epoch : m.mtime;
+    // whole seconds, as the tar's headers hold them (and its import sets the atime to the mtime)
+    const t = Math.floor(epoch !== undefined && m.mtime > epoch ? epoch : m.mtime);
     return { ...m, atime: t, mtime: t };
   };
   const copier = new FileCopier({ exclusive: true });

@@ -103,10 +103,10 @@ interface Addon {
   fsopenProbe(fstype: string, key?: string, value?: string): boolean;
   flockSync(fd: number, operation: number): void;
   flock(fd: number, operation: number): Promise<void>;
-  copyFdSync(inFd: number, outFd: number): CopyFdResult;
-  copyFd(inFd: number, outFd: number): Promise<CopyFdResult>;
   lutimensSync(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   lutimens(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<void>;
+  copyFdSync(inFd: number, outFd: number): CopyFdResult;
+  copyFd(inFd: number, outFd: number): Promise<CopyFdResult>;
 }
 
 /** What copyFd did: the source's size, the data bytes it copied, and whether it was a reflink. */
@@ -312,15 +312,6 @@ export async function fsmount(fstype: string, target: PathArg, params: readonly 
  * flock(2) on an open descriptor. The promise variant of a blocking lock waits on a libuv pool
  * thread (there are 4 by default; UV_THREADPOOL_SIZE raises it), never on the main thread.
  */
-/** Sets atime and mtime (nanoseconds since the epoch) of `p` itself, not following a symlink: utimensat(2), exact to the nanosecond. */
-export function lutimensSync(p: PathArg, atimeNs: bigint, mtimeNs: bigint): void {
-  const split = (ns: bigint): [number, number] => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
-  const addon = need('lutimens');
-  // an addon built before this operation existed: say so (callers may fall back to microseconds)
-  if (typeof addon.lutimensSync !== 'function') throw new NativeUnavailableError('lutimens', 'the addon was built before lutimens was added: rebuild it');
-  addon.lutimensSync(p, ...split(atimeNs), ...split(mtimeNs));
-}
-
 export function flockSync(fd: number, operation: number): void {
   need('flock').flockSync(fd, operation);
 }
@@ -338,6 +329,41 @@ export function copyFdSync(inFd: number, outFd: number): CopyFdResult {
 }
 export async function copyFd(inFd: number, outFd: number): Promise<CopyFdResult> {
   return need('copyFd').copyFd(inFd, outFd);
+}
+
+const NS = 1_000_000_000n;
+/** Whole seconds (floored) and the nanoseconds past them, of a time in ns. */
+function split(ns: bigint): [number, number] {
+  let s = ns / NS;
+  let r = ns % NS;
+  if (r < 0n) {
+    s -= 1n;
+    r += NS;
+  }
+  return [Number(s), Number(r)];
+}
+
+/**
+ * Sets the access and modification times of the path itself (utimensat with
+ * AT_SYMLINK_NOFOLLOW) to the nanosecond: Node's lutimes cuts them to microseconds.
+ */
+export function lutimensSync(p: PathArg, atimeNs: bigint, mtimeNs: bigint): void {
+  needLutimens().lutimensSync(p, ...split(atimeNs), ...split(mtimeNs));
+}
+export async function lutimens(p: PathArg, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
+  return needLutimens().lutimens(p, ...split(atimeNs), ...split(mtimeNs));
+}
+
+/** Whether lutimens can run: the addon is there and was built with it (an older build lacks it). */
+export function hasLutimens(): boolean {
+  const l = load();
+  return l.addon !== null && typeof l.addon.lutimensSync === 'function';
+}
+
+function needLutimens(): Addon {
+  const a = need('lutimens');
+  if (typeof a.lutimensSync !== 'function') throw new NativeUnavailableError('lutimens', 'the addon was built before it had lutimens: rebuild it (node native/build.js)');
+  return a;
 }
 
 /** The addon's own constants, read from the system headers at build time (for the test that checks `constants`). */

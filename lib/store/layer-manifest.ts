@@ -28,9 +28,19 @@ export type ManifestLine = [
 
 const BUF = Buffer.allocUnsafe(1 << 20);
 
+/** Opens for reading without moving the atime (O_NOATIME: the owner or root only), else as usual. */
+function openNoAtime(p: string): number {
+  try {
+    return fs.openSync(fsPath(p), fs.constants.O_RDONLY | (fs.constants.O_NOATIME ?? 0));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+    return fs.openSync(fsPath(p), 'r');
+  }
+}
+
 function hashFile(p: string): string {
   const h = createHash('sha256');
-  const fd = fs.openSync(fsPath(p), 'r');
+  const fd = openNoAtime(p);
   try {
     for (;;) {
       const n = fs.readSync(fd, BUF, 0, BUF.length, null);

@@ -9,11 +9,16 @@ export type Kind = 'dir' | 'file' | 'symlink' | 'other' | 'whiteout' | 'skipped'
 
 /**
  * Splits a name into components: leading `./`, doubled slashes and `.` components are dropped;
- * an absolute name, a `..` component or a path deeper than `maxDepth` is refused. `[]` is the root.
+ * an absolute name, a `..` component or a path deeper than `maxDepth` is refused. `[]` is the root:
+ * `./`, and `/` (as Go's reader cleans it: `umoci insert … /` writes that entry, and skopeo and
+ * umoci accept the image); every other absolute name is refused.
  */
 export function splitName(raw: Buffer, entry: string, what: string, maxDepth: number): Buffer[] {
   if (raw.length === 0) throw new UnsafePathError(entry, `empty ${what}`);
-  if (raw[0] === 0x2f) throw new UnsafePathError(entry, `absolute ${what}`);
+  if (raw[0] === 0x2f) {
+    if (isRootName(raw)) return [];
+    throw new UnsafePathError(entry, `absolute ${what}`);
+  }
   const parts: Buffer[] = [];
   let start = 0;
   for (let i = 0; i <= raw.length; i++) {
@@ -27,6 +32,16 @@ export function splitName(raw: Buffer, entry: string, what: string, maxDepth: nu
     start = i + 1;
   }
   return parts;
+}
+
+/** `/`, `//`, `/.`, `/./`: nothing but slashes and `.` components. */
+function isRootName(raw: Buffer): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === 0x2f) continue;
+    if (raw[i] === 0x2e && (i + 1 === raw.length || raw[i + 1] === 0x2f) && raw[i - 1] === 0x2f) continue;
+    return false;
+  }
+  return true;
 }
 
 /** A map key for a path: its bytes as latin1 (one char per byte, so exact), components joined by '/'. */

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { createHash } from 'crypto';
 import * as native from '../native';
-import { nameOfBytes } from '../names';
+import { fsPath, nameOfBytes } from '../names';
 import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError } from '../errors';
 import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../store/types';
@@ -10,12 +10,14 @@ import { xattrsOf } from '../view';
 import type { TarLimits } from './types';
 import { displayName, EntrySink, TarHeader } from './reader';
 import { LayerIndex, keyBytes, keyOf, splitName } from './apply-paths';
+import { setTimesSync } from '../native/times';
+import { inheritedRootMeta, setLayerRootSync } from './layer-root';
 
 interface DirMeta {
   depth: number;
   mode: number;
-  atime: number;
-  mtime: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
 }
 
 const SLASH = Buffer.from('/');
@@ -114,9 +116,9 @@ export class LayerApplier {
   private apply(h: TarHeader, entry: string): EntrySink | null {
     const parts = splitName(h.name, entry, 'name', this.limits.maxPathDepth);
     if (parts.length === 0) {
-      // the root directory itself ("./"): only its metadata
+      // the root directory itself ("./", or "/" as umoci insert writes it): only its metadata
       if (h.type !== 'dir') throw new UnsafePathError(entry, 'a non-directory at the root of the layer');
-      this.dirs.set('', { depth: 0, mode: h.mode, atime: h.atime, mtime: h.mtime });
+      this.dirs.set('', { depth: 0, mode: h.mode, atimeNs: h.atimeNs, mtimeNs: h.mtimeNs });
       this.metadata(this.root, h, entry, false);
       return null;
     }
@@ -132,7 +134,7 @@ export class LayerApplier {
           this.index.set(k, 'dir');
           if (wasWhiteout) this.recreated(real);
         }
-        this.dirs.set(k, { depth: parts.length, mode: h.mode, atime: h.atime, mtime: h.mtime });
+        this.dirs.set(k, { depth: parts.length, mode: h.mode, atimeNs: h.atimeNs, mtimeNs: h.mtimeNs });
         const late = this.implicit.get(k);
         // made implicitly before: the lower xattrs it would have got stay under this entry's own
         if (late) late.explicit = new Set(h.xattrs.keys());
@@ -208,7 +210,10 @@ export class LayerApplier {
         this.warnings.push(`could not copy xattr ${name} to the implicit parent ${below.path}`);
       }
     }
-    if (!explicit) this.dirs.set(k, { depth, mode: below.stat.mode & 0o7777, atime: below.stat.atimeMs / 1000, mtime: below.stat.mtimeMs / 1000 });
+    if (!explicit) {
+      const t = fs.lstatSync(fsPath(below.realPath), { bigint: true });
+      this.dirs.set(k, { depth, mode: below.stat.mode & 0o7777, atimeNs: t.atimeNs, mtimeNs: t.mtimeNs });
+    }
   }
 
   /** Whether the chain below is still awaited (the constructor was given `'later'` and setLower has not come). */
@@ -383,7 +388,7 @@ export class LayerApplier {
   /** oci whiteout files are layer content: indexed (a later entry may replace them) and dated as the tar says. */
   private keepMarkerFile(k: string, h: TarHeader): void {
     this.index.set(k, 'file');
-    fs.lutimesSync(this.real(k), h.atime, h.mtime);
+    setTimesSync(this.real(k), h.atimeNs, h.mtimeNs);
   }
 
   private metadata(real: Buffer, h: TarHeader, entry: string, chmod: boolean): void {
@@ -399,18 +404,22 @@ export class LayerApplier {
     }
     // chmod after chown: chown clears setuid/setgid
     if (chmod) fs.chmodSync(real, h.mode);
-    fs.lutimesSync(real, h.atime, h.mtime);
+    setTimesSync(real, h.atimeNs, h.mtimeNs);
   }
 
-  /** Directory modes and times last, deepest first: writing their children changed them. */
+  /**
+   * Directory modes and times last, deepest first: writing their children changed them. A root
+   * with no entry of its own takes the lower chain's, or the fixed default (lib/tar/layer-root.ts).
+   */
   finish(): void {
     if (this.lowerPending) throw new Error('LayerApplier.finish before setLower');
     const dirs = [...this.dirs].sort((a, b) => b[1].depth - a[1].depth);
     for (const [k, d] of dirs) {
       const real = this.real(k);
       fs.chmodSync(real, d.mode);
-      fs.lutimesSync(real, d.atime, d.mtime);
+      setTimesSync(real, d.atimeNs, d.mtimeNs);
     }
+    if (!this.dirs.has('')) setLayerRootSync(this.root, inheritedRootMeta(this.lower === 'later' ? null : this.lower), this.applyOwners, (w) => this.warnings.push(w));
     if (this.durable) {
       for (const [k, kind] of this.index.entries()) if (kind === 'dir') fsyncPath(this.real(k));
       fsyncPath(this.root);

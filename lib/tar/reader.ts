@@ -20,6 +20,10 @@ export interface TarHeader {
   mtime: number;
   /** seconds: PAX atime, else the mtime */
   atime: number;
+  /** the mtime exactly, in nanoseconds (PAX times carry up to nanoseconds; a double cannot hold them) */
+  mtimeNs: bigint;
+  /** the atime exactly, in nanoseconds: PAX atime, else the mtime */
+  atimeNs: bigint;
   devmajor: number;
   devminor: number;
   /** SCHILY.xattr.* values as raw bytes */
@@ -131,11 +135,19 @@ function paxInteger(v: Buffer, key: string, entry: string): number {
   return Number(s);
 }
 
-function paxTime(v: Buffer, key: string, entry: string): number {
+const NS_PER_S = 1_000_000_000n;
+
+/** A PAX time in nanoseconds: digits past the ninth decimal are cut, as Go's reader does. */
+function paxTime(v: Buffer, key: string, entry: string): bigint {
   const s = v.toString('latin1');
-  if (!/^-?[0-9]{1,16}(\.[0-9]*)?$/.test(s)) throw new BadTarError(entry, `PAX ${key} is not a number: ${JSON.stringify(s.slice(0, 40))}`);
-  return Number(s);
+  const m = /^(-?)([0-9]{1,16})(?:\.([0-9]*))?$/.exec(s);
+  if (!m) throw new BadTarError(entry, `PAX ${key} is not a number: ${JSON.stringify(s.slice(0, 40))}`);
+  const ns = BigInt(m[2]) * NS_PER_S + BigInt((m[3] ?? '').slice(0, 9).padEnd(9, '0'));
+  return m[1] ? -ns : ns;
 }
+
+/** Seconds as a number (possibly fractional) of a time in ns. */
+const secondsOf = (ns: bigint) => Number(ns / NS_PER_S) + Number(ns % NS_PER_S) / 1e9;
 
 type Meta = 'x' | 'g' | 'L' | 'K';
 
@@ -149,8 +161,13 @@ type Meta = 'x' | 'g' | 'L' | 'K';
  * directories carry no data whatever their size field says, and one end-of-archive block followed
  * by anything but a second one is refused. A stream may end right after its last entry's data (no
  * end-of-archive blocks, even no padding, as `umoci insert` writes); one that ends inside a header
- * or inside data is refused, naming the entry. Global PAX headers ('g') may not set path or
- * linkpath (refused); their other keys are ignored.
+ * or inside data is refused, naming the entry.
+ *
+ * A global PAX header ('g') is read as Go's archive/tar reads it (and so containerd and moby):
+ * its records must be well-formed, and they apply to no entry. Go hands it out as an entry of its
+ * own, which the appliers skip, so extended headers pending before it are dropped with it. GNU tar
+ * applies a global `path` to every later entry instead; a layer means what the container tools
+ * make of it.
  */
 export class TarReader {
   private state: 'header' | 'data' | 'meta' | 'pad' | 'eof' = 'header';
@@ -263,11 +280,8 @@ export class TarReader {
       this.metaType = null;
       const name = this.current ?? '';
       if (t === 'x') for (const [k, v] of parsePax(body, name)) this.pax.set(k, v);
-      else if (t === 'g') {
-        for (const k of parsePax(body, name).keys()) {
-          if (k === 'path' || k === 'linkpath') throw new UnsafePathError(name, `a global PAX header may not set ${k} (it would rename every entry after it)`);
-        }
-      } else if (t === 'L') this.longName = Buffer.from(cstring(body, 0, body.length));
+      else if (t === 'g') parsePax(body, name); // well-formed, and applied to nothing (see the class comment)
+      else if (t === 'L') this.longName = Buffer.from(cstring(body, 0, body.length));
       else this.longLink = Buffer.from(cstring(body, 0, body.length));
     }
     this.state = this.pad ? 'pad' : 'header';
@@ -309,23 +323,27 @@ export class TarReader {
       size,
       mtime,
       atime: mtime,
+      mtimeNs: BigInt(mtime) * NS_PER_S,
+      atimeNs: 0n,
       devmajor: posix || gnu ? parseNumeric(h, 329, 8, 'devmajor', headerName) : 0,
       devminor: posix || gnu ? parseNumeric(h, 337, 8, 'devminor', headerName) : 0,
       xattrs: new Map(),
     };
-    let atime: number | null = null;
+    let atime: bigint | null = null;
     for (const [k, v] of this.pax) {
       if (k === 'path') hdr.name = v;
       else if (k === 'linkpath') hdr.linkname = v;
       else if (k === 'size') hdr.size = paxInteger(v, k, headerName);
       else if (k === 'uid') hdr.uid = paxInteger(v, k, headerName);
       else if (k === 'gid') hdr.gid = paxInteger(v, k, headerName);
-      else if (k === 'mtime') hdr.mtime = paxTime(v, k, headerName);
+      else if (k === 'mtime') hdr.mtimeNs = paxTime(v, k, headerName);
       else if (k === 'atime') atime = paxTime(v, k, headerName);
       else if (k.startsWith('SCHILY.xattr.')) hdr.xattrs.set(k.slice('SCHILY.xattr.'.length), v);
       else if (k.startsWith('GNU.sparse.')) throw new BadTarError(headerName, 'a GNU sparse file (PAX GNU.sparse records) is not supported');
     }
-    hdr.atime = atime ?? hdr.mtime;
+    hdr.atimeNs = atime ?? hdr.mtimeNs;
+    hdr.mtime = secondsOf(hdr.mtimeNs);
+    hdr.atime = secondsOf(hdr.atimeNs);
     this.pax = new Map();
     this.longName = null;
     this.longLink = null;
@@ -357,7 +375,13 @@ export class TarReader {
     if (flag !== 'g') {
       this.metaBytes += size;
       if (this.metaBytes > limit) throw new LimitExceededError(headerName, `the extended headers of one entry add up to ${this.metaBytes} bytes, over the ${limit}-byte limit`);
-    } else if (this.pendingMeta()) throw new BadTarError(headerName, 'a global PAX header between an extended header and its entry');
+    } else {
+      // Go's reader returns the global header with what was pending merged into it: gone with it
+      this.pax = new Map();
+      this.longName = null;
+      this.longLink = null;
+      this.metaBytes = 0;
+    }
     this.metaType = flag;
     this.startBody(size, 'meta');
   }

@@ -19,6 +19,9 @@ describe('lutimensSync', () => {
     expect(fs.statSync(f, { bigint: true }).mtimeNs).toBe(before);
     native.lutimensSync(f, 0n, 1n);
     expect(fs.statSync(f, { bigint: true }).mtimeNs).toBe(1n);
+    // before the epoch: floored seconds and a positive nanosecond part
+    native.lutimensSync(f, -1_500_000_000n, -1n);
+    expect([fs.statSync(f, { bigint: true }).atimeNs, fs.statSync(f, { bigint: true }).mtimeNs]).toEqual([-1_500_000_000n, -1n]);
     expect(() => native.lutimensSync(path.join(tmp(), 'missing'), 0n, 0n)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'utimensat', path: path.join(tmp(), 'missing') }));
   });
 });

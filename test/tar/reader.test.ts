@@ -161,13 +161,18 @@ describe('TarReader: formats', () => {
     throwsEntry(() => parse(rawTar([{ name: 'old/', type: '\0', body: 'x' }])), BadTarError, 'old/');
   });
 
-  test('a global PAX header: comments are ignored, path and linkpath are refused', () => {
-    const ok = Buffer.concat([metaEntry('g', paxBody({ comment: 'made by someone', mtime: '1' }), 'pax_global_header'), rawTar([{ name: 'a', body: 'x' }])]);
+  test('a global PAX header applies to no entry, as Go reads it (containerd, moby)', () => {
+    const g = (rec: Record<string, string>) => metaEntry('g', paxBody(rec), 'pax_global_header');
+    const ok = Buffer.concat([g({ comment: 'made by someone', mtime: '1' }), rawTar([{ name: 'a', body: 'x' }])]);
     expect(names(parse(ok))).toEqual(['a']);
-    for (const key of ['path', 'linkpath']) {
-      const bad = Buffer.concat([metaEntry('g', paxBody({ [key]: 'evil' }), 'pax_global_header'), rawTar([{ name: 'a', body: 'x' }])]);
-      throwsEntry(() => parse(bad), UnsafePathError, 'pax_global_header');
-    }
+    const s = parse(Buffer.concat([g({ path: '../evil', linkpath: '/etc/passwd', mtime: '5', uid: '7', 'SCHILY.xattr.user.x': 'y' }), rawTar([{ name: 'a', body: 'x', mtime: 1700000000 }, { name: 'l', type: '2', linkname: 'a' }])]));
+    expect(names(s)).toEqual(['a', 'l']);
+    expect([s[0].h.mtime, s[0].h.uid, s[0].h.xattrs.size, s[1].h.linkname.toString()]).toEqual([1700000000, 0, 0, 'a']);
+    // extended headers pending before it go with it (Go merges them into the global header it returns)
+    const pending = parse(Buffer.concat([metaEntry('x', paxBody({ path: '../evil' })), g({ comment: 'c' }), rawTar([{ name: 'b', body: 'x' }])]));
+    expect(names(pending)).toEqual(['b']);
+    // its records must still be well-formed
+    expect(() => parse(Buffer.concat([metaEntry('g', Buffer.from('99 path=a\n'), 'pax_global_header'), rawTar([{ name: 'a', body: 'x' }])]))).toThrow(BadTarError);
   });
 });
 
