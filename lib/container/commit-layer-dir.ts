@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as native from '../native';
-import { nameOfBytes } from '../names';
+import { fsPath, nameOfBytes } from '../names';
 import { NoFollowDir } from '../native/no-follow-dir';
 import type { TreePath } from '../native/no-follow-dir';
 import { ChangedMeanwhileError } from '../errors';
@@ -149,7 +149,7 @@ function linkSync(out: NoFollowDir, first: TreePath, rel: TreePath): void {
   const dirFd = out.openDir(slash < 0 ? '' : first.slice(0, slash));
   try {
     const name = slash < 0 ? first : first.slice(slash + 1);
-    const old = typeof name === 'string' ? `/proc/self/fd/${dirFd}/${name}` : Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), name]);
+    const old = typeof name === 'string' ? fsPath(`/proc/self/fd/${dirFd}/${name}`) : Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), name]);
     fs.linkSync(old, out.at(rel));
   } catch (e) {
     throw Object.assign(e as Error, { message: `${(e as Error).message} (linking ${JSON.stringify(String(rel))} to ${JSON.stringify(s)})` });
