@@ -36,7 +36,7 @@ export async function checkMutations(work: string, driver: DriverName, base: Lay
 
     const image = path.join(dir, 'image');
     const exported = store.exportImage(c, { to: image, format: 'oci', tag: 'p', created: '2020-01-01T00:00:00Z' });
-    // a name that spells a whiteout would mean a deletion to every reader of the layer: refused, naming it (as a tar path, no leading slash)
+    // a name that spells a whiteout would mean a deletion to every reader of the layer: refused, naming it (its .wh. name: the message shows the path as lib/names spells bytes)
     const whiteoutNamed = [...after.keys()].filter((p) => p.slice(p.lastIndexOf('/') + 1).startsWith('.wh.'));
     if (whiteoutNamed.length) {
       const e = await exported.then(
@@ -45,7 +45,7 @@ export async function checkMutations(work: string, driver: DriverName, base: Lay
       );
       await c.remove();
       if (!e) throw new Error(`${what}the commit packed ${whiteoutNamed.join(', ')} (a whiteout to every reader) instead of refusing`);
-      if (!/^LAYERFS_/.test(e.code ?? '') || !whiteoutNamed.some((p) => e.message.includes(p.slice(1)))) throw new Error(`${what}the commit was refused, but not with a layerfs error naming the path: ${e.code}: ${e.message}`);
+      if (!/^LAYERFS_/.test(e.code ?? '') || !whiteoutNamed.some((p) => e.message.includes(p.slice(p.lastIndexOf('/') + 1)))) throw new Error(`${what}the commit was refused, but not with a layerfs error naming the path: ${e.code}: ${e.message}`);
       return;
     }
     await exported;
