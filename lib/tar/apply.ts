@@ -66,6 +66,12 @@ export class LayerApplier {
    */
   private readonly implicit = new Map<string, { depth: number; explicit: Set<string> | null }>();
   private lowerPending: boolean;
+  /**
+   * overlay format: names whose lower copy a `.wh.` entry hid while this layer had its own entry
+   * there (no device could be made): a directory made there later must be opaque, as the oci
+   * format's `.wh.` file says
+   */
+  private readonly hidesLower = new Set<string>();
   readonly warnings: string[] = [];
   /** content digests of the files written, by inode (forgotten when the file is unlinked): the layer's manifest needs no second read */
   readonly digests = new Map<number, string>();
@@ -132,7 +138,7 @@ export class LayerApplier {
           const wasWhiteout = this.clear(k);
           fs.mkdirSync(real, 0o755);
           this.index.set(k, 'dir');
-          if (wasWhiteout) this.recreated(real);
+          if (wasWhiteout || this.hidesLower.has(k)) this.recreated(real);
         }
         this.dirs.set(k, { depth: parts.length, mode: h.mode, atimeNs: h.atimeNs, mtimeNs: h.mtimeNs });
         const late = this.implicit.get(k);
@@ -174,7 +180,7 @@ export class LayerApplier {
       const real = this.real(k);
       fs.mkdirSync(real, 0o755);
       this.index.set(k, 'dir');
-      if (wasWhiteout) this.recreated(real);
+      if (wasWhiteout || this.hidesLower.has(k)) this.recreated(real);
       else this.inheritFromLower(k, i + 1, real);
     }
   }
@@ -259,6 +265,7 @@ export class LayerApplier {
     this.index.delete(k, (gone) => {
       this.dirs.delete(gone);
       this.implicit.delete(gone);
+      if (gone !== k) this.hidesLower.delete(gone); // its whiteout went with the directory
     });
     return false;
   }
@@ -380,8 +387,11 @@ export class LayerApplier {
       if (kind === 'skipped') this.index.delete(tk);
       this.fmt.writeWhiteoutSync(dirReal, name);
       this.index.set(tk, 'whiteout');
-    } else if (kind === 'dir') this.fmt.markOpaqueSync(this.real(tk)); // the lower directory it replaces stays hidden
-    // any other entry of this layer already hides the lower NAME
+    } else {
+      // this layer's own entry hides the lower NAME now; should a directory take the name later, it must too
+      this.hidesLower.add(tk);
+      if (kind === 'dir') this.fmt.markOpaqueSync(this.real(tk)); // the lower directory it replaces stays hidden
+    }
     return null;
   }
 
