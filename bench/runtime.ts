@@ -22,7 +22,7 @@ export async function runtimeGroup(ctx: Ctx): Promise<GroupResult> {
     } catch (e) {
       return skippedSubject('podman run --rm (runc, overlay)', `could not run here: ${(e as Error).message.split('\n')[0]}`);
     }
-    return shellSubject(ctx, { name: 'podman run --rm (runc, overlay, --network none)', tool: 'podman', cmd: `${s.podman} --runtime runc run --rm --network none ${image} true`, runs: ctx.runs });
+    return shellSubject(ctx, { name: 'podman run --rm (runc, overlay, --network none)', tool: 'podman', cmd: `${s.podman} --runtime runc run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 ${image} true`, runs: ctx.runs });
   })();
   if (noRunc || ctx.peers.noOverlay) {
     const why = noRunc ?? ctx.peers.noOverlay!;
@@ -50,7 +50,7 @@ export async function runtimeGroup(ctx: Ctx): Promise<GroupResult> {
   return {
     section: {
       title: '8. Run a process in a container of the image',
-      note: 'Both run `true` with runc on an overlay mount and remove the container afterwards; neither sets up a network (layerfs: a new, empty network namespace; podman: --network none). podman uses the bench\'s own containers-storage and cgroupfs.',
+      note: 'Both run `true` with runc on an overlay mount and remove the container afterwards; neither sets up a network (layerfs: a new, empty network namespace; podman: --network none), and podman is given 1024 open files and 4096 processes (runc spec\'s file limit; its own defaults are above what this machine lets a container set). podman uses the bench\'s own containers-storage and cgroupfs.',
       rows,
     },
     targets,
