@@ -41,10 +41,14 @@ export async function runInContainer(c: RunnableContainer, args: string[], opts:
   try {
     const bundle = path.join(c.store.paths.container(c.id), 'bundle');
     await prepareBundle(c, bundle, { ...opts, args }, { path: runtime, id });
+    let ended = false;
     try {
-      return await executeBundle({ runtime, bundle, id, tty: opts.tty, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal, onStarted: opts.onStarted });
+      const result = await executeBundle({ runtime, bundle, id, tty: opts.tty, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal, onStarted: opts.onStarted });
+      ended = true;
+      return result;
     } finally {
-      deleteRuntimeContainer(runtime, id); // nothing, after a normal exit: `run` deletes its container
+      // `run` deletes its own container when the process ends; what failed on the way may have left one
+      if (!ended) deleteRuntimeContainer(runtime, id);
       await c.update((r) => {
         const { runtime: _gone, ...rest } = r;
         return rest;

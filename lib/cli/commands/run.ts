@@ -66,6 +66,8 @@ async function run(ctx: CliContext, ref: string, command: string[], opts: RunFla
         readOnly: opts.readOnly,
         tty: opts.tty,
         onStarted: (k) => (kill = k),
+        // removing unmounts: one unmount, not two
+        keepMounted: opts.rm && !opts.commit,
       });
     } catch (e) {
       if (created && opts.rm) await container.remove();
