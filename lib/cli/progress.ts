@@ -1,4 +1,8 @@
 import type { ProgressEvent } from '../store/types';
+import { bytesText } from '../report/format';
+
+/** Bytes in binary units: one formatter for the CLI and the HTML reports. */
+export const formatBytes = bytesText;
 
 /** A one-line progress bar on stderr, only when stderr is a terminal and not in CI; otherwise nothing. */
 export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): { update(p: ProgressEvent): void; done(): void } {
@@ -33,13 +37,3 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
   };
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}
