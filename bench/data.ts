@@ -106,10 +106,15 @@ function syntheticRoot(root: string, files: number): string {
   for (const d of ['etc', 'bin', 'usr/bin', 'usr/share/doc', 'var/lib', 'tmp']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
   fs.writeFileSync(path.join(tmp, 'etc/os-release'), 'NAME=synthetic\nID=synthetic\n');
   const body = Buffer.alloc(256 << 10, 'synthetic root filesystem content\n');
+  const made = new Set<string>();
   for (let i = 0; i < files; i++) {
     const dir = i % 10 === 0 ? `usr/share/doc/pkg${i % 300}` : `usr/lib/m${i % 40}/pkg${i % 700}`;
     const p = path.join(tmp, dir, `file${i}`);
-    if (i < 1000) fs.mkdirSync(path.dirname(p), { recursive: true });
+    // every (m, pkg) pair the formula gives is made once (not only those of the first 1,000 files)
+    if (!made.has(dir)) {
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      made.add(dir);
+    }
     // mostly small files, a few of tens to hundreds of KiB, as in a real root
     const size = i % 97 === 0 ? 64 << 10 : i % 997 === 0 ? 256 << 10 : 200 + ((i * 131) % 6000);
     fs.writeFileSync(p, body.subarray(0, size));
