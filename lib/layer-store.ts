@@ -1,5 +1,6 @@
 import * as fs from 'fs';
-import { StoreCore } from './store/store-core';
+import { LayerCore } from './layers';
+import type { StoreContributor } from './store/check';
 import { readJsonSync } from './store/records';
 import { isStale } from './store/tmp';
 import type { Container, CreateContainerOptions } from './container';
@@ -24,10 +25,11 @@ const images = (): ImageModule => (imageModule ??= require('./image') as ImageMo
 const builds = (): BuildModule => (buildModule ??= require('./build') as BuildModule);
 
 /**
- * The store as users see it: the layer store of lib/store plus what the upper parts add
- * (containers, images, builds). It lives above them so that dependencies keep pointing one way.
+ * The store as users see it: the layer store of lib/store and lib/layers plus what the upper
+ * parts add (containers, images, builds). It lives above them so that dependencies keep pointing
+ * one way, and it is the one that knows every record that holds on to layers (for fsck and gc).
  */
-export class LayerStore extends StoreCore {
+export class LayerStore extends LayerCore {
   /** A writable layer on `chainId` (null: on no layers), realised by the chosen driver (default `auto`). */
   createContainer(chainOrImage: string | null, opts: CreateContainerOptions = {}): Promise<Container> {
     const image = chainOrImage !== null && !isDigest(chainOrImage) ? this.importedImage(chainOrImage) : null;
@@ -129,6 +131,13 @@ export class LayerStore extends StoreCore {
     if (fs.readdirSync(this.paths.tmpDir).some(isStale)) await unmountStaleStaging(this);
     await super.reconcile();
     await reconcileContainers(this);
+  }
+
+  /** Containers and images hold chains: fsck checks them, gc and removeLayer keep what they use. */
+  protected contributors(): StoreContributor[] {
+    const { containerContributor } = require('./container/check') as typeof import('./container/check');
+    const { imageContributor } = require('./image/check') as typeof import('./image/check');
+    return [containerContributor(this), imageContributor(this)];
   }
 
   /** A reproducible layer from a directory's files (globs, an ignore file, a prefix, normalised owner/mode/mtime). */

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors';
 import { hasImage, getImageSync, importImageLayers, looksLikeImage, exportChainImage } from '../image';
 import type { ImageConfig, ImageFormat } from '../image';
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
 import type { OperationOptions } from '../store/types';
 import { buildLayer, BuildLayerOptions, BuiltLayer, planBuildLayer } from './build-layer';
 
@@ -28,7 +28,7 @@ export interface BuildImageOptions extends OperationOptions {
 }
 
 /** Appends layers built from files to a base image and writes the new image. */
-export async function buildImage(store: StoreCore, opts: BuildImageOptions): Promise<{ manifestDigest: string; configDigest: string; chainId: string; layers: BuiltLayer[] }> {
+export async function buildImage(store: LayerCore, opts: BuildImageOptions): Promise<{ manifestDigest: string; configDigest: string; chainId: string; layers: BuiltLayer[] }> {
   // every layer's files are checked before anything is imported or built: a refusal leaves the store as it was
   for (const l of opts.layers) planBuildLayer(l, () => undefined);
   // an image path is read in passing: its layers are imported, and no image record is made

@@ -5,7 +5,7 @@ import { runWorker } from '../native/workers';
 import { packToFile } from '../tar/pack-layer';
 import { manifestChangesAsync, overlayChangesAsync } from '../diff';
 import { newLayerRecord, noSpace, refOf } from '../store/store-core';
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
 import type { UnionView } from '../view';
 import type { PackEntry } from '../tar/types';
 import { CommitLayerJob, runCommitLayerJobSync } from './commit-job';
@@ -41,7 +41,7 @@ export const commitTestHooks: { afterDiff?: (rec: ContainerRecord) => void | Pro
  *
  * `opts.changes`: the container's diff when the caller has it already.
  */
-export async function commitContainer(store: StoreCore, container: ContainerRecord | { record: ContainerRecord }, opts: CommitOptions & { changes?: Change[] } = {}): Promise<LayerRef> {
+export async function commitContainer(store: LayerCore, container: ContainerRecord | { record: ContainerRecord }, opts: CommitOptions & { changes?: Change[] } = {}): Promise<LayerRef> {
   const rec = 'record' in container ? container.record : container;
   return withContainerLock(store.paths.container(rec.id), rec.id, () => {
     // removed while this commit waited for the lock
@@ -50,7 +50,7 @@ export async function commitContainer(store: StoreCore, container: ContainerReco
   });
 }
 
-async function commitLocked(store: StoreCore, rec: ContainerRecord, opts: CommitOptions & { changes?: Change[] }): Promise<LayerRef> {
+async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: CommitOptions & { changes?: Change[] }): Promise<LayerRef> {
   const lower = store.view(rec.chain);
   const upper = store.paths.containerUpper(rec.id);
   const home = rec.driver === 'overlay' ? upper : store.paths.containerRoot(rec.id);
@@ -113,7 +113,7 @@ async function commitLocked(store: StoreCore, rec: ContainerRecord, opts: Commit
 }
 
 /** The container's diff, read the way its driver keeps it. */
-function changesOf(store: StoreCore, rec: ContainerRecord, lower: UnionView, signal?: AbortSignal): Promise<Change[]> {
+function changesOf(store: LayerCore, rec: ContainerRecord, lower: UnionView, signal?: AbortSignal): Promise<Change[]> {
   if (rec.driver === 'overlay') return overlayChangesAsync(store.paths.containerUpper(rec.id), lower, store.whiteout, { merged: store.paths.containerMerged(rec.id), signal });
   return manifestChangesAsync(store.paths.containerRoot(rec.id), store.paths.containerManifest(rec.id), lower, { signal });
 }

@@ -1,4 +1,4 @@
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
 import { readJsonSync, writeJsonAtomicSync } from '../store/records';
 import { NotFoundError } from '../errors';
 import { driverFor } from '../drivers';
@@ -19,7 +19,7 @@ import type { RunResult } from '../runtime/execute';
 export class Container implements ContainerRef {
   private rec: ContainerRecord;
 
-  constructor(readonly store: StoreCore, record: ContainerRecord) {
+  constructor(readonly store: LayerCore, record: ContainerRecord) {
     this.rec = record;
   }
 

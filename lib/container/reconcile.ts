@@ -1,6 +1,6 @@
 import * as path from 'path';
 import * as native from '../native';
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
 import { isStale } from '../store/tmp';
 import { NotFoundError } from '../errors';
 import { driverFor } from '../drivers';
@@ -12,7 +12,7 @@ import { ifContainerUnlocked } from './lock';
  * Mounts a crashed process left in its tmp/ staging (an overlay probe, say) are unmounted before
  * that staging is reaped: the reaper deletes recursively and must never go through a mount.
  */
-export async function unmountStaleStaging(store: StoreCore): Promise<void> {
+export async function unmountStaleStaging(store: LayerCore): Promise<void> {
   if (process.platform !== 'linux' || !native.available()) return;
   const tmp = store.paths.tmpDir;
   for (const m of mountsUnder(tmp)) {
@@ -28,7 +28,7 @@ export async function unmountStaleStaging(store: StoreCore): Promise<void> {
  * crash stay until the container is unmounted or removed. Containers another process is
  * working on (their lock is held) are left to it.
  */
-export async function reconcileContainers(store: StoreCore): Promise<void> {
+export async function reconcileContainers(store: LayerCore): Promise<void> {
   if (process.platform !== 'linux') return;
   const mounts = native.readMountInfo();
   for (const c of listContainersSync(store)) {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { randomBytes } from 'crypto';
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
 import { readJsonSync, writeJsonAtomicSync } from '../store/records';
 import { parseDigest } from '../digest';
 import { InvalidArgumentError, NotFoundError } from '../errors';
@@ -27,7 +27,7 @@ const ID = /^[0-9a-f]{64}$/;
  * materialises the chain there) and renamed into containers/ when complete, so a crash leaves
  * only staging that the next open reaps.
  */
-export async function createContainer(store: StoreCore, chainId: string | null, opts: CreateContainerOptions = {}): Promise<Container> {
+export async function createContainer(store: LayerCore, chainId: string | null, opts: CreateContainerOptions = {}): Promise<Container> {
   const chain = chainId === null ? null : parseDigest(chainId, 'ChainID');
   if (chain) store.getLayerSync(chain);
   if (opts.name !== undefined) {
@@ -71,7 +71,7 @@ export async function createContainer(store: StoreCore, chainId: string | null, 
 }
 
 /** A container by full id, name, or unique id prefix. */
-export function getContainerSync(store: StoreCore, idOrName: string): Container {
+export function getContainerSync(store: LayerCore, idOrName: string): Container {
   const wanted = idOrName.replace(/^sha256:/, '');
   if (ID.test(wanted)) {
     const r = readJsonSync<ContainerRecord>(store.paths.containerRecord(wanted));
@@ -88,13 +88,13 @@ export function getContainerSync(store: StoreCore, idOrName: string): Container 
 }
 
 /** Every container of the store, oldest first. */
-export function listContainersSync(store: StoreCore): Container[] {
+export function listContainersSync(store: LayerCore): Container[] {
   return readRecords(store)
     .sort(byAge)
     .map((r) => new Container(store, r));
 }
 
-function readRecords(store: StoreCore): ContainerRecord[] {
+function readRecords(store: LayerCore): ContainerRecord[] {
   const out: ContainerRecord[] = [];
   let names: string[];
   try {
@@ -111,7 +111,7 @@ function readRecords(store: StoreCore): ContainerRecord[] {
   return out;
 }
 
-function findByName(store: StoreCore, name: string): ContainerRecord | undefined {
+function findByName(store: LayerCore, name: string): ContainerRecord | undefined {
   return readRecords(store)
     .filter((r) => r.name === name)
     .sort(byAge)[0];

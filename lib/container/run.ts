@@ -3,14 +3,14 @@ import { randomBytes } from 'crypto';
 import { deleteRuntimeContainer, executeBundle, locateRuntime, writeBundle } from '../runtime';
 import type { BundleOptions, ExecuteOptions, RunResult, RuntimeSpec } from '../runtime';
 import type { ImageConfig } from '../oci/image-config';
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
 import type { ContainerRecord } from './types';
 import { makeMountpoints } from './runtime-entries';
 
 /** What running needs of a container (Container is one; named here so that run.ts does not import container.ts, which loads it). */
 export interface RunnableContainer {
   readonly id: string;
-  readonly store: StoreCore;
+  readonly store: LayerCore;
   readonly record: ContainerRecord;
   readonly readOnly: boolean;
   isMounted(): boolean;

@@ -1,4 +1,4 @@
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
 import type { ContainerRecord, DriverName, MountSpec } from '../container/types';
 import type { Change } from '../diff/types';
 import type { OperationOptions } from '../store/types';
@@ -6,7 +6,7 @@ import type { UnmountOptions } from './mounts';
 
 /** What a driver needs of a container: the store it lives in and its record. */
 export interface ContainerRef {
-  readonly store: StoreCore;
+  readonly store: LayerCore;
   readonly record: ContainerRecord;
 }
 

@@ -3,7 +3,7 @@ import type { Readable } from 'stream';
 import { AbortedError, BadImageError, InvalidArgumentError, NotFoundError } from '../errors';
 import { hostPlatform } from '../oci/platform';
 import { refOf } from '../store/store-core';
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
 import type { FileRange } from '../tar/apply-layer';
 import { blobFileOf } from './blobs';
 import { checkImageName, checkNameFree, getImageSync, hasImage, saveImageRecord } from './image-records';
@@ -29,7 +29,7 @@ export type ImportedImage = Omit<ImageRecord, 'name' | 'created'>;
  * failure leaves no new layer of this image half-made, and no image record; a name that holds
  * another image fails with LAYERFS_EXISTS before any layer is read, unless `replace`.
  */
-export async function importImage(store: StoreCore, ref: string, opts: ImportImageOptions = {}): Promise<ImageRecord> {
+export async function importImage(store: LayerCore, ref: string, opts: ImportImageOptions = {}): Promise<ImageRecord> {
   if (opts.name !== undefined) checkImageName(opts.name);
   const img = await openImage(ref, { tag: opts.tag, platform: opts.platform });
   try {
@@ -48,7 +48,7 @@ export async function importImage(store: StoreCore, ref: string, opts: ImportIma
  * the way (diff, create, layers). The layers stay in the store, reached by no image, until
  * `gc --layers`.
  */
-export async function importImageLayers(store: StoreCore, ref: string, opts: Omit<ImportImageOptions, 'name' | 'replace'> = {}): Promise<ImportedImage> {
+export async function importImageLayers(store: LayerCore, ref: string, opts: Omit<ImportImageOptions, 'name' | 'replace'> = {}): Promise<ImportedImage> {
   const img = await openImage(ref, { tag: opts.tag, platform: opts.platform });
   try {
     return await importOpened(store, img, opts);
@@ -72,7 +72,7 @@ function nextLayer(todo: number[], sizes: number[], unpublished: number): number
   return todo.reduce((best, i) => (sizes[i] > sizes[best] ? i : best), todo[0]);
 }
 
-async function importOpened(store: StoreCore, img: OpenedImage, opts: OperationOptions): Promise<ImportedImage> {
+async function importOpened(store: LayerCore, img: OpenedImage, opts: OperationOptions): Promise<ImportedImage> {
   const ids = chainIds(img.layers.map((l) => l.diffId));
   const total = img.layers.reduce((a, l) => a + l.descriptor.size, 0);
   const refs = await importLayers(store, img, ids, total, opts);
@@ -95,7 +95,7 @@ async function importOpened(store: StoreCore, img: OpenedImage, opts: OperationO
  * layers are published bottom first, so a visible layer always has its parent. On the first
  * failure the others are stopped and their staging removed; the error is the lowest failing layer's.
  */
-async function importLayers(store: StoreCore, img: OpenedImage, ids: string[], total: number, opts: OperationOptions): Promise<LayerRef[]> {
+async function importLayers(store: LayerCore, img: OpenedImage, ids: string[], total: number, opts: OperationOptions): Promise<LayerRef[]> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   if (opts.signal?.aborted) stop.abort();
@@ -216,7 +216,7 @@ export interface ExportImageOptions {
 }
 
 /** The base image's config, from the store or opened from a path. */
-async function baseConfig(store: StoreCore, from: string): Promise<ImageConfig> {
+async function baseConfig(store: LayerCore, from: string): Promise<ImageConfig> {
   if (hasImage(store, from)) return getImageSync(store, from).config;
   if (!looksLikeImage(from)) throw new NotFoundError(from, `the base image ${JSON.stringify(from)} is neither an imported image nor an image path`);
   const img = await openImage(from);
@@ -254,7 +254,7 @@ export interface PreparedExport {
  * image) and reads the base: a caller that commits a container first calls this before the
  * commit, so a bad argument changes nothing.
  */
-export async function prepareExport(store: StoreCore, opts: ExportImageOptions): Promise<PreparedExport> {
+export async function prepareExport(store: LayerCore, opts: ExportImageOptions): Promise<PreparedExport> {
   checkImageTarget(opts.to, { format: opts.format ?? 'oci', tag: opts.tag });
   const created = exportTime(opts.created);
   const base = opts.from ? await baseConfig(store, opts.from) : null;
@@ -273,7 +273,7 @@ export function checkOnBase(chainDiffIds: string[], base: ImageConfig | null, wh
 }
 
 /** Writes the chain as an image whose manifest, config (rootfs.diff_ids, history) and layers agree. */
-export async function exportChainImage(store: StoreCore, chain: string, opts: ExportImageOptions, prepared?: PreparedExport): Promise<{ manifestDigest: string; configDigest: string }> {
+export async function exportChainImage(store: LayerCore, chain: string, opts: ExportImageOptions, prepared?: PreparedExport): Promise<{ manifestDigest: string; configDigest: string }> {
   const { base, created: now } = prepared ?? (await prepareExport(store, opts));
   const layers = store.chainSync(chain);
   const mine = layers.map((l) => l.diffId);

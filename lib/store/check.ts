@@ -3,15 +3,12 @@ import * as path from 'path';
 import { fsPath, readdirNamesSync } from '../names';
 import { createHash } from 'crypto';
 import { InUseError } from '../errors';
-import { applyLayer } from '../tar/apply-layer';
-import { readMountInfo } from '../native/mountinfo';
-import type { StoreCore } from './store-core';
-import { listRecordFiles, readJsonSync, staleRecordTemps } from './records';
+import type { StorePaths } from './paths';
+import { readJsonSync, staleRecordTemps } from './records';
 import { isStale } from './tmp';
 import { checkPrivateStore } from './private';
-import { compareLayerManifest, layerManifestSync, readLayerManifestSync, writeLayerManifestSync } from './layer-manifest';
+import { compareLayerManifest, layerManifestSync, readLayerManifestSync } from './layer-manifest';
 import type { ManifestLine } from './layer-manifest';
-import { restoreRecordedMetadata } from './manifest-restore';
 import type { LayerRecord } from './types';
 
 export interface FsckProblem {
@@ -30,44 +27,69 @@ export interface FsckReport {
   problems: FsckProblem[];
 }
 
+export interface GcReport {
+  layers: string[];
+  blobs: string[];
+  bytes: number;
+}
+
+/** One record of a part above the store that holds on to a chain (and to blobs): a container, an image. */
+export interface StoreUser {
+  kind: 'container' | 'image';
+  id: string;
+  chain: string | null;
+  /** blobs it names besides its chain's (an image's layer blobs) */
+  blobs?: string[];
+}
+
+/**
+ * What a part above the store adds to fsck, gc and removeLayer: the store knows its own records
+ * only, so each part that keeps records on layers (containers, images) says which chains and
+ * blobs they hold, and checks what only it understands (a container's mount).
+ */
+export interface StoreContributor {
+  users(): StoreUser[];
+  /** problems of this part's own records, after their chains were checked */
+  check?(problems: FsckProblem[]): void;
+}
+
+/** What the checks need of a store (StoreCore has it; given as an interface so this module stays below it). */
+export interface CheckedStore {
+  readonly root: string;
+  readonly paths: StorePaths;
+  listLayers(): Promise<LayerRecord[]>;
+  hasLayer(chainId: string): boolean;
+  getLayerSync(chainId: string): LayerRecord;
+  chainSync(chainId: string): LayerRecord[];
+  discard(target: string): Promise<void>;
+}
+
+/**
+ * Extracts a damaged layer again from its blob and returns what still differs from `recorded`;
+ * given by the part that can apply a tar (lib/layers), null where no one can.
+ */
+export type Reextract = (l: LayerRecord, recorded: ManifestLine[]) => Promise<string[]>;
+
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
   for await (const c of fs.createReadStream(file, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
   return 'sha256:' + h.digest('hex');
 }
 
-interface RawContainer {
-  id: string;
-  chain: string | null;
-  driver: string;
-  state: string;
-}
-
 /** Temporaries of record writes whose writer is gone: beside store.json, image records and container records. */
-function staleTemps(store: StoreCore): string[] {
+function staleTemps(store: CheckedStore): string[] {
   const dirs = [store.root, store.paths.imagesDir, ...fs.readdirSync(store.paths.containersDir).map((id) => store.paths.container(id))];
   return dirs.flatMap((d) => (fs.statSync(d, { throwIfNoEntry: false })?.isDirectory() ? staleRecordTemps(d).map((n) => path.join(d, n)) : []));
 }
 
-function containers(store: StoreCore): RawContainer[] {
-  return fs
-    .readdirSync(store.paths.containersDir)
-    .map((id) => readJsonSync<RawContainer>(store.paths.containerRecord(id)))
-    .filter((r): r is RawContainer => !!r);
-}
-
-function images(store: StoreCore): Array<{ name: string; chain: string }> {
-  return listRecordFiles(store.paths.imagesDir)
-    .map((f) => readJsonSync<{ name: string; chain: string }>(path.join(store.paths.imagesDir, f)))
-    .filter((r): r is { name: string; chain: string } => !!r);
-}
-
 /**
  * Verifies every blob against its digest, every unpacked layer against the manifest recorded
- * when it was published, every container against its chain and every recorded mount against
- * /proc/self/mountinfo. With `repair`, a damaged layer is extracted again from its blob.
+ * when it was published, and the chain of every user the contributors name; then each
+ * contributor checks its own records. With `repair`, a damaged layer is extracted again from its
+ * blob (by `reextract`) and stale temporaries are removed.
  */
-export async function fsck(store: StoreCore, opts: { repair?: boolean } = {}): Promise<FsckReport> {
+export async function fsck(store: CheckedStore, parts: StoreContributor[], opts: { repair?: boolean; reextract?: Reextract | null } = {}): Promise<FsckReport> {
+  const reextract = opts.repair ? opts.reextract : null;
   const problems: FsckProblem[] = [];
   // open tightened what it could: what is left here, this process cannot fix
   for (const m of checkPrivateStore(store.paths).problems) problems.push({ kind: 'store', id: store.root, message: `not private: ${m}` });
@@ -94,31 +116,28 @@ export async function fsck(store: StoreCore, opts: { repair?: boolean } = {}): P
     const diffs = fs.existsSync(dir) ? compareLayerManifest(recorded, layerManifestSync(dir)) : ['removed /'];
     if (!diffs.length) continue;
     const p: FsckProblem = { kind: 'layer', id: l.chainId, message: `the unpacked layer differs from its manifest: ${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}`, paths: diffs };
-    if (opts.repair && fs.existsSync(store.paths.blob(l.digest)) && !badBlobs.has(l.digest)) {
-      const left = await reextract(store, l, recorded);
+    if (reextract && fs.existsSync(store.paths.blob(l.digest)) && !badBlobs.has(l.digest)) {
+      const left = await reextract(l, recorded);
       p.repaired = true;
       if (left.length) p.message += `; extracted again from its blob, which gives a tree that differs from the recorded manifest (now rewritten) at: ${left.slice(0, 5).join(', ')}`;
     }
     problems.push(p);
   }
-  const mounts = readMountInfo();
-  for (const c of containers(store)) {
-    if (c.chain && !store.hasLayer(c.chain)) problems.push({ kind: 'container', id: c.id, message: `its chain ${c.chain} is missing` });
-    else if (c.chain) {
-      try {
-        store.chainSync(c.chain);
-      } catch (e) {
-        problems.push({ kind: 'container', id: c.id, message: `its chain is broken: ${(e as Error).message}` });
+  let containers = 0;
+  for (const part of parts) {
+    for (const u of part.users()) {
+      if (u.kind === 'container') containers++;
+      if (u.chain && !store.hasLayer(u.chain)) problems.push({ kind: u.kind, id: u.id, message: `its chain ${u.chain} is missing` });
+      else if (u.chain) {
+        try {
+          store.chainSync(u.chain);
+        } catch (e) {
+          problems.push({ kind: u.kind, id: u.id, message: `its chain is broken: ${(e as Error).message}` });
+        }
       }
     }
-    if (c.driver === 'overlay') {
-      const merged = store.paths.containerMerged(c.id);
-      const mounted = mounts.some((m) => m.mountPoint === merged);
-      if (c.state === 'mounted' && !mounted) problems.push({ kind: 'mount', id: c.id, message: `recorded as mounted, but ${merged} is not in /proc/self/mountinfo` });
-      if (c.state !== 'mounted' && mounted) problems.push({ kind: 'mount', id: c.id, message: `${merged} is mounted, but the container is recorded as ${c.state}` });
-    }
+    part.check?.(problems);
   }
-  for (const i of images(store)) if (i.chain && !store.hasLayer(i.chain)) problems.push({ kind: 'image', id: i.name, message: `its chain ${i.chain} is missing` });
   for (const t of staleTemps(store)) {
     const p: FsckProblem = { kind: 'temporary', id: path.relative(store.root, t), message: 'a temporary record file left by a write that failed or was killed' };
     if (opts.repair) {
@@ -127,40 +146,7 @@ export async function fsck(store: StoreCore, opts: { repair?: boolean } = {}): P
     }
     problems.push(p);
   }
-  return { blobs: blobs.length, layers: layers.length, containers: containers(store).length, problems };
-}
-
-/**
- * Extracts a layer again from its blob, on its lower chain (implicit parent directories take the
- * chain's metadata, as at import), checks the DiffID, gives what the tar does not say (the times
- * of directories it has no entry for) the recorded metadata, then swaps the new directory in.
- * Returns what still differs from the record; the blob is the truth, so the manifest is then
- * written again from the new directory.
- */
-async function reextract(store: StoreCore, l: LayerRecord, recorded: ManifestLine[]): Promise<string[]> {
-  const staging = store.makeStaging('repair');
-  try {
-    const diff = path.join(staging, 'diff');
-    fs.mkdirSync(diff);
-    const r = await applyLayer(store.paths.blob(l.digest), diff, { whiteout: store.whiteout, lowerDirs: store.layerDirs(l.parent) });
-    if (r.diffId !== l.diffId) throw new Error(`the blob of ${l.chainId} does not give its DiffID (${r.diffId})`);
-    const old = store.paths.layerDiff(l.chainId);
-    const aside = path.join(staging, 'old');
-    if (fs.existsSync(old)) fs.renameSync(old, aside);
-    fs.renameSync(diff, old);
-    restoreRecordedMetadata(old, recorded); // after the rename, which may touch the directory itself
-    const left = compareLayerManifest(recorded, layerManifestSync(old));
-    if (left.length || recorded[0]?.length !== 10) writeLayerManifestSync(old, store.paths.layerManifest(l.chainId));
-    return left;
-  } finally {
-    await store.discard(staging);
-  }
-}
-
-export interface GcReport {
-  layers: string[];
-  blobs: string[];
-  bytes: number;
+  return { blobs: blobs.length, layers: layers.length, containers, problems };
 }
 
 function duBytes(p: string): number {
@@ -174,11 +160,12 @@ function duBytes(p: string): number {
   return n;
 }
 
-/** What uses a layer: containers on it, images of it, layers above it. */
-export function layerUsers(store: StoreCore, chainId: string): string[] {
+/** What uses a layer: the contributors' users on a chain through it, layers above it. */
+export function layerUsers(store: CheckedStore, parts: StoreContributor[], chainId: string): string[] {
   const users: string[] = [];
-  for (const c of containers(store)) if (c.chain && store.chainSync(c.chain).some((l) => l.chainId === chainId)) users.push(`container ${c.id}`);
-  for (const i of images(store)) if (i.chain && store.hasLayer(i.chain) && store.chainSync(i.chain).some((l) => l.chainId === chainId)) users.push(`image ${i.name}`);
+  for (const u of parts.flatMap((p) => p.users())) {
+    if (u.chain && store.hasLayer(u.chain) && store.chainSync(u.chain).some((l) => l.chainId === chainId)) users.push(`${u.kind} ${u.id}`);
+  }
   for (const hex of fs.readdirSync(store.paths.layersDir)) {
     const r = readJsonSync<LayerRecord>(path.join(store.paths.layersDir, hex, 'layer.json'));
     if (r?.parent === chainId) users.push(`layer ${r.chainId}`);
@@ -187,30 +174,31 @@ export function layerUsers(store: StoreCore, chainId: string): string[] {
 }
 
 /** Removes a layer nothing uses: renamed aside at once, deleted in the background. */
-export async function removeLayer(store: StoreCore, chainId: string): Promise<void> {
+export async function removeLayer(store: CheckedStore, parts: StoreContributor[], chainId: string): Promise<void> {
   const l = store.getLayerSync(chainId);
-  const users = layerUsers(store, l.chainId);
+  const users = layerUsers(store, parts, l.chainId);
   if (users.length) throw new InUseError(`layer ${l.chainId}`, users);
   await store.discard(store.paths.layer(l.chainId));
 }
 
 /**
- * Removes blobs no layer or image references and, with `layers`, layers that no image or
- * container reaches (top layers first, so a chain goes whole). Never one in use.
+ * Removes blobs no layer or user references and, with `layers`, layers that no user reaches
+ * (top layers first, so a chain goes whole). Never one in use.
  */
-export async function gc(store: StoreCore, opts: { layers?: boolean } = {}): Promise<GcReport> {
+export async function gc(store: CheckedStore, parts: StoreContributor[], opts: { layers?: boolean } = {}): Promise<GcReport> {
   const report: GcReport = { layers: [], blobs: [], bytes: 0 };
+  const users = parts.flatMap((p) => p.users());
   if (opts.layers) {
     const reachable = new Set<string>();
-    for (const root of [...containers(store).map((c) => c.chain), ...images(store).map((i) => i.chain)]) {
-      if (!root || !store.hasLayer(root)) continue;
-      for (const l of store.chainSync(root)) reachable.add(l.chainId);
+    for (const u of users) {
+      if (!u.chain || !store.hasLayer(u.chain)) continue;
+      for (const l of store.chainSync(u.chain)) reachable.add(l.chainId);
     }
     let removed = true;
     while (removed) {
       removed = false;
       for (const l of await store.listLayers()) {
-        if (reachable.has(l.chainId) || layerUsers(store, l.chainId).length) continue;
+        if (reachable.has(l.chainId) || layerUsers(store, parts, l.chainId).length) continue;
         report.bytes += duBytes(store.paths.layer(l.chainId));
         await store.discard(store.paths.layer(l.chainId));
         report.layers.push(l.chainId);
@@ -227,10 +215,7 @@ export async function gc(store: StoreCore, opts: { layers?: boolean } = {}): Pro
     fs.rmSync(t, { force: true });
   }
   const used = new Set((await store.listLayers()).map((l) => l.digest));
-  for (const f of listRecordFiles(store.paths.imagesDir)) {
-    const r = readJsonSync<{ layers?: Array<{ digest: string }> }>(path.join(store.paths.imagesDir, f));
-    for (const l of r?.layers ?? []) used.add(l.digest);
-  }
+  for (const u of users) for (const b of u.blobs ?? []) used.add(b);
   for (const hex of fs.readdirSync(store.paths.blobsDir)) {
     if (used.has('sha256:' + hex)) continue;
     const p = path.join(store.paths.blobsDir, hex);
@@ -240,4 +225,3 @@ export async function gc(store: StoreCore, opts: { layers?: boolean } = {}): Pro
   }
   return report;
 }
-

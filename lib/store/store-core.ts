@@ -2,22 +2,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Readable } from 'stream';
 import { chainId as computeChainId, parseDigest } from '../digest';
-import { DigestMismatchError, NotFoundError, SizeMismatchError, InvalidArgumentError } from '../errors';
-import type { FileRange } from '../tar/apply-layer';
-import { probeWhiteoutFormat } from '../whiteout';
-import { UnionView } from '../view';
+import { NotFoundError } from '../errors';
 import { StorePaths, defaultStoreDir } from './paths';
 import { discard, isStale, stagingName } from './tmp';
 import { ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
 import { layerByteLimit, LayerByteLimit, StoreLimits } from './limits';
 import { withStoreLock, StoreLockMode, StoreLockOptions } from './lock';
 import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync, noSpace } from './records';
-import type { FsckReport, GcReport } from './check';
-import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, OperationOptions, WhiteoutFormatName } from './types';
+import type { FsckReport, GcReport, Reextract, StoreContributor } from './check';
+import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, WhiteoutFormatName } from './types';
 
-// The applier (worker plumbing), fsck and the manifest writer load on first use: a CLI that
-// only creates or mounts a container opens the store without them.
-const applier = () => require('../tar/apply-layer') as typeof import('../tar/apply-layer');
+// fsck and the manifest writer load on first use: a CLI that only creates or mounts a container
+// opens the store without them.
 const checks = () => require('./check') as typeof import('./check');
 
 export interface StoreConfig {
@@ -29,29 +25,6 @@ export interface StoreConfig {
   limits?: StoreLimits;
 }
 
-export interface ImportLayerOptions extends OperationOptions {
-  /** ChainID of the layer below; the new layer's ChainID is computed from it */
-  parent?: string | null;
-  /** fail (and keep nothing) unless the layer's DiffID, blob digest or size are these */
-  expectDiffId?: string;
-  expectDigest?: string;
-  expectSize?: number;
-  /** name of the input in error messages (e.g. `layer 2 (sha256:ab…)`) */
-  what?: string;
-  durable?: boolean;
-  /** refuse (LAYERFS_LIMIT, nothing kept) a layer whose tar is bigger than this uncompressed; default: see layerByteLimit */
-  maxUncompressedBytes?: number;
-  /**
-   * The parent is being imported alongside (the layers of one image): it is not looked up now.
-   * This layer is written meanwhile; it waits for this promise (the parent published) only to
-   * give its implicit parent directories the chain's metadata and to be published itself, and
-   * fails if it rejects.
-   */
-  parentReady?: Promise<unknown>;
-  /** called once the whole layer is written and only the wait for `parentReady` is left */
-  onWritten?: () => void;
-}
-
 export interface OpenOptions {
   /** whiteout format of a new store; default: overlay when this process can create overlay whiteouts, else oci */
   whiteout?: WhiteoutFormatName;
@@ -59,12 +32,21 @@ export interface OpenOptions {
   onWarning?: (message: string) => void;
 }
 
+/** What `open` needs of the class it opens: a constructor and the whiteout format of a new store. */
+export interface StoreClass<T> {
+  new (root: string, config: StoreConfig): T;
+  newStoreWhiteout(probeDir: string): WhiteoutFormatName;
+}
+
 /**
- * The layer half of the store: blobs, unpacked layers and their records. Everything is built in
- * tmp/ and renamed into place, so a layer or blob is visible only when complete; the rename of
- * the layer directory is also what makes two concurrent imports of one layer yield one layer.
+ * The bottom of the store: its layout, blobs, unpacked layers and their records, the lock, and
+ * queries. Everything is built in tmp/ and renamed into place, so a layer or blob is visible only
+ * when complete; the rename of the layer directory is also what makes two concurrent imports of
+ * one layer yield one layer. It knows nothing of tar, views, whiteouts, containers or images:
+ * lib/layers adds import and views, and the class that is opened (LayerStore) names the records
+ * above that hold on to layers, which fsck, gc and removeLayer must know.
  */
-export class StoreCore {
+export abstract class StoreCore {
   readonly paths: StorePaths;
   /** what opening the store found that the user should know (see OpenOptions.onWarning) */
   readonly warnings: string[] = [];
@@ -78,7 +60,7 @@ export class StoreCore {
   }
 
   /** Opens (creating if needed) the store at `dir` (default: $LAYERFS_STORE, $XDG_DATA_HOME/layerfs, ~/.local/share/layerfs). */
-  static async open<T extends StoreCore>(this: new (root: string, config: StoreConfig) => T, dir?: string, opts: OpenOptions = {}): Promise<T> {
+  static async open<T extends StoreCore>(this: StoreClass<T>, dir?: string, opts: OpenOptions = {}): Promise<T> {
     const root = path.resolve(dir ?? defaultStoreDir());
     const paths = new StorePaths(root);
     const privacy = ensurePrivateStore(paths);
@@ -87,7 +69,7 @@ export class StoreCore {
       const staging = path.join(paths.tmpDir, stagingName('probe'));
       fs.mkdirSync(staging, { mode: PRIVATE_DIR_MODE });
       try {
-        config = { version: 1, whiteout: opts.whiteout ?? probeWhiteoutFormat(staging) };
+        config = { version: 1, whiteout: opts.whiteout ?? this.newStoreWhiteout(staging) };
       } finally {
         fs.rmSync(staging, { recursive: true, force: true });
       }
@@ -106,6 +88,19 @@ export class StoreCore {
     }
     await store.reconcile();
     return store;
+  }
+
+  /** The whiteout format a new store gets when none is asked for; `probeDir` is a scratch directory on the store's filesystem. */
+  static newStoreWhiteout(_probeDir: string): WhiteoutFormatName {
+    return 'oci'; // needs nothing of the kernel; lib/layers probes for better
+  }
+
+  /** The records above the store that hold on to layers (containers, images): what fsck, gc and removeLayer ask. */
+  protected abstract contributors(): StoreContributor[];
+
+  /** Extracts a damaged layer again from its blob (fsck --repair); null: this store cannot apply a tar. */
+  protected reextractor(): Reextract | null {
+    return null;
   }
 
   /** Brings the store back to a consistent state after a crash: stale staging is reaped. Subclasses add their own. */
@@ -145,73 +140,13 @@ export class StoreCore {
     return discard(this.paths.tmpDir, target);
   }
 
-  /**
-   * Imports a layer tarball (gzip, zstd or plain, detected by its bytes) on top of `parent`.
-   * The blob is kept as received, so exportLayer gives back the same bytes.
-   */
-  importLayer(input: Readable | string | FileRange, opts: ImportLayerOptions = {}): Promise<LayerRef> {
-    return this.withLock('shared', () => this.importLayerLocked(input, opts), { signal: opts.signal });
-  }
-
-  /**
+    /**
    * Runs `fn` holding the store lock: `shared` for what adds to the store or relies on its
    * contents (import, create, commit, remove, build), `exclusive` for what deletes what seems
    * unreferenced (gc, rmi). See lib/store/lock.ts.
    */
   withLock<T>(mode: StoreLockMode, fn: () => Promise<T>, opts: StoreLockOptions = {}): Promise<T> {
     return withStoreLock(this.paths.lockFile, mode, fn, opts);
-  }
-
-  private async importLayerLocked(input: Readable | string | FileRange, opts: ImportLayerOptions): Promise<LayerRef> {
-    const parent = opts.parent ? parseDigest(opts.parent, 'parent ChainID') : null;
-    const later = parent !== null && opts.parentReady !== undefined;
-    if (parent && !later) this.getLayerSync(parent);
-    let total: number | undefined;
-    const { applyLayer, isFileRange } = applier();
-    if (isFileRange(input)) {
-      const st = fs.statSync(input.path);
-      if (!st.isFile()) throw new InvalidArgumentError(`${input.path} is not a file`);
-      if (input.start < 0 || input.length < 0 || input.start + input.length > st.size) throw new InvalidArgumentError(`${input.path} has no ${input.length} bytes at offset ${input.start} (it is ${st.size} bytes)`);
-      total = input.length;
-    } else if (typeof input === 'string') {
-      const st = fs.statSync(input);
-      if (!st.isFile()) throw new InvalidArgumentError(`${input} is not a file`);
-      total = st.size;
-    }
-    const staging = this.makeStaging('layer');
-    try {
-      const diffDir = path.join(staging, 'diff');
-      const blobTmp = path.join(staging, 'blob');
-      fs.mkdirSync(diffDir);
-      const r = await applyLayer(input, diffDir, {
-        whiteout: this.whiteout,
-        blobPath: blobTmp,
-        signal: opts.signal,
-        onProgress: opts.onProgress,
-        total,
-        durable: opts.durable,
-        manifestPath: path.join(staging, 'manifest.json'),
-        limits: this.tarLimits(opts.maxUncompressedBytes),
-        lowerDirs: later
-          ? async () => {
-              opts.onWritten?.();
-              await opts.parentReady;
-              return this.layerDirs(parent);
-            }
-          : this.layerDirs(parent),
-      }).catch((e) => {
-        throw noSpace(e, `importing ${typeof input === 'string' ? input : 'a layer'}`);
-      });
-      if (!later) opts.onWritten?.();
-      const what = opts.what ?? (typeof input === 'string' ? input : 'layer');
-      if (opts.expectSize !== undefined && opts.expectSize !== r.size) throw new SizeMismatchError(what, opts.expectSize, r.size);
-      if (opts.expectDigest && opts.expectDigest !== r.digest) throw new DigestMismatchError(`${what}: blob digest`, opts.expectDigest, r.digest);
-      if (opts.expectDiffId && opts.expectDiffId !== r.diffId) throw new DigestMismatchError(`${what}: DiffID (rootfs.diff_ids)`, opts.expectDiffId, r.diffId);
-      const record = newLayerRecord(parent, r, this.whiteout);
-      return this.publishLayer(staging, blobTmp, record, opts.durable);
-    } finally {
-      await this.discard(staging);
-    }
   }
 
   /**
@@ -290,11 +225,6 @@ export class StoreCore {
     return chainId ? this.chainSync(chainId).map((l) => this.paths.layerDiff(l.chainId)) : [];
   }
 
-  /** A read-only union view of the chain, with no mount. */
-  view(chainId: string | null): UnionView {
-    return new UnionView(this.layerDirs(chainId), this.whiteout);
-  }
-
   /** The layer tarball exactly as it was imported or committed: same bytes, same digest. */
   exportLayer(chainId: string): Readable {
     const r = this.getLayerSync(chainId);
@@ -305,7 +235,7 @@ export class StoreCore {
 
   /** Verifies blobs, layers (against their manifests), containers and mounts; `repair` re-extracts damaged layers. */
   fsck(opts: { repair?: boolean } = {}): Promise<FsckReport> {
-    return checks().fsck(this, opts);
+    return checks().fsck(this, this.contributors(), { repair: opts.repair, reextract: this.reextractor() });
   }
 
   /**
@@ -314,12 +244,12 @@ export class StoreCore {
    * removes (at most `lockTimeout` ms, default 60 s, then LAYERFS_BUSY).
    */
   gc(opts: { layers?: boolean; lockTimeout?: number; onWait?: () => void } = {}): Promise<GcReport> {
-    return this.withLock('exclusive', () => checks().gc(this, opts), { timeoutMs: opts.lockTimeout, onWait: opts.onWait });
+    return this.withLock('exclusive', () => checks().gc(this, this.contributors(), opts), { timeoutMs: opts.lockTimeout, onWait: opts.onWait });
   }
 
   /** Removes a layer; fails with LAYERFS_IN_USE while a container, image or layer above uses it. Exclusive, as gc. */
   removeLayer(chainId: string, opts: { lockTimeout?: number; onWait?: () => void } = {}): Promise<void> {
-    return this.withLock('exclusive', () => checks().removeLayer(this, chainId), { timeoutMs: opts.lockTimeout, onWait: opts.onWait });
+    return this.withLock('exclusive', () => checks().removeLayer(this, this.contributors(), chainId), { timeoutMs: opts.lockTimeout, onWait: opts.onWait });
   }
 }
 

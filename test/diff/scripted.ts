@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as native from '../../lib/native';
 import { packToFile } from '../../lib/tar/pack-layer';
-import type { StoreCore } from '../../lib/store/store-core';
+import type { LayerCore } from '../../lib/layers';
 import { removeTempDir } from '../fixtures/tmp';
 
 /**
@@ -82,7 +82,7 @@ export async function writeBaseTars(work: string): Promise<string[]> {
 }
 
 /** Imports the tarballs as a chain; returns its top ChainID. */
-export async function importChain(store: StoreCore, tars: string[]): Promise<string> {
+export async function importChain(store: LayerCore, tars: string[]): Promise<string> {
   let parent: string | null = null;
   for (const tar of tars) parent = (await store.importLayer(tar, { parent })).chainId;
   return parent!;

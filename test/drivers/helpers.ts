@@ -4,7 +4,7 @@ import * as path from 'path';
 import { createHash, randomBytes } from 'crypto';
 import * as native from '../../lib/native';
 import { chainId as computeChainId, sha256 } from '../../lib/digest';
-import type { StoreCore } from '../../lib/store/store-core';
+import type { LayerCore } from '../../lib/layers';
 import type { LayerRecord } from '../../lib/store/types';
 
 /** Tests that mount need the addon and root; they skip with this said once. */
@@ -32,7 +32,7 @@ export function cleanup(dir: string | undefined): void {
  * A layer made directly as a directory (no tarball): cheap enough to stack hundreds.
  * `populate` fills its diff/ directory; whiteouts, if any, must be in the store's format.
  */
-export function makeLayer(store: StoreCore, parent: string | null, populate: (diff: string) => void): string {
+export function makeLayer(store: LayerCore, parent: string | null, populate: (diff: string) => void): string {
   const staging = store.makeStaging('test-layer');
   const diff = path.join(staging, 'diff');
   fs.mkdirSync(diff, { mode: 0o755 });
@@ -55,19 +55,19 @@ export function makeLayer(store: StoreCore, parent: string | null, populate: (di
 }
 
 /** A whiteout of `name` in layer directory `dir`, in the store's format (made by hand, as a tar import would). */
-export function makeWhiteout(store: StoreCore, dir: string, name: string): void {
+export function makeWhiteout(store: LayerCore, dir: string, name: string): void {
   if (store.whiteout === 'oci') fs.writeFileSync(path.join(dir, `.wh.${name}`), '');
   else native.mknodSync(path.join(dir, name), fs.constants.S_IFCHR, 0, 0);
 }
 
 /** Marks layer directory `dir` opaque (it hides everything below it), in the store's format. */
-export function makeOpaque(store: StoreCore, dir: string): void {
+export function makeOpaque(store: LayerCore, dir: string): void {
   if (store.whiteout === 'oci') fs.writeFileSync(path.join(dir, '.wh..wh..opq'), '');
   else native.lsetxattrSync(dir, store.whiteout === 'overlay' ? 'trusted.overlay.opaque' : 'user.overlay.opaque', 'y');
 }
 
 /** A chain of `n` layers; layer i holds `f<i>`, the bottom one also `bottom.txt`. Returns the top ChainID. */
-export function makeStack(store: StoreCore, n: number): string {
+export function makeStack(store: LayerCore, n: number): string {
   let top: string | null = null;
   for (let i = 0; i < n; i++) {
     top = makeLayer(store, top, (d) => {

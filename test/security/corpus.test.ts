@@ -10,7 +10,7 @@ import * as path from 'path';
 import { LayerStore } from '../../lib/layer-store';
 import { addonStatus, lgetxattrSync } from '../../lib/native';
 import type { WhiteoutFormatName } from '../../lib/store/types';
-import type { ImportLayerOptions } from '../../lib/store';
+import type { ImportLayerOptions } from '../../lib/layers';
 import { rawTar, header, gzip, RawEntry } from '../tar/hostile';
 
 const root = process.getuid?.() === 0 && addonStatus().available;

@@ -1,0 +1,93 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Readable } from 'stream';
+import { parseDigest } from '../digest';
+import { DigestMismatchError, SizeMismatchError, InvalidArgumentError } from '../errors';
+import type { FileRange } from '../tar/apply-layer';
+import type { StoreCore } from '../store/store-core';
+import { newLayerRecord, noSpace } from '../store/store-core';
+import type { LayerRef, OperationOptions } from '../store/types';
+
+// The applier (worker plumbing) loads on first use: a CLI that only creates or mounts a
+// container opens the store without it.
+const applier = () => require('../tar/apply-layer') as typeof import('../tar/apply-layer');
+
+export interface ImportLayerOptions extends OperationOptions {
+  /** ChainID of the layer below; the new layer's ChainID is computed from it */
+  parent?: string | null;
+  /** fail (and keep nothing) unless the layer's DiffID, blob digest or size are these */
+  expectDiffId?: string;
+  expectDigest?: string;
+  expectSize?: number;
+  /** name of the input in error messages (e.g. `layer 2 (sha256:ab…)`) */
+  what?: string;
+  durable?: boolean;
+  /** refuse (LAYERFS_LIMIT, nothing kept) a layer whose tar is bigger than this uncompressed; default: see layerByteLimit */
+  maxUncompressedBytes?: number;
+  /**
+   * The parent is being imported alongside (the layers of one image): it is not looked up now.
+   * This layer is written meanwhile; it waits for this promise (the parent published) only to
+   * give its implicit parent directories the chain's metadata and to be published itself, and
+   * fails if it rejects.
+   */
+  parentReady?: Promise<unknown>;
+  /** called once the whole layer is written and only the wait for `parentReady` is left */
+  onWritten?: () => void;
+}
+
+/**
+ * Streams a layer tarball into staging (its blob as received, its unpacked directory, its
+ * content index), verifies what the caller expects of it, then publishes it. The caller holds
+ * the store lock.
+ */
+export async function importLayerLocked(store: StoreCore, input: Readable | string | FileRange, opts: ImportLayerOptions): Promise<LayerRef> {
+  const parent = opts.parent ? parseDigest(opts.parent, 'parent ChainID') : null;
+  const later = parent !== null && opts.parentReady !== undefined;
+  if (parent && !later) store.getLayerSync(parent);
+  let total: number | undefined;
+  const { applyLayer, isFileRange } = applier();
+  if (isFileRange(input)) {
+    const st = fs.statSync(input.path);
+    if (!st.isFile()) throw new InvalidArgumentError(`${input.path} is not a file`);
+    if (input.start < 0 || input.length < 0 || input.start + input.length > st.size) throw new InvalidArgumentError(`${input.path} has no ${input.length} bytes at offset ${input.start} (it is ${st.size} bytes)`);
+    total = input.length;
+  } else if (typeof input === 'string') {
+    const st = fs.statSync(input);
+    if (!st.isFile()) throw new InvalidArgumentError(`${input} is not a file`);
+    total = st.size;
+  }
+  const staging = store.makeStaging('layer');
+  try {
+    const diffDir = path.join(staging, 'diff');
+    const blobTmp = path.join(staging, 'blob');
+    fs.mkdirSync(diffDir);
+    const r = await applyLayer(input, diffDir, {
+      whiteout: store.whiteout,
+      blobPath: blobTmp,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      total,
+      durable: opts.durable,
+      manifestPath: path.join(staging, 'manifest.json'),
+      limits: store.tarLimits(opts.maxUncompressedBytes),
+      lowerDirs: later
+        ? async () => {
+            opts.onWritten?.();
+            await opts.parentReady;
+            return store.layerDirs(parent);
+          }
+        : store.layerDirs(parent),
+    }).catch((e) => {
+      throw noSpace(e, `importing ${typeof input === 'string' ? input : 'a layer'}`);
+    });
+    if (!later) opts.onWritten?.();
+    const what = opts.what ?? (typeof input === 'string' ? input : 'layer');
+    if (opts.expectSize !== undefined && opts.expectSize !== r.size) throw new SizeMismatchError(what, opts.expectSize, r.size);
+    if (opts.expectDigest && opts.expectDigest !== r.digest) throw new DigestMismatchError(`${what}: blob digest`, opts.expectDigest, r.digest);
+    if (opts.expectDiffId && opts.expectDiffId !== r.diffId) throw new DigestMismatchError(`${what}: DiffID (rootfs.diff_ids)`, opts.expectDiffId, r.diffId);
+    const record = newLayerRecord(parent, r, store.whiteout);
+    return store.publishLayer(staging, blobTmp, record, opts.durable);
+  } finally {
+    await store.discard(staging);
+  }
+}

@@ -1,0 +1,2 @@
+export { LayerCore } from './layer-core';
+export type { ImportLayerOptions } from './import-layer';

@@ -1,0 +1,41 @@
+import type { Readable } from 'stream';
+import type { FileRange } from '../tar/apply-layer';
+import { probeWhiteoutFormat } from '../whiteout';
+import { UnionView } from '../view';
+import { StoreCore } from '../store/store-core';
+import type { Reextract } from '../store/check';
+import type { LayerRef, WhiteoutFormatName } from '../store/types';
+import { importLayerLocked, ImportLayerOptions } from './import-layer';
+
+// the repair path loads the applier: only fsck --repair needs it
+const repairs = () => require('./reextract') as typeof import('./reextract');
+
+/**
+ * The store with what layers add on top of its records: importing a layer tarball (stream into
+ * staging, verify, publish), read-only views of a chain, repairing a damaged layer from its blob,
+ * and the whiteout format a new store probes for. This is what the parts above (drivers,
+ * containers, images, builds) receive; LayerStore, above them all, is the one opened.
+ */
+export abstract class LayerCore extends StoreCore {
+  /** overlay when this process can create overlay whiteouts, else oci */
+  static newStoreWhiteout(probeDir: string): WhiteoutFormatName {
+    return probeWhiteoutFormat(probeDir);
+  }
+
+  /**
+   * Imports a layer tarball (gzip, zstd or plain, detected by its bytes) on top of `parent`.
+   * The blob is kept as received, so exportLayer gives back the same bytes.
+   */
+  importLayer(input: Readable | string | FileRange, opts: ImportLayerOptions = {}): Promise<LayerRef> {
+    return this.withLock('shared', () => importLayerLocked(this, input, opts), { signal: opts.signal });
+  }
+
+  /** A read-only union view of the chain, with no mount. */
+  view(chainId: string | null): UnionView {
+    return new UnionView(this.layerDirs(chainId), this.whiteout);
+  }
+
+  protected reextractor(): Reextract {
+    return (l, recorded) => repairs().reextractLayer(this, l, recorded);
+  }
+}

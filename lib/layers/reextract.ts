@@ -1,0 +1,35 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { StoreCore } from '../store/store-core';
+import { compareLayerManifest, layerManifestSync, writeLayerManifestSync } from '../store/layer-manifest';
+import type { ManifestLine } from '../store/layer-manifest';
+import { restoreRecordedMetadata } from '../store/manifest-restore';
+import type { LayerRecord } from '../store/types';
+import { applyLayer } from '../tar/apply-layer';
+
+/**
+ * Extracts a layer again from its blob, on its lower chain (implicit parent directories take the
+ * chain's metadata, as at import), checks the DiffID, gives what the tar does not say (the times
+ * of directories it has no entry for) the recorded metadata, then swaps the new directory in.
+ * Returns what still differs from the record; the blob is the truth, so the manifest is then
+ * written again from the new directory. fsck --repair calls it for a damaged layer.
+ */
+export async function reextractLayer(store: StoreCore, l: LayerRecord, recorded: ManifestLine[]): Promise<string[]> {
+  const staging = store.makeStaging('repair');
+  try {
+    const diff = path.join(staging, 'diff');
+    fs.mkdirSync(diff);
+    const r = await applyLayer(store.paths.blob(l.digest), diff, { whiteout: store.whiteout, lowerDirs: store.layerDirs(l.parent) });
+    if (r.diffId !== l.diffId) throw new Error(`the blob of ${l.chainId} does not give its DiffID (${r.diffId})`);
+    const old = store.paths.layerDiff(l.chainId);
+    const aside = path.join(staging, 'old');
+    if (fs.existsSync(old)) fs.renameSync(old, aside);
+    fs.renameSync(diff, old);
+    restoreRecordedMetadata(old, recorded); // after the rename, which may touch the directory itself
+    const left = compareLayerManifest(recorded, layerManifestSync(old));
+    if (left.length || recorded[0]?.length !== 10) writeLayerManifestSync(old, store.paths.layerManifest(l.chainId));
+    return left;
+  } finally {
+    await store.discard(staging);
+  }
+}
