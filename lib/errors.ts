@@ -128,8 +128,30 @@ export class ChangedMeanwhileError extends LayerfsError {
   }
 }
 
+/**
+ * A registry refused or failed a request. The code is `LAYERFS_REGISTRY_` and the registry's own
+ * `errors[].code` (MANIFEST_UNKNOWN, BLOB_UNKNOWN, NAME_UNKNOWN, DENIED, UNAUTHORIZED,
+ * TOOMANYREQUESTS...) when it sent one, else one chosen from the status; `registryCode` and
+ * `registryMessage` are what the registry said, `url` and `status` where and how.
+ * Client-side kinds: TLS, UNREACHABLE (no connection), PROTOCOL (an answer the protocol does not
+ * allow), UNAVAILABLE (5xx).
+ */
+export class RegistryError extends LayerfsError {
+  constructor(
+    readonly kind: string,
+    message: string,
+    readonly url?: string,
+    readonly status?: number,
+    readonly registryCode?: string,
+    readonly registryMessage?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`LAYERFS_REGISTRY_${kind}`, message, options);
+  }
+}
+
 const registry: Record<string, new (...args: any[]) => LayerfsError> = {};
-for (const c of [ExistsError, UnsafePathError, DigestMismatchError, SizeMismatchError, BadTarError, LimitExceededError, NotFoundError, BusyError, InUseError, UnsupportedError, NativeUnavailableError, InvalidArgumentError, BadImageError, AbortedError, NoSpaceError, ChangedMeanwhileError]) registry[c.name] = c;
+for (const c of [ExistsError, UnsafePathError, DigestMismatchError, SizeMismatchError, BadTarError, LimitExceededError, NotFoundError, BusyError, InUseError, UnsupportedError, NativeUnavailableError, InvalidArgumentError, BadImageError, AbortedError, NoSpaceError, ChangedMeanwhileError, RegistryError]) registry[c.name] = c;
 
 /** Errors cross worker threads as plain objects; this rebuilds the class so `instanceof` and `code` work. */
 export function serializeError(e: unknown): Record<string, unknown> {

@@ -19,6 +19,8 @@ export { addonStatus } from './native';
 export { runtimeSpec, writeBundle } from './runtime';
 export type { RuntimeSpec, RuntimeSpecOptions, BundleOptions, RunResult } from './runtime';
 export type { RunOptions } from './container/run';
+export { Registry, parseReference, formatReference, familiarReference, MANIFEST_ACCEPT } from './registry';
+export type { Reference, AuthProvider, TlsOptions, RegistryOptions, ConnectSettings, Progress as RegistryProgress, BlobDescriptor, Manifest, ManifestHead, CallOptions as RegistryCallOptions, GetManifestOptions, GetBlobOptions, PushBlobOptions, PushBlobResult, PutManifestResult, ReferrersOptions, ReferrerDescriptor, BlobOpener } from './registry';
 export { renderLayersReport, renderDiffReport } from './report';
 export type { LayersReportData, LayersReportOptions, ReportLayer, ReportLayerEntry, ReportChange, DiffReportOptions } from './report';
 

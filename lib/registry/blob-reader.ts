@@ -1,0 +1,96 @@
+import { createHash, type Hash } from 'crypto';
+import { Readable } from 'stream';
+import { AbortedError, DigestMismatchError, LayerfsError, RegistryError, SizeMismatchError } from '../errors';
+import { isAbort, isRetryableNetworkError, unreachableError } from './errors';
+import { header, sleep, type HttpResponse } from './http';
+import type { BlobDescriptor, Progress } from './types';
+
+/**
+ * A blob's bytes as they come off the socket, verified on the way: more bytes than the descriptor
+ * says fail at once, and the end is only reached when the size and the sha256 match. A connection
+ * cut in the middle is resumed with `Range: bytes=N-`, taken only as a 206 whose Content-Range
+ * starts at N; a 200 to a Range is the whole blob again, read past what was already had.
+ */
+
+export interface BlobSource {
+  /** GET the blob from `offset` on (a Range header when offset > 0) */
+  open(offset: number, signal?: AbortSignal): Promise<HttpResponse>;
+  retries: number;
+  backoff(attempt: number): number;
+}
+
+/** Checks the answer to a GET from `offset`, and says how many of its first bytes to skip. */
+export function rangeAnswer(res: HttpResponse, offset: number, size: number, what: string): number {
+  if (offset === 0) return 0;
+  if (res.status === 200) return offset;
+  const cr = header(res, 'content-range');
+  const m = cr ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(cr.trim()) : null;
+  if (!m || Number(m[1]) !== offset || (m[3] !== '*' && Number(m[3]) !== size) || Number(m[2]) >= size) {
+    res.body.destroy();
+    throw new RegistryError('PROTOCOL', `${what}: asked for bytes ${offset}- of ${size}, the registry answered 206 with Content-Range ${JSON.stringify(cr ?? null)}`, res.url.href, res.status);
+  }
+  return 0;
+}
+
+export function verifiedBlobStream(
+  source: BlobSource,
+  desc: BlobDescriptor,
+  first: HttpResponse | null,
+  start: { offset: number; hash?: Hash },
+  what: string,
+  signal?: AbortSignal,
+  onProgress?: (p: Progress) => void,
+): Readable {
+  const hash = start.hash ?? createHash('sha256');
+  let offset = start.offset;
+  async function* bytes(): AsyncGenerator<Buffer> {
+    let res = first;
+    let resumes = 0;
+    let skip = res ? rangeAnswer(res, offset, desc.size, what) : 0;
+    while (offset < desc.size) {
+      if (!res) {
+        res = await source.open(offset, signal);
+        skip = rangeAnswer(res, offset, desc.size, what);
+        onProgress?.({ direction: 'pull', digest: desc.digest, bytes: offset, total: desc.size, event: 'resumed' });
+      }
+      const body = res.body;
+      const url = res.url;
+      let cut: unknown = null;
+      try {
+        for await (const raw of body) {
+          let chunk = raw as Buffer;
+          if (skip > 0) {
+            const drop = Math.min(skip, chunk.length);
+            skip -= drop;
+            chunk = chunk.subarray(drop);
+            if (!chunk.length) continue;
+          }
+          if (offset + chunk.length > desc.size) throw new SizeMismatchError(what, desc.size, offset + chunk.length);
+          hash.update(chunk);
+          offset += chunk.length;
+          onProgress?.({ direction: 'pull', digest: desc.digest, bytes: offset, total: desc.size, event: 'bytes' });
+          yield chunk;
+        }
+      } catch (e) {
+        if (e instanceof LayerfsError) throw e;
+        if (isAbort(e, signal)) throw new AbortedError(what);
+        cut = e;
+      } finally {
+        if (!body.destroyed) body.destroy();
+      }
+      res = null;
+      if (offset >= desc.size) break;
+      // cut short, by an error or by an early end: resume where it stopped
+      if (cut !== null && !isRetryableNetworkError(cut)) throw unreachableError(url.host, url.href, cut);
+      if (resumes >= source.retries) {
+        if (cut !== null) throw unreachableError(url.host, url.href, cut);
+        throw new SizeMismatchError(what, desc.size, offset);
+      }
+      await sleep(source.backoff(resumes++), signal);
+    }
+    const digest = 'sha256:' + hash.digest('hex');
+    if (digest !== desc.digest) throw new DigestMismatchError(what, desc.digest, digest);
+    onProgress?.({ direction: 'pull', digest: desc.digest, bytes: offset, total: desc.size, event: 'done' });
+  }
+  return Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 16 });
+}
