@@ -21,6 +21,19 @@ const INLINE_BYTES = 4 << 20;
 /** Tests only: runs between the diff and the building of the layer (a test changes the container there). */
 export const commitTestHooks: { afterDiff?: (rec: ContainerRecord) => void | Promise<void> } = {};
 
+/** The bench's clock: hears when each part of a commit starts and ends (process.hrtime.bigint()). */
+export const commitPhases: { on?: (phase: CommitPhase, start: bigint, end: bigint) => void } = {};
+export type CommitPhase = 'diff' | 'plan' | 'pack' | 'layer directory' | 'publish';
+async function timed<T>(phase: CommitPhase, p: () => Promise<T> | T): Promise<T> {
+  if (!commitPhases.on) return p();
+  const t0 = process.hrtime.bigint();
+  try {
+    return await p();
+  } finally {
+    commitPhases.on(phase, t0, process.hrtime.bigint());
+  }
+}
+
 /**
  * A container's changes as a new layer on its chain. The tarball is written once, in one
  * streaming pass that hashes it uncompressed (DiffID) and compressed (digest) as it goes (the
@@ -54,7 +67,7 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
   const lower = store.view(rec.chain);
   const upper = store.paths.containerUpper(rec.id);
   const home = rec.driver === 'overlay' ? upper : store.paths.containerRoot(rec.id);
-  const changes = opts.changes ?? withoutRuntimeEntries(await changesOf(store, rec, lower, opts.signal), rec.runtimeEntries);
+  const changes = opts.changes ?? withoutRuntimeEntries(await timed('diff', () => changesOf(store, rec, lower, opts.signal)), rec.runtimeEntries);
   const base = baseOf(changes) ?? home;
   await commitTestHooks.afterDiff?.(rec);
   const what = `container ${rec.id}`;
@@ -68,7 +81,7 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
     const blobTmp = path.join(staging, 'blob');
     // planning reads nothing but the chain, unless a recreated directory's contents must be listed: that goes to the worker
     const planHere = !changes.some((c) => c.opaque);
-    const plan: CommitLayerJob['plan'] = planHere ? { entries: planPackEntriesSync(changes, { base, lower, what }) } : { changes };
+    const plan: CommitLayerJob['plan'] = planHere ? { entries: await timed('plan', () => planPackEntriesSync(changes, { base, lower, what })) } : { changes };
     const job: CommitLayerJob = {
       plan,
       base,
@@ -92,10 +105,10 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
     };
     // a worker takes tens of milliseconds to start: a tiny layer directory is quicker built here
     const tiny = 'entries' in plan && plan.entries.length <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES;
-    const layerDir = tiny ? Promise.resolve().then(() => runCommitLayerJobSync(job, onMessage)) : runWorker<{ entries: number; observed: string }>('container/commit-worker', job, { signal, onMessage });
+    const layerDir = timed('layer directory', () => (tiny ? Promise.resolve().then(() => runCommitLayerJobSync(job, onMessage)) : runWorker<{ entries: number; observed: string }>('container/commit-worker', job, { signal, onMessage })));
     // (settling an already settled promise does nothing: this only matters when the worker failed first)
     layerDir.then(() => unplanned(new Error('the commit worker ended without planning the entries')), unplanned);
-    const packed = entries.then((list) => packToFile({ root: base, entries: list, confined: what }, blobTmp, { compression, sourceDateEpoch: opts.sourceDateEpoch, signal, onProgress: opts.onProgress }));
+    const packed = entries.then((list) => timed('pack', () => packToFile({ root: base, entries: list, confined: what }, blobTmp, { compression, sourceDateEpoch: opts.sourceDateEpoch, signal, onProgress: opts.onProgress })));
     const [r, built] = await allOrStop([packed, layerDir], stop);
     // the two workers read the container apart: they must have seen the same tree
     if (r.observed !== built.observed) throw new ChangedMeanwhileError(what, '/', 'its tarball and its layer directory were read from different states of it (it changed while the commit read it); commit again');
@@ -104,7 +117,7 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
     // the layer is there already: it is what this commit gives (its blob is the one its record
     // references; this commit's own blob would be referenced by nothing, and gc would delete it)
     if (store.hasLayer(record.chainId)) return refOf(store.getLayerSync(record.chainId));
-    return store.publishLayer(staging, blobTmp, record, opts.durable);
+    return await timed('publish', () => store.publishLayer(staging, blobTmp, record, opts.durable));
   } catch (e) {
     throw noSpace(e, `committing container ${rec.id}`);
   } finally {

@@ -10,9 +10,11 @@ const WORKER = 'diff/diff-worker';
 
 /**
  * Upperdir entries walked on the calling thread before the walk moves to a worker: starting a
- * worker costs tens of milliseconds, far more than a small change (a few ms per thousand).
+ * worker costs tens of milliseconds (30-60 ms, most of a diff of a few thousand changes), and a
+ * walk costs a few ms per thousand entries. So up to 10,000 entries (a few tens of ms of event
+ * loop) stay here; past that the walk restarts in a worker, and the part already walked is lost.
  */
-const INLINE_BUDGET = 2000;
+const INLINE_BUDGET = 10000;
 /** Bytes of contents compared on the calling thread before the walk moves to a worker. */
 const INLINE_READ_BUDGET = 8 << 20;
 
