@@ -4,6 +4,9 @@ import type { UnionView } from '../view';
 import type { WhiteoutFormat } from '../whiteout';
 import type { Change } from '../diff';
 import type { PackEntry } from '../tar/types';
+import { UnsafePathError } from '../errors';
+import { nameOfBytes } from '../names';
+import { looksLikeWhiteout, WHITEOUT_NAME_REASON } from '../whiteout';
 
 export interface EntryPlanOptions {
   /** the tree the changes' sources are in (upperdir, copy root or merged tree): parent directories come from here */
@@ -62,7 +65,35 @@ export function planPackEntriesSync(changes: Change[], o: EntryPlanOptions): Pac
       entries.set(parent, { path: parent, source: o.base + '/' + parent });
     }
   }
-  return [...entries.values()];
+  const out = [...entries.values()];
+  refuseWhiteoutNames(out);
+  return out;
+}
+
+/**
+ * Refuses entries with a component named `.wh.*` (UnsafePathError, naming the path), as the packer
+ * does. Both the tarball and the layer directory are built from the same entries, in two workers
+ * at once: checking here, before either starts, makes the refusal the error whichever side would
+ * have met the name first (the layer directory's build would meet `d/.wh..wh..opq` as a second
+ * opaque marker, EEXIST).
+ */
+export function refuseWhiteoutNames(entries: PackEntry[]): void {
+  for (const e of entries) {
+    const parts = typeof e.path === 'string' ? e.path.split('/') : splitBytes(e.path);
+    if (parts.some(looksLikeWhiteout)) throw new UnsafePathError(typeof e.path === 'string' ? e.path : nameOfBytes(e.path), WHITEOUT_NAME_REASON);
+  }
+}
+
+function splitBytes(p: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= p.length; i++) {
+    if (i === p.length || p[i] === 0x2f) {
+      out.push(p.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  return out;
 }
 
 /** The path of the layer root's own entry. */

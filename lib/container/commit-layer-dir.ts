@@ -12,7 +12,7 @@ import { compareTreePaths } from '../diff';
 import type { WhiteoutFormatName } from '../store/types';
 import type { PackEntry } from '../tar/types';
 import { TreeFingerprint, checkUnchanged } from '../tar/tree-fingerprint';
-import { ROOT } from './commit-entries';
+import { ROOT, refuseWhiteoutNames } from './commit-entries';
 
 export interface LayerDirOptions {
   /** the container's tree the entries are read from (each at `from/path`) */
@@ -42,6 +42,8 @@ const { O_RDONLY, O_NONBLOCK } = fs.constants;
  * ChangedMeanwhileError.
  */
 export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: WhiteoutFormatName, opts: LayerDirOptions): { observed: string } {
+  // a container file named `.wh.*` is refused before anything is written (as the packer refuses it)
+  refuseWhiteoutNames(entries);
   const fmt = whiteoutFormat(whiteout);
   // the copy driver's attributes (owner first, then mode, xattrs not overlay's own, times), mtimes clamped as in the tarball
   const attrs = new Attributes();

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LayerStore } from '../../lib/layer-store';
 import type { DriverName } from '../../lib/container/types';
+import type { WhiteoutFormatName } from '../../lib/store/types';
 import { makeTempDir } from '../fixtures/tmp';
 import { hasAddon, importChain, isRoot, removeWork, writeBaseTars } from '../diff/scripted';
 
@@ -12,14 +13,16 @@ import { hasAddon, importChain, isRoot, removeWork, writeBaseTars } from '../dif
  */
 const canOverlay = isRoot && hasAddon;
 if (!canOverlay) console.warn('commit of .wh. names: the overlay driver tests are skipped: mounting needs root and the native addon');
-const cases: Array<[DriverName, jest.Describe]> = [
-  ['overlay', canOverlay ? describe : describe.skip],
-  ['copy', describe],
+// both whiteout formats (the overlay driver needs an overlay-format store): in an oci store the layer directory's opaque marker is a file, which a container file of that name collides with
+const cases: Array<[DriverName, WhiteoutFormatName | undefined, jest.Describe]> = [
+  ['overlay', undefined, canOverlay ? describe : describe.skip],
+  ['copy', undefined, describe],
+  ['copy', 'oci', describe],
 ];
 
 const listing = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
 
-describe.each(cases)('commit of a container holding a .wh. name (%s driver)', (driver, describeIf) => {
+describe.each(cases)('commit of a container holding a .wh. name (%s driver, %s store)', (driver, whiteout, describeIf) => {
   describeIf('', () => {
     let work: string;
     let store: LayerStore;
@@ -27,7 +30,7 @@ describe.each(cases)('commit of a container holding a .wh. name (%s driver)', (d
     const state = () => ({ blobs: listing(store.paths.blobsDir), layers: listing(store.paths.layersDir), tmp: listing(store.paths.tmpDir) });
     beforeAll(async () => {
       work = makeTempDir(`commit-wh-${driver}`);
-      store = await LayerStore.open(path.join(work, 'store'));
+      store = await LayerStore.open(path.join(work, 'store'), whiteout ? { whiteout } : {});
       chain = await importChain(store, await writeBaseTars(work));
     });
     afterEach(async () => {
@@ -42,6 +45,19 @@ describe.each(cases)('commit of a container holding a .wh. name (%s driver)', (d
         fs.mkdirSync(path.join(r, '.wh.bin'));
         fs.writeFileSync(path.join(r, '.wh.bin/f'), 'f');
       }, '.wh.bin'],
+      // property suite, copy driver, seed 757961470: the re-created directory's opaque marker and the
+      // container's own file of that name met in the layer directory (EEXIST) before the pack refused it
+      ['an opaque marker, hardlinked, in a directory made again', (r) => {
+        fs.rmSync(path.join(r, 'etc'), { recursive: true });
+        fs.mkdirSync(path.join(r, 'etc'));
+        fs.writeFileSync(path.join(r, 'etc/a'), 'a');
+        fs.linkSync(path.join(r, 'etc/a'), path.join(r, 'etc/.wh..wh..opq'));
+      }, 'etc/.wh..wh..opq'],
+      ['a file .wh.NAME in a directory made again', (r) => {
+        fs.rmSync(path.join(r, 'etc'), { recursive: true });
+        fs.mkdirSync(path.join(r, 'etc'));
+        fs.writeFileSync(path.join(r, 'etc/.wh.hosts'), '');
+      }, 'etc/.wh.hosts'],
       ['a symlink named .wh.NAME', (r) => fs.symlinkSync('etc/motd', path.join(r, '.wh.untouched')), '.wh.untouched'],
     ];
 

@@ -124,6 +124,16 @@ const mutationCases: MutationCase[] = [
     base: [[file('a', 'AAAA')]],
     mutations: [{ m: 'write', dir: 0, name: '.wh.a', content: 'A' }],
   },
+  {
+    // seed 757961470 (copy driver, oci store): a made again, and a/.wh..wh..opq a hardlink of a/a. The
+    // layer directory's build wrote a's opaque marker, then met the container's file of that name
+    // (EEXIST) before the packer refused it: the commit failed with no layerfs error
+    name: 'a container file named .wh..wh..opq in a directory made again is refused by commit, naming it',
+    needs: ['whiteoutNames'],
+    drivers: ['overlay', 'copy'],
+    base: [[{ op: 'dir', path: 'a', meta: dirMeta() }]],
+    mutations: [{ m: 'recreate', pick: 0, child: 'a' }, { m: 'hardlink', pick: 0, dir: 21, name: '.wh..wh..opq' }],
+  },
 ];
 
 const missing = (needs: FeatureName[]) => needs.filter((f) => !features[f]);
