@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'crypto';
 import { Readable } from 'stream';
 import { AbortedError, DigestMismatchError, LayerfsError, RegistryError, SizeMismatchError } from '../errors';
 import { isAbort, isRetryableNetworkError, unreachableError } from './errors';
-import { header, sleep, type HttpResponse } from './http';
+import { discard, header, sleep, type HttpResponse } from './http';
 import type { BlobDescriptor, Progress } from './types';
 
 /**
@@ -26,7 +26,7 @@ export function rangeAnswer(res: HttpResponse, offset: number, size: number, wha
   const cr = header(res, 'content-range');
   const m = cr ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(cr.trim()) : null;
   if (!m || Number(m[1]) !== offset || (m[3] !== '*' && Number(m[3]) !== size) || Number(m[2]) >= size) {
-    res.body.destroy();
+    discard(res.body);
     throw new RegistryError('PROTOCOL', `${what}: asked for bytes ${offset}- of ${size}, the registry answered 206 with Content-Range ${JSON.stringify(cr ?? null)}`, res.url.href, res.status);
   }
   return 0;
@@ -76,7 +76,7 @@ export function verifiedBlobStream(
         if (isAbort(e, signal)) throw new AbortedError(what);
         cut = e;
       } finally {
-        if (!body.destroyed) body.destroy();
+        if (!body.destroyed) discard(body);
       }
       res = null;
       if (offset >= desc.size) break;

@@ -1,7 +1,7 @@
 import * as tls from 'tls';
 import type { Readable } from 'stream';
 import type { Dispatcher } from 'undici';
-import { AbortedError, RegistryError } from '../errors';
+import { AbortedError, LayerfsError, RegistryError } from '../errors';
 import { errorFromResponse, isAbort, isPlainHttpAnswer, isRetryableNetworkError, isTlsError, tlsError, unreachableError } from './errors';
 import type { ConnectSettings, RegistryOptions, TlsOptions } from './types';
 
@@ -52,6 +52,18 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_ERROR_BODY = 64 * 1024;
 /** errors of a connection that broke while a body came (worth the whole step again) */
 const midBody = new WeakSet<Error>();
+
+/** Ends a response body that will not be read; its error (an abort) goes nowhere. */
+export function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+/** A LayerfsError that the request's own body threw (the source of an upload), found in the cause chain. */
+function ownError(e: unknown): LayerfsError | null {
+  for (let c: any = e, i = 0; c && i < 5; c = c.cause, i++) if (c instanceof LayerfsError) return c;
+  return null;
+}
 
 export function header(res: { headers: HttpResponse['headers'] }, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
@@ -169,6 +181,8 @@ export class Transport {
       try {
         res = await undici().request(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : r.body?.(), dispatcher, signal });
       } catch (e) {
+        const thrown = ownError(e);
+        if (thrown && !(thrown instanceof AbortedError)) throw thrown;
         if (isAbort(e, signal)) throw new AbortedError(r.what);
         if (url.protocol === 'https:' && isTlsError(e)) {
           // --tls-verify=false allows plain HTTP: a host that answers TLS in HTTP is spoken to in HTTP
@@ -247,7 +261,7 @@ export class Transport {
         parts.push(chunk as Buffer);
       }
     } catch (e) {
-      res.body.destroy();
+      discard(res.body);
       if (e instanceof RegistryError) throw e;
       if (isAbort(e, this.signal(r.signal))) throw new AbortedError(r.what);
       const err = unreachableError(res.url.host, res.url.href, e);

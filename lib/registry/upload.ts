@@ -230,14 +230,15 @@ export class BlobUpload {
             scopes: this.scopes,
             idempotent: false,
             once: true,
-            // 202 is the spec's answer; some registries say 201
-            ok: [202, 201, 204],
+            // 202 is the spec's answer; some registries say 201; 416: the session is elsewhere
+            ok: [202, 201, 204, 416],
             notFound: 'BLOB_UPLOAD_UNKNOWN',
             what: `chunk ${from}-${from + n - 1} of ${this.what}`,
             signal: this.signal,
           });
           await res.body.dump().catch(() => undefined);
           if (header(res, 'location')) url = locationOf(res, this.what);
+          if (res.status === 416) throw new RegistryError('RANGE_INVALID', `chunk ${from}-${from + n - 1} of ${this.what}: the registry answered 416`, res.url.href, 416);
           const reached = header(res, 'range') ? uploadedUpTo(res) : from + n;
           offset = from + n;
           if (reached !== offset) {
@@ -248,7 +249,7 @@ export class BlobUpload {
           }
         } catch (e) {
           if (e instanceof LayerfsError && !(e instanceof RegistryError)) throw e;
-          if (!(e instanceof RegistryError) || !['UNREACHABLE', 'UNAVAILABLE', 'RANGE_INVALID', 'TOOMANYREQUESTS'].includes(e.kind) || recoveries >= this.t.retries) throw e;
+          if (!(e instanceof RegistryError) || !(e.status === 416 || ['UNREACHABLE', 'UNAVAILABLE', 'RANGE_INVALID', 'TOOMANYREQUESTS'].includes(e.kind)) || recoveries >= this.t.retries) throw e;
           await sleep(this.t.backoff(recoveries++), this.signal);
           // where does the session stand?
           const st = await this.t.request({ method: 'GET', path: url, scopes: this.scopes, idempotent: true, ok: [204, 200], notFound: 'BLOB_UPLOAD_UNKNOWN', what: `status of ${this.what}`, signal: this.signal });
