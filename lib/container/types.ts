@@ -1,9 +1,9 @@
 import type { Change } from '../diff/types';
 import type { LayerRef } from '../store/types';
 import type { ImageConfig } from '../oci/image-config';
+import type { DriverName } from '../drivers/types';
 
-export type DriverName = 'overlay' | 'copy';
-export type DriverChoice = DriverName | 'auto';
+export type { DriverName, DriverChoice, MountSpec } from '../drivers/types';
 
 /** containers/<id>/container.json */
 export interface ContainerRecord {
@@ -25,14 +25,6 @@ export interface ContainerRecord {
   runtimeEntries?: string[];
   /** while a process runs in it: the runtime and its name for the container (`rm` cleans up after a crash) */
   runtime?: { path: string; id: string };
-}
-
-/** What a caller that mounts by itself needs (like containerd snapshotters' mounts). */
-export interface MountSpec {
-  type: string;
-  source: string;
-  target?: string;
-  options: string[];
 }
 
 export interface CommitOptions {

@@ -1,10 +1,9 @@
 import type { StoreCore } from '../store/store-core';
-import type { DriverChoice, DriverName } from '../container/types';
 import { InvalidArgumentError } from '../errors';
-import type { Driver } from './types';
+import type { Driver, DriverChoice, DriverName } from './types';
 import { overlayBlocker, probeOverlay } from './probe';
 
-export type { Driver, ContainerRef } from './types';
+export type { Driver, ContainerRef, DriverRecord, DriverName, DriverChoice, MountSpec } from './types';
 export type { OverlayDriver } from './overlay';
 export type { CopyDriver } from './copy';
 export { probeOverlay, overlayBlocker } from './probe';

@@ -1,7 +1,7 @@
 import { Worker } from 'worker_threads';
 import { deserializeError } from '../errors';
 import { workerScript } from '../native/workers';
-import type { EntryMeta, NewOwner } from './materialise';
+import type { EntryMeta, NewOwner } from './attributes';
 
 /** One regular file for the second thread: copy `src` to the new `dest`, then give it `meta` and the source's xattrs. */
 export interface FileTask {

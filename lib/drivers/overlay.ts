@@ -1,13 +1,12 @@
 import * as fs from 'fs';
 import { UnsupportedError } from '../errors';
 import type { Change } from '../diff/types';
-import type { MountSpec } from '../container/types';
-import type { Driver, ContainerRef } from './types';
+import type { Driver, ContainerRef, MountSpec } from './types';
 import { containerLayout } from './layout';
 import { mountOverlay, MountApi, OVERLAY_SOURCE } from './overlay-mount';
 import { bindReadOnly, isMountPoint, unmountTarget, verifyOverlay, UnmountOptions } from './mounts';
 import { overlayBlocker, probeOverlay, OVERLAY_PROBE_KEY, OverlayProbe } from './probe';
-import { copyRootAttributes } from './materialise';
+import { copyRootAttributes } from './attributes';
 import { removeContainerDir } from './remove';
 
 /** The options used when the store has no probe yet (mounts() for callers that mount themselves). */

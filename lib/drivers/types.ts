@@ -1,13 +1,31 @@
 import type { LayerCore } from '../layers';
-import type { ContainerRecord, DriverName, MountSpec } from '../container/types';
 import type { Change } from '../diff/types';
 import type { OperationOptions } from '../store/types';
 import type { UnmountOptions } from './mounts';
 
+export type DriverName = 'overlay' | 'copy';
+export type DriverChoice = DriverName | 'auto';
+
+/** What a caller that mounts by itself needs (like containerd snapshotters' mounts). */
+export interface MountSpec {
+  type: string;
+  source: string;
+  target?: string;
+  options: string[];
+}
+
+/** What a driver reads of a container's record (container.json has more): which one, on which chain, read-only or not. */
+export interface DriverRecord {
+  readonly id: string;
+  /** ChainID of the top layer below the container, or null for a container on no layers */
+  readonly chain: string | null;
+  readonly readOnly?: boolean;
+}
+
 /** What a driver needs of a container: the store it lives in and its record. */
 export interface ContainerRef {
   readonly store: LayerCore;
-  readonly record: ContainerRecord;
+  readonly record: DriverRecord;
 }
 
 /**
