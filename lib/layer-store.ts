@@ -122,15 +122,14 @@ export class LayerStore extends LayerCore {
   }
 
   /**
-   * Also brings containers in line with /proc/self/mountinfo. Mounts a crashed process left in
-   * tmp/ go first, since the base reconcile deletes stale staging recursively.
+   * Mounts a crashed process left in tmp/ go first, since the base reconcile deletes stale
+   * staging recursively. Containers are brought in line with /proc/self/mountinfo one by one,
+   * as they are read (lib/container/reconcile.ts), so an open reads no container record.
    */
   protected async reconcile(): Promise<void> {
-    const { unmountStaleStaging, reconcileContainers } = containers();
     // a mount under tmp/ sits in some entry of it: with no stale entry there is nothing to unmount
-    if (fs.readdirSync(this.paths.tmpDir).some(isStale)) await unmountStaleStaging(this);
+    if (fs.readdirSync(this.paths.tmpDir).some(isStale)) await containers().unmountStaleStaging(this);
     await super.reconcile();
-    await reconcileContainers(this);
   }
 
   /** Containers and images hold chains: fsck checks them, gc and removeLayer keep what they use. */

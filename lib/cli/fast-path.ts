@@ -2,16 +2,16 @@ import type { CliContext } from './context';
 import type { CreateFlags } from './commands/create';
 
 /**
- * The most frequent command lines, `create` and `mount`, read without commander: loading it
+ * The most frequent command lines, `create`, `mount` and `umount`, read without commander: loading it
  * costs a short command about as much as the command's own work. Only plain, unambiguous lines
  * are taken: long options with a value (`--store DIR` or `--store=DIR`, no value that starts
  * with '-', none given twice), `--json`, `--read-only` and `--mount` flags, and exactly the operands the
- * command wants. Anything else (help, version, short options, `--`, a bad driver, a missing
+ * command wants (one, or for `umount` one or more). Anything else (help, version, short options, `--`, a bad driver, a missing
  * operand, an unknown option) returns null and goes to commander, which decides what it means
  * and words any usage error; what is taken here runs the same action commander would call,
  * with the same values.
  */
-export type FastCommand = { store?: string; json: boolean } & ({ command: 'create'; operand: string; flags: CreateFlags } | { command: 'mount'; operand: string });
+export type FastCommand = { store?: string; json: boolean } & ({ command: 'create'; operand: string; flags: CreateFlags } | { command: 'mount'; operand: string } | { command: 'umount'; operand: string[] });
 
 type Spec = Record<string, 'value' | 'flag'>;
 
@@ -19,6 +19,7 @@ const GLOBAL: Spec = { store: 'value', json: 'flag' };
 const COMMANDS: Record<string, Spec> = {
   create: { driver: 'value', name: 'value', 'read-only': 'flag', mount: 'flag' },
   mount: {},
+  umount: {},
 };
 /** As `layerfs create --driver` lists them (commands/create.ts). */
 const DRIVERS = ['overlay', 'copy', 'auto'];
@@ -50,9 +51,11 @@ export function parseFastPath(argv: string[]): FastCommand | null {
     if (value === undefined || value === '' || value.startsWith('-')) return null;
     opts.set(name, value);
   }
-  if (command === undefined || operands.length !== 1) return null;
+  if (command === undefined || operands.length === 0) return null;
   const store = opts.get('store') as string | undefined;
   const json = opts.has('json');
+  if (command === 'umount') return { store, json, command: 'umount', operand: operands };
+  if (operands.length !== 1) return null;
   const [operand] = operands;
   if (command === 'mount') return { store, json, command: 'mount', operand };
   const driver = (opts.get('driver') as string | undefined) ?? 'auto';
@@ -68,6 +71,7 @@ export function parseFastPath(argv: string[]): FastCommand | null {
 export function runFast(fast: FastCommand, ctx: CliContext): Promise<void> {
   ctx.storeDir = fast.store;
   ctx.json = fast.json;
+  if (fast.command === 'umount') return (require('./commands/umount') as typeof import('./commands/umount')).umount(ctx, fast.operand);
   if (fast.command === 'mount') return (require('./commands/mount') as typeof import('./commands/mount')).mount(ctx, fast.operand);
   return (require('./commands/create') as typeof import('./commands/create')).create(ctx, fast.operand, fast.flags);
 }

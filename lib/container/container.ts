@@ -7,7 +7,7 @@ import { isMountPoint, UnmountOptions } from '../drivers/mounts';
 import { withContainerLock } from './lock';
 import type { Change, CommitOptions, ContainerRecord, DriverName, LayerRef, MountSpec } from './types';
 import { withoutRuntimeEntries } from './runtime-entries';
-import { deleteRuntimeContainer } from '../runtime/execute';
+import { releaseName } from './names';
 import type { RunOptions } from './run';
 import type { RunResult } from '../runtime/execute';
 
@@ -116,8 +116,12 @@ export class Container implements ContainerRef {
     return this.store.withLock('shared', () =>
       this.locked(() => {
         // a process left running by a crashed `run` holds the mount: the runtime ends it first
-        if (this.rec.runtime) deleteRuntimeContainer(this.rec.runtime.path, this.rec.runtime.id);
-        return this.impl.remove(this, opts);
+        // the runtime's module (child_process) loads only for a container a killed run left behind
+        if (this.rec.runtime) (require('../runtime/execute') as typeof import('../runtime/execute')).deleteRuntimeContainer(this.rec.runtime.path, this.rec.runtime.id);
+        return this.impl.remove(this, opts).then(() => {
+          // the claim goes after the container, so a claim whose container exists is never missing
+          if (this.rec.name !== undefined) releaseName(this.store, this.rec.name, this.id);
+        });
       }),
     );
   }

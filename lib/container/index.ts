@@ -1,5 +1,5 @@
 export { Container } from './container';
 export { createContainer, getContainerSync, listContainersSync } from './registry';
 export type { CreateContainerOptions } from './registry';
-export { reconcileContainers, unmountStaleStaging } from './reconcile';
+export { unmountStaleStaging } from './reconcile';
 export type { ContainerRecord, MountSpec, CommitOptions, DriverName, DriverChoice } from './types';

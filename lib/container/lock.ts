@@ -37,8 +37,23 @@ export async function withContainerLock<T>(dir: string, id: string, fn: () => Pr
   }
 }
 
-/** Like withContainerLock, but gives up (returns undefined) at once when another holder has it. */
-export async function ifContainerUnlocked<T>(dir: string, id: string, fn: () => Promise<T>): Promise<T | undefined> {
+/**
+ * Runs `fn` holding an exclusive flock on directory `dir`, waiting for it on this thread: for
+ * critical sections of a few file operations (a name's claim). Without the addon `fn` just runs.
+ */
+export function withDirLockSync<T>(dir: string, fn: () => T): T {
+  if (!native.available()) return fn();
+  const fd = fs.openSync(dir, 'r');
+  try {
+    native.flockSync(fd, LOCK_EX);
+    return fn();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Like withContainerLock, but synchronous, and gives up (returns undefined) at once when another holder has it or the container is gone. */
+export function ifContainerUnlockedSync<T>(dir: string, id: string, fn: () => T): T | undefined {
   if (!native.available()) return fn();
   let fd: number;
   try {
@@ -53,7 +68,7 @@ export async function ifContainerUnlocked<T>(dir: string, id: string, fn: () => 
       if (native.isNativeError(e, 'EWOULDBLOCK') || native.isNativeError(e, 'EAGAIN')) return undefined;
       throw e;
     }
-    return await fn();
+    return fn();
   } finally {
     fs.closeSync(fd);
   }

@@ -5,8 +5,9 @@ import { isStale } from '../store/tmp';
 import { NotFoundError } from '../errors';
 import { driverFor } from '../drivers';
 import { isMountPoint, mountsUnder, unmountTarget } from '../drivers/mounts';
-import { listContainersSync } from './registry';
-import { ifContainerUnlocked } from './lock';
+import type { MountInfo } from '../native/mountinfo';
+import type { Container } from './container';
+import { ifContainerUnlockedSync } from './lock';
 
 /**
  * Mounts a crashed process left in its tmp/ staging (an overlay probe, say) are unmounted before
@@ -22,34 +23,34 @@ export async function unmountStaleStaging(store: LayerCore): Promise<void> {
 }
 
 /**
- * Brings the containers' recorded mount state in line with the kernel's: a container recorded
- * mounted whose mount vanished (a reboot, an unmount from outside) becomes unmounted, and one
- * mounted by a process that died before recording it becomes mounted. Mounts left behind by a
- * crash stay until the container is unmounted or removed. Containers another process is
- * working on (their lock is held) are left to it.
+ * Brings a container's recorded mount state in line with the kernel's: recorded mounted but its
+ * mount vanished (a reboot, an unmount from outside) becomes unmounted, and mounted by a process
+ * that died before recording it becomes mounted. Mounts left behind by a crash stay until the
+ * container is unmounted or removed. A container another process is working on (its lock is
+ * held) is left to it. Done as each container is read, so opening a store costs the same
+ * whatever the number of containers; `mounts` is mountinfo read once for many containers.
  */
-export async function reconcileContainers(store: LayerCore): Promise<void> {
+export function reconcileMountState(c: Container, mounts?: () => MountInfo[]): void {
   if (process.platform !== 'linux') return;
-  const mounts = native.readMountInfo();
-  for (const c of listContainersSync(store)) {
-    const mp = driverFor(c.driver).mountPoint(c);
-    if (!mp) continue;
-    const recorded = c.state === 'mounted';
-    if (recorded === isMountPoint(mp, mounts)) continue;
-    await ifContainerUnlocked(store.paths.container(c.id), c.id, async () => {
+  const mp = driverFor(c.driver).mountPoint(c);
+  if (!mp) return;
+  const recorded = c.state === 'mounted';
+  if (recorded === isMountPoint(mp, mounts?.())) return;
+  ifContainerUnlockedSync(c.store.paths.container(c.id), c.id, () => {
+    try {
       c.refresh();
-      const mounted = isMountPoint(mp);
-      if ((c.state === 'mounted') === mounted) return;
-      try {
-        c.save(mounted ? 'mounted' : 'unmounted');
-      } catch (e) {
-        // a store opened by a user who cannot write it is reported as it is
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;
-      }
-    }).catch((e: unknown) => {
-      // removed meanwhile
-      if (!(e instanceof NotFoundError)) throw e;
-    });
-  }
+    } catch (e) {
+      if (e instanceof NotFoundError) return; // removed meanwhile
+      throw e;
+    }
+    const mounted = isMountPoint(mp);
+    if ((c.state === 'mounted') === mounted) return;
+    try {
+      c.save(mounted ? 'mounted' : 'unmounted');
+    } catch (e) {
+      // a store opened by a user who cannot write it is reported as it is
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;
+    }
+  });
 }

@@ -1,13 +1,16 @@
 import * as fs from 'fs';
-import { randomBytes } from 'crypto';
+import { randomHex } from '../digest/random';
 import type { LayerCore } from '../layers';
 import { readJsonSync, writeJsonAtomicSync } from '../store/records';
+import { readMountInfo, type MountInfo } from '../native/mountinfo';
 import { parseDigest } from '../digest';
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import { chooseDriver, containerLayout, driverFor } from '../drivers';
 import type { OperationOptions } from '../store/types';
 import { Container } from './container';
 import type { ContainerRecord, DriverChoice } from './types';
+import { byAge, claimName, readAllRecords, recordsNamed } from './names';
+import { reconcileMountState } from './reconcile';
 
 export interface CreateContainerOptions extends OperationOptions {
   /** default `auto`: overlay when this process can mount one, else copy */
@@ -34,11 +37,11 @@ export async function createContainer(store: LayerCore, chainId: string | null, 
     if (!NAME.test(opts.name) || ID.test(opts.name)) {
       throw new InvalidArgumentError(`bad container name ${JSON.stringify(opts.name)}: use letters, digits, '_', '.' and '-' (at most 128, not 64 hex digits)`);
     }
-    if (findByName(store, opts.name)) throw new InvalidArgumentError(`a container named ${JSON.stringify(opts.name)} exists already`);
+    if (recordsNamed(store, opts.name).length) throw new InvalidArgumentError(`a container named ${JSON.stringify(opts.name)} exists already`);
   }
   const driver = await chooseDriver(store, opts.driver ?? 'auto');
   const record: ContainerRecord = {
-    id: randomBytes(32).toString('hex'),
+    id: randomHex(32),
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     chain,
     driver,
@@ -57,16 +60,23 @@ export async function createContainer(store: LayerCore, chainId: string | null, 
     throw e;
   }
   const c = new Container(store, record);
-  // two processes may have taken the same name at once: the older container keeps it
+  // two processes may have taken the same name at once: the first to claim it keeps it
   if (opts.name !== undefined) {
-    const first = readRecords(store)
-      .filter((r) => r.name === opts.name)
-      .sort(byAge)[0];
-    if (first.id !== record.id) {
+    if (!claimName(store, opts.name, record.id)) {
       await c.remove();
       throw new InvalidArgumentError(`a container named ${JSON.stringify(opts.name)} exists already`);
     }
   }
+  return c;
+}
+
+/**
+ * The container of a record, its recorded mount state first brought in line with the kernel's
+ * (the store is reconciled container by container, as each is read, not all at every open).
+ */
+function loaded(store: LayerCore, r: ContainerRecord, mounts?: () => MountInfo[]): Container {
+  const c = new Container(store, r);
+  reconcileMountState(c, mounts);
   return c;
 }
 
@@ -75,13 +85,19 @@ export function getContainerSync(store: LayerCore, idOrName: string): Container 
   const wanted = idOrName.replace(/^sha256:/, '');
   if (ID.test(wanted)) {
     const r = readJsonSync<ContainerRecord>(store.paths.containerRecord(wanted));
-    if (r) return new Container(store, r);
+    if (r) return loaded(store, r);
   }
-  const named = findByName(store, idOrName);
-  if (named) return new Container(store, named);
+  if (NAME.test(idOrName)) {
+    const [named] = recordsNamed(store, idOrName);
+    if (named) return loaded(store, named);
+  }
   if (/^[0-9a-f]+$/.test(wanted)) {
-    const matches = readRecords(store).filter((r) => r.id.startsWith(wanted));
-    if (matches.length === 1) return new Container(store, matches[0]);
+    // only the records whose directory name has the prefix are read
+    const matches = containerIds(store)
+      .filter((id) => id.startsWith(wanted))
+      .map((id) => readJsonSync<ContainerRecord>(store.paths.containerRecord(id)))
+      .filter((r): r is ContainerRecord => r !== null);
+    if (matches.length === 1) return loaded(store, matches[0]);
     if (matches.length > 1) throw new InvalidArgumentError(`container id prefix ${wanted} is ambiguous: ${matches.map((r) => r.id.slice(0, 12)).join(', ')}`);
   }
   throw new NotFoundError(idOrName, `no container ${JSON.stringify(idOrName)} in the store (by id, name or id prefix)`);
@@ -89,34 +105,18 @@ export function getContainerSync(store: LayerCore, idOrName: string): Container 
 
 /** Every container of the store, oldest first. */
 export function listContainersSync(store: LayerCore): Container[] {
-  return readRecords(store)
+  let mounts: MountInfo[] | undefined;
+  const once = () => (mounts ??= readMountInfo());
+  return readAllRecords(store)
     .sort(byAge)
-    .map((r) => new Container(store, r));
+    .map((r) => loaded(store, r, once));
 }
 
-function readRecords(store: LayerCore): ContainerRecord[] {
-  const out: ContainerRecord[] = [];
-  let names: string[];
+function containerIds(store: LayerCore): string[] {
   try {
-    names = fs.readdirSync(store.paths.containersDir);
+    return fs.readdirSync(store.paths.containersDir).filter((n) => ID.test(n));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  for (const id of names) {
-    if (!ID.test(id)) continue;
-    const r = readJsonSync<ContainerRecord>(store.paths.containerRecord(id));
-    if (r) out.push(r);
-  }
-  return out;
-}
-
-function findByName(store: LayerCore, name: string): ContainerRecord | undefined {
-  return readRecords(store)
-    .filter((r) => r.name === name)
-    .sort(byAge)[0];
-}
-
-function byAge(a: ContainerRecord, b: ContainerRecord): number {
-  return a.created.localeCompare(b.created) || a.id.localeCompare(b.id);
 }

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { randomBytes } from 'crypto';
+import { randomHex } from '../digest/random';
 import { deleteRuntimeContainer, executeBundle, locateRuntime, writeBundle } from '../runtime';
 import type { BundleOptions, ExecuteOptions, RunResult, RuntimeSpec } from '../runtime';
 import type { ImageConfig } from '../oci/image-config';
@@ -37,7 +37,7 @@ export interface RunOptions extends Omit<BundleOptions, 'args'>, Pick<ExecuteOpt
 export async function runInContainer(c: RunnableContainer, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const runtime = locateRuntime(opts.runtime);
   const wasMounted = c.isMounted();
-  const id = `layerfs-${c.id.slice(0, 12)}-${randomBytes(4).toString('hex')}`;
+  const id = `layerfs-${c.id.slice(0, 12)}-${randomHex(4)}`;
   try {
     const bundle = path.join(c.store.paths.container(c.id), 'bundle');
     await prepareBundle(c, bundle, { ...opts, args }, { path: runtime, id });

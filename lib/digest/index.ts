@@ -1,5 +1,8 @@
-import { createHash, Hash } from 'crypto';
+import type { Hash } from 'crypto';
 import { InvalidArgumentError, DigestMismatchError } from '../errors';
+
+// crypto loads on first hash: a command that only parses digests (mount, create) never pays for it
+const createHash = (algorithm: string): Hash => (require('crypto') as typeof import('crypto')).createHash(algorithm);
 
 export const SHA256_PREFIX = 'sha256:';
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;

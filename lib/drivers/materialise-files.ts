@@ -1,4 +1,4 @@
-import { Worker } from 'worker_threads';
+import type { Worker } from 'worker_threads';
 import { deserializeError } from '../errors';
 import { workerScript } from '../native/workers';
 import type { EntryMeta, NewOwner } from './attributes';
@@ -82,6 +82,7 @@ export class FileThread {
   private start(): Worker {
     if (this.worker) return this.worker;
     const data: FileThreadData = { newOwner: this.newOwner, done: this.doneWeight.buffer as SharedArrayBuffer };
+    const { Worker } = require('worker_threads') as typeof import('worker_threads');
     const w = new Worker(workerScript('drivers/materialise-files-worker'), { workerData: data });
     this.done = new Promise<void>((resolve, reject) => {
       let settled = false;

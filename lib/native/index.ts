@@ -134,18 +134,19 @@ function packageRoot(): string | null {
  * by the install script or `node native/build.js`), then the prebuilt Node-API binary shipped
  * in the package (prebuilds/<platform>-<arch>/, made by `npm run prebuild`, found by node-gyp-build).
  */
-function candidates(root: string): { files: string[]; missing: string[] } {
-  const files: string[] = [];
-  const missing: string[] = [];
+function* candidates(root: string, missing: string[]): Generator<string> {
   const built = path.join(root, 'native', 'build', 'Release', 'layerfs.node');
-  if (fs.existsSync(built)) files.push(built);
+  if (fs.existsSync(built)) yield built;
   else missing.push('it was not built from source');
+  // node-gyp-build (and its search of prebuilds/) only when the built addon is missing or fails
+  let prebuilt: string;
   try {
-    files.push((require('node-gyp-build') as { resolve(dir: string): string }).resolve(root));
+    prebuilt = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
   } catch (e) {
     missing.push(`no prebuilt binary: ${(e as Error).message.split('\n')[0]}`);
+    return;
   }
-  return { files, missing };
+  yield prebuilt;
 }
 
 function load(): Loaded {
@@ -155,9 +156,9 @@ function load(): Loaded {
   if (process.platform !== 'linux') return (loaded = { addon: null, reason: `the addon is Linux-only, this is ${process.platform}`, deliberate: true });
   const root = packageRoot();
   if (!root) return missingBecause(`no native/binding.gyp found above ${__dirname}`);
-  const { files, missing } = candidates(root);
+  const missing: string[] = [];
   const failed: string[] = [];
-  for (const file of files) {
+  for (const file of candidates(root, missing)) {
     try {
       return (loaded = { addon: require(file) as Addon, file });
     } catch (e) {

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Worker } from 'worker_threads';
+import type { Worker } from 'worker_threads';
 import { deserializeError, AbortedError } from '../errors';
 
 /**
@@ -32,6 +32,8 @@ export function runWorker<T>(
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new AbortedError());
+    // worker_threads loads with the first worker, not with every command that imports this module
+    const { Worker } = require('worker_threads') as typeof import('worker_threads');
     const w = new Worker(workerScript(relFromLib), { workerData: data, transferList: opts.transferList });
     let settled = false;
     const finish = (fn: () => void) => {

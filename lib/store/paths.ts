@@ -20,6 +20,8 @@ export class StorePaths {
   get containersDir(): string { return path.join(this.root, 'containers'); }
   get imagesDir(): string { return path.join(this.root, 'images'); }
   get tmpDir(): string { return path.join(this.root, 'tmp'); }
+  /** the container names' index (lib/container/names.ts) */
+  get containerNamesDir(): string { return path.join(this.root, 'container-names'); }
 
   blob(digest: string): string { return path.join(this.blobsDir, hexOf(digest)); }
   layer(chainId: string): string { return path.join(this.layersDir, hexOf(chainId)); }
@@ -34,6 +36,7 @@ export class StorePaths {
   containerMerged(id: string): string { return path.join(this.container(id), 'merged'); }
   containerRoot(id: string): string { return path.join(this.container(id), 'root'); }
   containerManifest(id: string): string { return path.join(this.container(id), 'manifest'); }
+  containerNameClaims(name: string): string { return path.join(this.containerNamesDir, name); }
 
   image(name: string): string { return path.join(this.imagesDir, encodeURIComponent(name) + '.json'); }
 }

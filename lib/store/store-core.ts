@@ -201,7 +201,7 @@ export abstract class StoreCore {
       const r = readJsonSync<LayerRecord>(path.join(this.paths.layersDir, hex, 'layer.json'));
       if (r) out.push(r);
     }
-    return out.sort((a, b) => a.created.localeCompare(b.created) || a.chainId.localeCompare(b.chainId));
+    return out.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : a.chainId < b.chainId ? -1 : a.chainId > b.chainId ? 1 : 0));
   }
 
   /** The chain ending at `chainId`, bottom layer first. */

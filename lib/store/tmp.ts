@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
+import { randomHex } from '../digest/random';
 
 /**
  * Staging entries under tmp/ are named `<pid>.<starttime>.<random>`: an entry whose process is
@@ -26,7 +26,7 @@ function ownStart(): string {
 }
 
 export function stagingName(kind: string): string {
-  return `${process.pid}.${ownStart()}.${kind}-${randomBytes(6).toString('hex')}`;
+  return `${process.pid}.${ownStart()}.${kind}-${randomHex(6)}`;
 }
 
 /** True when the process that made this staging entry is gone. */

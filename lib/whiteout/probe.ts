@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
+import { randomHex } from '../digest/random';
 import * as native from '../native';
 import type { WhiteoutFormatName } from '../store/types';
 
@@ -11,7 +11,7 @@ import type { WhiteoutFormatName } from '../store/types';
  */
 export function probeWhiteoutFormat(tmpDir: string): WhiteoutFormatName {
   if (!native.addonStatus().available) return 'oci';
-  const dir = path.join(tmpDir, `.whiteout-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const dir = path.join(tmpDir, `.whiteout-probe-${process.pid}-${randomHex(4)}`);
   fs.mkdirSync(dir);
   try {
     const dev = path.join(dir, 'w');

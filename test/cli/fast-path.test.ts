@@ -48,6 +48,8 @@ const taken: string[][] = [
   ['mount', '--json', C, '--store=/a=b'],
   ['create', 'help'],
   ['--store', 'mount', 'mount', 'x'],
+  ['umount', 'web'],
+  ['--json', 'umount', 'a', C, 'ab12', '--store=/s'],
 ];
 
 /** Lines left to commander (help, versions, short options, errors, odd forms). */
@@ -75,6 +77,10 @@ const left: string[][] = [
   ['mount', 'a', 'b'],
   ['mount', '--driver', 'copy', 'a'],
   ['mount', '-x'],
+  ['umount'],
+  ['umount', '-x', 'a'],
+  ['umount', 'a', '--read-only'],
+  ['umount', 'a', '--', 'b'],
   ['help', 'mount'],
   ['ls'],
   ['rm', 'x'],
@@ -132,6 +138,9 @@ describe('the fast path and commander print the same', () => {
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     expect(both(['mount'], [id]).stdout).toMatch(/\/containers\/[0-9a-f]{64}\/root\n$/);
     expect(both(['--json', 'mount'], ['fp']).json()).toMatchObject({ id, driver: 'copy' });
+    expect(both(['umount'], ['fp', id]).stdout).toBe(`${id}\n${id}\n`);
+    expect(both(['--json', 'umount'], ['fp']).json()).toEqual({ unmounted: [id] });
+    expect(both(['umount'], ['nope']).stderr).toContain('no container "nope"');
     expect(layerfs(['--store', store, 'rm', id]).code).toBe(0);
   });
 });
