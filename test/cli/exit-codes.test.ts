@@ -8,6 +8,7 @@ import type { CliContext } from '../../lib/cli/context';
 import { layerfs, CliResult } from './run-cli';
 import { unmet } from '../fixtures/peers';
 import { busyboxUnmet, makeBusyboxRoot } from '../fixtures/busybox';
+import { startAuthRegistry, type RunningRegistry } from '../registry/auth/start-registry';
 
 /*
  * Every command, table-driven: usage errors exit 2, failures 1, success 0; under --json stdout
@@ -33,7 +34,12 @@ const store = path.join(work, 'store');
 let chain: string;
 const run = (...args: string[]) => layerfs(['--store', store, ...args]);
 
-beforeAll(() => {
+/** Why login cannot succeed here (it needs a registry to check against), or null. */
+const noRegistry = unmet(['docker-registry']).join('; ') || null;
+let registry: RunningRegistry | undefined;
+
+beforeAll(async () => {
+  if (!noRegistry) registry = await startAuthRegistry({ dir: path.join(work, 'registry') });
   for (const d of ['a', 'b']) {
     fs.mkdirSync(path.join(work, d));
     fs.writeFileSync(path.join(work, d, 'f'), d);
@@ -44,7 +50,8 @@ beforeAll(() => {
   expect(run('image', 'import', `${path.join(work, 'layout')}:base`, '--name', 'img').code).toBe(0);
   expect(run('create', chain, '--driver', 'copy', '--name', 'c1').code).toBe(0);
 });
-afterAll(() => {
+afterAll(async () => {
+  await registry?.stop();
   for (const c of (run('--json', 'ls').json().containers ?? []) as { id: string }[]) run('rm', c.id);
   fs.rmSync(work, { recursive: true, force: true });
 });
@@ -128,6 +135,9 @@ describe('usage errors exit 2, with one JSON error document under --json', () =>
     ['run: bad --entrypoint JSON', ['run', '--rm', '--entrypoint', '["sh",', '__chain__', 'x']],
     ['run: an -e without =', ['run', '--rm', '-e', 'NOVALUE', '__chain__', 'true']],
     ['bundle: bad --entrypoint JSON', ['bundle', '--entrypoint', '[1]', 'c1', path.join(work, 'bundle-bad')]],
+    ['login: a registry name with a space', ['login', 'a b', '-u', 'u', '-p', 'p']],
+    ['login: --tls-verify that is no boolean', ['login', '127.0.0.1:1', '-u', 'u', '-p', 'p', '--tls-verify=maybe']],
+    ['logout: a registry name with a space', ['logout', 'a b']],
   ];
   test.each(bad)('%s', (_n, args) => {
     expectUsageError(args.map((x) => x.replace('__chain__', chain)));
@@ -148,6 +158,8 @@ describe('failures exit 1, with one JSON error document under --json', () => {
     ['export: no such layer', ['export', zero, '-o', '/dev/null'], 'LAYERFS_NOT_FOUND'],
     ['rmi: a layer in use', ['rmi', '__chain__'], 'LAYERFS_IN_USE'],
     ['image build: no such base image', ['image', 'build', '--from', 'no-such-image', '--layer', '__b__', '-o', '__out__'], 'LAYERFS_NOT_FOUND'],
+    ['login: nothing listens there', ['login', '127.0.0.1:1', '-u', 'u', '-p', 'p', '--authfile', '__out__'], 'LAYERFS_REGISTRY_UNREACHABLE'],
+    ['logout: not logged in', ['logout', 'nowhere.example', '--authfile', '__out__'], 'LAYERFS_NOT_FOUND'],
   ])('%s', (_n, args, code) => {
     const a = (args as string[]).map((x) => x.replace('__chain__', chain).replace('__b__', path.join(work, 'b')).replace('__out__', path.join(work, 'nothing')));
     const t = run(...a);
@@ -184,21 +196,29 @@ describe('success: --json prints one document, for every command', () => {
     ['fsck', ['fsck'], (d) => expect(d.problems).toEqual([])],
     ['rmi', ['rmi', '__built__'], (d) => expect(d.removed).toMatch(/^sha256:/)],
     ['gc', ['gc'], (d) => expect(d).toHaveProperty('bytes')],
+    ...(noRegistry
+      ? []
+      : ([
+          ['login', ['login', '__registry__', '-u', 'u', '-p', 'p', '--tls-verify=false', '--authfile', out('auth.json')], (d: any) => expect(d.file).toBe(out('auth.json'))],
+          ['logout', ['logout', '__registry__', '--authfile', out('auth.json')], (d: any) => expect(JSON.parse(fs.readFileSync(d.file, 'utf8')).auths).toEqual({})],
+        ] as Array<[string, string[], (doc: any) => void]>)),
     ['bundle', ['bundle', 'c1', out('bundle'), 'true'], (d) => expect(fs.existsSync(d.config)).toBe(true)],
     // last: it adds a layer (a root filesystem with a program to run) that the rows above do not expect
     ...(noRun ? [] : ([['run', ['run', '--rm', '__busybox__', 'true'], (d: any) => expect(d).toMatchObject({ exitCode: 0, signal: null })]] as Array<[string, string[], (doc: any) => void]>)),
   ];
   if (noRun) console.warn(`skipped the success row of run: ${noRun}`);
+  if (noRegistry) console.warn(`skipped the success rows of login and logout: ${noRegistry}`);
 
   test('every command has a row here', () => {
     const covered = new Set(rows().map(([n]) => n));
     if (noRun) covered.add('run');
+    if (noRegistry) for (const n of ['login', 'logout']) covered.add(n);
     expect(leaves.map((l) => l.words.join(' ')).filter((n) => !covered.has(n))).toEqual([]);
   });
 
   let built = '';
   test.each(rows().map((r) => [r[0], r]))('%s', (_n, [name, args, check]) => {
-    const a = args.map((x) => x.replace('__built__', built).replace('__chain__', chain).replace('__busybox__', () => busyboxChain()));
+    const a = args.map((x) => x.replace('__registry__', () => registry!.host).replace('__built__', built).replace('__chain__', chain).replace('__busybox__', () => busyboxChain()));
     const r = run('--json', ...a);
     expect({ name, code: r.code, stderr: r.stderr }).toEqual({ name, code: 0, stderr: '' });
     const doc = oneDocument(r);

@@ -15,6 +15,8 @@ import * as build from './build';
 import * as maintenance from './maintenance';
 import * as runCmd from './run';
 import * as bundle from './bundle';
+import * as login from './login';
+import * as logout from './logout';
 
 /** Every subcommand, one file each, in the order `--help` lists them. */
 export const commands: Array<(program: Command, ctx: CliContext) => void> = [
@@ -33,4 +35,6 @@ export const commands: Array<(program: Command, ctx: CliContext) => void> = [
   layers.register,
   build.register,
   maintenance.register,
+  login.register,
+  logout.register,
 ];

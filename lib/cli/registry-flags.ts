@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { UsageError } from './usage';
+
+/**
+ * The registry flags, spelled as skopeo and podman spell them, for every command that talks
+ * to a registry (login, logout, pull, push, copy):
+ *   --authfile FILE, --creds USER:PASS, --cert-dir DIR, --tls-verify[=false].
+ */
+
+export interface RegistryFlags {
+  authfile?: string;
+  creds?: string;
+  certDir?: string;
+  /** false: no verification, and plain HTTP allowed */
+  tlsVerify: boolean;
+}
+
+/** `--tls-verify`, `--tls-verify=true`, `--tls-verify=false`, as podman takes them. */
+export function parseBool(flag: string): (value: string) => boolean {
+  return (value) => {
+    if (/^(true|1|yes)$/i.test(value)) return true;
+    if (/^(false|0|no)$/i.test(value)) return false;
+    throw new UsageError(`${flag} takes true or false, not ${JSON.stringify(value)}`);
+  };
+}
+
+export function addTlsFlags(cmd: Command): Command {
+  return cmd
+    .option('--cert-dir <dir>', 'CAs (*.crt) and client certificates (*.cert with *.key) for the registry (default: certs.d/HOST[:PORT] under ~/.config/containers, /etc/containers, /etc/docker)')
+    .option('--tls-verify [bool]', 'verify the registry\'s certificate; --tls-verify=false also allows plain HTTP', parseBool('--tls-verify'), true);
+}
+
+export function addAuthFlags(cmd: Command): Command {
+  return cmd
+    .option('--authfile <file>', 'the auth file (default: $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, then docker\'s config.json)')
+    .option('--creds <user:password>', 'credentials for the registry');
+}
+
+/** The flags as commander parsed them (an option given bare is `true`). */
+export function registryFlags(o: { authfile?: string; creds?: string; certDir?: string; tlsVerify?: boolean | string }): RegistryFlags {
+  return { authfile: o.authfile, creds: o.creds, certDir: o.certDir, tlsVerify: o.tlsVerify !== false };
+}
