@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { ConnectSettings } from '../types';
+import type { ConnectSettings, TlsOptions } from '../types';
 import { connectSettings, tlsFor, type TlsConfigOptions } from '../config/tls';
 import { proxyDispatchers } from '../config/dispatcher';
 import { findCredentials, type CredentialOptions } from './credentials';
@@ -13,6 +13,8 @@ export type { Credentials } from './credentials-types';
 export interface AuthProviderFactoryOptions extends CredentialOptions, TlsConfigOptions {
   /** how token requests reach a realm; default: the proxy-aware dispatchers of lib/registry/config */
   dispatcher?: (host: string, connect: ConnectSettings) => Dispatcher;
+  /** the TLS settings of a host; default tlsFor(host, opts) */
+  tls?: (host: string) => TlsOptions;
 }
 
 /**
@@ -22,8 +24,9 @@ export interface AuthProviderFactoryOptions extends CredentialOptions, TlsConfig
  */
 export function authProvider(opts: AuthProviderFactoryOptions = {}): RegistryAuth {
   const dispatchers = opts.dispatcher ?? proxyDispatchers({ env: opts.env });
+  const tls = opts.tls ?? ((host: string) => tlsFor(host, opts));
   return new RegistryAuth({
     credentials: (host, repository) => findCredentials(host, repository, opts),
-    dispatcherFor: (url) => dispatchers(url.host, connectSettings(tlsFor(url.host, opts))),
+    dispatcherFor: (url) => dispatchers(url.host, connectSettings(tls(url.host))),
   });
 }
