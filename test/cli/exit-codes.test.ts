@@ -8,7 +8,7 @@ import type { CliContext } from '../../lib/cli/context';
 import { layerfs, CliResult } from './run-cli';
 import { unmet } from '../fixtures/peers';
 import { busyboxUnmet, makeBusyboxRoot } from '../fixtures/busybox';
-import { startAuthRegistry, type RunningRegistry } from '../registry/auth/start-registry';
+import { startRegistry, type RegistryServer } from '../registry/registry-server';
 
 /*
  * Every command, table-driven: usage errors exit 2, failures 1, success 0; under --json stdout
@@ -36,10 +36,10 @@ const run = (...args: string[]) => layerfs(['--store', store, ...args]);
 
 /** Why login cannot succeed here (it needs a registry to check against), or null. */
 const noRegistry = unmet(['docker-registry']).join('; ') || null;
-let registry: RunningRegistry | undefined;
+let registry: RegistryServer | undefined;
 
 beforeAll(async () => {
-  if (!noRegistry) registry = await startAuthRegistry({ dir: path.join(work, 'registry') });
+  if (!noRegistry) registry = await startRegistry();
   for (const d of ['a', 'b']) {
     fs.mkdirSync(path.join(work, d));
     fs.writeFileSync(path.join(work, d, 'f'), d);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
@@ -30,6 +30,8 @@ export interface RegistryServerOptions {
   tls?: { certificate: string; key: string; clientCAs?: string[] };
   /** the `auth` section as distribution reads it, e.g. { htpasswd: { realm, path } } or { token: { realm, service, issuer, rootcertbundle } } */
   auth?: Record<string, unknown>;
+  /** htpasswd auth with these users (user → password), bcrypt-hashed by `htpasswd -Bbn` (apache2-utils): distribution accepts bcrypt only */
+  htpasswd?: Record<string, string>;
   /** a pull-through cache of another registry: { remoteurl, username?, password? } */
   proxy?: Record<string, unknown>;
   /** merged last into the whole configuration */
@@ -102,6 +104,12 @@ export async function startRegistry(options: RegistryServerOptions = {}): Promis
   fs.mkdirSync(storageDir, { recursive: true });
   let port = options.port ?? (await freePort());
   const configFile = path.join(work, 'config.yml');
+  const htpasswdFile = path.join(work, 'htpasswd');
+  if (options.htpasswd) {
+    const htpasswd = whichTool('htpasswd');
+    if (!htpasswd) throw new Error(`startRegistry: ${unmet(['htpasswd']).join('; ')}`);
+    fs.writeFileSync(htpasswdFile, Object.entries(options.htpasswd).map(([u, p]) => execFileSync(htpasswd, ['-Bbn', u, p], { encoding: 'utf8' }).trim() + '\n').join(''));
+  }
 
   const writeConfig = () => {
     let config: Record<string, unknown> = {
@@ -118,6 +126,7 @@ export async function startRegistry(options: RegistryServerOptions = {}): Promis
         ...(options.tls ? { tls: { certificate: options.tls.certificate, key: options.tls.key, ...(options.tls.clientCAs ? { clientcas: options.tls.clientCAs } : {}) } } : {}),
       },
     };
+    if (options.htpasswd) config.auth = { htpasswd: { realm: 'layerfs-test', path: htpasswdFile } };
     if (options.auth) config.auth = options.auth;
     if (options.proxy) config.proxy = options.proxy;
     if (options.config) config = deepMerge(config, options.config);

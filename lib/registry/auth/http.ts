@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { RegistryError } from '../../errors';
+import { isAbort, isTlsError, tlsError, unreachableError } from '../errors';
 
 /**
  * The few requests auth makes itself (token requests, login's check of /v2/), through the
@@ -40,25 +41,10 @@ export async function smallRequest(
   return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
 }
 
-const TLS_CODES = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH|ERR_OSSL)/;
-
-/** A failed connection as a RegistryError: TLS failures name the flags that mend them. */
+/** A failed connection as the registry client words it: TLS failures name the flags that mend them. */
 export function connectionError(url: URL, e: unknown): Error {
-  if ((e as Error)?.name === 'AbortError' || (e as { code?: string })?.code === 'UND_ERR_ABORTED') return e as Error;
-  const code = String((e as { code?: string })?.code ?? '');
-  const message = (e as Error)?.message ?? String(e);
-  if (TLS_CODES.test(code) || /certificate|ssl|tls/i.test(message)) {
-    return new RegistryError(
-      'TLS',
-      `TLS to ${url.host} failed: ${message} (${code}); trust its CA with --cert-dir DIR (a *.crt file) or /etc/containers/certs.d/${url.host}/, or skip verification with --tls-verify=false`,
-      urlText(url),
-      undefined,
-      undefined,
-      undefined,
-      { cause: e },
-    );
-  }
-  return new RegistryError('UNREACHABLE', `cannot reach ${url.host}: ${message}${code ? ` (${code})` : ''}`, urlText(url), undefined, undefined, undefined, { cause: e });
+  if (isAbort(e)) return e as Error;
+  return isTlsError(e) ? tlsError(url.host, urlText(url), e) : unreachableError(url.host, urlText(url), e);
 }
 
 /** a URL for messages and error fields: no query (a token request's query may carry a refresh token's scope, never secrets, but it is long) */

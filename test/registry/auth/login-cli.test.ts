@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -7,7 +7,7 @@ import { findCredentials } from '../../../lib/registry/auth/credentials';
 import { describeIf, hasTool } from '../../fixtures/peers';
 import { certDir, makePki } from './pki';
 import { makeFakeHelper } from './fake-helper';
-import { startAuthRegistry, type RunningRegistry } from './start-registry';
+import { startRegistry, type RegistryServer as RunningRegistry } from '../registry-server';
 
 /*
  * `layerfs login` / `logout` against docker-registry over TLS with htpasswd: the credentials are
@@ -26,9 +26,7 @@ describeIf(['docker-registry', 'openssl', 'htpasswd'])('login and logout', () =>
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-regauth-login-'));
     const pki = makePki(path.join(work, 'pki'));
-    const htpasswd = path.join(work, 'htpasswd');
-    fs.writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', 'alice', 'wonderland']));
-    reg = await startAuthRegistry({ dir: path.join(work, 'reg'), tls: { cert: pki.serverCert, key: pki.serverKey }, htpasswd });
+    reg = await startRegistry({ tls: { certificate: pki.serverCert, key: pki.serverKey }, htpasswd: { alice: 'wonderland' } });
     certs = certDir(path.join(work, 'certs'), pki, false);
     env = { HOME: path.join(work, 'home'), XDG_RUNTIME_DIR: path.join(work, 'run'), LAYERFS_CERTS_D: path.join(work, 'certs.d'), REGISTRY_AUTH_FILE: '', DOCKER_CONFIG: '' };
   });

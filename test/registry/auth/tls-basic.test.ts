@@ -1,4 +1,3 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -9,7 +8,7 @@ import { connectSettings, tlsFor } from '../../../lib/registry/config/tls';
 import { proxyDispatcher } from '../../../lib/registry/config/dispatcher';
 import { describeIf } from '../../fixtures/peers';
 import { certDir, makePki, type Pki } from './pki';
-import { startAuthRegistry, type RunningRegistry } from './start-registry';
+import { startRegistry, type RegistryServer as RunningRegistry } from '../registry-server';
 import { startConnectProxy, type ConnectProxy } from './connect-proxy';
 
 /*
@@ -31,10 +30,8 @@ describeIf(['docker-registry', 'openssl', 'htpasswd'])('TLS and htpasswd', () =>
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-regauth-tls-'));
     pki = makePki(path.join(work, 'pki'));
-    const htpasswd = path.join(work, 'htpasswd');
-    fs.writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', good.username, good.password]));
-    reg = await startAuthRegistry({ dir: path.join(work, 'reg'), tls: { cert: pki.serverCert, key: pki.serverKey }, htpasswd });
-    mtls = await startAuthRegistry({ dir: path.join(work, 'mtls'), tls: { cert: pki.serverCert, key: pki.serverKey, clientCA: pki.caCert } });
+    reg = await startRegistry({ tls: { certificate: pki.serverCert, key: pki.serverKey }, htpasswd: { [good.username]: good.password } });
+    mtls = await startRegistry({ tls: { certificate: pki.serverCert, key: pki.serverKey, clientCAs: [pki.caCert] } });
     proxy = await startConnectProxy();
   });
   afterAll(async () => {

@@ -6,7 +6,8 @@ import { RegistryAuth } from '../../../lib/registry/auth/provider';
 import { describeIf } from '../../fixtures/peers';
 import { makeIssuerCert } from './pki';
 import { startTokenIssuer, type TokenIssuer } from './token-issuer';
-import { startAuthRegistry, type RunningRegistry } from './start-registry';
+import { startRegistry, type RegistryServer as RunningRegistry } from '../registry-server';
+import { tokenAuth } from './token-issuer';
 import type { Credentials } from '../../../lib/registry/auth/credentials-types';
 
 /*
@@ -49,7 +50,7 @@ describeIf(['docker-registry', 'openssl'])('bearer tokens against docker-registr
       // alice may do anything; anonymous may pull public/* only
       grant: (account, type, name, wanted) => (type !== 'repository' ? [] : account === 'alice' ? wanted : name.startsWith('public/') ? wanted.filter((a) => a === 'pull') : []),
     });
-    reg = await startAuthRegistry({ dir: path.join(work, 'registry'), token: { realm: issuer.realm, service: issuer.service, issuer: issuer.issuer, rootcertbundle: issuer.certFile } });
+    reg = await startRegistry({ auth: tokenAuth(issuer) });
   });
   afterAll(async () => {
     await reg?.stop();
@@ -146,7 +147,7 @@ describeIf(['docker-registry', 'openssl'])('a token server without OAuth2', () =
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-regauth-token-'));
     const cert = makeIssuerCert(path.join(work, 'issuer'));
     issuer = await startTokenIssuer({ certFile: cert.cert, keyFile: cert.key, der: cert.der, users: {}, refreshTokens: { 'rt-bob': 'bob' }, oauth: false, grant: (_a, _t, _n, wanted) => wanted });
-    reg = await startAuthRegistry({ dir: path.join(work, 'registry'), token: { realm: issuer.realm, service: issuer.service, issuer: issuer.issuer, rootcertbundle: issuer.certFile } });
+    reg = await startRegistry({ auth: tokenAuth(issuer) });
   });
   afterAll(async () => {
     await reg?.stop();
@@ -169,7 +170,7 @@ describeIf(['docker-registry', 'openssl'])('expiry', () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-regauth-token-'));
     const cert = makeIssuerCert(path.join(work, 'issuer'));
     issuer = await startTokenIssuer({ certFile: cert.cert, keyFile: cert.key, der: cert.der, users: {}, expiresIn: 120, grant: (_a, _t, _n, wanted) => wanted });
-    reg = await startAuthRegistry({ dir: path.join(work, 'registry'), token: { realm: issuer.realm, service: issuer.service, issuer: issuer.issuer, rootcertbundle: issuer.certFile } });
+    reg = await startRegistry({ auth: tokenAuth(issuer) });
   });
   afterAll(async () => {
     await reg?.stop();

@@ -120,3 +120,8 @@ export async function startTokenIssuer(opts: IssuerOptions): Promise<TokenIssuer
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** The registry's `auth` section for this issuer: it verifies the issuer's tokens against its certificate. */
+export function tokenAuth(issuer: TokenIssuer): Record<string, unknown> {
+  return { token: { realm: issuer.realm, service: issuer.service, issuer: issuer.issuer, rootcertbundle: issuer.certFile } };
+}
