@@ -144,7 +144,14 @@ export class Transport {
         if (t.key) connect.key = t.key;
         const dispatcher =
           this.options.dispatcher?.(host, connect) ??
-          new (undici().Agent)({ connections: this.options.jobs ?? 6, pipelining: 1, allowH2: this.options.http2 ?? false, connect });
+          new (undici().Agent)({
+            connections: this.options.jobs ?? 6,
+            pipelining: 1,
+            allowH2: this.options.http2 ?? false,
+            headersTimeout: this.options.idleTimeoutMs ?? 60_000,
+            bodyTimeout: this.options.idleTimeoutMs ?? 60_000,
+            connect,
+          });
         return { dispatcher, verify: t.verify !== false };
       })();
       d.catch(() => this.dispatchers.delete(host));

@@ -15,6 +15,7 @@ import {
   type GetManifestOptions,
   type Manifest,
   type ManifestHead,
+  type Progress,
   type PushBlobOptions,
   type PushBlobResult,
   type PutManifestResult,
@@ -56,6 +57,12 @@ export class Registry {
   constructor(readonly host: string, readonly options: RegistryOptions = {}) {
     if (!host || /[/\s@]/.test(host)) throw new InvalidArgumentError(`registry host ${JSON.stringify(host)} is invalid: HOST[:PORT]`);
     this.t = new Transport(host, options);
+  }
+
+  private progressOf(opts: CallOptions): ((p: Progress) => void) | undefined {
+    const a = this.options.onProgress;
+    const b = opts.onProgress;
+    return a && b ? (p) => (a(p), b(p)) : (a ?? b);
   }
 
   /** Closes the connections. */
@@ -205,7 +212,7 @@ export class Registry {
     };
     // the first request here, so that BLOB_UNKNOWN or DENIED comes from this call, not from the stream
     const first = offset < desc.size ? await source.open(offset, signal) : null;
-    return verifiedBlobStream(source, desc, first, { offset, hash: opts.hash }, what, signal, this.options.onProgress);
+    return verifiedBlobStream(source, desc, first, { offset, hash: opts.hash }, what, signal, this.progressOf(opts));
   }
 
   /**
@@ -217,13 +224,14 @@ export class Registry {
     checkRepository(repo);
     parseDigest(desc.digest);
     if (!Number.isSafeInteger(desc.size) || desc.size < 0) throw new InvalidArgumentError(`blob ${desc.digest}: size ${desc.size} is not a byte count`);
-    const progress = (bytes: number, event: 'exists' | 'mounted') => this.options.onProgress?.({ direction: 'push', digest: desc.digest, bytes, total: desc.size, event });
+    const onProgress = this.progressOf(opts);
+    const progress = (bytes: number, event: 'exists' | 'mounted') => onProgress?.({ direction: 'push', digest: desc.digest, bytes, total: desc.size, event });
     const had = await this.headBlob(repo, desc.digest, opts);
     if (had && had.size === desc.size) {
       progress(desc.size, 'exists');
       return { how: 'exists', bytes: 0 };
     }
-    const up = new BlobUpload(this.t, repo, desc, open, { monolithicMax: this.options.monolithicMax ?? 16 << 20, chunkSize: this.options.chunkSize ?? 16 << 20, onProgress: this.options.onProgress }, this.t.signal(opts.signal));
+    const up = new BlobUpload(this.t, repo, desc, open, { monolithicMax: this.options.monolithicMax ?? 16 << 20, chunkSize: this.options.chunkSize ?? 16 << 20, onProgress }, this.t.signal(opts.signal));
     let session: URL | null = null;
     if (opts.mountFrom && opts.mountFrom !== repo) {
       checkRepository(opts.mountFrom);

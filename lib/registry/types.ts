@@ -65,6 +65,8 @@ export interface RegistryOptions {
   chunkSize?: number;
   /** HTTP/2 where the server offers it (ALPN); default false: HTTP/1.1 with several connections */
   http2?: boolean;
+  /** how long a connection may be silent (waiting for headers, or between body bytes) before it counts as cut; default 60000 */
+  idleTimeoutMs?: number;
   /** sent as User-Agent */
   userAgent?: string;
 }
@@ -99,6 +101,8 @@ export interface ManifestHead {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /** progress of this call's transfer (beside the client's onProgress) */
+  onProgress?: (p: Progress) => void;
 }
 
 export interface GetManifestOptions extends CallOptions {
