@@ -175,3 +175,13 @@ export function deserializeError(o: Record<string, unknown>): Error {
   for (const [k, v] of Object.entries(o)) if (k !== 'message') (e as any)[k] = v;
   return e;
 }
+
+/**
+ * Rootless: a user namespace cannot be made or entered, or the store belongs to another
+ * mapping (made by root and opened by a user, made in a user namespace and opened outside it).
+ */
+export class UserNamespaceError extends LayerfsError {
+  constructor(message: string) {
+    super('LAYERFS_USERNS', message);
+  }
+}

@@ -49,7 +49,9 @@ export async function run(argv: string[]): Promise<number> {
       if (!store) {
         // the store is what loads the addon: a missing one is said once, on stderr
         (require('../native') as typeof import('../native')).onAddonMissing((reason) => ctx.warn(addonMissing(reason)));
-        store = (require('../layer-store') as typeof import('../layer-store')).LayerStore.open(ctx.storeDir, { onWarning: (m) => ctx.warn(m) });
+        // as an ordinary user, the command runs again inside the store's user namespace (lib/store/rootless.ts)
+        const entered = process.geteuid?.() === 0 ? Promise.resolve() : (require('../store/rootless') as typeof import('../store/rootless')).enterUserNamespace(ctx.storeDir, { onWarning: (m) => ctx.warn(m) });
+        store = entered.then(() => (require('../layer-store') as typeof import('../layer-store')).LayerStore.open(ctx.storeDir, { onWarning: (m) => ctx.warn(m) }));
       }
       return store;
     },

@@ -57,6 +57,8 @@ export async function runProgram(argv: string[], ctx: CliContext): Promise<numbe
 
 /** For `run` and `bundle`, what follows the image (container, directory) is the command's own. */
 function commandArgv(argv: string[]): string[] {
+  const first = argv.find((a, i) => !a.startsWith('-') && argv[i - 1] !== '--store');
+  if (first === 'unshare') return (require('./commands/unshare') as typeof import('./commands/unshare')).separateUnshare(argv);
   const sub = argv.find((a) => a === 'run' || a === 'bundle');
   if (!sub) return argv;
   const { separateCommand } = require('./commands/run') as typeof import('./commands/run');

@@ -1,6 +1,7 @@
 import type { Readable } from 'stream';
 import type { FileRange } from '../tar/apply-layer';
 import { probeWhiteoutFormat } from '../whiteout';
+import { inUserNamespace } from '../userns/identity';
 import { UnionView } from '../view';
 import { StoreCore } from '../store/store-core';
 import type { Reextract } from '../store/check';
@@ -19,7 +20,8 @@ const repairs = () => require('./reextract') as typeof import('./reextract');
 export abstract class LayerCore extends StoreCore {
   /** overlay when this process can create overlay whiteouts, else oci */
   static newStoreWhiteout(probeDir: string): WhiteoutFormatName {
-    return probeWhiteoutFormat(probeDir);
+    // in a user namespace overlayfs keeps its xattrs under user. (mounts take -o userxattr)
+    return probeWhiteoutFormat(probeDir, { userxattr: inUserNamespace() });
   }
 
   /**

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Readable } from 'stream';
 import { chainId as computeChainId, parseDigest } from '../digest';
-import { NotFoundError } from '../errors';
+import { NotFoundError, UserNamespaceError } from '../errors';
+import { currentIdentity, identityMismatch, StoreIdentity } from '../userns/identity';
+import { isIdentity } from '../userns/idmap';
 import { StorePaths, defaultStoreDir } from './paths';
 import { discard, isStale, stagingName } from './tmp';
 import { ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
@@ -23,6 +25,8 @@ export interface StoreConfig {
   probes?: Record<string, unknown>;
   /** safety limits of this store (see lib/store/limits.ts) */
   limits?: StoreLimits;
+  /** who made the store, and in which id mapping (a user namespace, or none): owners on disk are ids of it */
+  identity?: StoreIdentity;
 }
 
 export interface OpenOptions {
@@ -30,6 +34,29 @@ export interface OpenOptions {
   whiteout?: WhiteoutFormatName;
   /** hears what the user should know about the store (it could not be made private, ...); also kept in `store.warnings` */
   onWarning?: (message: string) => void;
+}
+
+/** ensurePrivateStore, with a store of another user said as such (EACCES on its root or store.json). */
+function ensurePrivateStoreAs(paths: StorePaths, identity: StoreIdentity): ReturnType<typeof ensurePrivateStore> {
+  try {
+    const report = ensurePrivateStore(paths);
+    fs.accessSync(paths.configFile, fs.constants.R_OK);
+    return report;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return ensurePrivateStore(paths);
+    if (code !== 'EACCES' && code !== 'EPERM') throw e;
+    let owner = '';
+    for (let d = paths.root; ; d = path.dirname(d)) {
+      const st = fs.statSync(d, { throwIfNoEntry: false });
+      if (st) {
+        owner = st.uid === 0 ? ' (it was made by root)' : ` (it belongs to uid ${st.uid})`;
+        break;
+      }
+      if (path.dirname(d) === d) break;
+    }
+    throw new UserNamespaceError(`the store ${paths.root} cannot be opened by uid ${identity.uid}${owner}: ${(e as Error).message}; each user has a store of their own (the default is ~/.local/share/layerfs)`);
+  }
 }
 
 /** What `open` needs of the class it opens: a constructor and the whiteout format of a new store. */
@@ -63,13 +90,14 @@ export abstract class StoreCore {
   static async open<T extends StoreCore>(this: StoreClass<T>, dir?: string, opts: OpenOptions = {}): Promise<T> {
     const root = path.resolve(dir ?? defaultStoreDir());
     const paths = new StorePaths(root);
-    const privacy = ensurePrivateStore(paths);
+    const identity = currentIdentity();
+    const privacy = ensurePrivateStoreAs(paths, identity);
     let config = readJsonSync<StoreConfig>(paths.configFile);
     if (!config) {
       const staging = path.join(paths.tmpDir, stagingName('probe'));
       fs.mkdirSync(staging, { mode: PRIVATE_DIR_MODE });
       try {
-        config = { version: 1, whiteout: opts.whiteout ?? this.newStoreWhiteout(staging) };
+        config = { version: 1, whiteout: opts.whiteout ?? this.newStoreWhiteout(staging), identity };
       } finally {
         fs.rmSync(staging, { recursive: true, force: true });
       }
@@ -80,6 +108,12 @@ export abstract class StoreCore {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         config = readJsonSync<StoreConfig>(paths.configFile)!;
       }
+    }
+    if (config.identity) {
+      const mismatch = identityMismatch(config.identity, identity);
+      if (mismatch) throw new UserNamespaceError(`${root}: ${mismatch}`);
+    } else if (!isIdentity(identity.uids)) {
+      throw new UserNamespaceError(`${root}: the store was made before layerfs recorded who made it, and is opened in a user namespace, where its owners would read wrong: open it outside, as its owner`);
     }
     const store = new this(root, config);
     for (const m of privacy.problems) {

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import { createHash } from 'crypto';
 import * as native from '../native';
 import { fsPath, nameOfBytes } from '../names';
-import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError } from '../errors';
+import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError, UserNamespaceError } from '../errors';
+import { inUserNamespace } from '../userns/identity';
 import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../store/types';
 import type { UnionView } from '../view';
@@ -96,7 +97,8 @@ export class LayerApplier {
     this.fmt = whiteoutFormat(whiteout);
     this.oci = whiteout === 'oci';
     this.addon = native.addonStatus().available;
-    this.canMknod = process.getuid?.() === 0 && this.addon;
+    // root in a user namespace may make whiteouts (0/0) but no real device
+    this.canMknod = process.getuid?.() === 0 && this.addon && !inUserNamespace();
   }
 
   /** The reader's callback: applies one entry, returning where its data goes (regular files). */
@@ -341,7 +343,7 @@ export class LayerApplier {
   private special(k: string, real: Buffer, h: TarHeader, entry: string): void {
     if (h.type === 'char' && h.devmajor === 0 && h.devminor === 0) throw new UnsafePathError(entry, 'a character device 0/0 is an overlay whiteout, not a layer entry');
     this.clear(k); // later wins, even when this one is skipped
-    const skip = h.type === 'fifo' ? (this.addon ? null : 'creating fifos needs the native addon') : this.canMknod ? null : 'creating devices needs root and the native addon';
+    const skip = h.type === 'fifo' ? (this.addon ? null : 'creating fifos needs the native addon') : this.canMknod ? null : this.addon && process.getuid?.() === 0 ? 'a user namespace cannot create devices' : 'creating devices needs root and the native addon';
     if (skip !== null) {
       this.index.set(k, 'skipped');
       this.warnings.push(`skipped ${h.type === 'fifo' ? 'fifo' : `${h.type} device`} ${entry}: ${skip}`);
@@ -402,7 +404,7 @@ export class LayerApplier {
   }
 
   private metadata(real: Buffer, h: TarHeader, entry: string, chmod: boolean): void {
-    if (this.applyOwners) fs.lchownSync(real, h.uid, h.gid);
+    if (this.applyOwners) chownEntry(real, h, entry);
     for (const [name, value] of h.xattrs) {
       if (isOverlayXattr(name)) continue; // overlayfs's own: a layer may not forge whiteouts, redirects or metacopy
       try {
@@ -434,6 +436,22 @@ export class LayerApplier {
       for (const [k, kind] of this.index.entries()) if (kind === 'dir') fsyncPath(this.real(k));
       fsyncPath(this.root);
     }
+  }
+}
+
+/**
+ * lchown, where EINVAL means the owner is not mapped in this user namespace (a subordinate id
+ * range smaller than the image's ids): said as containers/storage says it, never written wrong.
+ */
+function chownEntry(real: Buffer, h: TarHeader, entry: string): void {
+  try {
+    fs.lchownSync(real, h.uid, h.gid);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+    throw new UserNamespaceError(
+      `potentially insufficient UIDs or GIDs available in the user namespace (requested ${h.uid}:${h.gid} for ${JSON.stringify('/' + entry.replace(/^\.?\//, ''))}): ` +
+        'the owner is not mapped; give the user a larger range in /etc/subuid and /etc/subgid, and use a new store',
+    );
   }
 }
 

@@ -203,6 +203,7 @@ describe('success: --json prints one document, for every command', () => {
           ['logout', ['logout', '__registry__', '--authfile', out('auth.json')], (d: any) => expect(JSON.parse(fs.readFileSync(d.file, 'utf8')).auths).toEqual({})],
         ] as Array<[string, string[], (doc: any) => void]>)),
     ['bundle', ['bundle', 'c1', out('bundle'), 'true'], (d) => expect(fs.existsSync(d.config)).toBe(true)],
+    ['unshare', ['unshare', 'true'], (d) => expect(d).toEqual({ exitCode: 0 })],
     // last: it adds a layer (a root filesystem with a program to run) that the rows above do not expect
     ...(noRun ? [] : ([['run', ['run', '--rm', '__busybox__', 'true'], (d: any) => expect(d).toMatchObject({ exitCode: 0, signal: null })]] as Array<[string, string[], (doc: any) => void]>)),
   ];

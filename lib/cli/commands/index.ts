@@ -17,6 +17,7 @@ import * as runCmd from './run';
 import * as bundle from './bundle';
 import * as login from './login';
 import * as logout from './logout';
+import * as unshare from './unshare';
 
 /** Every subcommand, one file each, in the order `--help` lists them. */
 export const commands: Array<(program: Command, ctx: CliContext) => void> = [
@@ -37,4 +38,5 @@ export const commands: Array<(program: Command, ctx: CliContext) => void> = [
   maintenance.register,
   login.register,
   logout.register,
+  unshare.register,
 ];

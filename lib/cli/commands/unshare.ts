@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('unshare')
+    .description("run a command (default: $SHELL) inside the store's user namespace, where its mounts are seen, as `podman unshare` does; global options go before `unshare`")
+    .argument('[command...]', 'the command and its arguments: everything after `unshare` is its own')
+    .action((command: string[]) => unshare(ctx, command));
+}
+
+async function unshare(ctx: CliContext, command: string[]): Promise<void> {
+  // opening the store is what runs this command again inside the namespace (as an ordinary user)
+  const store = await ctx.store();
+  const { REEXEC_ENV } = require('../../userns') as typeof import('../../userns');
+  const env: NodeJS.ProcessEnv = { ...process.env, LAYERFS_STORE: store.root };
+  delete env[REEXEC_ENV]; // a layerfs run inside is inside: its mount paths are good where it runs
+  const [file, ...args] = command.length ? command : [process.env.SHELL || '/bin/sh'];
+  const { spawn } = require('child_process') as typeof import('child_process');
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(file, args, { stdio: 'inherit', env });
+    const ignore = () => undefined;
+    process.on('SIGINT', ignore);
+    child.on('error', (e) => reject(Object.assign(new Error(`cannot run ${file}: ${e.message}`), { code: 'LAYERFS_NOT_FOUND' })));
+    child.on('exit', (c, sig) => {
+      process.off('SIGINT', ignore);
+      resolve(c ?? 128 + (sig ? (require('os') as typeof import('os')).constants.signals[sig] : 0));
+    });
+  });
+  // under --json the command's own output comes first; the one document is its exit code
+  if (ctx.json) ctx.print({ exitCode: code }, () => '');
+  if (code !== 0) process.exitCode = code;
+}
+
+/** From the first operand after `unshare` on, everything is the command's own: commander gets a `--` there. */
+export function separateUnshare(argv: string[]): string[] {
+  const i = argv.indexOf('unshare');
+  if (i < 0) return argv;
+  for (let j = i + 1; j < argv.length; j++) {
+    if (argv[j] === '--') return argv;
+    if (!argv[j].startsWith('-')) return [...argv.slice(0, j), '--', ...argv.slice(j)];
+  }
+  return argv;
+}

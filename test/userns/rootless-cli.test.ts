@@ -1,0 +1,214 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { rawTar } from '../fixtures/hostile-tar';
+import { listTar } from '../container/tar-listing';
+import { describeIf } from '../fixtures/peers';
+import { asUser, cliAs, giveFile, makeUser, removeUser, rootlessUnmet, TestUser } from './users';
+
+/**
+ * The whole workflow as an ordinary user with a subordinate id range, through the CLI: the
+ * store in the user's home, its user namespace held by a helper process, overlay containers
+ * mounted there, and owners that are the image's own inside and in every committed layer.
+ */
+const why = rootlessUnmet() ?? (require('../fixtures/peers') as typeof import('../fixtures/peers')).unmet(['python3'])[0] ?? null;
+const T = 120_000;
+
+/** An image layer with files of several owners, as a Debian base has them (/etc/shadow is root:shadow, gid 42). */
+export function baseLayer(extra: Parameters<typeof rawTar>[0] = []): Buffer {
+  const mtime = 1700000000;
+  return rawTar([
+    { name: 'etc/', type: '5', mode: 0o755, mtime },
+    { name: 'etc/passwd', body: 'root:x:0:0::/root:/bin/sh\n', mode: 0o644, mtime },
+    { name: 'etc/shadow', body: 'root:*:19000::::::\n', mode: 0o640, gid: 42, mtime },
+    { name: 'home/', type: '5', mode: 0o755, mtime },
+    { name: 'home/u/', type: '5', mode: 0o750, uid: 1000, gid: 1000, mtime },
+    { name: 'home/u/notes', body: 'hello\n', mode: 0o600, uid: 1000, gid: 1000, mtime },
+    { name: 'lowerdir/', type: '5', mode: 0o755, mtime },
+    { name: 'lowerdir/f', body: 'x', mode: 0o644, mtime },
+    { name: 'gone', body: 'bye', mode: 0o644, mtime },
+    ...extra,
+  ]);
+}
+
+/**
+ * An idmapped mount of argv[1] with the user namespace of argv[2] (open_tree, mount_setattr with
+ * MOUNT_ATTR_IDMAP; the syscall numbers are the same on every architecture): prints ok or the errno.
+ */
+const IDMAP_PY = `import ctypes, os, errno, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+fd = libc.syscall(428, ctypes.c_int(-100), sys.argv[1].encode(), ctypes.c_uint(1 | 0o2000000))
+if fd < 0:
+    print("open_tree", errno.errorcode[ctypes.get_errno()]); sys.exit()
+class A(ctypes.Structure):
+    _fields_ = [("set", ctypes.c_uint64), ("clr", ctypes.c_uint64), ("prop", ctypes.c_uint64), ("ns", ctypes.c_uint64)]
+a = A(0x00100000, 0, 0, os.open(sys.argv[2], os.O_RDONLY))
+r = libc.syscall(442, ctypes.c_int(fd), b"", ctypes.c_uint(0x1000), ctypes.byref(a), ctypes.c_size_t(32))
+print("mount_setattr", "ok" if r == 0 else errno.errorcode[ctypes.get_errno()])
+`;
+
+function ok(r: { status: number | null; stdout: string; stderr: string }, what: string): string {
+  if (r.status !== 0) throw new Error(`${what}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+describeIf(why === null, why ?? '')('rootless, a user with a subordinate range', () => {
+  let u: TestUser;
+  let chain: string;
+  let id: string;
+  let merged: string;
+  const store = () => path.join(u.home, '.local/share/layerfs');
+  beforeAll(() => {
+    u = makeUser(true);
+  });
+  afterAll(() => removeUser(u));
+
+  test(
+    'import: the default store is private, in a user namespace with the subordinate mapping; files keep the image owners inside, shifted outside',
+    () => {
+      const tar = giveFile(u, 'base.tar', baseLayer());
+      const r = cliAs(u, ['--json', 'import', tar]);
+      chain = JSON.parse(ok(r, 'import')).chainId;
+      const config = JSON.parse(fs.readFileSync(path.join(store(), 'store.json'), 'utf8'));
+      expect(config.whiteout).toBe('overlay-userxattr');
+      const sub = fs.readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith(u.name + ':'))!.split(':').map(Number);
+      expect(config.identity.uids).toEqual([
+        { inside: 0, outside: u.uid, count: 1 },
+        { inside: 1, outside: sub[1], count: sub[2] },
+      ]);
+      expect(fs.statSync(store()).mode & 0o777).toBe(0o700);
+      // outside: 0 is the user, N is subuid + N - 1
+      const diff = path.join(store(), 'layers', chain.slice(7), 'diff');
+      const shadow = fs.statSync(path.join(diff, 'etc/shadow'));
+      const gsub = fs.readFileSync('/etc/subgid', 'utf8').split('\n').find((l) => l.startsWith(u.name + ':'))!.split(':').map(Number);
+      expect([shadow.uid, shadow.gid]).toEqual([u.uid, gsub[1] + 41]);
+      const notes = fs.statSync(path.join(diff, 'home/u/notes'));
+      expect([notes.uid, notes.gid]).toEqual([sub[1] + 999, gsub[1] + 999]);
+      // inside: the image's own
+      const inside = ok(cliAs(u, ['unshare', 'stat', '-c', '%u:%g %n', path.join(diff, 'etc/shadow'), path.join(diff, 'home/u/notes')]), 'unshare stat');
+      expect(inside.trim().split('\n')).toEqual([`0:42 ${path.join(diff, 'etc/shadow')}`, `1000:1000 ${path.join(diff, 'home/u/notes')}`]);
+    },
+    T,
+  );
+
+  test(
+    'an overlay container: mounted in the namespace (the path says so outside), changed inside `layerfs unshare`, diffed exactly',
+    () => {
+      const c = JSON.parse(ok(cliAs(u, ['--json', 'create', chain]), 'create'));
+      id = c.id;
+      expect(c.driver).toBe('overlay');
+      const m = cliAs(u, ['mount', id]);
+      merged = ok(m, 'mount').trim();
+      expect(m.stderr).toMatch(/mounted in the store's user namespace, and seen only there: use it through `layerfs unshare`/);
+      // outside, the mount point is an empty directory; inside, the tree
+      expect(fs.readdirSync(merged)).toEqual([]);
+      const script = [`cd ${merged}`, 'id -u', 'echo new > newfile', 'rm gone', 'echo more >> etc/shadow', 'stat -c %u:%g etc/shadow newfile home/u/notes', "awk '$1 == 0 { print $2 }' /proc/self/uid_map"].join(' && ');
+      const inside = cliAs(u, ['unshare', 'sh', '-c', script]);
+      expect(ok(inside, 'unshare').trim().split('\n')).toEqual(['0', '0:42', '0:0', '1000:1000', String(u.uid)]);
+      // mount from inside the namespace: the path is good where it runs, so no warning
+      const again = cliAs(u, ['unshare', process.execPath, path.resolve(__dirname, '../../bin/layerfs'), 'mount', id]);
+      expect([ok(again, 'mount inside').trim(), again.stderr]).toEqual([merged, '']);
+      const d = JSON.parse(ok(cliAs(u, ['--json', 'diff', id]), 'diff'));
+      expect(d.changes.map((x: { kind: string; path: string }) => `${x.kind} ${x.path}`)).toEqual(['C /etc/shadow', 'D /gone', 'A /newfile']);
+    },
+    T,
+  );
+
+  test(
+    'commit: the layer carries the image owners (0/0 for a new file, 0/42 for shadow), never the user or a subordinate id; export gives its bytes',
+    async () => {
+      const layer = JSON.parse(ok(cliAs(u, ['--json', 'commit', id]), 'commit'));
+      const out = path.join(u.home, 'committed.tar');
+      ok(cliAs(u, ['export', layer.chainId, '-o', out]), 'export');
+      const listed = await listTar(out);
+      const owners = Object.fromEntries(listed.map((e) => [e.name, `${e.uid}:${e.gid}`]));
+      expect(owners).toMatchObject({ 'etc/shadow': '0:42', newfile: '0:0', '.wh.gone': '0:0' });
+      for (const e of listed) expect([e.name, e.uid < 65536 && e.gid < 65536]).toEqual([e.name, true]);
+      // no overlay xattr of the upper directory leaves with the layer (moby#47962)
+      for (const e of listed) expect([e.name, Object.keys(e.pax).filter((k) => /overlay/.test(k))]).toEqual([e.name, []]);
+      const fsck = JSON.parse(ok(cliAs(u, ['--json', 'fsck']), 'fsck'));
+      expect(fsck.problems).toEqual([]);
+    },
+    T,
+  );
+
+  test(
+    "the kernel's rules for userxattr overlays: redirect_dir and metacopy refused, a lower directory's rename is EXDEV (and mv's copy diffs right), an idmapped mount is EPERM",
+    () => {
+      const py = [
+        'import os, errno, sys',
+        `m = ${JSON.stringify(merged)}`,
+        'try:',
+        '    os.rename(m + "/lowerdir", m + "/moved")',
+        '    print("renamed")',
+        'except OSError as e:',
+        '    print(errno.errorcode[e.errno])',
+      ].join('\n');
+      const lower = path.join(store(), 'layers', chain.slice(7), 'diff');
+      const scratch = path.join(u.home, 'scratch');
+      const idmap = giveFile(u, 'idmap.py', IDMAP_PY);
+      ok(asUser(u, 'mkdir', ['-p', `${scratch}/u`, `${scratch}/w`, `${scratch}/m`]), 'mkdir');
+      const script = [
+        `python3 -c '${py}'`,
+        `mv ${merged}/lowerdir ${merged}/moved && echo mv-copied`,
+        `mount -t overlay x -o userxattr,redirect_dir=on,lowerdir=${lower},upperdir=${scratch}/u,workdir=${scratch}/w ${scratch}/m 2>/dev/null; echo redirect_dir=$?`,
+        `mount -t overlay x -o userxattr,metacopy=on,lowerdir=${lower},upperdir=${scratch}/u,workdir=${scratch}/w ${scratch}/m 2>/dev/null; echo metacopy=$?`,
+        `python3 ${idmap} ${lower} /proc/self/ns/user`,
+      ].join('; ');
+      const r = cliAs(u, ['unshare', 'sh', '-c', script]);
+      expect(r.stdout.trim().split('\n')).toEqual(['EXDEV', 'mv-copied', 'redirect_dir=32', 'metacopy=32', 'mount_setattr EPERM']);
+      // the control: root may idmap the same directory to the user's namespace
+      const holder = JSON.parse(fs.readFileSync(path.join(store(), 'userns.json'), 'utf8')).pid;
+      const { spawnSync } = require('child_process') as typeof import('child_process');
+      expect(spawnSync('python3', [idmap, lower, `/proc/${holder}/ns/user`], { encoding: 'utf8' }).stdout.trim()).toBe('mount_setattr ok');
+      const d = JSON.parse(ok(cliAs(u, ['--json', 'diff', id]), 'diff'));
+      expect(d.changes.map((x: { kind: string; path: string }) => `${x.kind} ${x.path}`)).toEqual(['C /etc/shadow', 'D /gone', 'D /lowerdir', 'A /moved', 'A /moved/f', 'A /newfile']);
+    },
+    T,
+  );
+
+  test(
+    'the store is its maker\'s: root opening the user\'s store, the user opening a root store, and a program outside the namespace each get LAYERFS_USERNS',
+    () => {
+      const { spawnSync } = require('child_process') as typeof import('child_process');
+      const asRoot = spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/layerfs'), '--json', '--store', store(), 'ls'], { encoding: 'utf8' });
+      expect(JSON.parse(asRoot.stdout).error).toMatchObject({ code: 'LAYERFS_USERNS' });
+      expect(JSON.parse(asRoot.stdout).error.message).toMatch(new RegExp(`made by uid ${u.uid} in a user namespace .* opened by root: open it as uid ${u.uid}`));
+      // a root store the user can reach the directory of
+      const rootStore = path.join(u.home, 'root-store');
+      ok(spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/layerfs'), '--store', rootStore, 'ls'], { encoding: 'utf8' }), 'root ls');
+      const byUser = cliAs(u, ['--json', '--store', rootStore, 'ls']);
+      expect(JSON.parse(byUser.stdout).error).toMatchObject({ code: 'LAYERFS_USERNS' });
+      expect(JSON.parse(byUser.stdout).error.message).toMatch(new RegExp(`cannot be opened by uid ${u.uid} \\(it was made by root\\)`));
+      // the library, without enterUserNamespace: a clear error, not wrong owners
+      const lib = path.resolve(__dirname, '../../dist/lib/index.js');
+      const plain = asUser(u, process.execPath, ['-e', `require(${JSON.stringify(lib)}).LayerStore.open().then(() => console.log('opened'), (e) => console.log(e.code, e.message))`]);
+      expect(plain.stdout).toMatch(/^LAYERFS_USERNS .*use the layerfs command, `layerfs unshare`, or call enterUserNamespace\(\) first/);
+    },
+    T,
+  );
+
+  test(
+    'the library: a program that calls enterUserNamespace() runs again inside, and mounts an overlay container of its own',
+    () => {
+      const lib = path.resolve(__dirname, '../../dist/lib/index.js');
+      const prog = giveFile(
+        u,
+        'prog.js',
+        `const lfs = require(${JSON.stringify(lib)});
+(async () => {
+  await lfs.enterUserNamespace();
+  const store = await lfs.LayerStore.open();
+  const c = await store.createContainer(${JSON.stringify(chain)});
+  const p = await c.mount();
+  const fs = require('fs');
+  console.log(JSON.stringify({ uid: process.getuid(), driver: c.driver, shadow: fs.statSync(p + '/etc/shadow').gid, cwd: process.cwd() }));
+  await c.remove();
+})().catch((e) => { console.error(e); process.exit(3); });`,
+      );
+      const r = asUser(u, process.execPath, [prog]);
+      expect(JSON.parse(ok(r, 'program'))).toEqual({ uid: 0, driver: 'overlay', shadow: 42, cwd: u.home });
+    },
+    T,
+  );
+});
