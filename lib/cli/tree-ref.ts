@@ -46,9 +46,7 @@ export async function resolveTree(store: LayerStore, ref: string, extra: Array<(
   }
   try {
     const c = await store.getContainer(ref);
-    if (c.driver === 'copy') return { input: store.paths.containerRoot(c.id), kind: 'container', cleanup: none };
-    // the merged tree without needing the mount: the chain with the upperdir on top
-    return { input: new UnionView([...store.layerDirs(c.chain), store.paths.containerUpper(c.id)], store.whiteout), kind: 'container', cleanup: none };
+    return { input: c.readTree(), kind: 'container', cleanup: none };
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e;
   }

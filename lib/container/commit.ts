@@ -3,7 +3,7 @@ import * as path from 'path';
 import { ChangedMeanwhileError, NotFoundError } from '../errors';
 import { runWorker } from '../native/workers';
 import { packToFile } from '../tar/pack-layer';
-import { manifestChangesAsync, overlayChangesAsync } from '../diff';
+import { driverFor } from '../drivers';
 import { newLayerRecord, noSpace, refOf } from '../store/store-core';
 import type { LayerCore } from '../layers';
 import type { UnionView } from '../view';
@@ -127,8 +127,8 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
 
 /** The container's diff, read the way its driver keeps it. */
 function changesOf(store: LayerCore, rec: ContainerRecord, lower: UnionView, signal?: AbortSignal): Promise<Change[]> {
-  if (rec.driver === 'overlay') return overlayChangesAsync(store.paths.containerUpper(rec.id), lower, store.whiteout, { merged: store.paths.containerMerged(rec.id), signal });
-  return manifestChangesAsync(store.paths.containerRoot(rec.id), store.paths.containerManifest(rec.id), lower, { signal });
+  // the one path to a container's changes, as Container.diff reads them
+  return driverFor(rec.driver).changes({ store, record: rec }, { lower, signal });
 }
 
 /** The tree the changes were read from (an overlay diff may come from the merged tree): the part of a source before its path. */

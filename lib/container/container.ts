@@ -6,6 +6,7 @@ import type { Driver, ContainerRef } from '../drivers/types';
 import { isMountPoint, UnmountOptions } from '../drivers/mounts';
 import { withContainerLock } from './lock';
 import type { Change, CommitOptions, ContainerRecord, DriverName, LayerRef, MountSpec } from './types';
+import type { TreeInput } from '../diff/types';
 import { withoutRuntimeEntries } from './runtime-entries';
 import { releaseName } from './names';
 import type { RunOptions } from './run';
@@ -87,9 +88,14 @@ export class Container implements ContainerRef {
     return this.impl.mounts(this);
   }
 
-  /** What changed against the chain, sorted by path. */
-  async diff(): Promise<Change[]> {
-    return withoutRuntimeEntries(await this.impl.changes(this), this.rec.runtimeEntries);
+  /** What changed against the chain, sorted by path (what commit packs: both read the driver's changes). */
+  async diff(opts: { signal?: AbortSignal } = {}): Promise<Change[]> {
+    return withoutRuntimeEntries(await this.impl.changes(this, opts), this.rec.runtimeEntries);
+  }
+
+  /** The container's tree, readable mounted or not: a directory or a view of the chain with the container's writes on top. */
+  readTree(): TreeInput {
+    return this.impl.readTree(this);
   }
 
   /**

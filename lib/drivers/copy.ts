@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as native from '../native';
-import { manifestChanges } from '../diff';
+import { manifestChangesAsync } from '../diff';
 import { runWorker } from '../native/workers';
 import { UnsupportedError } from '../errors';
-import type { Change } from '../diff/types';
+import type { Change, TreeInput } from '../diff/types';
 import type { OperationOptions } from '../store/types';
-import type { Driver, ContainerRef, MountSpec } from './types';
+import type { ChangesOptions, Driver, ContainerRef, MountSpec } from './types';
 import type { MaterialiseJob, MaterialiseResult } from './materialise';
 import { containerLayout } from './layout';
 import { bindReadOnly, isMountPoint, unmountTarget, UnmountOptions } from './mounts';
@@ -66,9 +66,13 @@ export class CopyDriver implements Driver {
     if (target) await unmountTarget(target, { noLazy: true });
   }
 
-  changes(c: ContainerRef): Promise<Change[]> {
+  changes(c: ContainerRef, opts: ChangesOptions = {}): Promise<Change[]> {
     const l = this.layout(c);
-    return Promise.resolve(manifestChanges(l.root, l.manifest, c.store.view(c.record.chain)));
+    return manifestChangesAsync(l.root, l.manifest, opts.lower ?? c.store.view(c.record.chain), { signal: opts.signal });
+  }
+
+  readTree(c: ContainerRef): TreeInput {
+    return this.layout(c).root;
   }
 
   remove(c: ContainerRef, opts?: UnmountOptions): Promise<void> {

@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import { UnsupportedError } from '../errors';
 import type { Change } from '../diff/types';
-import type { Driver, ContainerRef, MountSpec } from './types';
+import type { TreeInput } from '../diff/types';
+import { UnionView } from '../view';
+import type { ChangesOptions, Driver, ContainerRef, MountSpec } from './types';
 import { containerLayout } from './layout';
 import { mountOverlay, MountApi, OVERLAY_SOURCE } from './overlay-mount';
 import { bindReadOnly, isMountPoint, unmountTarget, verifyOverlay, UnmountOptions } from './mounts';
@@ -93,10 +95,17 @@ export class OverlayDriver implements Driver {
     if (target) await unmountTarget(target, { noLazy: true });
   }
 
-  changes(c: ContainerRef): Promise<Change[]> {
+  changes(c: ContainerRef, opts: ChangesOptions = {}): Promise<Change[]> {
     // loaded on first use: a CLI create or mount never needs the diff code
-    const { overlayChanges } = require('../diff') as typeof import('../diff');
-    return Promise.resolve(overlayChanges(this.layout(c).upper, c.store.view(c.record.chain), c.store.whiteout));
+    const { overlayChangesAsync } = require('../diff') as typeof import('../diff');
+    const l = this.layout(c);
+    // merged: where redirect and metacopy entries of the upper are resolved while mounted
+    return overlayChangesAsync(l.upper, opts.lower ?? c.store.view(c.record.chain), c.store.whiteout, { merged: l.merged, signal: opts.signal });
+  }
+
+  readTree(c: ContainerRef): TreeInput {
+    // the merged tree without needing the mount: the chain with the upperdir on top
+    return new UnionView([...c.store.layerDirs(c.record.chain), this.layout(c).upper], c.store.whiteout);
   }
 
   remove(c: ContainerRef, opts?: UnmountOptions): Promise<void> {

@@ -1,5 +1,6 @@
 import type { LayerCore } from '../layers';
-import type { Change } from '../diff/types';
+import type { Change, TreeInput } from '../diff/types';
+import type { UnionView } from '../view';
 import type { OperationOptions } from '../store/types';
 import type { UnmountOptions } from './mounts';
 
@@ -28,9 +29,25 @@ export interface ContainerRef {
   readonly record: DriverRecord;
 }
 
+/** How a driver reads a container's changes. */
+export interface ChangesOptions {
+  signal?: AbortSignal;
+  /** the chain's view, when the caller has one already (commit reads the lower side through it too) */
+  lower?: UnionView;
+}
+
 /**
  * How a container is realised. Drivers hold no per-container state: everything they need is
  * in the record and on disk, so any process can mount, diff or remove any container.
+ *
+ * The lifecycle, as containerd's snapshotter.go gives it for snapshots:
+ * create (lib/container writes the record) → `prepare` (in the container's staging directory,
+ * before it is renamed into place) → `mount` / `unmount`, any number of times → `changes`, or
+ * commit, which reads `changes` and then the files under the directory they name → `remove`.
+ * `path`, `mountPoint`, `mounts` and `readTree` may be called at any time after `prepare`.
+ * "On no layers" is a record whose chain is null: the tree starts empty. "Read-only" is a
+ * record with `readOnly`: nothing can be written, so its changes are always none. The caller
+ * holds the container's lock around `mount`, `unmount`, `changes` (for commit) and `remove`.
  */
 export interface Driver {
   readonly name: DriverName;
@@ -46,8 +63,10 @@ export interface Driver {
   mountPoint(c: ContainerRef): string | null;
   /** The mounts that make the tree, for callers that mount by themselves (as containerd snapshotters return them). */
   mounts(c: ContainerRef): Promise<MountSpec[]>;
-  /** What changed in the container against its chain, sorted by path. */
-  changes(c: ContainerRef): Promise<Change[]>;
+  /** What changed in the container against its chain, sorted by path: what diff shows and commit packs. Big walks run off the main thread. */
+  changes(c: ContainerRef, opts?: ChangesOptions): Promise<Change[]>;
+  /** The container's tree, readable mounted or not: a directory or a view (what `layerfs diff` and reports read). */
+  readTree(c: ContainerRef): TreeInput;
   /** Unmounts and deletes the container's directory; never deletes through a mount. */
   remove(c: ContainerRef, opts?: UnmountOptions): Promise<void>;
 }
