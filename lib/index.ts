@@ -24,6 +24,11 @@ export type { RuntimeSpec, RuntimeSpecOptions, BundleOptions, RunResult } from '
 export type { RunOptions } from './container/run';
 export { Registry, parseReference, formatReference, familiarReference, MANIFEST_ACCEPT } from './registry';
 export type { Reference, AuthProvider, TlsOptions, RegistryOptions, ConnectSettings, Progress as RegistryProgress, BlobDescriptor, Manifest, ManifestHead, CallOptions as RegistryCallOptions, GetManifestOptions, GetBlobOptions, PushBlobOptions, PushBlobResult, PutManifestResult, ReferrersOptions, ReferrerDescriptor, BlobOpener } from './registry';
+export { registryAccess, tlsFor, mirrorsFor } from './registry/config';
+export type { AccessOptions, Endpoint, TlsConfigOptions } from './registry/config';
+export { authProvider, findCredentials } from './registry/auth';
+export type { Credentials, CredentialOptions } from './registry/auth';
+export { login, logout } from './registry/auth/login';
 export { renderLayersReport, renderDiffReport } from './report';
 export type { LayersReportData, LayersReportOptions, ReportLayer, ReportLayerEntry, ReportChange, DiffReportOptions } from './report';
 

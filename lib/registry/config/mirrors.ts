@@ -3,9 +3,6 @@ import * as os from 'os';
 import * as path from 'path';
 import { InvalidArgumentError, RegistryError } from '../../errors';
 
-// smol-toml is an ES module with a CommonJS build: required, typed from its declarations
-const { parse } = require('smol-toml') as { parse: (text: string) => Record<string, unknown> };
-
 /**
  * Mirrors, from containers' registries.conf (version 2, what podman, skopeo and buildah read):
  *
@@ -115,6 +112,8 @@ export function loadRegistriesConf(opts: MirrorOptions = {}): RegistriesConf {
 
 /** The [[registry]] tables of one file; a malformed one is an error naming the file and the entry. */
 export function parseRegistriesConf(text: string, file: string): RegistryEntry[] {
+  // smol-toml is an ES module with a CommonJS build: required when a file is read, not with the library
+  const { parse } = require('smol-toml') as { parse: (text: string) => Record<string, unknown> };
   let doc: Record<string, unknown>;
   try {
     doc = parse(text);
