@@ -65,6 +65,11 @@ function ownError(e: unknown): LayerfsError | null {
   return null;
 }
 
+/** A URL for a message: another host's query (a signed CDN URL is a credential for a while) is left out. */
+function shown(url: URL, own: boolean): string {
+  return own || !url.search ? url.href : `${url.origin}${url.pathname}?…`;
+}
+
 export function header(res: { headers: HttpResponse['headers'] }, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
@@ -105,7 +110,7 @@ async function readCapped(body: Readable, max: number): Promise<string> {
 }
 
 export class Transport {
-  private readonly dispatchers = new Map<string, Promise<{ dispatcher: Dispatcher; verify: boolean }>>();
+  private readonly dispatchers = new Map<string, Promise<{ dispatcher: Dispatcher; verify: boolean; owned: boolean }>>();
   /** hosts found to speak plain HTTP while --tls-verify=false allowed it */
   private readonly plain = new Set<string>();
   readonly retries: number;
@@ -132,7 +137,7 @@ export class Transport {
     return Math.min(10_000, this.backoffMs * 2 ** attempt) * (0.5 + Math.random());
   }
 
-  private dispatcher(host: string): Promise<{ dispatcher: Dispatcher; verify: boolean }> {
+  private dispatcher(host: string): Promise<{ dispatcher: Dispatcher; verify: boolean; owned: boolean }> {
     let d = this.dispatchers.get(host);
     if (!d) {
       d = (async () => {
@@ -142,17 +147,17 @@ export class Transport {
         if (t.ca?.length) connect.ca = [...tls.rootCertificates, ...t.ca];
         if (t.cert) connect.cert = t.cert;
         if (t.key) connect.key = t.key;
-        const dispatcher =
-          this.options.dispatcher?.(host, connect) ??
-          new (undici().Agent)({
-            connections: this.options.jobs ?? 6,
-            pipelining: 1,
-            allowH2: this.options.http2 ?? false,
-            headersTimeout: this.options.idleTimeoutMs ?? 60_000,
-            bodyTimeout: this.options.idleTimeoutMs ?? 60_000,
-            connect,
-          });
-        return { dispatcher, verify: t.verify !== false };
+        const given = this.options.dispatcher?.(host, connect);
+        if (given) return { dispatcher: given, verify: t.verify !== false, owned: false };
+        const dispatcher = new (undici().Agent)({
+          connections: this.options.jobs ?? 6,
+          pipelining: 1,
+          allowH2: this.options.http2 ?? false,
+          headersTimeout: this.options.idleTimeoutMs ?? 60_000,
+          bodyTimeout: this.options.idleTimeoutMs ?? 60_000,
+          connect,
+        });
+        return { dispatcher, verify: t.verify !== false, owned: true };
       })();
       d.catch(() => this.dispatchers.delete(host));
       this.dispatchers.set(host, d);
@@ -163,7 +168,13 @@ export class Transport {
   async close(): Promise<void> {
     const all = [...this.dispatchers.values()];
     this.dispatchers.clear();
-    await Promise.all(all.map(async (d) => (await d.catch(() => null))?.dispatcher.close().catch(() => undefined)));
+    // a dispatcher the options gave is theirs to close (it may serve other clients)
+    await Promise.all(
+      all.map(async (p) => {
+        const d = await p.catch(() => null);
+        if (d?.owned) await d.dispatcher.close().catch(() => undefined);
+      }),
+    );
   }
 
   async request(r: HttpRequest): Promise<HttpResponse> {
@@ -198,13 +209,13 @@ export class Transport {
             url = new URL(url.pathname + url.search, this.baseUrl());
             continue;
           }
-          throw tlsError(url.host, url.href, e);
+          throw tlsError(url.host, shown(url, own), e);
         }
         if (isRetryableNetworkError(e) && r.idempotent && attempt < this.retries) {
           await sleep(this.backoff(attempt++), signal);
           continue;
         }
-        throw unreachableError(url.host, url.href, e);
+        throw unreachableError(url.host, shown(url, own), e);
       }
       const status = res.statusCode;
       const result: HttpResponse = { status, headers: res.headers, body: res.body, url };
@@ -212,11 +223,11 @@ export class Transport {
         const text = method === 'HEAD' ? '' : await readCapped(res.body, MAX_ERROR_BODY).catch(() => '');
         challenged = true;
         if (await this.options.auth.challenged(this.host, r.scopes, header(result, 'www-authenticate'), signal)) continue;
-        throw errorFromResponse(r.what, method, url.href, status, text, r.notFound);
+        throw errorFromResponse(r.what, method, shown(url, own), status, text, r.notFound);
       }
       if (follow && REDIRECTS.has(status) && header(result, 'location')) {
         await res.body.dump().catch(() => undefined);
-        if (++redirects > 10) throw new RegistryError('PROTOCOL', `${r.what}: more than 10 redirects (${url.href})`, url.href, status);
+        if (++redirects > 10) throw new RegistryError('PROTOCOL', `${r.what}: more than 10 redirects (${shown(url, own)})`, shown(url, own), status);
         url = new URL(header(result, 'location')!, url);
         if (status === 303) method = 'GET';
         continue;
@@ -230,12 +241,12 @@ export class Transport {
           const text = r.once ? await readCapped(res.body, MAX_ERROR_BODY).catch(() => '') : (await res.body.dump().catch(() => undefined), '');
           await sleep(after ?? this.backoff(attempt), signal);
           attempt++;
-          if (r.once) throw errorFromResponse(r.what, method, url.href, status, text, r.notFound);
+          if (r.once) throw errorFromResponse(r.what, method, shown(url, own), status, text, r.notFound);
           continue;
         }
       }
       const text = method === 'HEAD' ? '' : await readCapped(res.body, MAX_ERROR_BODY).catch(() => '');
-      throw errorFromResponse(r.what, method, url.href, status, text, r.notFound);
+      throw errorFromResponse(r.what, method, shown(url, own), status, text, r.notFound);
     }
   }
 

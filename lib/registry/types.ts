@@ -51,7 +51,7 @@ export interface RegistryOptions {
   /** aborts every call of this client (each call also takes its own) */
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
-  /** how the client reaches a host: default an undici Agent (HTTP/1.1, `jobs` connections) with these TLS settings; lib/registry/config gives a proxy agent here */
+  /** how the client reaches a host: default an undici Agent (HTTP/1.1, `jobs` connections) with these TLS settings; lib/registry/config gives a proxy agent here. Asked once per host; `close()` leaves a given dispatcher open (it may serve other clients) */
   dispatcher?: (host: string, connect: ConnectSettings) => Dispatcher;
   /** attempts of an idempotent step before its error is final; default 5 */
   retries?: number;

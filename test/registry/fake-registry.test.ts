@@ -169,6 +169,11 @@ describe('Registry against a fake registry', () => {
         expect(cdn.log).toHaveLength(1);
         expect(cdn.log[0].headers.authorization).toBeUndefined();
         expect(cdn.log[0].url.search).toBe('?sig=abc%2Bdef');
+        // an error there names the URL without its signed query
+        cdn.blobs.delete(blob.digest);
+        const err = await reg.getBlob('a/b', blob).catch((e) => e);
+        expect(err).toMatchObject({ code: 'LAYERFS_REGISTRY_BLOB_UNKNOWN', url: `${cdn.url}/v2/a/b/blobs/${blob.digest}?…` });
+        expect(err.message).not.toContain('sig=');
       } finally {
         await cdn.close();
       }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'crypto';
 import { Readable } from 'stream';
+import { Agent, type Dispatcher } from 'undici';
 import { Registry, OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST } from '../../lib/registry';
 import { sha256 } from '../../lib/digest';
 import { describeIf } from '../fixtures/peers';
@@ -95,6 +96,49 @@ describeIf(registryUnmet().length === 0, registryUnmet().join('; '))('Registry a
     const bytes = randomBytes(1000);
     const wrong = { digest: sha256('something else'), size: 1000 };
     await expect(reg.pushBlob('app/bad', wrong, () => Readable.from([bytes]))).rejects.toMatchObject({ code: 'LAYERFS_REGISTRY_DIGEST_INVALID', status: 400 });
+  });
+
+  test('a large blob goes up in PATCH chunks to the real registry (each request seen through the dispatcher seam)', async () => {
+    const sent: string[] = [];
+    const agents: Agent[] = [];
+    const counting = new Registry(server.host, {
+      plainHttp: () => true,
+      chunkSize: 64 * 1024,
+      monolithicMax: 100 * 1024,
+      dispatcher: (_host, connect) =>
+        (agents[agents.length] = new Agent({ connect })).compose((dispatch: Dispatcher['dispatch']) => (o, handler) => {
+          sent.push(`${o.method} ${String(o.path).split('?')[0].replace(/uploads\/[^/]+$/, 'uploads/ID')} ${(o.headers as Record<string, string>)['content-range'] ?? ''}`.trim());
+          return dispatch(o, handler);
+        }),
+    });
+    try {
+      const big = blob(randomBytes(200_000));
+      await counting.pushBlob('app/chunks', big.desc, big.open);
+      expect(sent).toEqual([
+        `HEAD /v2/app/chunks/blobs/${big.desc.digest}`,
+        'POST /v2/app/chunks/blobs/uploads/',
+        'PATCH /v2/app/chunks/blobs/uploads/ID 0-65535',
+        'PATCH /v2/app/chunks/blobs/uploads/ID 65536-131071',
+        'PATCH /v2/app/chunks/blobs/uploads/ID 131072-196607',
+        'PATCH /v2/app/chunks/blobs/uploads/ID 196608-199999',
+        'PUT /v2/app/chunks/blobs/uploads/ID',
+      ]);
+      expect(sha256(await readAll(await counting.getBlob('app/chunks', big.desc)))).toBe(big.desc.digest);
+    } finally {
+      await counting.close();
+      // a given dispatcher is the giver's to close
+      expect(agents).toHaveLength(1);
+      expect(agents[0].closed).toBe(false);
+      await agents[0].close();
+    }
+  });
+
+  test('an OCI manifest is not found when Accept leaves its type out (why the client names all four)', async () => {
+    const config = blob(Buffer.from('{"os":"linux","architecture":"arm64"}'));
+    await reg.pushBlob('app/accept', config.desc, config.open);
+    await reg.putManifest('app/accept', 'v1', OCI_MANIFEST, imageManifest(config.desc, []));
+    await expect(reg.getManifest('app/accept', 'v1', { accept: [DOCKER_MANIFEST] })).rejects.toMatchObject({ code: 'LAYERFS_REGISTRY_MANIFEST_UNKNOWN', status: 404 });
+    expect((await reg.getManifest('app/accept', 'v1')).mediaType).toBe(OCI_MANIFEST);
   });
 
   test('a large blob goes up in chunks and comes back whole; a read from an offset continues a hash', async () => {
