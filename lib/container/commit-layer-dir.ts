@@ -1,18 +1,18 @@
 import * as fs from 'fs';
+import { createHash, Hash } from 'crypto';
 import * as native from '../native';
-import { fsPath, nameOfBytes } from '../names';
+import { nameOfBytes } from '../names';
 import { NoFollowDir } from '../native/no-follow-dir';
 import type { TreePath } from '../native/no-follow-dir';
-import { ChangedMeanwhileError } from '../errors';
-import { Attributes, metaOf, splitDev } from '../drivers/attributes';
+import { metaOf, splitDev } from '../drivers/attributes';
 import type { EntryMeta } from '../drivers/attributes';
 import { FileCopier } from '../drivers/file-copy';
 import { whiteoutFormat } from '../whiteout';
-import { compareTreePaths } from '../diff';
+import type { WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../store/types';
 import type { PackEntry } from '../tar/types';
-import { TreeFingerprint, checkUnchanged } from '../tar/tree-fingerprint';
-import { ROOT, refuseWhiteoutNames } from './commit-entries';
+import { createTarProducer } from '../tar/pack';
+import type { ListedEntry, PackObserver } from '../tar/pack';
 
 export interface LayerDirOptions {
   /** the container's tree the entries are read from (each at `from/path`) */
@@ -25,140 +25,204 @@ export interface LayerDirOptions {
   onEntry?: (rel: TreePath) => void;
 }
 
-const { O_RDONLY, O_NONBLOCK } = fs.constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+/** Files up to this size are written from the bytes the tar read; larger ones (and sparse ones) are cloned or copied in the kernel. */
+const WRITE_MAX = 1 << 20;
 
 /**
- * Builds a committed layer's directory from the entries that were packed, each taken from the
- * container's own files (a reflink where the filesystem can, else an in-kernel copy that keeps
- * holes): the tarball is never read back or extracted. Whiteouts and opaque markers are written
- * in the store's format; overlay's own xattrs are left behind. Hardlinks among the entries stay
- * hardlinks. Runs synchronously (in the commit worker).
+ * Builds a committed layer's directory as the commit's tarball is packed, in the same pass
+ * (a PackObserver): each entry is written from what the pack read of it (its lstat, xattrs,
+ * symlink target, and a small file's very bytes), so nothing of the container is read twice and
+ * nothing written is read back. A large or sparse file is cloned where the filesystem can, else
+ * copied in the kernel keeping its holes, from the descriptor the pack opened. Whiteouts and
+ * opaque markers are written in the store's format; overlay's own xattrs are left behind (the
+ * pack leaves them out). Hardlinks among the entries stay hardlinks. Synchronous (it runs in
+ * the commit worker, or inline for a tiny commit).
  *
- * The container may be changing meanwhile, so neither side follows a symlink anywhere
- * (NoFollowDir): an entry is read at `from/path` with every directory on the way opened from the
- * one above it, and a file is read from the descriptor its lstat was checked against; each entry
- * is written below the new layer's directory the same way, so a symlink the layer has just been
- * given is never walked through. A directory that became a symlink fails the commit with
- * ChangedMeanwhileError.
+ * The container may be changing meanwhile: the pack reads it without following any symlink
+ * (lib/native/no-follow-dir.ts), checks that a file is the inode its lstat saw and unchanged
+ * once read (else ChangedMeanwhileError). Each entry is written below the new layer's directory
+ * the same way, so a symlink the layer has just been given is never walked through.
  */
-export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: WhiteoutFormatName, opts: LayerDirOptions): { observed: string } {
-  // a container file named `.wh.*` is refused before anything is written (as the packer refuses it)
-  refuseWhiteoutNames(entries);
-  const fmt = whiteoutFormat(whiteout);
-  // the copy driver's attributes (owner first, then mode, xattrs not overlay's own, times), mtimes clamped as in the tarball
-  const attrs = new Attributes();
-  const epoch = opts.sourceDateEpoch;
-  const meta = (st: fs.BigIntStats): EntryMeta => {
-    const m = metaOf(st);
-    // whole seconds, as the tar's headers hold them (and its import sets the atime to the mtime)
-    const t = Math.floor(epoch !== undefined && m.mtime > epoch ? epoch : m.mtime);
-    return { ...m, atime: t, mtime: t };
-  };
-  const copier = new FileCopier({ exclusive: true });
+export class LayerDirBuilder implements PackObserver {
+  private readonly fmt: WhiteoutFormat;
+  private readonly asRoot = process.geteuid?.() === 0;
+  private readonly xattrs = native.available();
+  private readonly copier = new FileCopier({ exclusive: true });
+  private readonly out: NoFollowDir;
   /** the first path written of each hardlinked inode */
-  const links = new Map<string, TreePath>();
-  const dirs: Array<{ rel: TreePath; meta: EntryMeta }> = [];
-  /** the container root's attributes, when its change is an entry (`.`) */
-  let rootMeta: EntryMeta | undefined;
-  const sorted = entries.map((e) => ({ e, rel: nameOf(e.path) })).sort((a, b) => compareTreePaths('/' + a.rel, '/' + b.rel));
-  const seen = new TreeFingerprint();
-  const src = new NoFollowDir(opts.from, opts.what);
-  const out = new NoFollowDir(dest, `the new layer of ${opts.what}`);
-  try {
-    for (const { e, rel } of sorted) {
-      writeEntry(e, rel);
-      opts.onEntry?.(rel);
-    }
-    // directories last, deepest first: writing inside them moved their mtimes (they are this
-    // process's own, in its staging directory: the last component may be followed)
-    for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(out.at(dirs[i].rel), dirs[i].meta);
-    if (rootMeta) attrs.modeAndTimes(dest, rootMeta);
-    return { observed: seen.value() };
-  } finally {
-    src.close();
-    out.close();
+  private readonly links = new Map<string, Buffer>();
+  private readonly dirs: Array<{ rel: Buffer; meta: EntryMeta }> = [];
+  /** content digests of the files written, by the new file's inode (the layer manifest takes them) */
+  readonly known = new Map<number, string>();
+  /** the container root's attributes, when its change is an entry */
+  rootMeta: EntryMeta | undefined;
+  private file: { rel: Buffer; st: fs.BigIntStats; xattrs: Array<[string, Buffer]>; fd: number | null; hash: Hash } | null = null;
+
+  constructor(private readonly dest: string, whiteout: WhiteoutFormatName, private readonly opts: LayerDirOptions) {
+    this.fmt = whiteoutFormat(whiteout);
+    this.out = new NoFollowDir(dest, `the new layer of ${opts.what}`);
   }
 
-  function writeEntry(e: PackEntry, rel: TreePath): void {
-    if (rel === ROOT) {
-      // the layer's root is there already; both roots are the store's own directories
-      const st = fs.lstatSync(opts.from, { bigint: true });
-      seen.add('', st);
-      rootMeta = meta(st);
-      attrs.owner(dest, opts.from, rootMeta);
-      return;
+  entry(e: ListedEntry): void {
+    const { rel } = e;
+    if (e.kind === 'whiteout') {
+      const { dir, name } = this.out.dirAt(rel);
+      this.fmt.writeWhiteoutSync(dir, name);
+      return this.written(rel);
     }
-    if (e.whiteout) {
-      const { dir, name } = out.dirAt(rel);
-      fmt.writeWhiteoutSync(dir, name);
-      return;
+    if (e.kind === 'opaque') return this.fmt.markOpaqueSync(this.out.at(rel));
+    const { st, xattrs } = e;
+    const m = this.meta(st);
+    if (rel.length === 0) {
+      // the layer's root is there already (the store's own directory)
+      this.rootMeta = m;
+      this.chown(this.dest, m);
+      this.setXattrs(this.dest, xattrs);
+      return this.written(rel);
     }
-    const st = src.lstat(rel);
-    seen.add(rel, st);
-    const to = out.at(rel);
-    let modeSet = false;
+    const to = this.out.at(rel);
     if (st.isDirectory()) {
       fs.mkdirSync(to, { mode: 0o700 });
-      const m = meta(st);
-      attrs.owner(to, src.at(rel), m);
-      if (e.opaque) fmt.markOpaqueSync(out.at(rel));
-      dirs.push({ rel, meta: m });
-      return;
+      this.chown(to, m);
+      this.setXattrs(to, xattrs);
+      this.dirs.push({ rel, meta: m });
+      return this.written(rel);
     }
     if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
-      const firstName = st.nlink > 1n ? links.get(key) : undefined;
-      if (firstName !== undefined) {
-        linkSync(out, firstName, rel); // one inode: its attributes are set
-        return;
+      const first = st.nlink > 1n ? this.links.get(key) : undefined;
+      if (first !== undefined) {
+        linkSync(this.out, first, rel); // one inode: its attributes are set
+        return this.written(rel);
       }
-      if (st.nlink > 1n) links.set(key, rel);
-      modeSet = copyFile(src, rel, st, out, copier);
-    } else if (st.isSymbolicLink()) {
-      fs.symlinkSync(fs.readlinkSync(src.at(rel), { encoding: 'buffer' }), out.at(rel));
-    } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
-      const { major, minor } = splitDev(st.rdev);
-      native.mknodSync(out.at(rel), Number(st.mode) & fs.constants.S_IFMT, major, minor);
-    } else {
-      return; // sockets are not layer content (the packer skips them too)
+      if (st.nlink > 1n) this.links.set(key, rel);
+      // written from the pack's reads, or copied from its descriptor once it is open
+      const small = st.size <= BigInt(WRITE_MAX) && !(st.size > 0n && st.blocks * 512n < st.size);
+      const fd = small ? fs.openSync(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600) : null;
+      this.file = { rel, st, xattrs, fd, hash: createHash('sha256') };
+      return;
     }
-    attrs.all(out.at(rel), src.at(rel), meta(st), modeSet);
+    if (st.isSymbolicLink()) fs.symlinkSync(e.linkname!, to);
+    else {
+      const { major, minor } = splitDev(st.rdev);
+      native.mknodSync(to, Number(st.mode) & fs.constants.S_IFMT, major, minor);
+    }
+    this.attributes(to, m, xattrs, st.isSymbolicLink());
+    this.written(rel);
+  }
+
+  fileOpen(fd: number): void {
+    const f = this.file!;
+    if (f.fd === null) this.copier.copy('/proc/self/fd/' + fd, this.out.at(f.rel), { size: Number(f.st.size), blocks: Number(f.st.blocks) });
+  }
+
+  content(chunk: Buffer): void {
+    const f = this.file!;
+    f.hash.update(chunk);
+    if (f.fd !== null) {
+      for (let off = 0; off < chunk.length; ) off += fs.writeSync(f.fd, chunk, off, chunk.length - off);
+    }
+  }
+
+  fileEnd(): void {
+    const f = this.file!;
+    this.file = null;
+    const to = this.out.at(f.rel);
+    let ino: number;
+    if (f.fd !== null) {
+      ino = fs.fstatSync(f.fd).ino;
+      fs.closeSync(f.fd);
+    } else ino = fs.lstatSync(to).ino;
+    this.known.set(ino, f.hash.digest('hex'));
+    this.attributes(to, this.meta(f.st), f.xattrs, false);
+    this.written(f.rel);
+  }
+
+  /**
+   * Once the pack has ended: directories get their modes and times, deepest first (writing
+   * inside them moved their mtimes; they are this process's own, in its staging directory: the
+   * last component may be followed), then the root.
+   */
+  finish(): void {
+    for (let i = this.dirs.length - 1; i >= 0; i--) this.modeAndTimes(this.out.at(this.dirs[i].rel), this.dirs[i].meta);
+    if (this.rootMeta) this.modeAndTimes(this.dest, this.rootMeta);
+  }
+
+  close(): void {
+    if (this.file?.fd != null) fs.closeSync(this.file.fd);
+    this.file = null;
+    this.out.close();
+  }
+
+  /** The copy driver's attributes, mtimes clamped as in the tarball, whole seconds as its headers hold them (its import sets the atime to the mtime). */
+  private meta(st: fs.BigIntStats): EntryMeta {
+    const m = metaOf(st);
+    const epoch = this.opts.sourceDateEpoch;
+    const t = Math.floor(epoch !== undefined && m.mtime > epoch ? epoch : m.mtime);
+    return { ...m, atime: t, mtime: t };
+  }
+
+  /** Owner first (chown clears set-id bits and security.capability), then mode, xattrs, times. */
+  private attributes(to: string | Buffer, m: EntryMeta, xattrs: Array<[string, Buffer]>, symlink: boolean): void {
+    this.chown(to, m);
+    if (!symlink) fs.chmodSync(to, m.mode & 0o7777);
+    this.setXattrs(to, xattrs);
+    fs.lutimesSync(to, m.atime, m.mtime);
+  }
+
+  private modeAndTimes(to: string | Buffer, m: EntryMeta): void {
+    fs.chmodSync(to, m.mode & 0o7777);
+    fs.utimesSync(to, m.atime, m.mtime);
+  }
+
+  private chown(to: string | Buffer, m: EntryMeta): void {
+    if (this.asRoot) fs.lchownSync(to, m.uid, m.gid);
+  }
+
+  private setXattrs(to: string | Buffer, xattrs: Array<[string, Buffer]>): void {
+    if (!this.xattrs) return;
+    for (const [name, value] of xattrs) {
+      try {
+        native.lsetxattrSync(to, name, value);
+      } catch (e) {
+        // a user may read xattrs it may not set (security.capability); root must get them all
+        if (this.asRoot || !native.isNativeError(e, 'EPERM')) throw e;
+      }
+    }
+  }
+
+  private written(rel: Buffer): void {
+    this.opts.onEntry?.(nameOfBytes(rel));
   }
 }
 
 /**
- * Copies the container's file `rel` into the new layer from the descriptor it was opened at,
- * after checking that it is the inode lstat saw. Returns whether the copy has the source's mode.
+ * The layer directory of `entries` alone (the pass of the commit, its tar discarded): for tests
+ * that change the container between entries, and for a caller that has the tarball already.
  */
-function copyFile(src: NoFollowDir, rel: TreePath, st: fs.BigIntStats, out: NoFollowDir, copier: FileCopier): boolean {
-  // O_NONBLOCK: should a fifo have taken the name since lstat, open must not hang on it
-  const fd = src.open(rel, O_RDONLY | O_NONBLOCK);
+export function buildLayerDirSync(entries: PackEntry[], dest: string, whiteout: WhiteoutFormatName, opts: LayerDirOptions): void {
+  const builder = new LayerDirBuilder(dest, whiteout, opts);
   try {
-    const now = fs.fstatSync(fd, { bigint: true });
-    if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev) throw new ChangedMeanwhileError(src.what, String(rel), 'another file took its name while it was being committed');
-    const modeSet = copier.copy('/proc/self/fd/' + fd, out.at(rel), { size: Number(now.size), blocks: Number(now.blocks) });
-    checkUnchanged(fd, st, src.what, rel);
-    return modeSet;
+    const producer = createTarProducer({ root: opts.from, entries, confined: opts.what }, { sourceDateEpoch: opts.sourceDateEpoch }, builder);
+    const buf = Buffer.allocUnsafe(1 << 20);
+    while (producer.fill(buf) === buf.length);
+    builder.finish();
   } finally {
-    fs.closeSync(fd);
+    builder.close();
   }
 }
 
 /** A second name in the new layer for the file first written at `first`. */
-function linkSync(out: NoFollowDir, first: TreePath, rel: TreePath): void {
-  const s = String(first);
-  const slash = typeof first === 'string' ? first.lastIndexOf('/') : first.lastIndexOf(0x2f);
-  const dirFd = out.openDir(slash < 0 ? '' : first.slice(0, slash));
+function linkSync(out: NoFollowDir, first: Buffer, rel: Buffer): void {
+  const slash = first.lastIndexOf(0x2f);
+  const dirFd = out.openDir(slash < 0 ? '' : first.subarray(0, slash));
   try {
-    const name = slash < 0 ? first : first.slice(slash + 1);
-    const old = typeof name === 'string' ? fsPath(`/proc/self/fd/${dirFd}/${name}`) : Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), name]);
-    fs.linkSync(old, out.at(rel));
+    const name = slash < 0 ? first : first.subarray(slash + 1);
+    fs.linkSync(Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), name]), out.at(rel));
   } catch (e) {
-    throw Object.assign(e as Error, { message: `${(e as Error).message} (linking ${JSON.stringify(String(rel))} to ${JSON.stringify(s)})` });
+    throw Object.assign(e as Error, { message: `${(e as Error).message} (linking ${JSON.stringify(nameOfBytes(rel))} to ${JSON.stringify(nameOfBytes(first))})` });
   } finally {
     fs.closeSync(dirFd);
   }
 }
-
-/** A pack entry's path as a name string (lib/names). */
-const nameOf = (p: string | Buffer) => (typeof p === 'string' ? p : nameOfBytes(p));

@@ -1,5 +1,5 @@
 import { workerMain } from '../native/worker-main';
-import { CommitLayerJob, runCommitLayerJobSync } from './commit-job';
+import { CommitLayerJob, runCommitLayerJob } from './commit-job';
 
-/** Worker entry: a commit's per-file work (planning, the layer directory, its manifest) off the main thread. */
-workerMain((job: CommitLayerJob, post) => runCommitLayerJobSync(job, post));
+/** Worker entry: a commit's per-file work (planning, the tarball and the layer directory in one pass, its manifest) off the main thread. */
+workerMain((job: CommitLayerJob, post) => runCommitLayerJob(job, post));

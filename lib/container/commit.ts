@@ -1,14 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ChangedMeanwhileError, NotFoundError } from '../errors';
+import { NotFoundError } from '../errors';
 import { runWorker } from '../native/workers';
-import { packToFile } from '../tar/pack-layer';
 import { driverFor } from '../drivers';
 import { newLayerRecord, noSpace, refOf } from '../store/store-core';
 import type { LayerCore } from '../layers';
 import type { UnionView } from '../view';
-import type { PackEntry } from '../tar/types';
-import { CommitLayerJob, runCommitLayerJobSync } from './commit-job';
+import type { PackResult } from '../tar/types';
+import { CommitLayerJob, runCommitLayerJob } from './commit-job';
 import { planPackEntriesSync } from './commit-entries';
 import { withoutRuntimeEntries } from './runtime-entries';
 import { withContainerLock } from './lock';
@@ -23,7 +22,7 @@ export const commitTestHooks: { afterDiff?: (rec: ContainerRecord) => void | Pro
 
 /** The bench's clock: hears when each part of a commit starts and ends (process.hrtime.bigint()). */
 export const commitPhases: { on?: (phase: CommitPhase, start: bigint, end: bigint) => void } = {};
-export type CommitPhase = 'diff' | 'plan' | 'pack' | 'layer directory' | 'publish';
+export type CommitPhase = 'diff' | 'plan' | 'pack and layer directory' | 'publish';
 async function timed<T>(phase: CommitPhase, p: () => Promise<T> | T): Promise<T> {
   if (!commitPhases.on) return p();
   const t0 = process.hrtime.bigint();
@@ -35,18 +34,20 @@ async function timed<T>(phase: CommitPhase, p: () => Promise<T> | T): Promise<T>
 }
 
 /**
- * A container's changes as a new layer on its chain. The tarball is written once, in one
- * streaming pass that hashes it uncompressed (DiffID) and compressed (digest) as it goes (the
- * pack worker); meanwhile the commit worker builds the layer's directory from the same entries,
- * taking every file from the container (reflinked where the filesystem can): nothing written is
- * read back or extracted. Then blob and layer are published together. The same container state
- * gives the same bytes.
+ * A container's changes as a new layer on its chain, in one pass over the changed entries (the
+ * commit worker, or inline for a tiny commit): the tarball is written as it is hashed
+ * uncompressed (DiffID) and compressed (digest), and the layer's directory is written from the
+ * very reads of the packer (lib/container/commit-layer-dir.ts): each changed file is opened and
+ * read once, a large one cloned where the filesystem can; nothing written is read back or
+ * extracted. Then blob and layer are published together. The same container state gives the
+ * same bytes.
  *
  * The container is locked meanwhile (no second commit, no mount, unmount or remove of it), but
- * a process in it may go on changing its files: both workers read it without following any
- * symlink (a directory swapped for a symlink to a host path or another layer fails the commit
- * with ChangedMeanwhileError, code LAYERFS_CHANGED_MEANWHILE), and the new layer is written
- * the same way, so nothing outside its staging directory is ever written.
+ * a process in it may go on changing its files: the pass reads it without following any
+ * symlink, and a file must be the inode its lstat saw and unchanged once read (else
+ * ChangedMeanwhileError, code LAYERFS_CHANGED_MEANWHILE, as for a directory swapped for a
+ * symlink to a host path or another layer); the new layer is written the same way, so nothing
+ * outside its staging directory is ever written.
  *
  * One ChainID, one layer: when the store holds the resulting layer already, the commit returns
  * that layer as the store has it (its own blob, digest and compression), never a blob that no
@@ -74,9 +75,6 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
   const compression = opts.compression ?? 'gzip';
 
   const staging = store.makeStaging('commit');
-  // one failing worker stops the other; staging is removed only once both have ended
-  const stop = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   try {
     const blobTmp = path.join(staging, 'blob');
     // planning reads nothing but the chain, unless a recreated directory's contents must be listed: that goes to the worker
@@ -90,28 +88,18 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
       whiteout: store.whiteout,
       diffDir: path.join(staging, 'diff'),
       manifestFile: path.join(staging, 'manifest.json'),
+      blobFile: blobTmp,
+      compression,
       sourceDateEpoch: opts.sourceDateEpoch,
       what,
     };
-    let planned!: (entries: PackEntry[]) => void;
-    let unplanned!: (e: unknown) => void;
-    const entries = new Promise<PackEntry[]>((resolve, reject) => {
-      planned = resolve;
-      unplanned = reject;
-    });
-    if ('entries' in plan) planned(plan.entries);
     const onMessage = (m: Record<string, unknown>) => {
-      if (m.type === 'entries') planned(m.entries as PackEntry[]);
+      if (m.type === 'progress' && opts.onProgress) opts.onProgress({ bytes: m.bytes as number, entries: m.entries as number });
     };
-    // a worker takes tens of milliseconds to start: a tiny layer directory is quicker built here
+    // a worker takes tens of milliseconds to start: a tiny commit is quicker made here
     const tiny = 'entries' in plan && plan.entries.length <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES;
-    const layerDir = timed('layer directory', () => (tiny ? Promise.resolve().then(() => runCommitLayerJobSync(job, onMessage)) : runWorker<{ entries: number; observed: string }>('container/commit-worker', job, { signal, onMessage })));
-    // (settling an already settled promise does nothing: this only matters when the worker failed first)
-    layerDir.then(() => unplanned(new Error('the commit worker ended without planning the entries')), unplanned);
-    const packed = entries.then((list) => timed('pack', () => packToFile({ root: base, entries: list, confined: what }, blobTmp, { compression, sourceDateEpoch: opts.sourceDateEpoch, signal, onProgress: opts.onProgress })));
-    const [r, built] = await allOrStop([packed, layerDir], stop);
-    // the two workers read the container apart: they must have seen the same tree
-    if (r.observed !== built.observed) throw new ChangedMeanwhileError(what, '/', 'its tarball and its layer directory were read from different states of it (it changed while the commit read it); commit again');
+    // (the staging directory is removed only once the worker has ended: runWorker settles then)
+    const r = await timed('pack and layer directory', () => (tiny ? runCommitLayerJob(job, onMessage) : runWorker<PackResult>('container/commit-worker', job, { signal: opts.signal, onMessage })));
     const record = newLayerRecord(rec.chain, { ...r, compression }, store.whiteout);
     await opts.onBlob?.(blobTmp, { digest: record.digest, mediaType: record.mediaType, size: record.size });
     // the layer is there already: it is what this commit gives (its blob is the one its record
@@ -139,15 +127,4 @@ function baseOf(changes: Change[]): string | undefined {
     if (c.source.endsWith(c.path)) return c.source.slice(0, -c.path.length);
   }
   return undefined;
-}
-
-/** Promise.all that, on the first failure, stops the rest and waits for them to end before rejecting. */
-async function allOrStop<A, B>(ps: [Promise<A>, Promise<B>], stop: AbortController): Promise<[A, B]> {
-  try {
-    return await Promise.all(ps);
-  } catch (e) {
-    stop.abort();
-    await Promise.allSettled(ps);
-    throw e;
-  }
 }

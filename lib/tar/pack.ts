@@ -25,7 +25,7 @@ import { whiteoutFormat, isOverlayXattr, looksLikeWhiteout, WHITEOUT_NAME_REASON
 import * as native from '../native';
 import { nameBytes, nameOfBytes } from '../names';
 import { NoFollowDir } from '../native/no-follow-dir';
-import { TreeFingerprint, checkUnchanged } from './tree-fingerprint';
+import { checkUnchanged } from './tree-fingerprint';
 import { END_OF_ARCHIVE, TYPE, TarHeader, encodeHeader, padding } from './writer';
 
 /** An entry of an explicit list, as it crosses to the worker (paths may be raw bytes). */
@@ -59,6 +59,33 @@ export interface TarItem {
   /** `path` is the entry's tar path, for error messages */
   /** `confined`: the tree is another party's (its name, and the lstat the file must still match once read) */
   file?: { abs: Buffer; size: number; path: Buffer; dev: bigint; ino: bigint; confined?: { tree: string; st: fs.BigIntStats } };
+  /** an entry of an explicit list, as it was packed (what a PackObserver hears of) */
+  listed?: ListedEntry;
+}
+
+/**
+ * An entry of an explicit list as the pack read it: its path in the layer (no `./`, '' for the
+ * root), and for content its lstat, the xattrs and symlink target the tar holds.
+ */
+export type ListedEntry =
+  | { rel: Buffer; kind: 'whiteout' }
+  | { rel: Buffer; kind: 'opaque' }
+  | { rel: Buffer; kind: 'entry'; st: fs.BigIntStats; xattrs: Array<[string, Buffer]>; linkname?: Buffer };
+
+/**
+ * Hears of every entry of an explicit list as it is packed, in pack order, and of each regular
+ * file's bytes as they go into the tar: a second output made in the same pass (a commit's layer
+ * directory), with nothing read twice. Calls are synchronous, inside `TarProducer.fill`.
+ */
+export interface PackObserver {
+  /** an entry, before its content (the opaque marker of a directory comes right after the directory) */
+  entry(e: ListedEntry): void;
+  /** the file just announced is open at `fd` (checked to be the inode its lstat saw), about to be read */
+  fileOpen(fd: number): void;
+  /** the next bytes of that file */
+  content(chunk: Buffer): void;
+  /** that file was read whole, and is as its lstat saw it */
+  fileEnd(): void;
 }
 
 const SLASH = 0x2f;
@@ -115,8 +142,6 @@ function splitPath(p: Buffer): Buffer[] {
 class EntryEncoder {
   private readonly links = new Map<string, Buffer>();
   entries = 0;
-  /** what a confined pack saw of its tree (see TreeFingerprint) */
-  readonly fingerprint = new TreeFingerprint();
   constructor(private readonly opts: PackTarOptions) {}
 
   private mtime(st: fs.BigIntStats): number {
@@ -162,7 +187,7 @@ class EntryEncoder {
         const first = this.links.get(key);
         if (first) {
           this.entries++;
-          return { header: encodeHeader({ ...base, path, type: TYPE.hardlink, linkname: first }) };
+          return { header: encodeHeader({ ...base, path, type: TYPE.hardlink, linkname: first }), listed: { rel: path, kind: 'entry', st, xattrs: [] } };
         }
         this.links.set(key, path);
       }
@@ -187,7 +212,7 @@ class EntryEncoder {
     }
     h.xattrs = readXattrsSync(abs);
     this.entries++;
-    return { header: encodeHeader(h), file };
+    return { header: encodeHeader(h), file, listed: { rel: path, kind: 'entry', st, xattrs: h.xattrs, linkname: h.type === TYPE.symlink ? h.linkname : undefined } };
   }
 }
 
@@ -281,7 +306,7 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
   try {
     for (const s of sorted) {
       if (s.e.whiteout) {
-        yield enc.marker(s.out);
+        yield { ...enc.marker(s.out), listed: { rel: s.clean, kind: 'whiteout' } };
         continue;
       }
       // confined: the directories above the entry are reached by descriptor, never through a
@@ -290,14 +315,14 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
       const abs = tree && !isRoot ? toBuffer(tree.at(s.clean)) : s.source;
       const st = tree && !isRoot ? tree.lstat(s.clean) : lstat(abs);
       if (isRoot && !st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is the root but ${JSON.stringify(show(s.source))} is not a directory`);
-      if (tree) enc.fingerprint.add(s.clean, st);
       const item = enc.entry(s.out, abs, st);
       if (item?.file && confined !== undefined) item.file.confined = { tree: confined, st };
+      if (item?.listed) item.listed.rel = isRoot ? Buffer.alloc(0) : s.clean;
       // (the file is opened, by the producer, before this generator goes on: `abs` still holds)
       if (item) yield item;
       if (s.e.opaque) {
         if (!st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is marked opaque but ${JSON.stringify(show(s.source))} is not a directory`);
-        yield enc.marker(join(s.out, OPAQUE_MARKER));
+        yield { ...enc.marker(join(s.out, OPAQUE_MARKER)), listed: { rel: s.clean, kind: 'opaque' } };
       }
     }
   } finally {
@@ -341,16 +366,12 @@ export class TarProducer {
   /** tar bytes produced so far */
   bytes = 0;
 
-  constructor(private readonly items: Iterator<TarItem>, private readonly enc: EntryEncoder) {}
+  constructor(private readonly items: Iterator<TarItem>, private readonly enc: EntryEncoder, private readonly observer?: PackObserver) {}
 
   get entries(): number {
     return this.enc.entries;
   }
 
-  /** What a confined pack saw of its tree: its TreeFingerprint. */
-  get observed(): string {
-    return this.enc.fingerprint.value();
-  }
 
   /** Fills `out` from the start; returns the bytes written, less than out.length only at the end of the archive. */
   fill(out: Buffer): number {
@@ -381,6 +402,7 @@ export class TarProducer {
           }
           this.pending = next.value.header;
           this.pendingOff = 0;
+          if (this.observer && next.value.listed) this.observer.entry(next.value.listed);
           if (next.value.file) this.openFile(next.value.file);
         }
       }
@@ -408,6 +430,7 @@ export class TarProducer {
       throw new ChangedMeanwhileError(item.confined?.tree ?? 'the tree being packed', show(item.path), 'another file took its name while it was being packed');
     }
     this.file = { fd, remaining: item.size, item };
+    this.observer?.fileOpen(fd);
     if (item.size === 0) this.finishFile();
   }
 
@@ -423,6 +446,7 @@ export class TarProducer {
     const n = fs.readSync(f.fd, out, off, probe ? f.remaining + 1 : space, null);
     if (n === 0) throw new BadTarError(show(f.item.path), `the file shrank while it was being packed (${f.item.size} bytes expected, ended ${f.remaining} short)`);
     if (n > f.remaining) throw this.grew();
+    this.observer?.content(out.subarray(off, off + n));
     f.remaining -= n;
     if (f.remaining === 0) this.finishFile(probe);
     return n;
@@ -439,6 +463,7 @@ export class TarProducer {
     // another party's file: what was read is the file as it was stat'ed
     if (f.item.confined) checkUnchanged(f.fd, f.item.confined.st, f.item.confined.tree, show(f.item.path));
     this.close();
+    this.observer?.fileEnd();
     this.pad = padding(f.item.size);
   }
 
@@ -450,10 +475,10 @@ export class TarProducer {
   }
 }
 
-/** The tar producer for a pack source. */
-export function createTarProducer(source: WirePackSource, opts: PackTarOptions): TarProducer {
+/** The tar producer for a pack source; `observer` hears of an explicit list's entries as they are packed. */
+export function createTarProducer(source: WirePackSource, opts: PackTarOptions, observer?: PackObserver): TarProducer {
   const enc = new EntryEncoder(opts);
   const items = 'dir' in source ? dirItems(toBuffer(source.dir), source.whiteout, enc) : listItems(toBuffer(source.root), source.entries, enc, source.confined);
-  return new TarProducer(items, enc);
+  return new TarProducer(items, enc, observer);
 }
 

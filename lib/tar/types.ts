@@ -98,6 +98,4 @@ export interface PackResult {
   uncompressedSize: number;
   compression: Compression;
   entries: number;
-  /** a confined pack: what it saw of its tree (lib/tar/tree-fingerprint.ts) */
-  observed?: string;
 }
