@@ -1,19 +1,21 @@
+import * as fs from 'fs';
 import { chainIds } from '../digest';
 import type { Readable } from 'stream';
-import { AbortedError, BadImageError, InvalidArgumentError, NotFoundError } from '../errors';
+import { BadImageError, InvalidArgumentError, NotFoundError } from '../errors';
 import { hostPlatform } from '../oci/platform';
-import { refOf } from '../store/store-core';
 import type { LayerCore } from '../layers';
+import { importLayers } from './import-layers';
+import type { ImportLayersOptions, LayerSource } from './import-layers';
 import type { FileRange } from '../tar/apply-layer';
 import { blobFileOf } from './blobs';
 import { checkImageName, checkNameFree, getImageSync, hasImage, saveImageRecord } from './image-records';
 import type { ImageRecord, SaveRecordOptions } from './image-records';
-import type { LayerRef, OperationOptions, Compression } from '../store/types';
+import type { Compression } from '../store/types';
 import { looksLikeImage, openImage } from './open';
 import { checkImageTarget, writeImage } from './write';
 import type { ImageConfig, ImageFormat, ImageLayer, OpenedImage, Platform } from './types';
 
-export interface ImportImageOptions extends OperationOptions, SaveRecordOptions {
+export interface ImportImageOptions extends ImportLayersOptions, SaveRecordOptions {
   /** the record's name; default: the manifest digest, which no other image can have (see image-records.ts) */
   name?: string;
   tag?: string;
@@ -33,11 +35,7 @@ export async function importImage(store: LayerCore, ref: string, opts: ImportIma
   if (opts.name !== undefined) checkImageName(opts.name);
   const img = await openImage(ref, { tag: opts.tag, platform: opts.platform });
   try {
-    const name = opts.name ?? img.manifestDigest;
-    const chain = chainIds(img.layers.map((l) => l.diffId)).pop() ?? '';
-    checkNameFree(store, name, { manifestDigest: img.manifestDigest, chain }, opts);
-    const imported = await importOpened(store, img, opts);
-    return saveImageRecord(store, { name, ...imported, created: new Date().toISOString() }, opts);
+    return await importOpenedImage(store, img, opts);
   } finally {
     await img.close();
   }
@@ -57,25 +55,24 @@ export async function importImageLayers(store: LayerCore, ref: string, opts: Omi
   }
 }
 
-/** Layers written at once (each in a worker thread of its own): decompressing, hashing and writing one overlaps the other's. */
-const WRITING = 2;
-/** Layers started and not yet published: a layer that is written waits (idle, holding its worker) for the one below to be published. */
-const UNPUBLISHED = 4;
-
 /**
- * Which layer to start next: the biggest blob first (a long layer started late would run alone
- * at the end), except that the last free place goes to the lowest layer not started, so the
- * layers started always include the lowest unpublished one and the chain keeps moving.
+ * Imports an opened image (a local one, or one a registry serves) and records it under its
+ * name: the one orchestration of `image import` and `pull`. A name that holds another image
+ * fails with LAYERFS_EXISTS before any layer is read, unless `replace`.
  */
-function nextLayer(todo: number[], sizes: number[], unpublished: number): number {
-  if (unpublished >= UNPUBLISHED - 1) return Math.min(...todo);
-  return todo.reduce((best, i) => (sizes[i] > sizes[best] ? i : best), todo[0]);
+export async function importOpenedImage(store: LayerCore, img: OpenedImage, opts: ImportImageOptions & { source?: string } = {}): Promise<ImageRecord> {
+  const name = opts.name ?? img.manifestDigest;
+  checkImageName(name);
+  const chain = chainIds(img.layers.map((l) => l.diffId)).pop() ?? '';
+  checkNameFree(store, name, { manifestDigest: img.manifestDigest, chain }, opts);
+  const imported = await importOpened(store, img, opts);
+  return saveImageRecord(store, { name, ...imported, ...(opts.source !== undefined ? { source: opts.source } : {}), created: new Date().toISOString() }, opts);
 }
 
-async function importOpened(store: LayerCore, img: OpenedImage, opts: OperationOptions): Promise<ImportedImage> {
+async function importOpened(store: LayerCore, img: OpenedImage, opts: ImportLayersOptions): Promise<ImportedImage> {
   const ids = chainIds(img.layers.map((l) => l.diffId));
-  const total = img.layers.reduce((a, l) => a + l.descriptor.size, 0);
-  const refs = await importLayers(store, img, ids, total, opts);
+  const sources: LayerSource[] = img.layers.map((l) => ({ descriptor: l.descriptor, diffId: l.diffId, input: () => layerInput(store, l) }));
+  const refs = await importLayers(store, sources, ids, opts);
   return {
     chain: ids[ids.length - 1] ?? '',
     source: img.path,
@@ -89,117 +86,16 @@ async function importOpened(store: LayerCore, img: OpenedImage, opts: OperationO
 }
 
 /**
- * The image's layers, imported side by side: layer N+1 is decompressed, hashed and written
- * while layer N is, each into its own staging directory. Only the last step of a layer, giving
- * implicit parent directories the lower chain's metadata, waits for the layer below, and the
- * layers are published bottom first, so a visible layer always has its parent. On the first
- * failure the others are stopped and their staging removed; the error is the lowest failing layer's.
+ * Where a layer's bytes are read from: the store's own copy of the blob when it has one (the
+ * same layer on another parent), else a file the image lies in (read and hashed once, in the
+ * worker), else the image's stream.
  */
-async function importLayers(store: LayerCore, img: OpenedImage, ids: string[], total: number, opts: OperationOptions): Promise<LayerRef[]> {
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  if (opts.signal?.aborted) stop.abort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const seen = img.layers.map(() => 0);
-  const progress = (i: number, bytes: number) => {
-    seen[i] = bytes;
-    opts.onProgress?.({ bytes: seen.reduce((a, b) => a + b, 0), total });
-  };
-  let writing = 0;
-  let unpublished = 0;
-  let wake: (() => void) | null = null;
-  const changed = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  const errors: Array<{ i: number; e: unknown }> = [];
-  const imports: Array<Promise<LayerRef>> = [];
-  // each layer, published (or failed): a layer waits for the one below it through these
-  const settle = img.layers.map(() => deferred<LayerRef>());
-  const below = settle.map((d) => d.promise);
-  for (const p of below) p.catch(() => undefined); // a failure is reported once, by the layer that failed
-  try {
-    const todo: number[] = [];
-    for (const [i, layer] of img.layers.entries()) {
-      if (store.hasLayer(ids[i])) {
-        settle[i].resolve(refOf(store.getLayerSync(ids[i])));
-        progress(i, layer.descriptor.size);
-      } else todo.push(i);
-    }
-    const sizes = img.layers.map((l) => l.descriptor.size);
-    while (todo.length) {
-      while (!stop.signal.aborted && (writing >= WRITING || unpublished >= UNPUBLISHED)) await new Promise<void>((r) => (wake = r));
-      if (stop.signal.aborted) break;
-      const i = nextLayer(todo, sizes, unpublished);
-      todo.splice(todo.indexOf(i), 1);
-      const layer = img.layers[i];
-      const d = layer.descriptor;
-      let written = false;
-      const doneWriting = () => {
-        if (written) return;
-        written = true;
-        writing--;
-        changed();
-      };
-      writing++;
-      unpublished++;
-      const p = store
-        .importLayer(layerInput(layer), {
-          parent: i ? ids[i - 1] : null,
-          // a parent already in the store is looked up at once; one being imported is waited for
-          parentReady: i > 0 && !store.hasLayer(ids[i - 1]) ? below[i - 1] : undefined,
-          onWritten: doneWriting,
-          expectDiffId: layer.diffId,
-          expectDigest: d.digest,
-          expectSize: d.size,
-          what: `layer ${i} (${d.digest})`,
-          signal: stop.signal,
-          onProgress: (ev) => progress(i, ev.bytes),
-        })
-        .finally(() => {
-          doneWriting();
-          unpublished--;
-          changed();
-        });
-      p.then(settle[i].resolve, (e) => {
-        errors.push({ i, e });
-        settle[i].reject(e);
-        stop.abort();
-        changed();
-      });
-      imports.push(p);
-    }
-    // layers never started (the import was stopped) fail their waiters
-    for (const i of todo) settle[i].reject(new AbortedError(`importing layer ${i}`));
-    await Promise.allSettled(imports);
-    if (errors.length || stop.signal.aborted) throw firstError(errors, opts.signal);
-    return Promise.all(below);
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** A layer read in place (a file, or a member of an archive) goes to the worker as a file range: it is read and hashed once, there. */
-function layerInput(layer: ImageLayer): FileRange | Readable {
+function layerInput(store: LayerCore, layer: ImageLayer): FileRange | Readable | string {
+  const own = store.paths.blob(layer.descriptor.digest);
+  const st = fs.statSync(own, { throwIfNoEntry: false });
+  if (st?.isFile() && st.size === layer.descriptor.size) return own;
   const at = blobFileOf(layer);
   return at ? { path: at.path, start: at.offset, length: at.size } : layer.open();
-}
-
-/** The error of the lowest failing layer that failed on its own (not stopped because another failed). */
-function firstError(errors: Array<{ i: number; e: unknown }>, signal: AbortSignal | undefined): unknown {
-  const own = errors.filter(({ e }) => !(e instanceof AbortedError) || signal?.aborted).sort((a, b) => a.i - b.i);
-  return (own[0] ?? errors[0])?.e ?? new AbortedError('importing an image');
 }
 
 export interface ExportImageOptions {
