@@ -70,8 +70,8 @@ export function parseJson(b: Buffer, what: string): unknown {
 const blobFiles = new WeakMap<ImageLayer, BlobFile>();
 
 /** Notes where the layer's blob is; returns the layer. */
-export function withBlobFile(layer: ImageLayer, file: BlobFile): ImageLayer {
-  blobFiles.set(layer, file);
+export function withBlobFile(layer: ImageLayer, file: BlobFile | undefined): ImageLayer {
+  if (file) blobFiles.set(layer, file);
   return layer;
 }
 

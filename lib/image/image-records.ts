@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { ExistsError, InvalidArgumentError, NotFoundError } from '../errors';
 import { listRecordFiles, readJsonSync, writeJsonAtomicSync, writeJsonExclusiveSync } from '../store/records';
 import type { StoreCore } from '../store/store-core';
-import type { ImageConfig, ImageFormat } from './types';
+import type { ImageConfig, ImageOrigin } from './types';
 
 /**
  * images/<name>.json: a name for an imported image, its chain and its config. A record is never
@@ -16,7 +16,7 @@ export interface ImageRecord {
   source: string;
   /** the tag it was chosen by in its source, when it had one */
   tag?: string;
-  format: ImageFormat;
+  format: ImageOrigin;
   manifestDigest: string;
   configDigest: string;
   config: ImageConfig;

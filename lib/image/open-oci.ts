@@ -48,7 +48,7 @@ function layerOf(src: ImageSource, d: Descriptor, i: number, diffId: string): Im
 }
 
 /** An OCI image layout, as a directory or an archive; every descriptor on the way is verified. */
-export function openOci(src: ImageSource, format: 'oci' | 'oci-archive', opts: { tag?: string; platform?: Platform }): OpenedImage {
+export function openOci(src: ImageSource, format: 'oci' | 'oci-archive' | 'docker', opts: { tag?: string; platform?: Platform }): OpenedImage {
   const where = src.where;
   checkLayoutVersion(src);
   const picked = selectManifest(src, readLayoutFile(src, 'index.json'), opts);

@@ -63,7 +63,7 @@ export async function openImage(ref: string, opts: OpenImageOptions = {}): Promi
  * A platform asked for must be the image's: its config says what it is built for, which also
  * covers images no index describes (a docker-archive, a manifest without a platform).
  */
-async function checkConfigPlatform(img: OpenedImage, platform: Platform | undefined): Promise<OpenedImage> {
+export async function checkConfigPlatform(img: OpenedImage, platform: Platform | undefined): Promise<OpenedImage> {
   const { os, architecture, variant } = img.config;
   if (!platform || typeof os !== 'string' || typeof architecture !== 'string') return img;
   const want = normalizePlatform(platform, hostPlatform());

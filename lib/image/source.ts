@@ -15,8 +15,8 @@ export interface ImageSource {
   /** the first bytes of a file */
   head(name: string, n: number): Buffer;
   open(name: string): Readable;
-  /** where a file's bytes lie on disk (a file of the layout, or a stretch of the archive), for a reader of its own */
-  locate(name: string): BlobFile;
+  /** where a file's bytes lie on disk (a file of the layout, or a stretch of the archive), for a reader of its own; undefined when they lie on no disk (a registry) */
+  locate(name: string): BlobFile | undefined;
   close(): void;
 }
 

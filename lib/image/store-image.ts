@@ -10,7 +10,7 @@ import type { FileRange } from '../tar/apply-layer';
 import { blobFileOf } from './blobs';
 import { checkImageName, checkNameFree, getImageSync, hasImage, saveImageRecord } from './image-records';
 import type { ImageRecord, SaveRecordOptions } from './image-records';
-import type { Compression } from '../store/types';
+import type { Compression, LayerRecord } from '../store/types';
 import { looksLikeImage, openImage } from './open';
 import { checkImageTarget, writeImage } from './write';
 import type { ImageConfig, ImageFormat, ImageLayer, OpenedImage, Platform } from './types';
@@ -98,17 +98,21 @@ function layerInput(store: LayerCore, layer: ImageLayer): FileRange | Readable |
   return at ? { path: at.path, start: at.offset, length: at.size } : layer.open();
 }
 
-export interface ExportImageOptions {
+/** What an image made from a chain takes, wherever it is written (a layout, an archive, a registry). */
+export interface ChainImageOptions {
   /** the base image (an imported name or a path): its config and history are kept */
   from?: string;
-  to: string;
-  format?: ImageFormat;
-  tag?: string;
   /** config fields to set (entrypoint, cmd, env, ...), merged over the base's */
   config?: Record<string, unknown>;
   history?: Array<{ created_by?: string; comment?: string }>;
   /** the image's creation time, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now); fixed for reproducible builds */
   created?: string;
+}
+
+export interface ExportImageOptions extends ChainImageOptions {
+  to: string;
+  format?: ImageFormat;
+  tag?: string;
 }
 
 /** The base image's config, from the store or opened from a path. */
@@ -152,6 +156,11 @@ export interface PreparedExport {
  */
 export async function prepareExport(store: LayerCore, opts: ExportImageOptions): Promise<PreparedExport> {
   checkImageTarget(opts.to, { format: opts.format ?? 'oci', tag: opts.tag });
+  return prepareChainImage(store, opts);
+}
+
+/** prepareExport for an image that goes elsewhere than a file (a registry): the time and the base. */
+export async function prepareChainImage(store: LayerCore, opts: ChainImageOptions): Promise<PreparedExport> {
   const created = exportTime(opts.created);
   const base = opts.from ? await baseConfig(store, opts.from) : null;
   return { base, created };
@@ -170,7 +179,18 @@ export function checkOnBase(chainDiffIds: string[], base: ImageConfig | null, wh
 
 /** Writes the chain as an image whose manifest, config (rootfs.diff_ids, history) and layers agree. */
 export async function exportChainImage(store: LayerCore, chain: string, opts: ExportImageOptions, prepared?: PreparedExport): Promise<{ manifestDigest: string; configDigest: string }> {
-  const { base, created: now } = prepared ?? (await prepareExport(store, opts));
+  const { config, layers } = chainImage(store, chain, opts, prepared ?? (await prepareExport(store, opts)));
+  return writeImage(opts.to, {
+    format: opts.format ?? 'oci',
+    tag: opts.tag,
+    config,
+    layers: layers.map((l) => ({ descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size }, open: () => store.exportLayer(l.chainId) })),
+  });
+}
+
+/** The config of the chain as an image on its base (rootfs.diff_ids, history), and its layers, bottom first. */
+export function chainImage(store: LayerCore, chain: string, opts: ChainImageOptions, prepared: PreparedExport): { config: ImageConfig; layers: LayerRecord[] } {
+  const { base, created: now } = prepared;
   const layers = store.chainSync(chain);
   const mine = layers.map((l) => l.diffId);
   checkOnBase(mine, base, `the chain ${chain}`, opts.from);
@@ -187,12 +207,7 @@ export async function exportChainImage(store: LayerCore, chain: string, opts: Ex
     rootfs: { type: 'layers', diff_ids: mine },
     history,
   };
-  return writeImage(opts.to, {
-    format: opts.format ?? 'oci',
-    tag: opts.tag,
-    config,
-    layers: layers.map((l) => ({ descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size }, open: () => store.exportLayer(l.chainId) })),
-  });
+  return { config, layers };
 }
 
 export type { Compression, OpenedImage, ImageRecord };

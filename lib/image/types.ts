@@ -3,6 +3,8 @@ import type { Compression } from '../store/types';
 import type { Platform } from '../oci/platform';
 
 export type ImageFormat = 'oci' | 'oci-archive' | 'docker-archive';
+/** where an opened image came from: a local form, or a registry (`docker`, skopeo's name for the transport) */
+export type ImageOrigin = ImageFormat | 'docker';
 
 export type { Platform };
 
@@ -31,8 +33,8 @@ export interface ImageLayer {
 }
 
 export interface OpenedImage {
-  format: ImageFormat;
-  /** the layout directory or archive file, absolute */
+  format: ImageOrigin;
+  /** the layout directory or archive file, absolute; for a registry, docker://HOST/REPO:TAG */
   path: string;
   /** the tag the image was chosen by, or the only one it has */
   tag?: string;

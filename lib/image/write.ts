@@ -73,6 +73,35 @@ export function checkImageTarget(dest: string, opts: { format: ImageFormat; tag?
   return opts.tag !== undefined && opts.format === 'docker-archive' ? dockerRepoTag(opts.tag) : undefined;
 }
 
+/** An image config's bytes and descriptor, as written (the same config gives the same digest). */
+export function configBytesOf(config: ImageConfig): { configBytes: Buffer; configDesc: Descriptor } {
+  const configBytes = Buffer.from(JSON.stringify(config));
+  return { configBytes, configDesc: { mediaType: OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length } };
+}
+
+/**
+ * The OCI manifest of a config and its layers (media types made OCI's), its bytes, and its
+ * descriptor with the config's platform: what a layout, an archive and a registry push all get.
+ */
+export function ociManifest(config: ImageConfig, configDesc: Descriptor, layers: Descriptor[], annotations?: Record<string, string>): { manifest: ImageManifest; manifestBytes: Buffer; manifestDesc: Descriptor } {
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: configDesc,
+    layers: layers.map((d) => {
+      const out: Descriptor = { mediaType: ociLayerType(d.mediaType)!, digest: d.digest, size: d.size };
+      if (d.urls) out.urls = d.urls;
+      if (d.annotations) out.annotations = d.annotations;
+      return out;
+    }),
+  };
+  if (annotations) manifest.annotations = annotations;
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const manifestDesc: Descriptor = { mediaType: OCI_MANIFEST, digest: sha256(manifestBytes), size: manifestBytes.length };
+  if (config.os && config.architecture) manifestDesc.platform = config.variant ? { architecture: config.architecture, os: config.os, variant: config.variant } : { architecture: config.architecture, os: config.os };
+  return { manifest, manifestBytes, manifestDesc };
+}
+
 /**
  * Writes an image as an OCI layout (added to one that exists, replacing the image of the same
  * tag), an oci-archive or a docker-archive (manifest.json with blobs under blobs/sha256, as
@@ -89,8 +118,7 @@ export async function writeImage(dest: string, opts: WriteImageOptions): Promise
     if (compressionOf(d.mediaType) === null) throw new InvalidArgumentError(`layer ${i} (${d.digest}) has the media type ${JSON.stringify(d.mediaType)}, not a tar layer (plain, gzip or zstd)`);
     return d;
   });
-  const configBytes = Buffer.from(JSON.stringify(config));
-  const configDesc: Descriptor = { mediaType: OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length };
+  const { configBytes, configDesc } = configBytesOf(config);
   const layerBlobs: OutBlob[] = opts.layers.map((l, i) => ({ digest: descs[i].digest, size: descs[i].size, what: blobLabel(`layer ${i}`, descs[i].digest), open: () => l.open() }));
   const configBlob: OutBlob = { ...configDesc, what: blobLabel('config', configDesc.digest), bytes: configBytes };
 
@@ -101,23 +129,8 @@ export async function writeImage(dest: string, opts: WriteImageOptions): Promise
     return { manifestDigest: docker.digest, configDigest: configDesc.digest };
   }
 
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: configDesc,
-    layers: descs.map((d) => {
-      const out: Descriptor = { mediaType: ociLayerType(d.mediaType)!, digest: d.digest, size: d.size };
-      if (d.urls) out.urls = d.urls;
-      if (d.annotations) out.annotations = d.annotations;
-      return out;
-    }),
-  };
-  const annotations = manifestAnnotations(opts);
-  if (annotations) manifest.annotations = annotations;
-  const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const manifestDesc: Descriptor = { mediaType: OCI_MANIFEST, digest: sha256(manifestBytes), size: manifestBytes.length };
+  const { manifestBytes, manifestDesc } = ociManifest(config, configDesc, descs, manifestAnnotations(opts));
   if (opts.tag !== undefined) manifestDesc.annotations = { [REF_NAME]: opts.tag };
-  if (config.os && config.architecture) manifestDesc.platform = config.variant ? { architecture: config.architecture, os: config.os, variant: config.variant } : { architecture: config.architecture, os: config.os };
   const manifestBlob: OutBlob = { ...manifestDesc, what: blobLabel('manifest', manifestDesc.digest), bytes: manifestBytes };
 
   if (opts.format === 'oci') await writeLayout(dest, [...layerBlobs, configBlob, manifestBlob], manifestDesc, opts.tag);

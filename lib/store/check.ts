@@ -4,7 +4,7 @@ import { fsPath, readdirNamesSync } from '../names';
 import { createHash } from 'crypto';
 import { InUseError } from '../errors';
 import type { StorePaths } from './paths';
-import { readJsonSync, staleRecordTemps } from './records';
+import { listRecordFiles, readJsonSync, staleRecordTemps } from './records';
 import { isStale } from './tmp';
 import { checkPrivateStore } from './private';
 import { compareLayerManifest, layerManifestSync, readLayerManifestSync } from './layer-manifest';
@@ -78,7 +78,7 @@ async function sha256File(file: string): Promise<string> {
 
 /** Temporaries of record writes whose writer is gone: beside store.json, image records and container records. */
 function staleTemps(store: CheckedStore): string[] {
-  const dirs = [store.root, store.paths.imagesDir, ...fs.readdirSync(store.paths.containersDir).map((id) => store.paths.container(id))];
+  const dirs = [store.root, store.paths.imagesDir, store.paths.originsDir, ...fs.readdirSync(store.paths.containersDir).map((id) => store.paths.container(id))];
   return dirs.flatMap((d) => (fs.statSync(d, { throwIfNoEntry: false })?.isDirectory() ? staleRecordTemps(d).map((n) => path.join(d, n)) : []));
 }
 
@@ -222,6 +222,10 @@ export async function gc(store: CheckedStore, parts: StoreContributor[], opts: {
     report.bytes += fs.statSync(p).size;
     await store.discard(p);
     report.blobs.push('sha256:' + hex);
+  }
+  // where a blob came from is worth keeping only while the store has the blob
+  for (const f of fs.existsSync(store.paths.originsDir) ? listRecordFiles(store.paths.originsDir) : []) {
+    if (!fs.existsSync(path.join(store.paths.blobsDir, f.replace(/\.json$/, '')))) fs.rmSync(path.join(store.paths.originsDir, f), { force: true });
   }
   return report;
 }

@@ -22,6 +22,7 @@ export class StorePaths {
   get tmpDir(): string { return path.join(this.root, 'tmp'); }
   /** the container names' index (lib/container/names.ts) */
   get containerNamesDir(): string { return path.join(this.root, 'container-names'); }
+  get originsDir(): string { return path.join(this.root, 'origins'); }
 
   blob(digest: string): string { return path.join(this.blobsDir, hexOf(digest)); }
   layer(chainId: string): string { return path.join(this.layersDir, hexOf(chainId)); }
@@ -39,4 +40,5 @@ export class StorePaths {
   containerNameClaims(name: string): string { return path.join(this.containerNamesDir, name); }
 
   image(name: string): string { return path.join(this.imagesDir, encodeURIComponent(name) + '.json'); }
+  origin(digest: string): string { return path.join(this.originsDir, hexOf(digest) + '.json'); }
 }
