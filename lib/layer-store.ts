@@ -4,7 +4,11 @@ import type { StoreContributor } from './store/check';
 import { readJsonSync } from './store/records';
 import { isStale } from './store/tmp';
 import type { Container, CreateContainerOptions } from './container';
-import type { ImageRecord, ImportImageOptions, ExportImageOptions, EfficiencyReport, SaveRecordOptions, AnalyzeOptions } from './image';
+import type { ImageRecord, ImportImageOptions, ExportImageOptions, ChainImageOptions, PreparedExport, EfficiencyReport, SaveRecordOptions, AnalyzeOptions } from './image';
+import type { PullOptions, PulledImage } from './registry/pull';
+import type { PushOptions, PushResult, PushSource } from './registry/push';
+import type { ConnectOptions } from './registry/connect';
+import { InvalidArgumentError } from './errors';
 import { isDigest } from './digest';
 import type { BuildLayerOptions, BuiltLayer, BuildImageOptions } from './build';
 import type { Compression } from './store/types';
@@ -23,6 +27,12 @@ let buildModule: BuildModule | undefined;
 const containers = (): ContainerModule => (containerModule ??= require('./container') as ContainerModule);
 const images = (): ImageModule => (imageModule ??= require('./image') as ImageModule);
 const builds = (): BuildModule => (buildModule ??= require('./build') as BuildModule);
+const registryConnect = () => require('./registry/connect') as typeof import('./registry/connect');
+const registryPull = () => require('./registry/pull') as typeof import('./registry/pull');
+const registryPush = () => require('./registry/push') as typeof import('./registry/push');
+
+export type StorePullOptions = PullOptions & ConnectOptions;
+export type StorePushOptions = PushOptions & ConnectOptions & ChainImageOptions & { compression?: Compression };
 
 /**
  * The store as users see it: the layer store of lib/store and lib/layers plus what the upper
@@ -89,20 +99,73 @@ export class LayerStore extends LayerCore {
    * layout, oci-archive or docker-archive format.
    */
   async exportImage(containerOrChain: string | Container, opts: ExportImageOptions & { compression?: Compression }): Promise<{ manifestDigest: string; configDigest: string; chainId: string }> {
-    const { exportChainImage, hasImage, prepareExport, checkOnBase } = images();
+    const { exportChainImage, prepareExport } = images();
     // every argument is checked before the container is committed: a bad one changes nothing
     const prepared = await prepareExport(this, opts);
+    const chain = await this.exportedChain(containerOrChain, prepared, opts);
+    return { ...(await exportChainImage(this, chain, opts, prepared)), chainId: chain };
+  }
+
+  /** The chain an export or push of a container (committed now), a ChainID or an imported image gives, checked to sit on the base. */
+  private async exportedChain(containerOrChain: string | Container, prepared: PreparedExport, opts: { from?: string; compression?: Compression }): Promise<string> {
+    const { hasImage, checkOnBase } = images();
     let container: Container | null = null;
-    let chain: string;
     if (typeof containerOrChain !== 'string') container = containerOrChain;
-    else if (isDigest(containerOrChain) || hasImage(this, containerOrChain)) chain = this.resolveChain(containerOrChain);
+    else if (isDigest(containerOrChain) || hasImage(this, containerOrChain)) return this.resolveChain(containerOrChain);
     else container = await this.getContainer(containerOrChain);
-    if (container) {
-      checkOnBase(container.chain ? this.chainSync(container.chain).map((l) => l.diffId) : [], prepared.base, `container ${container.name ?? container.id}`, opts.from, 1);
-      const epoch = process.env.SOURCE_DATE_EPOCH;
-      chain = (await container.commit({ compression: opts.compression, sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined })).chainId;
+    checkOnBase(container.chain ? this.chainSync(container.chain).map((l) => l.diffId) : [], prepared.base, `container ${container.name ?? container.id}`, opts.from, 1);
+    const epoch = process.env.SOURCE_DATE_EPOCH;
+    return (await container.commit({ compression: opts.compression, sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined })).chainId;
+  }
+
+  /**
+   * Pulls `[docker://]HOST[:PORT]/REPO[:TAG|@digest]` into the store: every layer the store lacks
+   * streamed from the registry straight into staging, verified, published bottom first; then an
+   * image record (name: `opts.name`, else the reference as given), as `importImage` makes.
+   */
+  async pull(reference: string, opts: StorePullOptions = {}): Promise<PulledImage> {
+    const { remoteRef, connect } = registryConnect();
+    const { checkImageName } = images();
+    const r = remoteRef(reference);
+    const name = checkImageName(opts.name ?? reference.replace(/^docker:\/\//, ''));
+    const client = connect(r.ref.host, opts);
+    try {
+      const endpoints = [{ client, host: r.ref.host, repository: r.ref.repository }];
+      return await this.withLock('shared', () => registryPull().pullImage(this, endpoints, r.target, r.where, { ...opts, name }), { signal: opts.signal });
+    } finally {
+      await client.close();
     }
-    return { ...(await exportChainImage(this, chain!, opts, prepared)), chainId: chain! };
+  }
+
+  /**
+   * Pushes an imported image (as it is), a container (committed first) or a chain (with
+   * `from`: on that base's config) to `[docker://]HOST[:PORT]/REPO[:TAG]`; returns the manifest
+   * digest and what each blob cost. Blobs are read from the store as they are.
+   */
+  async push(source: string | Container, reference: string, opts: StorePushOptions = {}): Promise<PushResult & { chainId: string }> {
+    const { remoteRef, connect } = registryConnect();
+    const { prepareChainImage, chainImage, hasImage, getImageSync } = images();
+    const r = remoteRef(reference);
+    if (r.ref.digest) throw new InvalidArgumentError(`push ${reference}: a push names a tag (HOST/REPO:TAG), not a digest; the digest is the manifest's own`);
+    let src: PushSource;
+    let chainId: string;
+    if (typeof source === 'string' && !opts.from && !(isDigest(source) && this.hasLayer(source)) && hasImage(this, source)) {
+      const rec = getImageSync(this, source);
+      src = { config: rec.config, layers: rec.layers };
+      chainId = rec.chain;
+    } else {
+      // every argument is checked before the container is committed: a bad one changes nothing
+      const prepared = await prepareChainImage(this, opts);
+      chainId = await this.exportedChain(source, prepared, opts);
+      src = chainImage(this, chainId, opts, prepared);
+    }
+    const client = connect(r.ref.host, opts);
+    try {
+      const pushed = await this.withLock('shared', () => registryPush().pushImage(this, client, r.ref.host, r.ref.repository, r.ref.tag, src, opts), { signal: opts.signal });
+      return { ...pushed, chainId };
+    } finally {
+      await client.close();
+    }
   }
 
   /** Per-layer changes and wasted space of a chain or imported image, as dive scores it. */

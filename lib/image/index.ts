@@ -15,7 +15,7 @@ export { importImage, importImageLayers, importOpenedImage, exportChainImage, ch
 export type { ImportImageOptions, ImportedImage, ExportImageOptions, ChainImageOptions, PreparedExport } from './store-image';
 export { importLayers } from './import-layers';
 export type { ImportLayersOptions, LayerSource } from './import-layers';
-export { getImageSync, hasImage, listImagesSync, removeImageSync, tagImageSync, saveImageRecord } from './image-records';
+export { checkImageName, getImageSync, hasImage, listImagesSync, removeImageSync, tagImageSync, saveImageRecord } from './image-records';
 export type { ImageRecord, SaveRecordOptions } from './image-records';
 export { analyzeLayers } from './efficiency';
 export type { EfficiencyReport, LayerStats, Inefficiency, LayerEntry, AnalyzeOptions } from './efficiency';

@@ -14,6 +14,8 @@ export interface PullOptions extends ImportLayersOptions {
   platform?: Platform;
   /** replace an image of that name (default true: a tag pulled again names what the tag names now) */
   replace?: boolean;
+  /** the layers' blob digests, bottom first, once the manifest is read (a progress display names its rows by them) */
+  onManifest?: (layerDigests: string[]) => void;
 }
 
 /** Where an image can be read: the registry itself, or a mirror of it (same repository contents). */
@@ -57,6 +59,7 @@ async function openFirst(endpoints: PullEndpoint[], reference: string, where: st
 export async function pullImage(store: LayerCore, endpoints: PullEndpoint[], reference: string, where: string, opts: PullOptions & { name: string }): Promise<PulledImage> {
   const { img, at } = await openFirst(endpoints, reference, where, opts);
   try {
+    opts.onManifest?.(img.layers.map((l) => l.descriptor.digest));
     const rec = await importOpenedImage(store, img, { ...opts, replace: opts.replace ?? true, jobs: opts.jobs ?? 4, source: where });
     // where each blob can be found again: a push to another repository of that registry mounts it
     for (const d of [rec.configDigest, ...rec.layers.map((l) => l.digest)]) addBlobOrigin(store.paths, d, { registry: at.host, repository: at.repository });

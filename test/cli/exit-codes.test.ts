@@ -33,8 +33,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-cli-exit-'));
 const store = path.join(work, 'store');
 let chain: string;
 const run = (...args: string[]) => layerfs(['--store', store, ...args]);
-
-/** Why login cannot succeed here (it needs a registry to check against), or null. */
+/** Why login, pull and push cannot succeed here (they need a registry: docker-registry on 127.0.0.1), or null. */
 const noRegistry = unmet(['docker-registry']).join('; ') || null;
 let registry: RegistryServer | undefined;
 
@@ -49,7 +48,7 @@ beforeAll(async () => {
   expect(run('image', 'export', chain, '-o', path.join(work, 'layout'), '--tag', 'base').code).toBe(0);
   expect(run('image', 'import', `${path.join(work, 'layout')}:base`, '--name', 'img').code).toBe(0);
   expect(run('create', chain, '--driver', 'copy', '--name', 'c1').code).toBe(0);
-});
+}, 60_000);
 afterAll(async () => {
   await registry?.stop();
   for (const c of (run('--json', 'ls').json().containers ?? []) as { id: string }[]) run('rm', c.id);
@@ -138,6 +137,10 @@ describe('usage errors exit 2, with one JSON error document under --json', () =>
     ['login: a registry name with a space', ['login', 'a b', '-u', 'u', '-p', 'p']],
     ['login: --tls-verify that is no boolean', ['login', '127.0.0.1:1', '-u', 'u', '-p', 'p', '--tls-verify=maybe']],
     ['logout: a registry name with a space', ['logout', 'a b']],
+    ['pull: a reference that is none', ['pull', 'Upper/Case!']],
+    ['pull: --jobs 0', ['pull', '127.0.0.1:1/x:y', '--jobs', '0']],
+    ['pull: --tls-verify that is no boolean', ['pull', '127.0.0.1:1/x:y', '--tls-verify=maybe']],
+    ['push: to a digest', ['push', 'img', `127.0.0.1:1/x@sha256:${'0'.repeat(64)}`]],
   ];
   test.each(bad)('%s', (_n, args) => {
     expectUsageError(args.map((x) => x.replace('__chain__', chain)));
@@ -160,6 +163,8 @@ describe('failures exit 1, with one JSON error document under --json', () => {
     ['image build: no such base image', ['image', 'build', '--from', 'no-such-image', '--layer', '__b__', '-o', '__out__'], 'LAYERFS_NOT_FOUND'],
     ['login: nothing listens there', ['login', '127.0.0.1:1', '-u', 'u', '-p', 'p', '--authfile', '__out__'], 'LAYERFS_REGISTRY_UNREACHABLE'],
     ['logout: not logged in', ['logout', 'nowhere.example', '--authfile', '__out__'], 'LAYERFS_NOT_FOUND'],
+    ['pull: no registry listening there', ['pull', '127.0.0.1:1/x:y', '--tls-verify=false'], 'LAYERFS_REGISTRY_UNREACHABLE'],
+    ['push: no such image or container', ['push', 'no-such-image', '127.0.0.1:1/x:y'], 'LAYERFS_NOT_FOUND'],
   ])('%s', (_n, args, code) => {
     const a = (args as string[]).map((x) => x.replace('__chain__', chain).replace('__b__', path.join(work, 'b')).replace('__out__', path.join(work, 'nothing')));
     const t = run(...a);
@@ -204,16 +209,22 @@ describe('success: --json prints one document, for every command', () => {
         ] as Array<[string, string[], (doc: any) => void]>)),
     ['bundle', ['bundle', 'c1', out('bundle'), 'true'], (d) => expect(fs.existsSync(d.config)).toBe(true)],
     ['unshare', ['unshare', 'true'], (d) => expect(d).toEqual({ exitCode: 0 })],
+    ...(noRegistry
+      ? []
+      : ([
+          ['push', ['push', 'img', 'docker://__registry__/cli/img:v1', '--tls-verify=false'], (d: any) => expect(d.manifestDigest).toMatch(/^sha256:/)],
+          ['pull', ['pull', '__registry__/cli/img:v1', '--tls-verify=false', '--name', 'pulled'], (d: any) => expect(d).toMatchObject({ name: 'pulled', chain })],
+        ] as Array<[string, string[], (doc: any) => void]>)),
     // last: it adds a layer (a root filesystem with a program to run) that the rows above do not expect
     ...(noRun ? [] : ([['run', ['run', '--rm', '__busybox__', 'true'], (d: any) => expect(d).toMatchObject({ exitCode: 0, signal: null })]] as Array<[string, string[], (doc: any) => void]>)),
   ];
   if (noRun) console.warn(`skipped the success row of run: ${noRun}`);
-  if (noRegistry) console.warn(`skipped the success rows of login and logout: ${noRegistry}`);
+  if (noRegistry) console.warn(`skipped the success rows of login, logout, pull and push: ${noRegistry}`);
 
   test('every command has a row here', () => {
     const covered = new Set(rows().map(([n]) => n));
     if (noRun) covered.add('run');
-    if (noRegistry) for (const n of ['login', 'logout']) covered.add(n);
+    if (noRegistry) for (const n of ['login', 'logout', 'pull', 'push']) covered.add(n);
     expect(leaves.map((l) => l.words.join(' ')).filter((n) => !covered.has(n))).toEqual([]);
   });
 

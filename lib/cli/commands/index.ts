@@ -18,6 +18,7 @@ import * as bundle from './bundle';
 import * as login from './login';
 import * as logout from './logout';
 import * as unshare from './unshare';
+import * as registry from './registry';
 
 /** Every subcommand, one file each, in the order `--help` lists them. */
 export const commands: Array<(program: Command, ctx: CliContext) => void> = [
@@ -33,6 +34,7 @@ export const commands: Array<(program: Command, ctx: CliContext) => void> = [
   runCmd.register,
   bundle.register,
   image.register,
+  registry.register,
   layers.register,
   build.register,
   maintenance.register,

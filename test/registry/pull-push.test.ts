@@ -1,0 +1,126 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { describeIf, unmet } from '../fixtures/peers';
+import { makeTempDir, removeTempDir } from '../fixtures/tmp';
+import { skopeo } from '../image/image-forms';
+import { registryUnmet, startRegistry, type RegistryServer } from './registry-server';
+import { chainTrees, makeImage, openStore } from './store-registry';
+import type { LayerStore } from '../../lib/layer-store';
+import { Registry } from '../../lib/registry';
+
+/** Pull and push between the store and a real registry (docker-registry, plain HTTP on 127.0.0.1), read back by skopeo and umoci. */
+
+const why = [...registryUnmet(), ...unmet(['skopeo', 'umoci'])];
+const plain = { tlsVerify: false };
+
+describeIf(why.length === 0, why.join('; '))('pull and push against docker-registry', () => {
+  let dir: string;
+  let reg: RegistryServer;
+  let img: Awaited<ReturnType<typeof makeImage>>;
+  beforeAll(async () => {
+    dir = makeTempDir('regstore');
+    reg = await startRegistry();
+    img = await makeImage(dir);
+    await img.store.importImage(img.layout, { name: 'src' });
+  }, 120_000);
+  afterAll(async () => {
+    await reg?.stop();
+    removeTempDir(dir);
+  });
+
+  test('push, then skopeo inspect and copy and umoci unpack read it back, and a pull gives the same chain and trees', async () => {
+    const pushed = await img.store.push('src', `docker://${reg.host}/app/src:v1`, plain);
+    expect(pushed.blobs.map((b) => b.how).sort()).toEqual(['uploaded', 'uploaded', 'uploaded']);
+    const inspect = JSON.parse(skopeo(dir, 'inspect', '--tls-verify=false', `docker://${reg.host}/app/src:v1`));
+    expect(inspect.Digest).toBe(pushed.manifestDigest);
+    expect(inspect.Layers).toEqual(img.store.chainSync(img.chain).map((l) => l.digest));
+    skopeo(dir, 'copy', '--src-tls-verify=false', `docker://${reg.host}/app/src:v1`, `oci:${dir}/back:v1`);
+    execFileSync('umoci', ['unpack', '--rootless', '--image', `${dir}/back:v1`, `${dir}/unpacked`], { stdio: 'pipe' });
+    expect(fs.readFileSync(path.join(dir, 'unpacked', 'rootfs', 'etc', 'hostname'), 'utf8')).toBe('base\n');
+    expect(fs.statSync(path.join(dir, 'unpacked', 'rootfs', 'data', 'big.bin')).size).toBe(3 << 20);
+
+    const other = await openStore(path.join(dir, 'pull-store'));
+    const rec = await other.pull(`${reg.host}/app/src:v1`, plain);
+    expect(rec.name).toBe(`${reg.host}/app/src:v1`);
+    expect(rec.manifestDigest).toBe(pushed.manifestDigest);
+    expect(rec.chain).toBe(img.chain);
+    expect(chainTrees(other, rec.chain)).toEqual(chainTrees(img.store, img.chain));
+    expect(rec.config.config).toEqual({ Cmd: ['/bin/tool'] });
+    expect((await other.fsck()).problems).toEqual([]);
+    // the image is one like any imported one: a container can be made of it
+    const c = await other.createContainer(rec.name, { driver: 'copy' });
+    expect(fs.readFileSync(path.join(await c.mount(), 'bin', 'tool'), 'utf8')).toContain('echo tool');
+    await c.remove();
+    // a second pull downloads nothing: every layer is there
+    const seen: boolean[] = [];
+    await other.pull(`${reg.host}/app/src:v1`, { ...plain, onLayerProgress: (_i, ev) => ev.skipped && seen.push(true) });
+    expect(seen).toHaveLength(2);
+  }, 180_000);
+
+  test.each([
+    ['an OCI layout', (p: string) => `oci:${p}`],
+    ['an oci-archive', (p: string) => `oci-archive:${p}.oci.tar`],
+    ['a docker-archive', (p: string) => `docker-archive:${p}.docker.tar`],
+  ])('skopeo pushes from %s, and a pull gives what image import of it gives', async (_n, form) => {
+    const base = path.join(dir, 'forms', String(Math.random()).slice(2));
+    fs.mkdirSync(path.dirname(base), { recursive: true });
+    const local = form(base);
+    if (!local.startsWith('oci:')) skopeo(dir, 'copy', `oci:${img.layout}`, local);
+    const from = local.startsWith('oci:') ? `oci:${img.layout}` : local;
+    const repo = `forms/${path.basename(base)}`;
+    skopeo(dir, 'copy', '--dest-tls-verify=false', from, `docker://${reg.host}/${repo}:t`);
+    const pulled = await openStore(path.join(base + '-pulled'));
+    const imported = await openStore(path.join(base + '-imported'));
+    const p = await pulled.pull(`${reg.host}/${repo}:t`, plain);
+    const i = await imported.importImage(from.replace(/^oci:/, ''), { name: 'i' });
+    expect(p.chain).toBe(i.chain);
+    expect(p.layers.map((l) => l.diffId)).toEqual(i.layers.map((l) => l.diffId));
+    expect(chainTrees(pulled, p.chain)).toEqual(chainTrees(imported, i.chain));
+    const inspect = JSON.parse(skopeo(dir, 'inspect', '--tls-verify=false', `docker://${reg.host}/${repo}:t`));
+    expect(p.manifestDigest).toBe(inspect.Digest);
+  }, 180_000);
+
+  test('a push whose base is in another repository of the registry sends only the new layer and the config', async () => {
+    const store = await openStore(path.join(dir, 'mount-store'));
+    const base = await store.pull(`${reg.host}/app/src:v1`, plain);
+    const c = await store.createContainer(base.name, { driver: 'copy' });
+    fs.writeFileSync(path.join(await c.mount(), 'new.txt'), 'one new file\n');
+    const pushed = await store.push(c.id, `${reg.host}/app/derived:v2`, { ...plain, from: base.name });
+    const byHow = (how: string) => pushed.blobs.filter((b) => b.how === how);
+    expect(byHow('mounted').map((b) => b.digest).sort()).toEqual(base.layers.map((l) => l.digest).sort());
+    const top = store.getLayerSync(pushed.chainId);
+    expect(byHow('uploaded').map((b) => b.digest).sort()).toEqual([top.digest, pushed.configDigest].sort());
+    const configSize = pushed.blobs.find((b) => b.digest === pushed.configDigest)!.size;
+    expect(pushed.bytes).toBe(top.size + configSize);
+    // and it is an image others read: skopeo sees three layers on the base's two
+    const inspect = JSON.parse(skopeo(dir, 'inspect', '--tls-verify=false', `docker://${reg.host}/app/derived:v2`));
+    expect(inspect.Layers).toEqual([...base.layers.map((l) => l.digest), top.digest]);
+    await c.remove();
+  }, 180_000);
+
+  test('a missing tag, and a manifest whose layer is missing: clear errors, and nothing in the store', async () => {
+    const store = await openStore(path.join(dir, 'missing-store'));
+    await expect(store.pull(`${reg.host}/app/src:nope`, plain)).rejects.toMatchObject({ code: 'LAYERFS_REGISTRY_MANIFEST_UNKNOWN' });
+    await expect(store.pull(`${reg.host}/no/such:v1`, plain)).rejects.toMatchObject({ code: expect.stringMatching(/^LAYERFS_REGISTRY_(NAME|MANIFEST)_UNKNOWN$/) });
+    // a repository whose top layer blob is gone from the registry's storage
+    await img.store.push('src', `${reg.host}/app/broken:v1`, plain);
+    const client = new Registry(reg.host, { plainHttp: () => true });
+    await client.deleteBlob('app/broken', img.bigBlob.digest);
+    await client.close();
+    await expect(store.pull(`${reg.host}/app/broken:v1`, plain)).rejects.toMatchObject({ code: 'LAYERFS_REGISTRY_BLOB_UNKNOWN' });
+    expect(await store.listImages()).toEqual([]);
+    expect((await store.listLayers()).map((l) => l.chainId)).not.toContain(img.chain);
+    expect((await store.fsck()).problems).toEqual([]);
+  }, 120_000);
+
+  test('eight concurrent pulls of one image into one store give one copy of each layer', async () => {
+    const root = path.join(dir, 'eight');
+    const stores: LayerStore[] = await Promise.all(Array.from({ length: 8 }, () => openStore(root)));
+    const recs = await Promise.all(stores.map((s, i) => s.pull(`${reg.host}/app/src:v1`, { ...plain, name: `copy${i}` })));
+    expect(new Set(recs.map((r) => r.chain))).toEqual(new Set([img.chain]));
+    expect((await stores[0].listLayers()).map((l) => l.chainId).sort()).toEqual(img.store.chainSync(img.chain).map((l) => l.chainId).sort());
+    expect(fs.readdirSync(stores[0].paths.blobsDir).sort()).toEqual(img.store.chainSync(img.chain).map((l) => l.digest.slice(7)).sort());
+    expect((await stores[0].fsck()).problems).toEqual([]);
+  }, 240_000);
+});
