@@ -124,16 +124,15 @@ export class LayerStore extends LayerCore {
    * image record (name: `opts.name`, else the reference as given), as `importImage` makes.
    */
   async pull(reference: string, opts: StorePullOptions = {}): Promise<PulledImage> {
-    const { remoteRef, connect } = registryConnect();
+    const { remoteRef, pullEndpoints } = registryConnect();
     const { checkImageName } = images();
     const r = remoteRef(reference);
     const name = checkImageName(opts.name ?? reference.replace(/^docker:\/\//, ''));
-    const client = connect(r.ref.host, opts);
+    const endpoints = pullEndpoints(r.ref, opts);
     try {
-      const endpoints = [{ client, host: r.ref.host, repository: r.ref.repository }];
-      return await this.withLock('shared', () => registryPull().pullImage(this, endpoints, r.target, r.where, { ...opts, name }), { signal: opts.signal });
+      return await this.withLock('shared', () => registryPull().pullImage(this, endpoints, r.where, { ...opts, name }), { signal: opts.signal });
     } finally {
-      await client.close();
+      await Promise.all(endpoints.map((e) => e.client.close()));
     }
   }
 

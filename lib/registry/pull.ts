@@ -24,6 +24,8 @@ export interface PullEndpoint {
   /** HOST[:PORT] the API is spoken to */
   host: string;
   repository: string;
+  /** the tag or digest to ask this endpoint for */
+  reference: string;
 }
 
 export interface PulledImage extends ImageRecord {
@@ -36,11 +38,11 @@ export interface PulledImage extends ImageRecord {
  * mirror's answer is verified like any other, by digest. When none does, the error is the last
  * one's (the registry's own).
  */
-async function openFirst(endpoints: PullEndpoint[], reference: string, where: string, opts: PullOptions): Promise<{ img: OpenedImage; at: PullEndpoint }> {
+async function openFirst(endpoints: PullEndpoint[], where: string, opts: PullOptions): Promise<{ img: OpenedImage; at: PullEndpoint }> {
   let last: unknown;
   for (const at of endpoints) {
     try {
-      return { img: await openRemoteImage(at.client, at.repository, reference, { platform: opts.platform, signal: opts.signal, where }), at };
+      return { img: await openRemoteImage(at.client, at.repository, at.reference, { platform: opts.platform, signal: opts.signal, where }), at };
     } catch (e) {
       if (opts.signal?.aborted) throw e;
       last = e;
@@ -56,8 +58,8 @@ async function openFirst(endpoints: PullEndpoint[], reference: string, where: st
  * published only when digest, size and DiffID all verify, bottom first. This is `image import`
  * with the registry as the source (lib/image/store-image.ts). The caller holds the store lock.
  */
-export async function pullImage(store: LayerCore, endpoints: PullEndpoint[], reference: string, where: string, opts: PullOptions & { name: string }): Promise<PulledImage> {
-  const { img, at } = await openFirst(endpoints, reference, where, opts);
+export async function pullImage(store: LayerCore, endpoints: PullEndpoint[], where: string, opts: PullOptions & { name: string }): Promise<PulledImage> {
+  const { img, at } = await openFirst(endpoints, where, opts);
   try {
     opts.onManifest?.(img.layers.map((l) => l.descriptor.digest));
     const rec = await importOpenedImage(store, img, { ...opts, replace: opts.replace ?? true, jobs: opts.jobs ?? 4, source: where });
