@@ -4,6 +4,7 @@ import * as native from '../native';
 import { fsPath, nameOfBytes } from '../names';
 import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError, UserNamespaceError } from '../errors';
 import { inUserNamespace } from '../userns/identity';
+import { OWNER_XATTR, encodeOwner, singleIdNamespace } from '../userns/owner-xattr';
 import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../store/types';
 import type { UnionView } from '../view';
@@ -404,9 +405,14 @@ export class LayerApplier {
   }
 
   private metadata(real: Buffer, h: TarHeader, entry: string, chmod: boolean): void {
-    if (this.applyOwners) chownEntry(real, h, entry);
+    const single = this.applyOwners && singleIdNamespace();
+    if (single) {
+      // single-uid mode: the file stays 0/0, its owner is kept aside (lib/userns/owner-xattr.ts)
+      if (h.uid !== 0 || h.gid !== 0) native.lsetxattrSync(real, OWNER_XATTR, encodeOwner({ uid: h.uid, gid: h.gid }));
+    } else if (this.applyOwners) chownEntry(real, h, entry);
     for (const [name, value] of h.xattrs) {
       if (isOverlayXattr(name)) continue; // overlayfs's own: a layer may not forge whiteouts, redirects or metacopy
+      if (single && name === OWNER_XATTR) continue; // the tar header says the owner: a layer's own copy is not obeyed
       try {
         native.lsetxattrSync(real, name, value);
       } catch (e) {

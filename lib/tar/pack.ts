@@ -21,6 +21,7 @@
 import * as fs from 'fs';
 import { BadTarError, ChangedMeanwhileError, InvalidArgumentError, UnsafePathError } from '../errors';
 import type { WhiteoutFormatName } from '../store/types';
+import { OWNER_XATTR, decodeOwner, singleIdNamespace } from '../userns/owner-xattr';
 import { whiteoutFormat, isOverlayXattr, looksLikeWhiteout, WHITEOUT_NAME_REASON, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import * as native from '../native';
 import { nameBytes, nameOfBytes } from '../names';
@@ -211,6 +212,15 @@ class EntryEncoder {
       return null;
     }
     h.xattrs = readXattrsSync(abs);
+    if (singleIdNamespace() && !this.opts.owner) {
+      // single-uid mode: the owner the image gave is kept in an xattr (lib/userns/owner-xattr.ts), which stays behind
+      const i = h.xattrs.findIndex(([n]) => n === OWNER_XATTR);
+      if (i >= 0) {
+        const o = decodeOwner(h.xattrs[i][1]);
+        if (o) Object.assign(h, o);
+        h.xattrs.splice(i, 1);
+      }
+    }
     this.entries++;
     return { header: encodeHeader(h), file, listed: { rel: path, kind: 'entry', st, xattrs: h.xattrs, linkname: h.type === TYPE.symlink ? h.linkname : undefined } };
   }

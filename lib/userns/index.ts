@@ -14,3 +14,5 @@ export type { StoreIdentity } from './identity';
 export { ensureHolder, liveHolder, readHolder, insideHolder, stopHolder, holderFile, HOLDER_FILE } from './holder';
 export type { HolderRecord } from './holder';
 export { nsenterArgv, runInside, probeInside, REEXEC_ENV } from './enter';
+export { OWNER_XATTR, encodeOwner, decodeOwner, singleIdNamespace } from './owner-xattr';
+export type { Owner } from './owner-xattr';

@@ -92,6 +92,20 @@ describeIf(why === null, why ?? '')('rootless, a user with a subordinate range',
   );
 
   test(
+    'an owner beyond the subordinate range is refused, naming the file and the ids, and nothing is kept',
+    () => {
+      const tar = giveFile(u, 'big-uid.tar', rawTar([{ name: 'opt/', type: '5', mode: 0o755 }, { name: 'opt/far', body: 'x', uid: 70000, gid: 70000 }]));
+      const r = cliAs(u, ['--json', 'import', tar]);
+      expect(r.status).toBe(1);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'LAYERFS_USERNS' });
+      expect(JSON.parse(r.stdout).error.message).toMatch(/potentially insufficient UIDs or GIDs available in the user namespace \(requested 70000:70000 for "\/opt\/far"\)/);
+      const ls = JSON.parse(ok(cliAs(u, ['--json', 'ls']), 'ls'));
+      expect(ls.layers.map((l: { chainId: string }) => l.chainId)).toEqual([chain]);
+    },
+    T,
+  );
+
+  test(
     'an overlay container: mounted in the namespace (the path says so outside), changed inside `layerfs unshare`, diffed exactly',
     () => {
       const c = JSON.parse(ok(cliAs(u, ['--json', 'create', chain]), 'create'));
@@ -208,6 +222,89 @@ describeIf(why === null, why ?? '')('rootless, a user with a subordinate range',
       );
       const r = asUser(u, process.execPath, [prog]);
       expect(JSON.parse(ok(r, 'program'))).toEqual({ uid: 0, driver: 'overlay', shadow: 42, cwd: u.home });
+    },
+    T,
+  );
+});
+
+describeIf(why === null, why ?? '')('rootless, a user with no subordinate range (single-uid mode)', () => {
+  let u: TestUser;
+  let chain: string;
+  let id: string;
+  const store = () => path.join(u.home, '.local/share/layerfs');
+  beforeAll(() => {
+    u = makeUser(false);
+  });
+  afterAll(() => removeUser(u));
+
+  test(
+    'import: a warning says only the user is mapped; the image owners are kept in user.rootlesscontainers (umoci\'s encoding), and a layer\'s own copy of that xattr is not obeyed',
+    () => {
+      const forged = { name: 'etc/motd', body: 'hi\n', mode: 0o644, mtime: 1700000000, pax: { 'SCHILY.xattr.user.rootlesscontainers': Buffer.from([0x08, 0xd2, 0x09]) } };
+      const tar = giveFile(u, 'base.tar', baseLayer([forged]));
+      const r = cliAs(u, ['--json', 'import', tar]);
+      chain = JSON.parse(ok(r, 'import')).chainId;
+      expect(r.stderr).toMatch(/has no range in \/etc\/subuid: only uid \d+ is mapped \(to 0\) in the user namespace, so other owners of image files are kept in the user.rootlesscontainers xattr/);
+      const config = JSON.parse(fs.readFileSync(path.join(store(), 'store.json'), 'utf8'));
+      expect([config.whiteout, config.identity.uids]).toEqual(['overlay-userxattr', [{ inside: 0, outside: u.uid, count: 1 }]]);
+      const diff = path.join(store(), 'layers', chain.slice(7), 'diff');
+      // every file is the user's on the host, 0/0 inside; the xattr holds the image's owner
+      for (const f of ['etc/shadow', 'home/u/notes', 'etc/motd']) expect([f, fs.statSync(path.join(diff, f)).uid]).toEqual([f, u.uid]);
+      const x = ok(cliAs(u, ['unshare', 'sh', '-c', `cd ${diff} && for f in etc/shadow home/u/notes etc/motd etc/passwd; do echo "$f $(stat -c %u:%g $f) $(getfattr --only-values -e hex -n user.rootlesscontainers $f 2>/dev/null | od -An -tx1 | tr -d ' \\n')"; done`]), 'getfattr');
+      expect(x.trim().split('\n').map((l) => l.trimEnd())).toEqual(['etc/shadow 0:0 102a', 'home/u/notes 0:0 08e80710e807', 'etc/motd 0:0', 'etc/passwd 0:0']);
+    },
+    T,
+  );
+
+  test(
+    'an overlay container, changed inside; commit restores the image owners from the xattr (0/42, 1000/1000) and leaves the xattr behind',
+    async () => {
+      const c = JSON.parse(ok(cliAs(u, ['--json', 'create', chain]), 'create'));
+      id = c.id;
+      expect(c.driver).toBe('overlay');
+      const merged = ok(cliAs(u, ['mount', id]), 'mount').trim();
+      ok(cliAs(u, ['unshare', 'sh', '-c', `cd ${merged} && echo more >> etc/shadow && echo new > newfile && echo more >> home/u/notes && rm gone`]), 'change');
+      const d = JSON.parse(ok(cliAs(u, ['--json', 'diff', id]), 'diff'));
+      expect(d.changes.map((x: { kind: string; path: string }) => `${x.kind} ${x.path}`)).toEqual(['C /etc/shadow', 'D /gone', 'C /home/u/notes', 'A /newfile']);
+      const layer = JSON.parse(ok(cliAs(u, ['--json', 'commit', id]), 'commit'));
+      const out = path.join(u.home, 'committed.tar');
+      ok(cliAs(u, ['export', layer.chainId, '-o', out]), 'export');
+      const listed = await listTar(out);
+      const owners = Object.fromEntries(listed.map((e) => [e.name, `${e.uid}:${e.gid}`]));
+      expect(owners).toEqual({ 'etc/': '0:0', 'etc/shadow': '0:42', 'home/': '0:0', 'home/u/': '1000:1000', 'home/u/notes': '1000:1000', newfile: '0:0', '.wh.gone': '0:0' });
+      for (const e of listed) expect([e.name, Object.keys(e.pax).filter((k) => /rootlesscontainers|overlay/.test(k))]).toEqual([e.name, []]);
+    },
+    T,
+  );
+});
+
+describeIf(why === null, why ?? '')('rootless: a layer cannot forge overlayfs xattrs (user.overlay.*) under a userxattr mount', () => {
+  let u: TestUser;
+  beforeAll(() => {
+    u = makeUser(true);
+  });
+  afterAll(() => removeUser(u));
+
+  test(
+    'user.overlay.opaque, .whiteout and .redirect in a layer are not applied: the lower files still show through the mount, and commit carries no user.overlay.*',
+    async () => {
+      const mtime = 1700000000;
+      const base = JSON.parse(ok(cliAs(u, ['--json', 'import', giveFile(u, 'base.tar', baseLayer())]), 'import base')).chainId;
+      const hostile = rawTar([
+        { name: 'etc/', type: '5', mode: 0o755, mtime, pax: { 'SCHILY.xattr.user.overlay.opaque': 'y' } },
+        { name: 'lowerdir/', type: '5', mode: 0o755, mtime, pax: { 'SCHILY.xattr.user.overlay.redirect': '/home' } },
+        { name: 'decoy', body: '', mode: 0o644, mtime, pax: { 'SCHILY.xattr.user.overlay.whiteout': '' } },
+      ]);
+      const top = JSON.parse(ok(cliAs(u, ['--json', 'import', '--parent', base, giveFile(u, 'hostile.tar', hostile)]), 'import hostile')).chainId;
+      const c = JSON.parse(ok(cliAs(u, ['--json', 'create', top]), 'create'));
+      const merged = ok(cliAs(u, ['mount', c.id]), 'mount').trim();
+      const seen = ok(cliAs(u, ['unshare', 'sh', '-c', `cd ${merged} && ls etc lowerdir && ls decoy && getfattr -d -m '^user[.]overlay' -R ${path.join(u.home, '.local/share/layerfs/layers', top.slice(7), 'diff')} | grep -c overlay || true`]), 'ls').trim().split('\n');
+      expect(seen).toEqual(['etc:', 'passwd', 'shadow', '', 'lowerdir:', 'f', 'decoy', '0']);
+      ok(cliAs(u, ['unshare', 'sh', '-c', `touch ${merged}/etc/passwd ${merged}/lowerdir/f`]), 'touch');
+      const layer = JSON.parse(ok(cliAs(u, ['--json', 'commit', c.id]), 'commit'));
+      const out = path.join(u.home, 'committed.tar');
+      ok(cliAs(u, ['export', layer.chainId, '-o', out]), 'export');
+      for (const e of await listTar(out)) expect([e.name, Object.keys(e.pax).filter((k) => /overlay/.test(k))]).toEqual([e.name, []]);
     },
     T,
   );

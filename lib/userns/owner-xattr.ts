@@ -1,0 +1,72 @@
+import { mappedFromZero, readIdMaps, isIdentity } from './idmap';
+
+/**
+ * Single-uid mode: in a user namespace where only the user's own id is mapped (to 0), no file
+ * can be given another owner. The owner the image gives it is kept in the
+ * `user.rootlesscontainers` xattr instead, in umoci's encoding (the protobuf message
+ * `Resource { uint32 uid = 1; uint32 gid = 2; }`, a zero field left out as proto3 does), so
+ * umoci reads our layer directories as we read its. It is bookkeeping, never layer content: a
+ * tar that carries it is not obeyed on import, and a pack reads it as the owner and leaves it out.
+ */
+export const OWNER_XATTR = 'user.rootlesscontainers';
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  let v = n >>> 0;
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  out.push(v);
+  return out;
+}
+
+export function encodeOwner(o: Owner): Buffer {
+  const bytes: number[] = [];
+  if (o.uid !== 0) bytes.push(0x08, ...varint(o.uid));
+  if (o.gid !== 0) bytes.push(0x10, ...varint(o.gid));
+  return Buffer.from(bytes);
+}
+
+/** The owner an xattr value holds; null for bytes that are not such a message. */
+export function decodeOwner(b: Buffer): Owner | null {
+  const o: Owner = { uid: 0, gid: 0 };
+  let i = 0;
+  while (i < b.length) {
+    const key = b[i++];
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      if (i >= b.length || shift > 28) return null;
+      const c = b[i++];
+      v += (c & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (!(c & 0x80)) break;
+    }
+    // umoci's "no change" value (2^32 - 1) reads as 0 here: the owner it did not change is root's
+    if (key === 0x08) o.uid = v === 0xffffffff ? 0 : v;
+    else if (key === 0x10) o.gid = v === 0xffffffff ? 0 : v;
+    else return null;
+  }
+  return o;
+}
+
+let single: boolean | undefined;
+
+/** This process is in a user namespace that maps only one uid or gid (0): owners go in OWNER_XATTR. */
+export function singleIdNamespace(): boolean {
+  if (single === undefined) {
+    try {
+      const { uids, gids } = readIdMaps();
+      single = !isIdentity(uids) && (mappedFromZero(uids) <= 1 || mappedFromZero(gids) <= 1);
+    } catch {
+      single = false;
+    }
+  }
+  return single;
+}
