@@ -1,13 +1,13 @@
 import type { StoreCore } from '../store/store-core';
 import { InvalidArgumentError } from '../errors';
 import type { Driver, DriverChoice, DriverName } from './types';
-import { overlayBlocker, probeOverlay } from './probe';
+import { overlayBlocker, probeOverlay } from './overlay/probe';
 
 export type { Driver, ContainerRef, DriverRecord, DriverName, DriverChoice, MountSpec } from './types';
-export type { OverlayDriver } from './overlay';
-export type { CopyDriver } from './copy';
-export { probeOverlay, overlayBlocker } from './probe';
-export type { OverlayProbe } from './probe';
+export type { OverlayDriver } from './overlay/driver';
+export type { CopyDriver } from './copy/driver';
+export { probeOverlay, overlayBlocker } from './overlay/probe';
+export type { OverlayProbe } from './overlay/probe';
 export { containerLayout } from './layout';
 export type { ContainerLayout } from './layout';
 
@@ -16,8 +16,8 @@ export type { ContainerLayout } from './layout';
  * mounts an overlay never loads the copy driver's materialiser, and the other way round.
  */
 const load: Record<DriverName, () => Driver> = {
-  overlay: () => new (require('./overlay') as typeof import('./overlay')).OverlayDriver(),
-  copy: () => new (require('./copy') as typeof import('./copy')).CopyDriver(),
+  overlay: () => new (require('./overlay/driver') as typeof import('./overlay/driver')).OverlayDriver(),
+  copy: () => new (require('./copy/driver') as typeof import('./copy/driver')).CopyDriver(),
 };
 const drivers: Partial<Record<DriverName, Driver>> = {};
 

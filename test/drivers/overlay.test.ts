@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as native from '../../lib/native';
 import { LayerStore } from '../../lib/layer-store';
-import { OverlayDriver } from '../../lib/drivers/overlay';
+import { OverlayDriver } from '../../lib/drivers/overlay/driver';
 import { overlayMismatch } from '../../lib/drivers/mounts';
 import { removeContainerDir } from '../../lib/drivers/remove';
 import { canMount, cleanup, makeLayer, makeStack, mountedUnder, mountSkipNote, tempDir } from './helpers';

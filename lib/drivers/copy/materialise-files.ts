@@ -1,7 +1,7 @@
 import type { Worker } from 'worker_threads';
-import { deserializeError } from '../errors';
-import { workerScript } from '../native/workers';
-import type { EntryMeta, NewOwner } from './attributes';
+import { deserializeError } from '../../errors';
+import { workerScript } from '../../native/workers';
+import type { EntryMeta, NewOwner } from '../attributes';
 
 /** One regular file for the second thread: copy `src` to the new `dest`, then give it `meta` and the source's xattrs. */
 export interface FileTask {
@@ -83,7 +83,7 @@ export class FileThread {
     if (this.worker) return this.worker;
     const data: FileThreadData = { newOwner: this.newOwner, done: this.doneWeight.buffer as SharedArrayBuffer };
     const { Worker } = require('worker_threads') as typeof import('worker_threads');
-    const w = new Worker(workerScript('drivers/materialise-files-worker'), { workerData: data });
+    const w = new Worker(workerScript('drivers/copy/materialise-files-worker'), { workerData: data });
     this.done = new Promise<void>((resolve, reject) => {
       let settled = false;
       const settle = (fn: () => void) => {

@@ -1,8 +1,8 @@
-import { mountSync } from '../native';
-import { serializeError } from '../errors';
+import { mountSync } from '../../native';
+import { serializeError } from '../../errors';
 
 /**
- * Run as a child process by overlay-mount.ts with its working directory in a directory of short
+ * Run as a child process by mount.ts with its working directory in a directory of short
  * symlinks, so the relative lower names in the options resolve there: the parent never chdirs.
  * Argument: JSON `{ source, target, flags, data }`. A failure goes to stderr as a serialised error.
  */

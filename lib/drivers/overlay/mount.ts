@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import * as native from '../native';
-import { workerScript } from '../native/workers';
-import { deserializeError, UnsupportedError } from '../errors';
+import * as native from '../../native';
+import { workerScript } from '../../native/workers';
+import { deserializeError, UnsupportedError } from '../../errors';
 
 export type MountApi = 'fsmount' | 'mount';
 
@@ -82,7 +82,7 @@ async function mountThroughLinks(target: string, req: OverlayRequest, linkDir: s
       const job = JSON.stringify({ source: OVERLAY_SOURCE, target: path.resolve(target), flags: req.readOnly ? native.constants.MS_RDONLY : 0, data });
       // loaded here: only the legacy fallback runs a child, and child_process costs every CLI start ~5 ms
       const { execFile } = require('child_process') as typeof import('child_process');
-      execFile(process.execPath, [workerScript('drivers/legacy-mount-main'), job], { cwd: linkDir }, (err, _stdout, stderr) => {
+      execFile(process.execPath, [workerScript('drivers/overlay/legacy-mount-main'), job], { cwd: linkDir }, (err, _stdout, stderr) => {
         if (!err) return resolve();
         try {
           reject(deserializeError(JSON.parse(stderr) as Record<string, unknown>));

@@ -1,13 +1,13 @@
 import * as fs from 'fs';
-import { UnsafePathError } from '../errors';
-import * as native from '../native';
-import { fsPath } from '../names';
-import { UnionView } from '../view';
-import type { WhiteoutFormatName } from '../store/types';
-import { FileCopier } from './file-copy';
+import { UnsafePathError } from '../../errors';
+import * as native from '../../native';
+import { fsPath } from '../../names';
+import { UnionView } from '../../view';
+import type { WhiteoutFormatName } from '../../store/types';
+import { FileCopier } from '../file-copy';
 import { FileThread } from './materialise-files';
-import { Attributes, metaOf, splitDev } from './attributes';
-import type { EntryMeta, NewOwner } from './attributes';
+import { Attributes, metaOf, splitDev } from '../attributes';
+import type { EntryMeta, NewOwner } from '../attributes';
 
 export interface MaterialiseJob {
   /** the chain's layer directories, bottom first */

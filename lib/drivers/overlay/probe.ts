@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as native from '../native';
-import type { StoreCore } from '../store/store-core';
-import { mountOverlay, MountApi } from './overlay-mount';
-import { mountsUnder, overlayMismatch, unmountAllUnder } from './mounts';
+import * as native from '../../native';
+import type { StoreCore } from '../../store/store-core';
+import { mountOverlay, MountApi } from './mount';
+import { mountsUnder, overlayMismatch, unmountAllUnder } from '../mounts';
 
 /** What the kernel lets this store's overlays do, probed once and kept in store.json. */
 export interface OverlayProbe {

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'worker_threads';
-import { serializeError } from '../errors';
-import { FileCopier } from './file-copy';
-import { Attributes } from './attributes';
+import { serializeError } from '../../errors';
+import { FileCopier } from '../file-copy';
+import { Attributes } from '../attributes';
 import type { FileThreadData, FileThreadMessage } from './materialise-files';
 
 /**

@@ -1,5 +1,5 @@
-import { workerMain } from '../native/worker-main';
-import { writeManifestSync } from '../diff';
+import { workerMain } from '../../native/worker-main';
+import { writeManifestSync } from '../../diff';
 import { materialise, MaterialiseJob, MaterialiseResult } from './materialise';
 
 /** The copy driver's worker: materialises the chain, then records the stat manifest the diff compares against. */

@@ -1,15 +1,15 @@
 import * as fs from 'fs';
-import { UnsupportedError } from '../errors';
-import type { Change } from '../diff/types';
-import type { TreeInput } from '../diff/types';
-import { UnionView } from '../view';
-import type { ChangesOptions, Driver, ContainerRef, MountSpec } from './types';
-import { containerLayout } from './layout';
-import { mountOverlay, MountApi, OVERLAY_SOURCE } from './overlay-mount';
-import { bindReadOnly, isMountPoint, unmountTarget, verifyOverlay, UnmountOptions } from './mounts';
+import { UnsupportedError } from '../../errors';
+import type { Change } from '../../diff/types';
+import type { TreeInput } from '../../diff/types';
+import { UnionView } from '../../view';
+import type { ChangesOptions, Driver, ContainerRef, MountSpec } from '../types';
+import { containerLayout } from '../layout';
+import { mountOverlay, MountApi, OVERLAY_SOURCE } from './mount';
+import { bindReadOnly, isMountPoint, unmountTarget, verifyOverlay, UnmountOptions } from '../mounts';
 import { overlayBlocker, probeOverlay, OVERLAY_PROBE_KEY, OverlayProbe } from './probe';
-import { copyRootAttributes } from './attributes';
-import { removeContainerDir } from './remove';
+import { copyRootAttributes } from '../attributes';
+import { removeContainerDir } from '../remove';
 
 /** The options used when the store has no probe yet (mounts() for callers that mount themselves). */
 const DEFAULT_OPTIONS = ['index=off', 'redirect_dir=off', 'metacopy=off'];
@@ -97,7 +97,7 @@ export class OverlayDriver implements Driver {
 
   changes(c: ContainerRef, opts: ChangesOptions = {}): Promise<Change[]> {
     // loaded on first use: a CLI create or mount never needs the diff code
-    const { overlayChangesAsync } = require('../diff') as typeof import('../diff');
+    const { overlayChangesAsync } = require('../../diff') as typeof import('../../diff');
     const l = this.layout(c);
     // merged: where redirect and metacopy entries of the upper are resolved while mounted
     return overlayChangesAsync(l.upper, opts.lower ?? c.store.view(c.record.chain), c.store.whiteout, { merged: l.merged, signal: opts.signal });

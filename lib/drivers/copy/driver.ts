@@ -1,15 +1,15 @@
 import * as fs from 'fs';
-import * as native from '../native';
-import { manifestChangesAsync } from '../diff';
-import { runWorker } from '../native/workers';
-import { UnsupportedError } from '../errors';
-import type { Change, TreeInput } from '../diff/types';
-import type { OperationOptions } from '../store/types';
-import type { ChangesOptions, Driver, ContainerRef, MountSpec } from './types';
+import * as native from '../../native';
+import { manifestChangesAsync } from '../../diff';
+import { runWorker } from '../../native/workers';
+import { UnsupportedError } from '../../errors';
+import type { Change, TreeInput } from '../../diff/types';
+import type { OperationOptions } from '../../store/types';
+import type { ChangesOptions, Driver, ContainerRef, MountSpec } from '../types';
 import type { MaterialiseJob, MaterialiseResult } from './materialise';
-import { containerLayout } from './layout';
-import { bindReadOnly, isMountPoint, unmountTarget, UnmountOptions } from './mounts';
-import { removeContainerDir } from './remove';
+import { containerLayout } from '../layout';
+import { bindReadOnly, isMountPoint, unmountTarget, UnmountOptions } from '../mounts';
+import { removeContainerDir } from '../remove';
 
 /**
  * Containers as materialised copies: root/ is a copy of the chain's union (made from the
@@ -27,7 +27,7 @@ export class CopyDriver implements Driver {
     const l = containerLayout(c.store.paths, c.record.id, dir);
     if (c.record.readOnly) fs.mkdirSync(l.merged);
     const job: MaterialiseJob = { layers: c.store.layerDirs(c.record.chain), whiteout: c.store.whiteout, root: l.root, manifest: l.manifest };
-    await runWorker<MaterialiseResult>('drivers/materialise-worker', job, {
+    await runWorker<MaterialiseResult>('drivers/copy/materialise-worker', job, {
       signal: opts.signal,
       onMessage: (m) => {
         if (m.type === 'progress') opts.onProgress?.({ bytes: m.bytes as number, entries: m.entries as number });
