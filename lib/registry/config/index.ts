@@ -11,6 +11,10 @@ export { mirrorsFor, loadRegistriesConf, findRegistry, type Endpoint, type RefLi
 
 /** The command line's registry flags, as the library takes them. */
 export interface AccessOptions extends CredentialOptions, TlsConfigOptions {
+  /** connections per host (--jobs); default 6 */
+  jobs?: number;
+  /** HTTP/2 where offered; default false */
+  http2?: boolean;
   /** hosts (HOST[:PORT]) that registries.conf calls insecure: no verification, plain HTTP allowed */
   insecureHosts?: Iterable<string>;
 }
@@ -26,7 +30,7 @@ export function registryAccess(opts: AccessOptions = {}): {
   dispatcher: (host: string, connect: ConnectSettings) => Dispatcher;
 } {
   const insecure = new Set(opts.insecureHosts ?? []);
-  const dispatcher = proxyDispatchers({ env: opts.env });
+  const dispatcher = proxyDispatchers({ env: opts.env, connections: opts.jobs, allowH2: opts.http2 });
   const tlsOf = (host: string) => tlsFor(host, { ...opts, tlsVerify: insecure.has(host) ? false : opts.tlsVerify });
   return { auth: authProvider({ ...opts, dispatcher, tls: tlsOf }), tls: tlsOf, dispatcher };
 }

@@ -95,12 +95,10 @@ export function systemCAs(env: NodeJS.ProcessEnv = process.env): string[] {
   return (system = out);
 }
 
-/** undici's `connect` options for TlsOptions: the system CAs plus the extra ones. */
+/** undici's `connect` options for TlsOptions, as the registry client derives them: Node's roots plus the extra CAs (proxyDispatcher adds the system bundle). */
 export function connectSettings(t: TlsOptions): ConnectSettings {
   const out: ConnectSettings = { rejectUnauthorized: t.verify !== false };
-  const sys = systemCAs();
-  // without a bundle of the system's and without extra CAs, Node's own roots are the default
-  if (t.ca?.length || sys.length > tls.rootCertificates.length) out.ca = [...sys, ...(t.ca ?? [])];
+  if (t.ca?.length) out.ca = [...tls.rootCertificates, ...t.ca];
   if (t.cert) out.cert = t.cert;
   if (t.key) out.key = t.key;
   return out;
