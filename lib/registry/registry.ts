@@ -301,7 +301,7 @@ export class Registry {
     while (url && !seen.has(url.href)) {
       seen.add(url.href);
       const { res, body } = await this.t.requestBuffer({ method: 'GET', path: url, headers: { accept: OCI_INDEX }, scopes: pull(repo), idempotent: true, ok: [200, 404], what, signal: opts.signal }, MAX_MANIFEST);
-      // a 404 with the OCI index type is an empty answer of the API; any other 404: no API here
+      // 404: the registry has no referrers API (distribution-spec), so the fallback tag holds them
       if (res.status === 404 || bareMediaType(header(res, 'content-type')) !== OCI_INDEX) {
         api = false;
         break;

@@ -107,6 +107,7 @@ export class BlobUpload {
       const res = await this.t.request({ method: 'POST', path, scopes: [...this.scopes, `repository:${from}:pull`], idempotent: false, ok: [201, 202], what: `mount of ${this.what} from ${from}`, signal: this.signal });
       await res.body.dump().catch(() => undefined);
       if (res.status === 201) return 'mounted';
+      this.learn(res);
       return header(res, 'location') ? locationOf(res, this.what) : null;
     } catch (e) {
       if (e instanceof AbortedError || isAbort(e, this.signal)) throw e;
@@ -119,9 +120,14 @@ export class BlobUpload {
   async start(): Promise<URL> {
     const res = await this.t.request({ method: 'POST', path: `/v2/${this.repo}/blobs/uploads/`, scopes: this.scopes, idempotent: true, ok: [202], notFound: 'NAME_UNKNOWN', what: `upload of ${this.what}`, signal: this.signal });
     await res.body.dump().catch(() => undefined);
-    const min = Number(header(res, 'oci-chunk-min-length'));
-    if (Number.isFinite(min) && min > 0) this.minChunk = min;
+    this.learn(res);
     return locationOf(res, this.what);
+  }
+
+  /** A session's answer may set the smallest chunk it takes. */
+  private learn(res: HttpResponse): void {
+    const min = Number(header(res, 'oci-chunk-min-length'));
+    if (Number.isSafeInteger(min) && min > 0) this.minChunk = min;
   }
 
   /** Uploads from a session (`at`, or a new one); returns the bytes sent. */

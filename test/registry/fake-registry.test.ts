@@ -179,6 +179,34 @@ describe('Registry against a fake registry', () => {
       }
     });
 
+    test('several blobs at once go over several connections to one host (HTTP/1.1, `jobs` of them)', async () => {
+      const blobs = Array.from({ length: 4 }, () => fake.putBlob(randomBytes(1000)));
+      const sockets = new Set<unknown>();
+      let waiting: (() => void)[] = [];
+      let most = 0;
+      fake.hooks.push((req, res) => {
+        if (req.method !== 'GET') return false;
+        // hold each answer until all four requests are in, or two seconds passed
+        sockets.add((res as unknown as { socket: unknown }).socket);
+        return new Promise<boolean>((resolve) => {
+          waiting.push(() => resolve(false));
+          most = Math.max(most, waiting.length);
+          const release = () => {
+            const w = waiting;
+            waiting = [];
+            for (const f of w) f();
+          };
+          if (waiting.length === 4) release();
+          else setTimeout(release, 2000);
+        });
+      });
+      const r = open({ jobs: 4 });
+      const got = await Promise.all(blobs.map(async (b) => sha256(await readAll(await r.getBlob('a/b', b)))));
+      expect(got).toEqual(blobs.map((b) => b.digest));
+      expect(most).toBe(4);
+      expect(sockets.size).toBe(4);
+    });
+
     test('an abort ends a blob read with LAYERFS_ABORTED', async () => {
       const data = randomBytes(64 * 1024);
       const blob = fake.putBlob(data);
