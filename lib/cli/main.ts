@@ -4,6 +4,7 @@ import { UsageError } from './usage';
 import { paint } from './style';
 import { parseFastPath, runFast } from './fast-path';
 import { exitCodeOf, errorRecord, EXIT_PIPE } from './exit-codes';
+import { stdio, writeOut } from './output';
 
 /*
  * Startup is most of what a short command costs, so this module loads little: the store (and
@@ -13,23 +14,8 @@ import { exitCodeOf, errorRecord, EXIT_PIPE } from './exit-codes';
 
 /** Exit codes: 0 success, 1 failure, 2 usage error (lib/cli/exit-codes.ts). */
 export async function main(argv: string[]): Promise<void> {
-  endQuietlyOnClosedPipe();
   const code = await run(argv);
   if (code !== 0) process.exitCode = code;
-}
-
-/**
- * A reader that goes away (`layerfs ls | head -1`) ends the command at once and quietly, as
- * SIGPIPE ends coreutils: no message, exit 141 (what a shell reports for them). Node ignores
- * SIGPIPE, so the write fails with EPIPE instead, which unhandled would print a stack trace.
- */
-function endQuietlyOnClosedPipe(): void {
-  for (const s of [process.stdout, process.stderr]) {
-    s.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(EXIT_PIPE);
-      throw e;
-    });
-  }
 }
 
 function addonMissing(reason: string): string {
@@ -42,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   // holds one document at most, so an error after a printed result goes to stderr too
   let stdoutIsData = false;
   let printed = false;
-  const results = () => (stdoutIsData ? process.stderr : process.stdout);
+  const results = (): 1 | 2 => (stdoutIsData ? 2 : 1);
   const ctx: CliContext = {
     json: false,
     store: () => {
@@ -57,37 +43,43 @@ export async function run(argv: string[]): Promise<number> {
     },
     print: (json, text) => {
       const out = results();
-      if (out === process.stdout) printed = true;
-      out.write((ctx.json ? JSON.stringify(json, null, 2) : text()) + '\n');
+      if (out === 1) printed = true;
+      writeOut(out, (ctx.json ? JSON.stringify(json, null, 2) : text()) + '\n');
     },
     info: (text) => {
-      if (!ctx.json) results().write(text + '\n');
+      if (!ctx.json) writeOut(results(), text + '\n');
     },
     warn: (text) => {
-      process.stderr.write(`${paint('yellow', 'warning', process.stderr)}: ${text}\n`);
+      writeOut(2, `${paint('yellow', 'warning', stdio(2))}: ${text}\n`);
     },
     dataOut: () => {
-      if (process.stdout.isTTY) throw new UsageError('refusing to write binary data to a terminal: redirect stdout, or give -o FILE');
+      const out = stdio(1);
+      if (out.isTTY) throw new UsageError('refusing to write binary data to a terminal: redirect stdout, or give -o FILE');
       stdoutIsData = true;
-      return process.stdout;
+      return out;
     },
   };
   // --json must also shape errors raised before any action runs
   ctx.json = argv.includes('--json');
   try {
     const fast = parseFastPath(argv);
-    if (!fast) return await (require('./program') as typeof import('./program')).runProgram(argv, ctx);
+    if (!fast) {
+      // commander and the commands it runs write to process.stdout and stderr themselves
+      stdio(1);
+      stdio(2);
+      return await (require('./program') as typeof import('./program')).runProgram(argv, ctx);
+    }
     await runFast(fast, ctx);
     return 0;
   } catch (e) {
     const code = exitCodeOf(e);
     if (code === EXIT_PIPE) return code;
     if (ctx.json) {
-      (stdoutIsData || printed ? process.stderr : process.stdout).write(JSON.stringify({ error: errorRecord(e) }, null, 2) + '\n');
+      writeOut(stdoutIsData || printed ? 2 : 1, JSON.stringify({ error: errorRecord(e) }, null, 2) + '\n');
     } else {
       const msg = (e as Error)?.message ?? String(e);
-      process.stderr.write(`${paint('red', 'layerfs', process.stderr)}: ${msg}\n`);
-      if (process.env.LAYERFS_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+      writeOut(2, `${paint('red', 'layerfs', stdio(2))}: ${msg}\n`);
+      if (process.env.LAYERFS_DEBUG && e instanceof Error) writeOut(2, `${e.stack}\n`);
     }
     return code;
   }

@@ -1,0 +1,88 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+/*
+ * What bin/layerfs starts. A short command costs mostly Node's start plus loading the CLI, so
+ * the CLI is also built as one file (dist/lib/cli/layerfs.js, by `npm run build`: see
+ * scripts/bundle-cli.js) and compiled from a V8 code cache beside it, one per command (each
+ * holds what that command compiled the first time it ran): no module resolution per file, and
+ * no parse of the code that runs. The bundle lives beside main.js, so the paths
+ * its modules find from __dirname (the addon above, the worker scripts under dist/lib) are the
+ * same ones. It is used only when it is at least as new as main.js: a checkout rebuilt by `tsc`
+ * alone runs the compiled modules, as it does when the bundle is missing or will not load.
+ *
+ * LAYERFS_CLI_ENTRY=modules runs the modules; =bundle insists on the bundle (tests use both).
+ */
+
+type Main = (argv: string[]) => Promise<void>;
+
+/** The first line of the bundle names its build (V8 itself checks no more of a cache's source than its length). */
+const BUILD_LINE = /^\/\/ layerfs bundle ([0-9a-z]+)\n/;
+
+export function bundlePath(): string {
+  return path.join(__dirname, 'layerfs.js');
+}
+
+/** `layerfs.js.<build>.<command>.v8cache`: the command is the first word of the line that could be one. */
+export function cachePath(build: string, argv: string[]): string {
+  const command = argv.find((a) => /^[a-z]{1,16}$/.test(a)) ?? 'none';
+  return path.join(__dirname, `layerfs.js.${build}.${command}.v8cache`);
+}
+
+/** The bundle's main, or why it is not used. */
+function loadBundle(argv: string[]): Main | string {
+  const file = bundlePath();
+  let src: string;
+  try {
+    if (fs.statSync(file).mtimeMs < fs.statSync(path.join(__dirname, 'main.js')).mtimeMs) return `${file} is older than main.js (run \`npm run build\`)`;
+    // ASCII (the bundler escapes everything else): latin1 makes the one-byte string V8 keeps, with no UTF-8 decoding
+    src = fs.readFileSync(file, 'latin1');
+  } catch (e) {
+    return `${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  const build = BUILD_LINE.exec(src)?.[1];
+  if (!build) return `${file} does not name its build on its first line`;
+  const vm = require('vm') as typeof import('vm');
+  const Module = require('module') as typeof import('module') & { wrap(src: string): string };
+  const cache = cachePath(build, argv);
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = fs.readFileSync(cache);
+  } catch {
+    // none yet: made after this command
+  }
+  const script = new vm.Script(Module.wrap(src), { filename: file, cachedData });
+  const mod = { exports: {} as { main?: Main } };
+  (script.runInThisContext() as (...a: unknown[]) => void).call(mod.exports, mod.exports, Module.createRequire(file), mod, file, __dirname);
+  if (typeof mod.exports.main !== 'function') return `${file} exports no main`;
+  if (!cachedData || script.cachedDataRejected) {
+    // the first run of a command (or the first after another Node, or other flags, rejected the cache) makes it, with what it compiled
+    process.once('exit', () => writeCache(cache, script.createCachedData()));
+  }
+  return mod.exports.main;
+}
+
+function writeCache(file: string, data: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch {
+    // a package directory this user may not write: the next start compiles again
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+export function start(argv: string[]): Promise<void> {
+  const want = process.env.LAYERFS_CLI_ENTRY;
+  if (want !== 'modules') {
+    const main = loadBundle(argv);
+    if (typeof main === 'function') return main(argv);
+    if (want === 'bundle') {
+      process.stderr.write(`layerfs: LAYERFS_CLI_ENTRY=bundle, but the bundled CLI cannot be used: ${main}\n`);
+      process.exitCode = 1;
+      return Promise.resolve();
+    }
+  }
+  return (require('./main') as typeof import('./main')).main(argv);
+}

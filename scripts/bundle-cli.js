@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+'use strict';
+/*
+ * Bundles the compiled CLI (dist/lib/cli/main.js and everything it loads, eagerly or lazily)
+ * into one file beside it, dist/lib/cli/layerfs.js: see lib/cli/entry.ts for why and how
+ * bin/layerfs uses it. Run by `npm run build` after tsc.
+ *
+ * Left outside the bundle: native addons (the layerfs addon is found from the bundle's own
+ * directory, as from main.js; zstd-napi and node-gyp-build find theirs from their own package
+ * directories), and the worker scripts, which stay files of dist/lib that workers start.
+ */
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const vm = require('vm');
+const Module = require('module');
+
+const cliDir = path.resolve(__dirname, '..', 'dist', 'lib', 'cli');
+const out = path.join(cliDir, 'layerfs.js');
+const entry = path.join(cliDir, 'main.js');
+
+async function main() {
+  if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run tsc first`);
+  const esbuild = require('esbuild');
+  const build = crypto.randomBytes(8).toString('hex');
+  const tmp = `${out}.${process.pid}.tmp`;
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile: tmp,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    // lib/cli/entry.ts reads it as latin1
+    charset: 'ascii',
+    external: ['*.node', 'zstd-napi', 'node-gyp-build'],
+    banner: { js: `// layerfs bundle ${build}` },
+    logLevel: 'warning',
+  });
+  // old caches name other builds
+  for (const f of fs.readdirSync(cliDir)) if (/^layerfs\.js\.[0-9a-z]+\.[a-z]+\.v8cache$/.test(f)) fs.rmSync(path.join(cliDir, f), { force: true });
+  fs.renameSync(tmp, out);
+  // it loads (the caches are made by the first run of each command: lib/cli/entry.ts)
+  const mod = { exports: {} };
+  new vm.Script(Module.wrap(fs.readFileSync(out, 'utf8')), { filename: out }).runInThisContext().call(mod.exports, mod.exports, Module.createRequire(out), mod, out, cliDir);
+  if (typeof mod.exports.main !== 'function') throw new Error(`${out} exports no main`);
+  console.log(`bundled the CLI: ${path.relative(process.cwd(), out)} (${(fs.statSync(out).size / 1024).toFixed(0)} KiB)`);
+}
+
+main().catch((e) => {
+  console.error(`bundle-cli: ${e.message}`);
+  process.exit(1);
+});
