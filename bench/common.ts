@@ -13,6 +13,8 @@ import type { PeerStorage } from './peer-storage';
 export interface Ctx {
   data: BenchData;
   quick: boolean;
+  /** a run of some groups only (--only): its report and charts are the -partial ones */
+  partial: boolean;
   /** runs of a light measurement (milliseconds to a second) */
   runs: number;
   /** runs of a heavy one (a whole image: seconds to tens of seconds) */
@@ -34,6 +36,8 @@ export interface GroupResult {
   section: Section;
   targets: Target[];
   series?: { name: string; points: [number, number][] }[];
+  /** SVG charts of the group, by file name under bench/ (a quick or partial run adds -quick or -partial to the name) */
+  charts?: Array<{ file: string; svg: string }>;
 }
 
 export class ShellError extends Error {
@@ -191,4 +195,9 @@ export async function settle(store: { paths: { tmpDir: string } }, maxMs = 12000
     if (!left.length) return;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A group chart's file name for this kind of run: `x.svg`, `x-quick.svg` or `x-partial.svg` (a run with --only). */
+export function chartFile(file: string, quick: boolean, partial: boolean): string {
+  return quick || partial ? file.replace(/\.svg$/, quick ? '-quick.svg' : '-partial.svg') : file;
 }

@@ -13,7 +13,7 @@ import { LayerStore } from '../lib/layer-store';
 import { buildData, BenchData, cacheRoot } from './data';
 import { installPeers, probePeers } from './peers';
 import { PeerStorage } from './peer-storage';
-import { Ctx, firstLine, GroupResult } from './common';
+import { chartFile, Ctx, firstLine, GroupResult } from './common';
 import { importGroup } from './import';
 import { containerGroup } from './container';
 import { mountScalingGroup } from './mount-scaling';
@@ -122,6 +122,7 @@ async function main(): Promise<void> {
   const ctx: Ctx = {
     data,
     quick,
+    partial: !!only,
     runs,
     heavyRuns,
     work,
@@ -196,6 +197,14 @@ async function main(): Promise<void> {
     if (series.length) {
       fs.writeFileSync(path.join(BENCH_DIR, 'mount-scaling.svg'), lineChart('overlay mount + umount time against layer count', 'layers', 'ms per mount + umount', series));
       charts.push('mount-scaling.svg');
+    }
+  }
+  // each group's own charts, in every run (a quick or partial run's carry its suffix, as its report does)
+  for (const r of results) {
+    for (const c of r.charts ?? []) {
+      const file = chartFile(c.file, quick, !!only);
+      fs.writeFileSync(path.join(BENCH_DIR, file), c.svg);
+      if (writeAll) charts.push(file);
     }
   }
   const aliases: Array<[string, string]> = [

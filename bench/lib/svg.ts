@@ -80,3 +80,50 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   parts.push('</svg>');
   return parts.join('\n');
 }
+
+/**
+ * Where an operation's time goes: for each version (before, after), one row per phase, a bar
+ * from the phase's start to its end (medians, ms from the operation's start). Phases that ran
+ * at once overlap in time, as they did.
+ */
+export function phaseTimeline(title: string, versions: { name: string; total: number; phases: { name: string; start: number; end: number }[] }[]): string {
+  const rowH = 20;
+  const left = 300;
+  const width = 820;
+  const plotW = width - left - 90;
+  const top = 40;
+  const rows = versions.reduce((n, v) => n + v.phases.length + 1, 0);
+  const height = top + rows * rowH + 45;
+  const tMax = Math.max(1e-6, ...versions.map((v) => v.total)) * 1.05;
+  const x = (ms: number) => left + (ms / tMax) * plotW;
+  const colours: Record<string, string> = {};
+  const palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
+  const colour = (p: string) => (colours[p] ??= palette[Object.keys(colours).length % palette.length]);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
+  ];
+  const step = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].find((s) => tMax / s <= 8) ?? 10000;
+  for (let t = 0; t <= tMax; t += step) {
+    parts.push(`<line x1="${x(t)}" y1="${top - 5}" x2="${x(t)}" y2="${height - 30}" stroke="#ddd"/>`);
+    parts.push(`<text x="${x(t)}" y="${height - 15}" text-anchor="middle" fill="#555">${t} ms</text>`);
+  }
+  let row = 0;
+  for (const v of versions) {
+    const y0 = top + row * rowH;
+    parts.push(`<text x="8" y="${y0 + 14}" font-weight="bold">${esc(v.name)}</text>`);
+    parts.push(`<rect x="${x(0)}" y="${y0 + 5}" width="${Math.max(1, x(v.total) - x(0))}" height="${rowH - 10}" fill="#999"/>`);
+    parts.push(`<text x="${x(v.total) + 4}" y="${y0 + 14}" fill="#333">${v.total.toFixed(0)} ms in all</text>`);
+    row++;
+    for (const p of v.phases) {
+      const y = top + row * rowH;
+      parts.push(`<text x="${left - 8}" y="${y + 14}" text-anchor="end">${esc(p.name)}</text>`);
+      parts.push(`<rect x="${x(p.start)}" y="${y + 3}" width="${Math.max(1, x(p.end) - x(p.start))}" height="${rowH - 6}" fill="${colour(p.name)}"/>`);
+      parts.push(`<text x="${x(p.end) + 4}" y="${y + 14}" fill="#333">${(p.end - p.start).toFixed(0)} ms</text>`);
+      row++;
+    }
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}

@@ -97,7 +97,7 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
       if (m.type === 'progress' && opts.onProgress) opts.onProgress({ bytes: m.bytes as number, entries: m.entries as number });
     };
     // a worker takes tens of milliseconds to start: a tiny commit is quicker made here
-    const tiny = 'entries' in plan && plan.entries.length <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES;
+    const tiny = opts.inline || ('entries' in plan && plan.entries.length <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES);
     // (the staging directory is removed only once the worker has ended: runWorker settles then)
     const r = await timed('pack and layer directory', () => (tiny ? runCommitLayerJob(job, onMessage) : runWorker<PackResult>('container/commit-worker', job, { signal: opts.signal, onMessage })));
     const record = newLayerRecord(rec.chain, { ...r, compression }, store.whiteout);

@@ -28,7 +28,8 @@ export function register(program: Command, ctx: CliContext): void {
         await (require('../write-file') as typeof import('../write-file')).writeStreamAtomically(fs.createReadStream(file, { highWaterMark: 4 << 20 }), dest!);
         output = { path: opts.output!, ...blob };
       };
-      const layer = await c.commit({ compression: opts.compress, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable, onBlob: dest ? onBlob : undefined });
+      // (inline: this process waits for the commit and nothing else, so no worker need start)
+      const layer = await c.commit({ compression: opts.compress, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable, onBlob: dest ? onBlob : undefined, inline: true });
       bar.done();
       ctx.print({ ...layer, output }, () => `DiffID:  ${layer.diffId}\nChainID: ${layer.chainId}`);
     });
