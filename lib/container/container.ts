@@ -123,7 +123,7 @@ export class Container implements ContainerRef {
       this.locked(() => {
         // a process left running by a crashed `run` holds the mount: the runtime ends it first
         // the runtime's module (child_process) loads only for a container a killed run left behind
-        if (this.rec.runtime) (require('../runtime/execute') as typeof import('../runtime/execute')).deleteRuntimeContainer(this.rec.runtime.path, this.rec.runtime.id);
+        if (this.rec.runtime) (require('../runtime/execute') as typeof import('../runtime/execute')).deleteRuntimeContainer(this.rec.runtime.path, this.rec.runtime.id, this.rec.runtime.stateRoot);
         return this.impl.remove(this, opts).then(() => {
           // the claim goes after the container, so a claim whose container exists is never missing
           if (this.rec.name !== undefined) releaseName(this.store, this.rec.name, this.id);

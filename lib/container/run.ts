@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { randomHex } from '../digest/random';
 import { deleteRuntimeContainer, executeBundle, locateRuntime, writeBundle } from '../runtime';
@@ -6,6 +7,7 @@ import type { ImageConfig } from '../oci/image-config';
 import type { LayerCore } from '../layers';
 import type { ContainerRecord } from './types';
 import { makeMountpoints } from './runtime-entries';
+import { inUserNamespace } from '../userns/identity';
 
 /** What running needs of a container (Container is one; named here so that run.ts does not import container.ts, which loads it). */
 export interface RunnableContainer {
@@ -40,15 +42,18 @@ export async function runInContainer(c: RunnableContainer, args: string[], opts:
   const id = `layerfs-${c.id.slice(0, 12)}-${randomHex(4)}`;
   try {
     const bundle = path.join(c.store.paths.container(c.id), 'bundle');
-    await prepareBundle(c, bundle, { ...opts, args }, { path: runtime, id });
+    // in a user namespace the runtime's default state directory (/run/runc) is the host root's
+    const stateRoot = inUserNamespace() ? c.store.paths.runtimeStateDir : undefined;
+    if (stateRoot) fs.mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
+    await prepareBundle(c, bundle, { ...opts, args }, { path: runtime, id, ...(stateRoot ? { stateRoot } : {}) });
     let ended = false;
     try {
-      const result = await executeBundle({ runtime, bundle, id, tty: opts.tty, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal, onStarted: opts.onStarted });
+      const result = await executeBundle({ runtime, bundle, id, stateRoot, tty: opts.tty, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal, onStarted: opts.onStarted });
       ended = true;
       return result;
     } finally {
       // `run` deletes its own container when the process ends; what failed on the way may have left one
-      if (!ended) deleteRuntimeContainer(runtime, id);
+      if (!ended) deleteRuntimeContainer(runtime, id, stateRoot);
       await c.update((r) => {
         const { runtime: _gone, ...rest } = r;
         return rest;
@@ -64,7 +69,7 @@ export async function runInContainer(c: RunnableContainer, args: string[], opts:
  * the mount targets the runtime needs; they are recorded with the container, so that diff and
  * commit leave them out. `runtime`: recorded too, while a process runs.
  */
-export async function prepareBundle(c: RunnableContainer, dir: string, opts: BundleOptions & { image?: ImageConfig }, runtime?: { path: string; id: string }): Promise<RuntimeSpec> {
+export async function prepareBundle(c: RunnableContainer, dir: string, opts: BundleOptions & { image?: ImageConfig }, runtime?: { path: string; id: string; stateRoot?: string }): Promise<RuntimeSpec> {
   const root = await c.mount();
   const spec = writeBundle(dir, root, opts.image ?? c.record.image?.config, opts);
   const targets = spec.mounts.map((m) => ({ destination: m.destination, file: m.type === 'bind' }));

@@ -24,7 +24,7 @@ export interface ContainerRecord {
    */
   runtimeEntries?: string[];
   /** while a process runs in it: the runtime and its name for the container (`rm` cleans up after a crash) */
-  runtime?: { path: string; id: string };
+  runtime?: { path: string; id: string; stateRoot?: string };
 }
 
 export interface CommitOptions {

@@ -17,6 +17,8 @@ export interface ExecuteOptions {
   bundle: string;
   /** the runtime's name for the container: unique while it runs */
   id: string;
+  /** the runtime's state directory (`--root`; default: the runtime's own, /run/runc) */
+  stateRoot?: string;
   stdin?: 'inherit' | 'ignore' | Readable;
   stdout?: 'inherit' | 'ignore' | Writable;
   stderr?: 'inherit' | 'ignore' | Writable;
@@ -38,7 +40,8 @@ export function executeBundle(o: ExecuteOptions): Promise<RunResult> {
   const pipeIn = typeof o.stdin === 'object';
   const pipeOut = typeof o.stdout === 'object';
   const pipeErr = typeof o.stderr === 'object';
-  const child = spawn(o.runtime, ['run', '--bundle', o.bundle, o.id], {
+  const global = o.stateRoot ? ['--root', o.stateRoot] : [];
+  const child = spawn(o.runtime, [...global, 'run', '--bundle', o.bundle, o.id], {
     stdio: [pipeIn ? 'pipe' : o.stdin ?? 'inherit', pipeOut ? 'pipe' : o.stdout ?? 'inherit', pipeErr ? 'pipe' : o.stderr ?? 'inherit'],
     detached: !o.tty,
   });
@@ -54,7 +57,7 @@ export function executeBundle(o: ExecuteOptions): Promise<RunResult> {
   // the runtime names the container only once it made it: until then, `kill` is tried again
   const kill = (sig: NodeJS.Signals, tries = 50): void => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    const k = spawn(o.runtime, ['kill', o.id, sig], { stdio: 'ignore' });
+    const k = spawn(o.runtime, [...global, 'kill', o.id, sig], { stdio: 'ignore' });
     k.once('error', () => undefined);
     k.once('close', (code) => {
       if (code !== 0 && tries > 1) setTimeout(() => kill(sig, tries - 1), 100).unref();
@@ -83,6 +86,6 @@ function signalOf(code: number): NodeJS.Signals | null {
 }
 
 /** Removes what a runtime still holds of a container (after a crash of the process that ran it). */
-export function deleteRuntimeContainer(runtime: string, id: string): void {
-  spawnSync(runtime, ['delete', '--force', id], { stdio: 'ignore' });
+export function deleteRuntimeContainer(runtime: string, id: string, stateRoot?: string): void {
+  spawnSync(runtime, [...(stateRoot ? ['--root', stateRoot] : []), 'delete', '--force', id], { stdio: 'ignore' });
 }

@@ -4,6 +4,7 @@ import type { ImageConfig } from '../oci/image-config';
 import { DEFAULT_CAPABILITIES, DEFAULT_NAMESPACES, DEFAULT_PATH, MASKED_PATHS, OCI_VERSION, READONLY_PATHS, defaultMounts } from './defaults';
 import type { RuntimeMount, RuntimeSpec } from './types';
 import { resolveUser } from './user';
+import { inUserNamespace } from '../userns/identity';
 
 export interface RuntimeSpecOptions {
   /** replaces the image's Cmd (CMD on the command line) */
@@ -25,6 +26,13 @@ export interface RuntimeSpecOptions {
   binds?: Record<string, string>;
   /** `root.path` as written in config.json (default: `rootfs` itself) */
   rootPath?: string;
+  /**
+   * Shape the config for a runtime in a user namespace, as `runc spec --rootless` does: no
+   * network namespace (sysfs cannot be mounted for the host's), /sys bind-mounted read-only, no
+   * uid=/gid= mount options, no cgroup resources. The process is already in the store's user
+   * namespace, so no new one is asked for. Default: when this process is in a user namespace.
+   */
+  rootless?: boolean;
 }
 
 /**
@@ -81,9 +89,20 @@ export function runtimeSpec(image: ImageConfig | undefined, rootfs: string, opts
       readonlyPaths: [...READONLY_PATHS],
     },
   };
+  if (opts.rootless ?? inUserNamespace()) toRootless(spec);
   const annotations = annotationsOf(image);
   if (Object.keys(annotations).length) spec.annotations = annotations;
   return spec;
+}
+
+/** What `runc spec --rootless` changes (specconv.ToRootless), but the user namespace, which the caller is in already. */
+function toRootless(spec: RuntimeSpec): void {
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network' && n.type !== 'user');
+  delete spec.linux!.resources;
+  spec.mounts = spec.mounts!.filter((m) => m.type !== 'cgroup').map((m) => {
+    if (path.posix.normalize(m.destination) === '/sys') return { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
+    return m.options ? { ...m, options: m.options.filter((o) => !/^(uid|gid)=/.test(o)) } : m;
+  });
 }
 
 /** Environment lists merged in order: a later `K=V` replaces an earlier one of the same name, in place. */

@@ -20,6 +20,8 @@ export class StorePaths {
   get containersDir(): string { return path.join(this.root, 'containers'); }
   get imagesDir(): string { return path.join(this.root, 'images'); }
   get tmpDir(): string { return path.join(this.root, 'tmp'); }
+  /** the OCI runtime's state (`--root`) in a user namespace, where /run/runc is the host root's */
+  get runtimeStateDir(): string { return path.join(this.root, 'runtime'); }
   /** the container names' index (lib/container/names.ts) */
   get containerNamesDir(): string { return path.join(this.root, 'container-names'); }
   get originsDir(): string { return path.join(this.root, 'origins'); }

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { rawTar } from '../fixtures/hostile-tar';
 import { listTar } from '../container/tar-listing';
-import { describeIf } from '../fixtures/peers';
+import { describeIf, itIf, unmet } from '../fixtures/peers';
+import { busyboxUnmet, makeBusyboxRoot } from '../fixtures/busybox';
 import { asUser, cliAs, giveFile, makeUser, removeUser, rootlessUnmet, TestUser } from './users';
 
 /**
@@ -142,6 +143,27 @@ describeIf(why === null, why ?? '')('rootless, a user with a subordinate range',
       for (const e of listed) expect([e.name, Object.keys(e.pax).filter((k) => /overlay/.test(k))]).toEqual([e.name, []]);
       const fsck = JSON.parse(ok(cliAs(u, ['--json', 'fsck']), 'fsck'));
       expect(fsck.problems).toEqual([]);
+    },
+    T,
+  );
+
+  itIf(busyboxUnmet() === null && unmet(['runc', 'tar']).length === 0, busyboxUnmet() ?? unmet(['runc', 'tar']).join('; '))(
+    'run: runc in the user namespace (rootless config, its state in the store): uid 0 inside, and what the process writes commits as the owners it gave (0/0, a chown to 42)',
+    async () => {
+      const work = fs.mkdtempSync(path.join(u.home, 'bb-'));
+      makeBusyboxRoot(path.join(work, 'root'));
+      const { spawnSync } = require('child_process') as typeof import('child_process');
+      expect(spawnSync('tar', ['--numeric-owner', '-C', path.join(work, 'root'), '-cf', path.join(work, 'bb.tar'), '.']).status).toBe(0);
+      spawnSync('chown', ['-R', `${u.uid}:${u.gid}`, work]);
+      const bb = JSON.parse(ok(cliAs(u, ['--json', 'import', path.join(work, 'bb.tar')]), 'import busybox')).chainId;
+      expect(ok(cliAs(u, ['run', '--rm', bb, 'sh', '-c', 'id -u; id -g; mkdir /sys/x 2>/dev/null && echo sys-writable || echo sys-ro']), 'run').trim().split('\n')).toEqual(['0', '0', 'sys-ro']);
+      const r = JSON.parse(ok(cliAs(u, ['--json', 'run', '--commit', bb, 'sh', '-c', 'echo made > /made; chown 42:42 /home/user']), 'run --commit'));
+      expect(r.exitCode).toBe(0);
+      const out = path.join(u.home, 'run-commit.tar');
+      ok(cliAs(u, ['export', r.chainId, '-o', out]), 'export');
+      const owners = Object.fromEntries((await listTar(out)).map((e) => [e.name, `${e.uid}:${e.gid}`]));
+      expect(owners).toMatchObject({ made: '0:0', 'home/user/': '42:42' });
+      expect(fs.readdirSync(path.join(store(), 'runtime'))).toEqual([]);
     },
     T,
   );
