@@ -19,7 +19,7 @@ export interface ApplyWorkerData {
   total?: number;
   durable?: boolean;
   manifestPath?: string;
-  /** the chain below, bottom first, for implicit parent directories */
+  /** the chain below, bottom first, for implicit parent directories; given (even empty), whiteouts that hide nothing of it are not kept (overlay formats) */
   lowerDirs?: string[];
   /**
    * the chain below is still being written: the worker applies the whole tar, then posts

@@ -62,11 +62,17 @@ export class LayerApplier {
   private readonly canMknod: boolean;
   private readonly addon: boolean;
   private openFd: number | null = null;
+  /** Implicit parent directories waiting for the lower chain (when it is given late, see setLower): their depth. */
+  private readonly implicit = new Map<string, number>();
   /**
-   * Implicit parent directories waiting for the lower chain (when it is given late, see
-   * setLower): their depth, and the xattr names of a later explicit entry for the same directory.
+   * Implicit parents that took (or, waiting in `implicit`, will take) the lower copy's metadata:
+   * an explicit entry, a whiteout or an opaque marker later in the tar takes it back, so that the
+   * order of the entries does not change the tree.
    */
-  private readonly implicit = new Map<string, { depth: number; explicit: Set<string> | null }>();
+  private readonly inherited = new Set<string>();
+  /** names whose lower copies a `.wh.` entry of this layer hides, and directories it makes opaque */
+  private readonly whitedOut = new Set<string>();
+  private readonly opaqueDirs = new Set<string>();
   private lowerPending: boolean;
   /**
    * overlay format: names whose lower copy a `.wh.` entry hid while this layer had its own entry
@@ -84,6 +90,12 @@ export class LayerApplier {
    * them behind 0755 root-owned "now" metadata. `'later'`: the chain below is still being
    * written (layers of one image are applied side by side); implicit parents are noted, and take
    * its metadata in setLower, which must come before finish.
+   *
+   * `chainKnown`: `lower` is the layer's own chain (null: it is the bottom layer), not merely
+   * absent. Then, in the overlay formats, a whiteout that hides nothing (its name is in no layer
+   * below, or its directory is hidden or made opaque by this layer) is not kept: overlayfs lists a
+   * whiteout device in a directory no lower layer shares as a name that lstat cannot find. The oci
+   * format keeps its `.wh.` files, which are the tar's own entries and never listed.
    */
   constructor(
     target: string,
@@ -92,6 +104,7 @@ export class LayerApplier {
     private readonly applyOwners: boolean,
     private readonly durable = false,
     private lower: UnionView | null | 'later' = null,
+    private readonly chainKnown = false,
   ) {
     this.lowerPending = lower === 'later';
     this.root = Buffer.from(target);
@@ -142,11 +155,14 @@ export class LayerApplier {
           fs.mkdirSync(real, 0o755);
           this.index.set(k, 'dir');
           if (wasWhiteout || this.hidesLower.has(k)) this.recreated(real);
+        } else {
+          // made before (implicitly, or by an earlier entry): this entry is its metadata, and
+          // nothing the lower copy or that entry gave it stays (as with the entry first)
+          this.implicit.delete(k);
+          this.inherited.delete(k);
+          this.stripXattrs(real, h.xattrs, entry);
         }
         this.dirs.set(k, { depth: parts.length, mode: h.mode, atimeNs: h.atimeNs, mtimeNs: h.mtimeNs });
-        const late = this.implicit.get(k);
-        // made implicitly before: the lower xattrs it would have got stay under this entry's own
-        if (late) late.explicit = new Set(h.xattrs.keys());
         this.metadata(real, h, entry, false);
         return null;
       }
@@ -198,30 +214,72 @@ export class LayerApplier {
   }
 
   private inheritFromLower(k: string, depth: number, real: Buffer): void {
+    if (this.lowerHidden(k)) return; // a fresh directory: the lower one is hidden by this layer
+    this.inherited.add(k);
     if (this.lower === 'later') {
-      this.implicit.set(k, { depth, explicit: null });
+      this.implicit.set(k, depth);
       return;
     }
-    this.inherit(k, depth, real, null);
+    this.inherit(k, depth, real);
   }
 
-  /** `explicit`: the xattr names an explicit entry of this layer set (only its other lower xattrs are copied, and nothing else). */
-  private inherit(k: string, depth: number, real: Buffer, explicit: Set<string> | null): void {
+  private inherit(k: string, depth: number, real: Buffer): void {
     if (!this.lower || this.lower === 'later') return;
     const below = this.lower.lookupSync('/' + nameOfBytes(keyBytes(k)));
     if (!below || below.type !== 'dir') return;
-    if (this.applyOwners && !explicit) fs.lchownSync(real, below.stat.uid, below.stat.gid);
+    if (this.applyOwners) fs.lchownSync(real, below.stat.uid, below.stat.gid);
     for (const [name, value] of Object.entries(xattrsOf(below.realPath))) {
-      if (explicit?.has(name)) continue;
       try {
         native.lsetxattrSync(real, name, value);
       } catch {
         this.warnings.push(`could not copy xattr ${name} to the implicit parent ${below.path}`);
       }
     }
-    if (!explicit) {
-      const t = fs.lstatSync(fsPath(below.realPath), { bigint: true });
-      this.dirs.set(k, { depth, mode: below.stat.mode & 0o7777, atimeNs: t.atimeNs, mtimeNs: t.mtimeNs });
+    const t = fs.lstatSync(fsPath(below.realPath), { bigint: true });
+    this.dirs.set(k, { depth, mode: below.stat.mode & 0o7777, atimeNs: t.atimeNs, mtimeNs: t.mtimeNs });
+  }
+
+  /** Whether a whiteout or opaque marker of this layer hides the lower copy of `k`. */
+  private lowerHidden(k: string): boolean {
+    if (this.whitedOut.size === 0 && this.opaqueDirs.size === 0) return false;
+    if (this.whitedOut.has(k)) return true;
+    for (let i = k.lastIndexOf('/'); i !== -1; i = k.lastIndexOf('/', i - 1)) {
+      const up = k.slice(0, i);
+      if (this.whitedOut.has(up) || this.opaqueDirs.has(up)) return true;
+    }
+    return this.opaqueDirs.has('') && k !== '';
+  }
+
+  /**
+   * The lower copies at and under `k` (only under it, for an opaque directory) are hidden now:
+   * the implicit parents made there with their metadata become fresh directories, as when the
+   * whiteout or marker comes first in the tar.
+   */
+  private hideLower(k: string, opaque: boolean): void {
+    (opaque ? this.opaqueDirs : this.whitedOut).add(k);
+    for (const d of [...this.inherited]) {
+      const hit = k === '' ? d !== '' : (!opaque && d === k) || d.startsWith(k + '/');
+      if (!hit) continue;
+      this.inherited.delete(d);
+      if (this.implicit.delete(d)) continue; // waiting for the lower chain: it gets nothing now
+      const real = this.real(d);
+      this.stripXattrs(real, null, displayName(keyBytes(d)));
+      if (this.applyOwners) fs.lchownSync(real, 0, 0);
+      this.dirs.delete(d); // its mode stays as made (0755), its times unknown
+    }
+  }
+
+  /** Removes the xattrs of `real` that `keep` does not have (overlay's own stay: opaque markers). */
+  private stripXattrs(real: Buffer, keep: Map<string, Buffer> | null, entry: string): void {
+    if (!this.addon) return;
+    for (const name of native.llistxattrSync(real)) {
+      if (isOverlayXattr(name) || keep?.has(name)) continue;
+      try {
+        native.lremovexattrSync(real, name);
+      } catch (e) {
+        if (!XATTR_SKIP.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
+        this.warnings.push(`could not remove xattr ${name} of ${entry}: ${(e as Error).message}`);
+      }
     }
   }
 
@@ -234,10 +292,10 @@ export class LayerApplier {
   setLower(lower: UnionView | null): void {
     this.lower = lower;
     this.lowerPending = false;
-    for (const [k, { depth, explicit }] of this.implicit) {
+    for (const [k, depth] of this.implicit) {
       if (this.index.get(k) !== 'dir') continue;
       try {
-        this.inherit(k, depth, this.real(k), explicit);
+        this.inherit(k, depth, this.real(k));
       } catch (e) {
         throw withEntry(e, displayName(keyBytes(k)));
       }
@@ -268,6 +326,7 @@ export class LayerApplier {
     this.index.delete(k, (gone) => {
       this.dirs.delete(gone);
       this.implicit.delete(gone);
+      this.inherited.delete(gone);
       if (gone !== k) this.hidesLower.delete(gone); // its whiteout went with the directory
     });
     return false;
@@ -370,6 +429,7 @@ export class LayerApplier {
     const ownKey = keyOf(parts);
     if (this.oci) this.clear(ownKey); // a repeated marker gets a fresh inode, like any later entry
     if (base.equals(OPAQUE_MARKER)) {
+      this.hideLower(dirKey, true);
       this.fmt.markOpaqueSync(dirReal);
       if (this.oci) this.keepMarkerFile(ownKey, h);
       return null;
@@ -378,6 +438,7 @@ export class LayerApplier {
     if (target === null) throw new UnsafePathError(entry, `${JSON.stringify(displayName(base))} is not a valid whiteout name (it would hide "", "." or "..")`);
     const name = Buffer.from(target, 'latin1');
     const tk = dirKey === '' ? target : dirKey + '/' + target;
+    this.hideLower(tk, false);
     const kind = this.index.get(tk);
     if (this.oci) {
       this.fmt.writeWhiteoutSync(dirReal, name);
@@ -425,12 +486,27 @@ export class LayerApplier {
     setTimesSync(real, h.atimeNs, h.mtimeNs);
   }
 
+  /** Removes the whiteout devices that hide nothing of the chain below (see the constructor). */
+  private dropVoidWhiteouts(): void {
+    const lower = this.lower === 'later' ? null : this.lower;
+    for (const [k, kind] of [...this.index.entries()]) {
+      if (kind !== 'whiteout') continue;
+      const i = k.lastIndexOf('/');
+      const dir = i === -1 ? '' : k.slice(0, i);
+      const visible = !this.lowerHidden(dir) && !this.opaqueDirs.has(dir) && !this.hidesLower.has(dir);
+      if (visible && lower?.lookupSync('/' + nameOfBytes(keyBytes(k)))) continue;
+      this.fmt.removeWhiteoutSync(this.real(dir), keyBytes(k.slice(i + 1)));
+      this.index.delete(k);
+    }
+  }
+
   /**
    * Directory modes and times last, deepest first: writing their children changed them. A root
    * with no entry of its own takes the lower chain's, or the fixed default (lib/tar/layer-root.ts).
    */
   finish(): void {
     if (this.lowerPending) throw new Error('LayerApplier.finish before setLower');
+    if (this.chainKnown && !this.oci) this.dropVoidWhiteouts(); // before the directories' times: it changes them
     const dirs = [...this.dirs].sort((a, b) => b[1].depth - a[1].depth);
     for (const [k, d] of dirs) {
       const real = this.real(k);

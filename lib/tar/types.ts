@@ -44,7 +44,11 @@ export interface ApplyOptions {
   durable?: boolean;
   /** write the layer's manifest (paths, types, modes, sizes, content digests) here, from digests taken while writing */
   manifestPath?: string;
-  /** the layer directories below (bottom first): implicit parent directories take their metadata */
+  /**
+   * the layer directories below (bottom first): implicit parent directories take their metadata.
+   * Given (`[]` for a bottom layer), it is the layer's chain: in the overlay formats a whiteout
+   * that hides nothing of it is not kept (overlayfs would list it as a name lstat cannot find).
+   */
   lowerDirs?: string[];
 }
 
