@@ -6,6 +6,8 @@
  *   node dist/bench/child.js import-image STORE IMAGE
  *   node dist/bench/child.js import-layer STORE BLOB
  *   node dist/bench/child.js commit STORE CHAIN FILE [gzip|zstd|none]   (a container on CHAIN gets FILE, then is committed)
+ *   node dist/bench/child.js pull STORE REF                     (plain HTTP, as to a loopback registry)
+ *   node dist/bench/child.js push STORE SOURCE REF [FROM]       (prints bytes sent too)
  *   node dist/bench/child.js idle
  */
 import * as fs from 'fs';
@@ -52,6 +54,16 @@ async function main(): Promise<void> {
       await ctr.remove().catch(() => undefined);
       throw e;
     }
+  } else if (op === 'pull') {
+    const store = await LayerStore.open(storeDir);
+    t = await timed(() => store.pull(a, { tlsVerify: false, name: 'bench' }));
+  } else if (op === 'push') {
+    const store = await LayerStore.open(storeDir);
+    let bytes = 0;
+    t = await timed(async () => {
+      bytes = (await store.push(a, b, { tlsVerify: false, from: c })).bytes;
+    });
+    (t as { bytes?: number }).bytes = bytes;
   } else if (op !== 'idle') {
     throw new Error(`unknown operation ${op}`);
   }

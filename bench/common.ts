@@ -164,6 +164,8 @@ export interface ChildResult {
   seconds: number;
   cpuSeconds: number;
   peakRssBytes: number;
+  /** a push: bytes of blobs sent */
+  bytes?: number;
 }
 
 /** Runs one layerfs operation in its own process (bench/child.ts) and returns what it measured. */

@@ -1,7 +1,7 @@
 /**
  * layerfs against the real peers: `npm run bench` (full: writes bench/RESULTS.md and the SVG
  * charts) or `npm run bench -- --quick` (smaller data, fewer runs: writes bench/RESULTS-quick.md).
- * Options: --only NAME[,NAME] (import, container, scaling, diff, commit, hashing, memory, runtime),
+ * Options: --only NAME[,NAME] (import, container, scaling, diff, commit, hashing, memory, runtime, registry),
  * --runs N, and --scratch-host (scratch on the cache's own filesystem instead of a fresh ext4 on
  * a loop device, see bench/scratch.ts). A run with --only writes bench/RESULTS-partial.md, never
  * RESULTS.md.
@@ -22,6 +22,7 @@ import { commitGroup } from './commit';
 import { hashingGroup } from './hashing';
 import { memoryGroup } from './memory';
 import { runtimeGroup } from './runtime';
+import { registryGroup } from './registry';
 import { writeManyEmptyFilesTar } from './scripted-change';
 import { makeScratch, Scratch } from './scratch';
 import { ratio, renderMarkdown, Section } from './lib/report';
@@ -36,6 +37,7 @@ const GROUPS: Array<[string, (ctx: Ctx) => Promise<GroupResult>]> = [
   ['hashing', hashingGroup],
   ['memory', memoryGroup],
   ['runtime', runtimeGroup],
+  ['registry', registryGroup],
 ];
 
 const REPO = path.resolve(__dirname, '../..');

@@ -20,7 +20,8 @@ export interface RemotePush {
 /** An image to push: its config and its layers' blobs (in the store), bottom first. */
 export interface PushSource {
   config: ImageConfig;
-  layers: Array<{ digest: string; size: number; mediaType: string }>;
+  /** read from the store's blob files, unless `open` gives the bytes (from any offset a resumed upload asks for) */
+  layers: Array<{ digest: string; size: number; mediaType: string; open?: (offset: number) => Readable }>;
 }
 
 export interface PushOptions {
@@ -82,22 +83,27 @@ async function eachLimited<T>(items: T[], jobs: number, fn: (t: T) => Promise<vo
  * the tag never names an image whose blobs are not all there. Memory stays flat: blobs stream
  * from their files, from any offset a resumed upload asks for.
  */
-export async function pushImage(store: StoreCore, client: RemotePush, host: string, repository: string, tag: string | undefined, src: PushSource, opts: PushOptions = {}): Promise<PushResult> {
-  const files = src.layers.map((l) => storeBlob(store, l));
+export async function pushImage(store: StoreCore | null, client: RemotePush, host: string, repository: string, tag: string | undefined, src: PushSource, opts: PushOptions = {}): Promise<PushResult> {
+  const opens = src.layers.map((l) => {
+    if (l.open) return l.open;
+    if (!store) throw new NotFoundError(l.digest, `the blob ${l.digest} has no source to be read from`);
+    const file = storeBlob(store, l);
+    return (offset: number) => fs.createReadStream(file, { start: offset, highWaterMark: 1 << 20 });
+  });
   const { configBytes, configDesc } = configBytesOf(src.config);
   const descs: Descriptor[] = src.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
   const { manifestBytes, manifestDesc } = ociManifest(src.config, configDesc, descs);
   const blobs: PushedBlob[] = [];
   const send = async (d: Descriptor, open: (offset: number) => Readable) => {
-    const r = await client.pushBlob(repository, d, open, { signal: opts.signal, mountFrom: mountSource(store.paths, d.digest, host, repository) });
+    const r = await client.pushBlob(repository, d, open, { signal: opts.signal, mountFrom: store ? mountSource(store.paths, d.digest, host, repository) : undefined });
     const b: PushedBlob = { digest: d.digest, size: d.size, how: r.how, bytes: r.bytes };
     blobs.push(b);
     opts.onBlob?.(b);
-    addBlobOrigin(store.paths, d.digest, { registry: host, repository });
+    if (store) addBlobOrigin(store.paths, d.digest, { registry: host, repository });
   };
   // a layer that repeats in the image goes once
-  const unique = descs.map((d, i) => ({ d, file: files[i] })).filter((x, i, all) => all.findIndex((y) => y.d.digest === x.d.digest) === i);
-  await eachLimited(unique, Math.max(1, opts.jobs ?? 4), ({ d, file }) => send(d, (offset) => fs.createReadStream(file, { start: offset, highWaterMark: 1 << 20 })));
+  const unique = descs.map((d, i) => ({ d, open: opens[i] })).filter((x, i, all) => all.findIndex((y) => y.d.digest === x.d.digest) === i);
+  await eachLimited(unique, Math.max(1, opts.jobs ?? 4), ({ d, open }) => send(d, open));
   await send(configDesc, (offset) => Readable.from([configBytes.subarray(offset)]));
   const put = await client.putManifest(repository, tag ?? manifestDesc.digest, manifestDesc.mediaType, manifestBytes, { signal: opts.signal });
   if (put.digest !== manifestDesc.digest) throw new DigestMismatchError(`the manifest put to ${host}/${repository}`, manifestDesc.digest, put.digest);

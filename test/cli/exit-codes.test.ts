@@ -141,6 +141,7 @@ describe('usage errors exit 2, with one JSON error document under --json', () =>
     ['pull: --jobs 0', ['pull', '127.0.0.1:1/x:y', '--jobs', '0']],
     ['pull: --tls-verify that is no boolean', ['pull', '127.0.0.1:1/x:y', '--tls-verify=maybe']],
     ['push: to a digest', ['push', 'img', `127.0.0.1:1/x@sha256:${'0'.repeat(64)}`]],
+    ['copy: a name with no transport', ['copy', path.join(work, 'layout'), `oci:${path.join(work, 'copy-bad')}`]],
   ];
   test.each(bad)('%s', (_n, args) => {
     expectUsageError(args.map((x) => x.replace('__chain__', chain)));
@@ -165,6 +166,7 @@ describe('failures exit 1, with one JSON error document under --json', () => {
     ['logout: not logged in', ['logout', 'nowhere.example', '--authfile', '__out__'], 'LAYERFS_NOT_FOUND'],
     ['pull: no registry listening there', ['pull', '127.0.0.1:1/x:y', '--tls-verify=false'], 'LAYERFS_REGISTRY_UNREACHABLE'],
     ['push: no such image or container', ['push', 'no-such-image', '127.0.0.1:1/x:y'], 'LAYERFS_NOT_FOUND'],
+    ['copy: no such layout', ['copy', 'oci:__out__:x', 'oci:__out__-copy'], 'LAYERFS_NOT_FOUND'],
   ])('%s', (_n, args, code) => {
     const a = (args as string[]).map((x) => x.replace('__chain__', chain).replace('__b__', path.join(work, 'b')).replace('__out__', path.join(work, 'nothing')));
     const t = run(...a);
@@ -209,6 +211,7 @@ describe('success: --json prints one document, for every command', () => {
         ] as Array<[string, string[], (doc: any) => void]>)),
     ['bundle', ['bundle', 'c1', out('bundle'), 'true'], (d) => expect(fs.existsSync(d.config)).toBe(true)],
     ['unshare', ['unshare', 'true'], (d) => expect(d).toEqual({ exitCode: 0 })],
+    ['copy', ['copy', `oci:${out('layout')}:base`, `oci:${out('copied')}:c`], (d) => expect(d.manifestDigest).toMatch(/^sha256:/)],
     ...(noRegistry
       ? []
       : ([

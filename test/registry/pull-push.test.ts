@@ -8,6 +8,7 @@ import { registryUnmet, startRegistry, type RegistryServer } from './registry-se
 import { chainTrees, makeImage, openStore } from './store-registry';
 import type { LayerStore } from '../../lib/layer-store';
 import { Registry } from '../../lib/registry';
+import { copyImage } from '../../lib/registry/copy';
 
 /** Pull and push between the store and a real registry (docker-registry, plain HTTP on 127.0.0.1), read back by skopeo and umoci. */
 
@@ -97,6 +98,19 @@ describeIf(why.length === 0, why.join('; '))('pull and push against docker-regis
     const inspect = JSON.parse(skopeo(dir, 'inspect', '--tls-verify=false', `docker://${reg.host}/app/derived:v2`));
     expect(inspect.Layers).toEqual([...base.layers.map((l) => l.digest), top.digest]);
     await c.remove();
+  }, 180_000);
+
+  test('copy: registry to a layout, and a layout to a registry, blobs verified on the way; umoci and a pull read the results', async () => {
+    await img.store.push('src', `${reg.host}/app/copysrc:v1`, plain);
+    const out = path.join(dir, 'copied');
+    const down = await copyImage(`docker://${reg.host}/app/copysrc:v1`, `oci:${out}:c1`, plain);
+    expect(down.manifestDigest).toMatch(/^sha256:/);
+    execFileSync('umoci', ['unpack', '--rootless', '--image', `${out}:c1`, `${dir}/copied-unpacked`], { stdio: 'pipe' });
+    expect(fs.readFileSync(path.join(dir, 'copied-unpacked', 'rootfs', 'etc', 'hostname'), 'utf8')).toBe('base\n');
+    const up = await copyImage(`oci:${out}:c1`, `docker://${reg.host}/app/copied:v1`, plain);
+    expect(up.pushed!.blobs.map((b: { how: string }) => b.how)).toEqual(['uploaded', 'uploaded', 'uploaded']);
+    const store = await openStore(path.join(dir, 'copy-store'));
+    expect((await store.pull(`${reg.host}/app/copied:v1`, plain)).chain).toBe(img.chain);
   }, 180_000);
 
   test('a missing tag, and a manifest whose layer is missing: clear errors, and nothing in the store', async () => {

@@ -155,7 +155,9 @@ export async function startRegistry(options: RegistryServerOptions = {}): Promis
     });
     const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
     for (;;) {
-      if (exited) throw new Error(`docker-registry exited (${exited.code ?? exited.signal}) before listening on 127.0.0.1:${port}:\n${logText.slice(-4000)}`);
+      // set by the exit handler meanwhile (the compiler cannot see that across the awaits)
+      const ended = exited as { code: number | null; signal: NodeJS.Signals | null } | null;
+      if (ended) throw new Error(`docker-registry exited (${ended.code ?? ended.signal}) before listening on 127.0.0.1:${port}:\n${logText.slice(-4000)}`);
       // it listens once the log says so; a connect alone could reach another process on a reused port
       if (/listening on/i.test(logText) && (await canConnect(port))) return;
       if (Date.now() > deadline) {

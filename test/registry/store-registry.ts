@@ -42,6 +42,8 @@ export interface FaultProxy {
   host: string;
   /** bytes the client sent through it (requests and uploads) */
   sent(): number;
+  /** whether it cut or corrupted an answer */
+  faulted(): boolean;
   close(): Promise<void>;
 }
 
@@ -148,6 +150,7 @@ export function faultProxy(target: string, opts: FaultOptions): Promise<FaultPro
       resolve({
         host: `127.0.0.1:${port}`,
         sent: () => sent,
+        faulted: () => faulted,
         close: () =>
           new Promise<void>((r) => {
             for (const s of sockets) s.destroy();

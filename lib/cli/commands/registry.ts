@@ -104,4 +104,18 @@ export function register(program: Command, ctx: CliContext): void {
       .finally(() => bars.done());
     ctx.print({ manifestDigest: r.manifestDigest, configDigest: r.configDigest, chainId: r.chainId, bytes: r.bytes, blobs: r.blobs }, () => r.manifestDigest);
   });
+
+  withRegistryFlags(
+    program
+      .command('copy')
+      .description("copy an image between a registry and local layouts or archives (skopeo's transport names); blobs stream through, verified")
+      .argument('<src>', 'docker://HOST/REPO[:TAG|@digest], oci:PATH[:TAG], oci-archive:PATH or docker-archive:PATH')
+      .argument('<dst>', 'docker://HOST/REPO[:TAG], oci:PATH[:TAG], oci-archive:PATH[:TAG] or docker-archive:PATH[:NAME:TAG]')
+      .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)'),
+  ).action(async (src: string, dst: string, o: RegistryFlags & { platform?: string }) => {
+    const platform = o.platform === undefined ? undefined : platformFlag(o.platform);
+    const { copyImage } = require('../../registry/copy') as typeof import('../../registry/copy');
+    const r = await copyImage(src, dst, { ...connectOpts(o), platform });
+    ctx.print({ manifestDigest: r.manifestDigest, configDigest: r.configDigest, ...(r.pushed ? { bytes: r.pushed.bytes, blobs: r.pushed.blobs } : {}) }, () => `${r.manifestDigest} -> ${dst}`);
+  });
 }

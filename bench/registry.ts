@@ -1,0 +1,119 @@
+/**
+ * 9. Registries: the bench image served by a private docker-registry on 127.0.0.1 (plain HTTP,
+ * filesystem storage on the scratch filesystem). `layerfs pull` (pull + unpack into layers)
+ * against `podman pull` (containers-storage overlay), containerd's `ctr pull` (overlayfs
+ * snapshotter) and layerfs's own `image import` of the same image from a local layout;
+ * `layerfs push` against `skopeo copy oci:… docker://…` into an emptied registry; and a re-push
+ * after a one-file commit, counting the bytes sent.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { summarise } from './lib/measure';
+import type { Row, Subject, Target } from './lib/report';
+import { childLine, ChildResult, Ctx, fresh, GroupResult, med, mib, ratioText, removeTree, runChild, sh, shellSubject, skippedSubject, target } from './common';
+import { PeerStorage } from './peer-storage';
+import { containerdFor, doneWithContainerd } from './containerd';
+import { startRegistry, registryUnmet, type RegistryServer } from '../test/registry/registry-server';
+import { LayerStore } from '../lib/layer-store';
+
+/** Runs a child operation `runs` times, each after `before`; its time, CPU and peak RSS. */
+function children(runs: number, args: string[], before: () => void, name: string, command: string): { results: ChildResult[]; subject: Subject } {
+  const results: ChildResult[] = [];
+  for (let i = 0; i < runs; i++) {
+    before();
+    results.push(runChild(args));
+  }
+  const cores = summarise(results.map((r) => r.cpuSeconds / r.seconds)).median;
+  const rss = Math.max(...results.map((r) => r.peakRssBytes));
+  return { results, subject: { name, sample: summarise(results.map((r) => r.seconds)), command, extra: `CPU ${cores.toFixed(2)} cores (user+sys / wall); peak RSS ${mib(rss)}` } };
+}
+
+export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
+  const { data } = ctx;
+  const runs = ctx.heavyRuns;
+  const rows: Row[] = [];
+  const targets: Target[] = [];
+  const unmetReg = registryUnmet();
+  if (unmetReg.length) {
+    const why = unmetReg.join('; ');
+    rows.push({ label: 'pull of the whole image', layerfs: skippedSubject('layerfs pull', why), peers: [] });
+    return { section: { title: '9. Registries: pull and push', note: why, rows }, targets: [target('layerfs pull at least 2x faster than podman pull', null, why)] };
+  }
+  const servers: RegistryServer[] = [];
+  try {
+    const src = await startRegistry({ storageDir: fresh(path.join(ctx.work, 'registry-src')) });
+    servers.push(src);
+    const dst = await startRegistry({ storageDir: fresh(path.join(ctx.work, 'registry-dst')) });
+    servers.push(dst);
+    const ref = `${src.host}/bench/image:v1`;
+    sh(`skopeo --insecure-policy copy -q --dest-tls-verify=false oci:${data.layout}:${data.tag} docker://${ref}`);
+
+    // pull: layerfs (library, in a child: its own time, CPU and RSS) against its own import of the same layout
+    const store = path.join(ctx.work, 'pull-store');
+    const pull = children(runs, ['pull', store, ref], () => fresh(store), 'layerfs library: store.pull(docker://…)', `rm -rf STORE && ${childLine(['pull', 'STORE', ref])}`);
+    const cliStore = path.join(ctx.work, 'pull-cli-store');
+    const cli = await shellSubject(ctx, { name: 'layerfs CLI: pull --tls-verify=false', cmd: `node ${ctx.cli} --store ${cliStore} pull --tls-verify=false ${ref} >/dev/null`, prepare: `rm -rf ${cliStore}`, after: `rm -rf ${cliStore}`, runs });
+    const imp = children(runs, ['import-image', store, `${data.layout}:${data.tag}`], () => fresh(store), 'layerfs library: store.importImage(the same image, an OCI layout)', `rm -rf STORE && ${childLine(['import-image', 'STORE', `${data.layout}:${data.tag}`])}`);
+    const peer = new PeerStorage('overlay', path.join(ctx.work, 'podman-pull'), data.ociArchive);
+    const podman = await shellSubject(ctx, { name: 'podman pull (containers-storage overlay)', tool: 'podman', cmd: `${peer.podman} pull -q --tls-verify=false docker://${ref} >/dev/null`, prepare: `${peer.podman} rmi --all --force >/dev/null 2>&1; true`, runs });
+    peer.destroy();
+    let ctr: Subject;
+    try {
+      const d = containerdFor(ctx);
+      const missing = ctx.peers.missing('containerd') ?? ctx.peers.missing('ctr');
+      const cmd = `${d.ctr} images pull --plain-http --snapshotter overlayfs ${ref} >/dev/null`;
+      const failed = missing ?? d.start();
+      ctr = failed ? skippedSubject('ctr pull (overlayfs snapshotter)', failed, cmd) : await shellSubject(ctx, { name: 'ctr pull (containerd, overlayfs snapshotter: pull + unpack)', tool: 'ctr', cmd, prepare: d.emptyCommand, runs });
+      if (!failed) sh(d.emptyCommand);
+    } finally {
+      doneWithContainerd('registry');
+    }
+    rows.push({ label: `pull the whole image (${data.layerBlobs.length} layers) from a loopback registry`, layerfs: pull.subject, peers: [cli, imp.subject, podman, ctr] });
+    const lp = med(pull.subject);
+    targets.push(target('layerfs pull at least 2x faster than podman pull (overlay)', med(podman) && lp ? med(podman)! / lp >= 2 : null, med(podman) ? ratioText(med(podman), lp) : podman.skipped ?? ''));
+    targets.push(target("layerfs pull at least 2x faster than containerd's ctr pull (overlayfs)", med(ctr) && lp ? med(ctr)! / lp >= 2 : null, med(ctr) ? ratioText(med(ctr), lp) : ctr.skipped ?? ''));
+    targets.push(target('layerfs pull within 1.15x of its own image import of the same image', med(imp.subject) && lp ? lp / med(imp.subject)! <= 1.15 : null, med(imp.subject) && lp ? `${(lp / med(imp.subject)!).toFixed(2)}x the import's time` : ''));
+    const rss = Math.max(...pull.results.map((r) => r.peakRssBytes));
+    targets.push(target('peak RSS of a pull under 150 MB', rss < 150e6, `${mib(rss)} (VmHWM, worker threads included)`));
+
+    // push: into a registry emptied before each run, layerfs against skopeo from the layout
+    fresh(store);
+    const s = await LayerStore.open(store);
+    await s.importImage(`${data.layout}:${data.tag}`, { name: 'bench' });
+    const empty = () => {
+      for (const e of fs.readdirSync(dst.storageDir)) removeTree(path.join(dst.storageDir, e));
+    };
+    const dstRef = `${dst.host}/bench/pushed:v1`;
+    const push = children(runs, ['push', store, 'bench', dstRef], empty, 'layerfs library: store.push(image, docker://…)', `(empty the registry) && ${childLine(['push', 'STORE', 'bench', dstRef])}`);
+    const skopeo = await shellSubject(ctx, { name: 'skopeo copy oci:… docker://…', tool: 'skopeo', cmd: `skopeo --insecure-policy copy -q --dest-tls-verify=false oci:${data.layout}:${data.tag} docker://${dstRef}`, prepare: `rm -rf ${dst.storageDir}/*`, runs });
+    rows.push({ label: 'push the whole image to an empty loopback registry', layerfs: push.subject, peers: [skopeo] });
+    targets.push(target('layerfs push no slower than skopeo copy oci:… docker://…', med(skopeo) && med(push.subject) ? med(push.subject)! <= med(skopeo)! : null, med(skopeo) ? ratioText(med(skopeo), med(push.subject)) : skopeo.skipped ?? ''));
+
+    // a re-push after a one-file commit: only the new layer and the config go
+    empty();
+    runChild(['push', store, 'bench', dstRef]);
+    const c = await s.createContainer('bench', { driver: 'auto' });
+    fs.writeFileSync(path.join(await c.mount(), 'one-new-file.txt'), 'one new file\n');
+    const top = (await c.commit()).chainId;
+    await c.remove();
+    const re = runChild(['push', store, top, `${dst.host}/bench/derived:v2`, 'bench']);
+    const layer = s.getLayerSync(top);
+    rows.push({
+      label: 'a re-push after a one-file commit (to another repository of the registry)',
+      layerfs: { name: 'layerfs library: store.push(chain, --from bench)', sample: summarise([re.seconds]), command: childLine(['push', 'STORE', 'CHAIN', `${dst.host}/bench/derived:v2`, 'bench']), extra: `sent ${re.bytes} bytes: the new layer is ${layer.size} bytes, the rest the config; the base's ${data.layerBlobs.length} layers were mounted; peak RSS ${mib(re.peakRssBytes)}` },
+      peers: [],
+    });
+    targets.push(target("a re-push after a one-file commit sends only the new layer's bytes (and the config)", re.bytes !== undefined ? re.bytes < layer.size + 64 * 1024 : null, `${re.bytes} bytes sent; the new layer ${layer.size} bytes`));
+    removeTree(store);
+  } finally {
+    for (const srv of servers) await srv.stop();
+  }
+  return {
+    section: {
+      title: '9. Registries: pull and push',
+      note: 'A private docker-registry (distribution 2.8) on 127.0.0.1 in plain HTTP serves the bench image (pushed into it once by skopeo). layerfs pull streams each layer from the socket into the store in one pass (digest, decompression, DiffID, apply) and keeps the blobs; podman pull writes containers-storage overlay; ctr pull fetches into containerd\'s content store, then unpacks into overlayfs snapshots. Pushes go to a second registry emptied before each run.',
+      rows,
+    },
+    targets,
+  };
+}
