@@ -1,12 +1,11 @@
 import { AbortedError } from '../errors';
-import { runWorker } from '../native/workers';
+import { runWorker } from '../workers';
 import type { UnionView } from '../view';
 import type { WhiteoutFormatName } from '../store/types';
 import type { AsyncDiffOptions, Change, DiffTreesOptions, TreeInput } from './types';
 import { OverBudgetError, overlayChanges } from './overlay-changes';
 import { DiffJob, toWire } from './jobs';
-
-const WORKER = 'diff/diff-worker';
+import { DIFF_WORKER } from './diff.protocol';
 
 /**
  * Upperdir entries walked on the calling thread before the walk moves to a worker: starting a
@@ -19,7 +18,7 @@ const INLINE_BUDGET = 10000;
 const INLINE_READ_BUDGET = 8 << 20;
 
 function inWorker(job: DiffJob, opts: AsyncDiffOptions): Promise<Change[]> {
-  return runWorker<Change[]>(WORKER, job, { signal: opts.signal });
+  return runWorker(DIFF_WORKER, job, { signal: opts.signal });
 }
 
 /** overlayChanges without blocking the event loop for long: small changes inline, larger ones in a worker thread. */

@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as native from '../../native';
 import { manifestChangesAsync } from '../../diff';
-import { runWorker } from '../../native/workers';
+import { runWorker } from '../../workers';
 import { UnsupportedError } from '../../errors';
 import type { Change, TreeInput } from '../../diff/types';
 import type { OperationOptions } from '../../store/types';
 import type { ChangesOptions, Driver, ContainerRef, MountSpec } from '../types';
-import type { MaterialiseJob, MaterialiseResult } from './materialise';
+import { MATERIALISE_WORKER } from './materialise.protocol';
+import type { MaterialiseJob } from './materialise.protocol';
 import { containerLayout } from '../layout';
 import { bindReadOnly, isMountPoint, unmountTarget, UnmountOptions } from '../mounts';
 import { removeContainerDir } from '../remove';
@@ -27,10 +28,10 @@ export class CopyDriver implements Driver {
     const l = containerLayout(c.store.paths, c.record.id, dir);
     if (c.record.readOnly) fs.mkdirSync(l.merged);
     const job: MaterialiseJob = { layers: c.store.layerDirs(c.record.chain), whiteout: c.store.whiteout, root: l.root, manifest: l.manifest };
-    await runWorker<MaterialiseResult>('drivers/copy/materialise-worker', job, {
+    await runWorker(MATERIALISE_WORKER, job, {
       signal: opts.signal,
       onMessage: (m) => {
-        if (m.type === 'progress') opts.onProgress?.({ bytes: m.bytes as number, entries: m.entries as number });
+        if (m.type === 'progress') opts.onProgress?.({ bytes: m.bytes, entries: m.entries });
       },
     });
   }

@@ -1,28 +1,8 @@
-import type { Worker } from 'worker_threads';
-import { deserializeError } from '../../errors';
-import { workerScript } from '../../native/workers';
-import type { EntryMeta, NewOwner } from '../attributes';
-
-/** One regular file for the second thread: copy `src` to the new `dest`, then give it `meta` and the source's xattrs. */
-export interface FileTask {
-  src: string;
-  dest: string;
-  size: number;
-  blocks: number;
-  meta: EntryMeta;
-  /** what it counts for in the backlog */
-  weight: number;
-}
-
-/** Messages to the second thread: files to copy, or the end of the list. */
-export type FileThreadMessage = { type: 'files'; files: FileTask[] } | { type: 'end' };
-
-/** What the second thread is started with. */
-export interface FileThreadData {
-  newOwner: NewOwner;
-  /** one Int32: the weight of the files it has finished */
-  done: SharedArrayBuffer;
-}
+import { startWorker } from '../../workers';
+import type { WorkerHandle } from '../../workers';
+import type { NewOwner } from '../attributes';
+import { FILE_THREAD_WORKER } from './materialise.protocol';
+import type { FileTask, FileThreadMessage } from './materialise.protocol';
 
 /** Files are sent in batches of this many (a message per file costs more than a small copy). */
 const BATCH = 16;
@@ -35,8 +15,7 @@ const BATCH = 16;
  * throws the first error the thread met; `stop` ends the thread whatever it is doing.
  */
 export class FileThread {
-  private worker: Worker | null = null;
-  private done: Promise<void> | null = null;
+  private worker: WorkerHandle<void, FileThreadMessage> | null = null;
   private readonly doneWeight = new Int32Array(new SharedArrayBuffer(4));
   private sentWeight = 0;
   private batch: FileTask[] = [];
@@ -58,9 +37,9 @@ export class FileThread {
     if (this.batch.length) this.flush();
     if (!this.worker) return;
     const end: FileThreadMessage = { type: 'end' };
-    this.worker.postMessage(end);
+    this.worker.post(end);
     try {
-      await this.done;
+      await this.worker.result;
     } finally {
       this.worker = null;
     }
@@ -76,31 +55,14 @@ export class FileThread {
   private flush(): void {
     const msg: FileThreadMessage = { type: 'files', files: this.batch };
     this.batch = [];
-    this.start().postMessage(msg);
+    this.start().post(msg);
   }
 
-  private start(): Worker {
+  private start(): WorkerHandle<void, FileThreadMessage> {
     if (this.worker) return this.worker;
-    const data: FileThreadData = { newOwner: this.newOwner, done: this.doneWeight.buffer as SharedArrayBuffer };
-    const { Worker } = require('worker_threads') as typeof import('worker_threads');
-    const w = new Worker(workerScript('drivers/copy/materialise-files-worker'), { workerData: data });
-    this.done = new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const settle = (fn: () => void) => {
-        if (!settled) {
-          settled = true;
-          fn();
-        }
-      };
-      w.on('message', (m: { type: string; error?: Record<string, unknown> }) => {
-        if (m.type === 'done') settle(resolve);
-        else if (m.type === 'error') settle(() => reject(deserializeError(m.error!)));
-      });
-      w.on('error', (e) => settle(() => reject(e)));
-      w.on('exit', (code) => settle(() => reject(new Error(`the copy driver's file thread exited with code ${code} before finishing`))));
-    });
+    const w = startWorker(FILE_THREAD_WORKER, { newOwner: this.newOwner, done: this.doneWeight.buffer as SharedArrayBuffer });
     // awaited in finish(); until then a failure must not count as unhandled
-    this.done.catch(() => undefined);
+    w.result.catch(() => undefined);
     this.worker = w;
     return w;
   }

@@ -3,27 +3,11 @@ import { UnsafePathError } from '../../errors';
 import * as native from '../../native';
 import { fsPath } from '../../names';
 import { UnionView } from '../../view';
-import type { WhiteoutFormatName } from '../../store/types';
+import type { MaterialiseJob, MaterialiseProgress, MaterialiseResult } from './materialise.protocol';
 import { FileCopier } from '../file-copy';
 import { FileThread } from './materialise-files';
 import { Attributes, metaOf, splitDev } from '../attributes';
 import type { EntryMeta, NewOwner } from '../attributes';
-
-export interface MaterialiseJob {
-  /** the chain's layer directories, bottom first */
-  layers: string[];
-  whiteout: WhiteoutFormatName;
-  /** the directory to create and fill */
-  root: string;
-  /** where the stat manifest goes */
-  manifest: string;
-}
-
-export interface MaterialiseResult {
-  entries: number;
-  /** bytes of regular files (clones count in full) */
-  bytes: number;
-}
 
 type Stat = fs.Stats | fs.BigIntStats;
 
@@ -62,7 +46,7 @@ const S_ISGID = 0o2000;
  * process's owner (no chown when the source has it too), and a file made by copyFile already has
  * the source's mode (no chmod unless a chown cleared its set-id bits).
  */
-export async function materialise(job: MaterialiseJob, post?: (m: Record<string, unknown>) => void): Promise<MaterialiseResult> {
+export async function materialise(job: MaterialiseJob, post?: (m: MaterialiseProgress) => void): Promise<MaterialiseResult> {
   const view = new UnionView(job.layers, job.whiteout);
   fs.mkdirSync(job.root, { mode: 0o700 });
   const attrs = new Attributes(newOwnerUnder(job.root));

@@ -1,0 +1,51 @@
+import { parentPort, workerData } from 'worker_threads';
+import { serializeError } from '../errors';
+import type { Message, Reply, WorkerSpec } from './spec';
+
+/** What a worker's body may do besides returning its result. */
+export interface WorkerContext<Out extends Message, In extends Message> {
+  post(m: Out, transfer?: ArrayBuffer[]): void;
+  /** the messages the parent sends, in order, until `until` returns true for one (included) */
+  received(until: (m: In) => boolean): AsyncGenerator<In>;
+}
+
+/**
+ * The body of `<name>.worker.ts`: runs `fn` on the job the worker was started with and posts
+ * `done` with what it returns, or `error` with what it throws (rebuilt as its own class on the
+ * other side).
+ */
+export function defineWorker<Job, Result, Out extends Message, In extends Message>(spec: WorkerSpec<Job, Result, Out, In>, fn: (job: Job, ctx: WorkerContext<Out, In>) => Result | Promise<Result>): void {
+  const port = parentPort;
+  if (!port) throw new Error(`${spec.script} must run inside a worker thread`);
+  const reply = (m: Reply<Result, Out>, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
+  const ctx: WorkerContext<Out, In> = {
+    post: (m, transfer) => reply(m, transfer),
+    async *received(until) {
+      const queue: In[] = [];
+      let wake: (() => void) | null = null;
+      const onMessage = (m: In) => {
+        queue.push(m);
+        const w = wake;
+        wake = null;
+        w?.();
+      };
+      port.on('message', onMessage);
+      try {
+        for (;;) {
+          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+          const m = queue.shift()!;
+          yield m;
+          if (until(m)) return;
+        }
+      } finally {
+        port.off('message', onMessage); // a listener left on the port would keep the worker alive
+      }
+    },
+  };
+  Promise.resolve()
+    .then(() => fn(workerData as Job, ctx))
+    .then(
+      (result) => reply({ type: 'done', result }),
+      (e) => reply({ type: 'error', error: serializeError(e) }),
+    );
+}
