@@ -43,7 +43,9 @@ export function verifiedBlobStream(
 ): Readable {
   const hash = start.hash ?? createHash('sha256');
   let offset = start.offset;
+  let started = false;
   async function* bytes(): AsyncGenerator<Buffer> {
+    started = true;
     let res = first;
     let resumes = 0;
     let skip = res ? rangeAnswer(res, offset, desc.size, what) : 0;
@@ -92,5 +94,10 @@ export function verifiedBlobStream(
     if (digest !== desc.digest) throw new DigestMismatchError(what, desc.digest, digest);
     onProgress?.({ direction: 'pull', digest: desc.digest, bytes: offset, total: desc.size, event: 'done' });
   }
-  return Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 16 });
+  const stream = Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 16 });
+  // destroyed before the first read: the generator never ran, so the answer it holds is ended here
+  stream.once('close', () => {
+    if (!started && first && !first.body.destroyed) discard(first.body);
+  });
+  return stream;
 }

@@ -140,6 +140,7 @@ export class BlobUpload {
         this.progress(this.desc.size, 'done');
         return { how: 'uploaded', bytes: this.sent };
       } catch (e) {
+        if (this.sourceFailure) throw this.sourceFailure;
         if (!this.worthAnotherSession(e) || attempt >= this.t.retries) throw e;
         await sleep(this.t.backoff(attempt), this.signal);
         // the last step may have landed before its answer was lost
@@ -182,19 +183,26 @@ export class BlobUpload {
 
   /** open(offset) as an async iterable, so a sync or async opener both fit a request body. */
   private async *openAt(offset: number): AsyncGenerator<Buffer> {
-    const s = await this.open(offset);
+    let s: Readable | undefined;
     let n = 0;
     try {
+      s = await this.open(offset);
       for await (const b of s) {
         n += (b as Buffer).length;
         if (offset + n > this.desc.size) throw new SizeMismatchError(`${this.what} (the source gave more)`, this.desc.size, offset + n);
         yield b as Buffer;
       }
+    } catch (e) {
+      // the source's own failure (a file that cannot be read) is the push's error, not the network's
+      this.sourceFailure ??= e;
+      throw e;
     } finally {
-      s.destroy();
+      s?.destroy();
     }
-    if (offset + n !== this.desc.size) throw new SizeMismatchError(`${this.what} (the source ended early)`, this.desc.size, offset + n);
+    if (offset + n !== this.desc.size) throw (this.sourceFailure = new SizeMismatchError(`${this.what} (the source ended early)`, this.desc.size, offset + n));
   }
+
+  private sourceFailure: unknown = null;
 
   /** The same bytes, counted as they are sent. */
   private counted(r: AsyncIterable<Buffer> | Readable): Readable {
@@ -254,6 +262,7 @@ export class BlobUpload {
             pieces = new Pieces(Readable.from(this.openAt(offset), { objectMode: false }));
           }
         } catch (e) {
+          if (this.sourceFailure) throw this.sourceFailure;
           if (e instanceof LayerfsError && !(e instanceof RegistryError)) throw e;
           if (!(e instanceof RegistryError) || !(e.status === 416 || ['UNREACHABLE', 'UNAVAILABLE', 'RANGE_INVALID', 'TOOMANYREQUESTS'].includes(e.kind)) || recoveries >= this.t.retries) throw e;
           await sleep(this.t.backoff(recoveries++), this.signal);

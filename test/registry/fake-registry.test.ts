@@ -207,6 +207,24 @@ describe('Registry against a fake registry', () => {
       expect(sockets.size).toBe(4);
     });
 
+    test('a blob stream destroyed before its first read ends its answer (no connection left waiting)', async () => {
+      const data = randomBytes(64 * 1024);
+      const blob = fake.putBlob(data);
+      let closed!: () => void;
+      const answerClosed = new Promise<void>((resolve) => (closed = resolve));
+      fake.hooks.push((req, res) => {
+        if (!req.url.pathname.includes('/blobs/')) return false;
+        res.on('close', () => closed());
+        res.writeHead(200, { 'content-length': data.length });
+        res.write(data.subarray(0, 1000)); // the rest never comes
+        return true;
+      });
+      const stream = await open().getBlob('a/b', blob);
+      stream.destroy();
+      await answerClosed;
+      expect(stream.destroyed).toBe(true);
+    });
+
     test('an abort ends a blob read with LAYERFS_ABORTED', async () => {
       const data = randomBytes(64 * 1024);
       const blob = fake.putBlob(data);
@@ -329,6 +347,17 @@ describe('Registry against a fake registry', () => {
       const od = { digest: sha256(other), size: other.length };
       expect(await reg.pushBlob('c/d', od, () => Readable.from([other]), { mountFrom: 'e/f' })).toMatchObject({ how: 'uploaded' });
       expect(fake.log.map((r) => r.method)).toEqual(['HEAD', 'POST', 'PUT']);
+    });
+
+    test("a source that cannot be read fails the push with the source's own error, in one PUT or in chunks", async () => {
+      const data = randomBytes(1000);
+      const desc = { digest: sha256(data), size: data.length };
+      const broken = () => Object.assign(new Error('ENOENT: no such file, open blobs/sha256/x'), { code: 'ENOENT' });
+      await expect(open().pushBlob('a/b', desc, () => { throw broken(); })).rejects.toMatchObject({ code: 'ENOENT' });
+      const failing = () => new Readable({ read() { this.destroy(broken()); } });
+      await expect(open().pushBlob('a/b', desc, failing)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(open({ monolithicMax: 10, chunkSize: 300 }).pushBlob('a/b', desc, failing)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(fake.blobs.has(desc.digest)).toBe(false);
     });
 
     test('a source that ends early fails the push with LAYERFS_SIZE_MISMATCH, and a source with more bytes too', async () => {
