@@ -32,10 +32,13 @@ export function holderFile(storeDir: string): string {
   return path.join(storeDir, HOLDER_FILE);
 }
 
+/** The start time of a live process (null for one that is gone, or dead and not yet reaped). */
 export function processStartTime(pid: number): string | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return null;
+    return fields[19] ?? null;
   } catch {
     return null;
   }

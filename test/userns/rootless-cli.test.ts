@@ -330,4 +330,23 @@ describeIf(why === null, why ?? '')('rootless: a layer cannot forge overlayfs xa
     },
     T,
   );
+
+  test(
+    'a holder that died (killed, not yet reaped) is not taken for alive: the next command starts another, its mounts were gone and the container mounts again',
+    () => {
+      const store = path.join(u.home, '.local/share/layerfs');
+      const c = JSON.parse(ok(cliAs(u, ['--json', 'create', '--name', 'again', JSON.parse(ok(cliAs(u, ['--json', 'ls']), 'ls')).layers[0].chainId]), 'create'));
+      const merged = ok(cliAs(u, ['mount', c.id]), 'mount').trim();
+      const old = JSON.parse(fs.readFileSync(path.join(store, 'userns.json'), 'utf8'));
+      process.kill(old.pid, 'SIGKILL');
+      const listed = JSON.parse(ok(cliAs(u, ['--json', 'ls']), 'ls after the kill'));
+      const now = JSON.parse(fs.readFileSync(path.join(store, 'userns.json'), 'utf8'));
+      expect(now.pid).not.toBe(old.pid);
+      expect(now.userNs).not.toBe(old.userNs);
+      expect(listed.containers.find((x: { id: string }) => x.id === c.id)).toMatchObject({ mounted: false });
+      expect(ok(cliAs(u, ['mount', c.id]), 'mount again').trim()).toBe(merged);
+      expect(ok(cliAs(u, ['unshare', 'cat', path.join(merged, 'etc/passwd')]), 'read')).toBe('root:x:0:0::/root:/bin/sh\n');
+    },
+    T,
+  );
 });
