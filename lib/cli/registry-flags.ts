@@ -40,3 +40,14 @@ export function addAuthFlags(cmd: Command): Command {
 export function registryFlags(o: { authfile?: string; creds?: string; certDir?: string; tlsVerify?: boolean | string }): RegistryFlags {
   return { authfile: o.authfile, creds: o.creds, certDir: o.certDir, tlsVerify: o.tlsVerify !== false };
 }
+
+/**
+ * `--creds USER` without `:PASSWORD` asks for the password on the terminal, as skopeo does
+ * (no terminal: a usage error). Returns the flag as USER:PASSWORD, or undefined when not given.
+ */
+export async function credsWithPassword(creds: string | undefined): Promise<string | undefined> {
+  if (creds === undefined || creds.includes(':')) return creds;
+  if (!creds) throw new UsageError('--creds: the username is empty');
+  const { prompt } = require('./prompt') as typeof import('./prompt');
+  return `${creds}:${await prompt('Password: ', true)}`;
+}

@@ -137,6 +137,8 @@ describe('usage errors exit 2, with one JSON error document under --json', () =>
     ['login: a registry name with a space', ['login', 'a b', '-u', 'u', '-p', 'p']],
     ['login: --tls-verify that is no boolean', ['login', '127.0.0.1:1', '-u', 'u', '-p', 'p', '--tls-verify=maybe']],
     ['logout: a registry name with a space', ['logout', 'a b']],
+    ['logout: neither a registry nor --all', ['logout']],
+    ['logout: a registry and --all', ['logout', 'r.example', '--all']],
     ['pull: a reference that is none', ['pull', 'Upper/Case!']],
     ['pull: --jobs 0', ['pull', '127.0.0.1:1/x:y', '--jobs', '0']],
     ['pull: --tls-verify that is no boolean', ['pull', '127.0.0.1:1/x:y', '--tls-verify=maybe']],

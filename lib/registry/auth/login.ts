@@ -145,6 +145,18 @@ export async function logout(target: string, opts: Pick<LoginOptions, 'authfile'
   return { registry, key, file, ...(helper ? { helper } : {}) };
 }
 
+/**
+ * Every entry of `auths` goes (podman logout --all); what credential helpers keep stays with
+ * them. A file that is not there has nothing to remove.
+ */
+export async function logoutAll(opts: Pick<LoginOptions, 'authfile' | 'env'> = {}): Promise<{ file: string; removed: string[] }> {
+  const file = loginFile(opts);
+  const f = readAuthFile(file);
+  const removed = Object.keys(f?.auths ?? {});
+  if (f && removed.length) writeAuthFile(file, { ...f, auths: {} });
+  return { file, removed };
+}
+
 /** Docker Hub is keyed by its v1 URL in a docker config.json (docker reads no other), docker.io elsewhere. */
 function storedKey(file: string, key: string): string {
   return key === 'docker.io' && path.basename(file) === 'config.json' ? HUB_LEGACY_KEY : key;

@@ -104,6 +104,17 @@ describeIf(['docker-registry', 'openssl', 'htpasswd'])('login and logout', () =>
     expect(helper.calls().map((c) => c.verb)).toEqual(['store', 'erase']);
   });
 
+  test('logout --all empties auths and keeps the rest of the file', () => {
+    const file = path.join(work, 'all/auth.json');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify({ auths: { 'a.example': { auth: b64('a:a') }, 'b.example/ns': { auth: b64('b:b') } }, credHelpers: { 'c.example': 'test' } }));
+    const r = run(['--json', 'logout', '--all', '--authfile', file]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ file, removed: ['a.example', 'b.example/ns'] });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ auths: {}, credHelpers: { 'c.example': 'test' } });
+    expect(run(['logout', '--all', '--authfile', path.join(work, 'all/none.json')]).code).toBe(0);
+  });
+
   test('bad registry names are usage errors', () => {
     for (const bad of ['', 'a b', '/x', 'host@sha256:ab']) {
       const r = run(['--json', 'logout', bad]);
