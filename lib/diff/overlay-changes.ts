@@ -150,6 +150,9 @@ class UpperWalk {
       if (this.toRead > this.readBudget) throw new OverBudgetError(`more than ${this.readBudget} bytes to compare`);
     }
     const what = compareSides({ real: below.realPath, st: below.stat }, side, CONTAINER_POLICY);
+    // a copy-up (index=off) gives one name of a hardlinked lower file an inode of its own: the
+    // other names no longer share it, and a layer that left this one out would join them again
+    if (what.length === 0 && side.st.isFile() && below.stat.isFile() && below.stat.nlink > 1) what.push('link');
     if (what.length === 0) {
       this.links.unchangedEntry(p, side.real, side.st);
       return false;

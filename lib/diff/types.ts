@@ -12,7 +12,10 @@ export type ChangedAspect =
   | 'owner'
   | 'xattrs'
   | 'target'
-  /** unchanged itself, but another name of its inode was added or changed: a layer must carry both to keep them one file */
+  /**
+   * unchanged itself, but another name of its inode was added or changed: a layer must carry both
+   * to keep them one file; or (overlay) a copy-up took it out of the lower file's hardlink group
+   */
   | 'link'
   /** a directory removed and made again: it hides everything the layers below hold under it */
   | 'recreated';

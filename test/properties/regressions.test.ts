@@ -134,6 +134,16 @@ const mutationCases: MutationCase[] = [
     base: [[{ op: 'dir', path: 'a', meta: dirMeta() }]],
     mutations: [{ m: 'recreate', pick: 0, child: 'a' }, { m: 'hardlink', pick: 0, dir: 21, name: '.wh..wh..opq' }],
   },
+  {
+    // seed 3 (overlay driver): a and b/a one file in the lower layer; setxattr of a (to the value
+    // it has) copies it up, out of the group. The diff said nothing, the layer was empty, and the
+    // committed tree had a and b/a one file again
+    name: 'a copy-up that takes a name out of its hardlink group is in the diff and the commit',
+    needs: [],
+    drivers: ['overlay', 'copy'],
+    base: [[{ op: 'file', path: 'b/a', content: '', meta: m({ xattrs: { 'user.a': '1' } }) }, { op: 'hardlink', path: 'a', target: 'b/a' }], []],
+    mutations: [{ m: 'setxattr', pick: 0, name: 'user.a', value: '1' }],
+  },
 ];
 
 const missing = (needs: FeatureName[]) => needs.filter((f) => !features[f]);

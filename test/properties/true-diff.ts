@@ -12,6 +12,8 @@ import { fromSurrogateEscape, Seen, SeenTree } from './tree-model';
  *   that replaced a file is added);
  * - C for an unchanged file that shares its inode with an added or changed one: a commit must
  *   pack both names to keep them one file.
+ * A 'C' (link) of a file whose hardlink names differ between the trees is allowed besides: it is
+ * how the overlay driver reports a name a copy-up took out of its group (the commit must carry it).
  */
 export function trueDiff(before: SeenTree, after: SeenTree): Map<string, 'A' | 'C' | 'D'> {
   const out = new Map<string, 'A' | 'C' | 'D'>();
@@ -36,6 +38,13 @@ export const parentOf = (p: string) => {
   const i = p.lastIndexOf('/');
   return i <= 0 ? '/' : p.slice(0, i);
 };
+
+/** Whether the file at `p` is in both trees with other hardlink names in each. */
+function linksMoved(before: SeenTree, after: SeenTree, p: string): boolean {
+  const b = before.get(p);
+  const a = after.get(p);
+  return b?.type === 'file' && a?.type === 'file' && JSON.stringify(b.links ?? []) !== JSON.stringify(a.links ?? []);
+}
 
 function changed(b: Seen, a: Seen): boolean {
   if (b.type !== a.type) return true;
@@ -64,6 +73,8 @@ export function diffDisagreements(changes: Change[], before: SeenTree, after: Se
     seen.add(c.path);
     const w = want.get(c.path);
     if (w === undefined) {
+      // a name split off its hardlink group (an overlay copy-up) is a change the trees show only as links
+      if (c.kind === 'C' && c.what?.length === 1 && c.what[0] === 'link' && linksMoved(before, after, c.path)) continue;
       const onlyRecreated = c.kind === 'C' && c.type === 'dir' && c.what?.length === 1 && c.what[0] === 'recreated';
       if (!onlyRecreated) out.push(`${c.path}: reported ${c.kind}${c.what ? ` (${c.what.join(',')})` : ''}, but it did not change`);
       continue;
