@@ -5,7 +5,6 @@ import { runWorker } from '../native/workers';
 import { driverFor } from '../drivers';
 import { newLayerRecord, noSpace, refOf } from '../store/store-core';
 import type { LayerCore } from '../layers';
-import type { UnionView } from '../view';
 import type { PackResult } from '../tar/types';
 import { CommitLayerJob, runCommitLayerJob } from './commit-job';
 import { planPackEntriesSync } from './commit-entries';
@@ -66,10 +65,12 @@ export async function commitContainer(store: LayerCore, container: ContainerReco
 
 async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: CommitOptions & { changes?: Change[] }): Promise<LayerRef> {
   const lower = store.view(rec.chain);
-  const upper = store.paths.containerUpper(rec.id);
-  const home = rec.driver === 'overlay' ? upper : store.paths.containerRoot(rec.id);
-  const changes = opts.changes ?? withoutRuntimeEntries(await timed('diff', () => changesOf(store, rec, lower, opts.signal)), rec.runtimeEntries);
-  const base = baseOf(changes) ?? home;
+  const driver = driverFor(rec.driver);
+  const ref = { store, record: rec };
+  const home = driver.changesDir(ref);
+  // the one path to a container's changes, as Container.diff reads them
+  const changes = opts.changes ?? withoutRuntimeEntries(await timed('diff', () => driver.changes(ref, { lower, signal: opts.signal })), rec.runtimeEntries);
+  const base = baseOf(changes) ?? home.dir;
   await commitTestHooks.afterDiff?.(rec);
   const what = `container ${rec.id}`;
   const compression = opts.compression ?? 'gzip';
@@ -83,7 +84,7 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
     const job: CommitLayerJob = {
       plan,
       base,
-      baseIsUpper: rec.driver === 'overlay' && base === upper,
+      baseIsUpper: home.upper && base === home.dir,
       lowerDirs: lower.layerDirs,
       whiteout: store.whiteout,
       diffDir: path.join(staging, 'diff'),
@@ -111,12 +112,6 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
   } finally {
     await store.discard(staging);
   }
-}
-
-/** The container's diff, read the way its driver keeps it. */
-function changesOf(store: LayerCore, rec: ContainerRecord, lower: UnionView, signal?: AbortSignal): Promise<Change[]> {
-  // the one path to a container's changes, as Container.diff reads them
-  return driverFor(rec.driver).changes({ store, record: rec }, { lower, signal });
 }
 
 /** The tree the changes were read from (an overlay diff may come from the merged tree): the part of a source before its path. */

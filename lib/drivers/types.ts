@@ -67,6 +67,11 @@ export interface Driver {
   changes(c: ContainerRef, opts?: ChangesOptions): Promise<Change[]>;
   /** The container's tree, readable mounted or not: a directory or a view (what `layerfs diff` and reports read). */
   readTree(c: ContainerRef): TreeInput;
+  /**
+   * The directory the sources of `changes` are under (what commit reads), and whether it is an
+   * overlay upperdir, whose whiteouts and opaque markers are not content.
+   */
+  changesDir(c: ContainerRef): { dir: string; upper: boolean };
   /** Unmounts and deletes the container's directory; never deletes through a mount. */
   remove(c: ContainerRef, opts?: UnmountOptions): Promise<void>;
 }

@@ -76,6 +76,10 @@ export class CopyDriver implements Driver {
     return this.layout(c).root;
   }
 
+  changesDir(c: ContainerRef): { dir: string; upper: boolean } {
+    return { dir: this.layout(c).root, upper: false };
+  }
+
   remove(c: ContainerRef, opts?: UnmountOptions): Promise<void> {
     return removeContainerDir(c, opts);
   }

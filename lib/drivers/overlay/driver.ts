@@ -108,6 +108,10 @@ export class OverlayDriver implements Driver {
     return new UnionView([...c.store.layerDirs(c.record.chain), this.layout(c).upper], c.store.whiteout);
   }
 
+  changesDir(c: ContainerRef): { dir: string; upper: boolean } {
+    return { dir: this.layout(c).upper, upper: true };
+  }
+
   remove(c: ContainerRef, opts?: UnmountOptions): Promise<void> {
     return removeContainerDir(c, opts);
   }
