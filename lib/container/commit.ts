@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { NotFoundError } from '../errors';
-import { runWorker } from '../native/workers';
+import { runCommitJobInWorker } from './commit-pool';
 import { driverFor } from '../drivers';
 import { newLayerRecord, noSpace, refOf } from '../store/store-core';
 import type { LayerCore } from '../layers';
@@ -99,8 +99,8 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
     };
     // a worker takes tens of milliseconds to start: a tiny commit is quicker made here
     const tiny = opts.inline || ('entries' in plan && plan.entries.length <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES);
-    // (the staging directory is removed only once the worker has ended: runWorker settles then)
-    const r = await timed('pack and layer directory', () => (tiny ? runCommitLayerJob(job, onMessage) : runWorker<PackResult>('container/commit-worker', job, { signal: opts.signal, onMessage })));
+    // (the staging directory is removed only once the job has ended: a failed or aborted worker is gone first)
+    const r = await timed('pack and layer directory', () => (tiny ? runCommitLayerJob(job, onMessage) : runCommitJobInWorker(job, { signal: opts.signal, onMessage })));
     const record = newLayerRecord(rec.chain, { ...r, compression }, store.whiteout);
     await opts.onBlob?.(blobTmp, { digest: record.digest, mediaType: record.mediaType, size: record.size });
     // the layer is there already: it is what this commit gives (its blob is the one its record
