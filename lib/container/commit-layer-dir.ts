@@ -26,6 +26,8 @@ export interface LayerDirOptions {
 }
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+/** What a file of the layer was created with (its fstat once written). */
+type Made = { mode: number; uid: number; gid: number };
 /** Files up to this size are written from the bytes the tar read; larger ones (and sparse ones) are cloned or copied in the kernel. */
 const WRITE_MAX = 1 << 20;
 
@@ -99,7 +101,8 @@ export class LayerDirBuilder implements PackObserver {
       if (st.nlink > 1n) this.links.set(key, rel);
       // written from the pack's reads, or copied from its descriptor once it is open
       const small = st.size <= BigInt(WRITE_MAX) && !(st.size > 0n && st.blocks * 512n < st.size);
-      const fd = small ? fs.openSync(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600) : null;
+      // made with its mode (the umask may take bits off: fileEnd checks), so most files need no chmod
+      const fd = small ? fs.openSync(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, Number(st.mode) & 0o777) : null;
       this.file = { rel, st, xattrs, fd, hash: createHash('sha256') };
       return;
     }
@@ -130,12 +133,15 @@ export class LayerDirBuilder implements PackObserver {
     this.file = null;
     const to = this.out.at(f.rel);
     let ino: number;
+    let made: Made | undefined;
     if (f.fd !== null) {
-      ino = fs.fstatSync(f.fd).ino;
+      const now = fs.fstatSync(f.fd);
+      ino = now.ino;
+      made = { mode: now.mode & 0o7777, uid: now.uid, gid: now.gid };
       fs.closeSync(f.fd);
     } else ino = fs.lstatSync(to).ino;
     this.known.set(ino, f.hash.digest('hex'));
-    this.attributes(to, this.meta(f.st), f.xattrs, false);
+    this.attributes(to, this.meta(f.st), f.xattrs, false, made);
     this.written(f.rel);
   }
 
@@ -163,10 +169,17 @@ export class LayerDirBuilder implements PackObserver {
     return { ...m, atime: t, mtime: t };
   }
 
-  /** Owner first (chown clears set-id bits and security.capability), then mode, xattrs, times. */
-  private attributes(to: string | Buffer, m: EntryMeta, xattrs: Array<[string, Buffer]>, symlink: boolean): void {
-    this.chown(to, m);
-    if (!symlink) fs.chmodSync(to, m.mode & 0o7777);
+  /**
+   * Owner first (chown clears set-id bits and security.capability), then mode, xattrs, times.
+   * `made`: the mode and owner the entry was created with, when known. Each call dirties the inode in the
+   * journal, and right after a container wrote its change the journal is busy with its
+   * writeback: an owner that is already this process's and a mode that is already right are
+   * left alone.
+   */
+  private attributes(to: string | Buffer, m: EntryMeta, xattrs: Array<[string, Buffer]>, symlink: boolean, made?: Made): void {
+    const chowned = this.chown(to, m, made);
+    const want = m.mode & 0o7777;
+    if (!symlink && (made === undefined || made.mode !== want || (chowned && (want & 0o6000) !== 0))) fs.chmodSync(to, want);
     this.setXattrs(to, xattrs);
     fs.lutimesSync(to, m.atime, m.mtime);
   }
@@ -176,8 +189,12 @@ export class LayerDirBuilder implements PackObserver {
     fs.utimesSync(to, m.atime, m.mtime);
   }
 
-  private chown(to: string | Buffer, m: EntryMeta): void {
-    if (this.asRoot) fs.lchownSync(to, m.uid, m.gid);
+  /** Sets the owner (as root), unless `made` says the entry has it already. Returns whether a chown was made. */
+  private chown(to: string | Buffer, m: EntryMeta, made?: Made): boolean {
+    if (!this.asRoot) return false;
+    if (made && m.uid === made.uid && m.gid === made.gid) return false;
+    fs.lchownSync(to, m.uid, m.gid);
+    return true;
   }
 
   private setXattrs(to: string | Buffer, xattrs: Array<[string, Buffer]>): void {
