@@ -1,15 +1,8 @@
-import { parentPort, workerData } from 'worker_threads';
-import { serializeError } from '../errors';
+import { defineWorker } from '../workers/define';
+import { workerSpec } from '../workers';
+import type { WorkerMessage } from './workers';
 
-/** The body of a worker script: runs `fn(workerData)` and posts `done` or `error`. */
+/** The untyped form of lib/workers' defineWorker, for the commit worker until it has a protocol of its own. */
 export function workerMain<T>(fn: (data: any, post: (m: Record<string, unknown>) => void) => T | Promise<T>): void {
-  const port = parentPort;
-  if (!port) throw new Error('workerMain must run inside a worker thread');
-  const post = (m: Record<string, unknown>) => port.postMessage(m);
-  Promise.resolve()
-    .then(() => fn(workerData, post))
-    .then(
-      (result) => port.postMessage({ type: 'done', result }),
-      (e) => port.postMessage({ type: 'error', error: serializeError(e) }),
-    );
+  defineWorker(workerSpec<unknown, T, WorkerMessage>('a workerMain script'), (job, ctx) => fn(job, (m) => ctx.post(m as WorkerMessage)));
 }

@@ -1,11 +1,12 @@
 import * as fs from 'fs';
-import { MessageChannel, MessagePort, Worker } from 'worker_threads';
+import { MessageChannel, MessagePort } from 'worker_threads';
 import type { Readable } from 'stream';
 import { AbortedError } from '../errors';
-import { runWorker, WorkerMessage } from '../native/workers';
+import { startWorker } from '../workers';
+import type { RunningWorker, WorkerHandle } from '../workers';
 import type { ApplyOptions, ApplyResult } from './types';
-import { ACK, LOWER_WANTED } from './apply-worker-protocol';
-import type { ApplyWorkerData, InputMessage, LowerMessage, ProgressMessage } from './apply-worker-protocol';
+import { ACK, APPLY_WORKER } from './apply.protocol';
+import type { ApplyWorkerData, InputMessage, LowerMessage } from './apply.protocol';
 
 /** A stretch of a file (a member of an archive, read in place by the worker). */
 export interface FileRange {
@@ -54,30 +55,30 @@ export async function applyLayer(input: Readable | string | FileRange, target: s
     lowerDirs: lowerLater ? undefined : (opts.lowerDirs as string[] | undefined),
     lowerLater: lowerLater !== null,
   };
-  let worker: Worker | undefined;
+  let worker: WorkerHandle<ApplyResult, LowerMessage> | undefined;
   // the chain below could not be had (its import failed): that error ends this apply too
   let lowerError: unknown;
-  const sendLower = (w: Worker) => {
+  const sendLower = (w: RunningWorker<LowerMessage>) => {
     lowerLater!().then(
-      (dirs) => w.postMessage({ type: 'lower', dirs } satisfies LowerMessage),
+      (dirs) => w.post({ type: 'lower', dirs }),
       (e) => {
         lowerError ??= e;
         void w.terminate();
       },
     );
   };
-  const run = (d: ApplyWorkerData, transferList?: MessagePort[]) =>
-    runWorker<ApplyResult>('tar/apply-worker', d, {
+  const run = (d: ApplyWorkerData, transferList?: MessagePort[]) => {
+    worker = startWorker(APPLY_WORKER, d, {
       signal: opts.signal,
       transferList,
-      onStart: (w) => (worker = w),
-      onMessage: (m: WorkerMessage, w: Worker) => {
-        if (m.type === LOWER_WANTED && lowerLater) return sendLower(w);
-        if (m.type !== 'progress') return;
-        const p = m as unknown as ProgressMessage;
-        opts.onProgress?.({ bytes: p.bytes, total: p.total, entries: p.entries });
+      onMessage: (m, w) => {
+        if (m.type === 'lower-wanted') {
+          if (lowerLater) sendLower(w);
+        } else opts.onProgress?.({ bytes: m.bytes, total: m.total, entries: m.entries });
       },
     });
+    return worker.result;
+  };
 
   // listen at once: an input that fails while the blob is being created must not go unhandled
   let earlyError: unknown;

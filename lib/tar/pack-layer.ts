@@ -1,15 +1,16 @@
 /**
  * Deterministic layer packing from the main thread. The walking, reading, hashing and
- * compressing run in a worker (lib/tar/pack-worker.ts); see lib/tar/pack.ts for the order and
+ * compressing run in a worker (lib/tar/pack.worker.ts); see lib/tar/pack.ts for the order and
  * form of the entries and lib/tar/writer.ts for the header encoding.
  */
 import { Readable } from 'stream';
-import type { Worker } from 'worker_threads';
 import { AbortedError } from '../errors';
-import { runWorker, WorkerMessage } from '../native/workers';
+import { runWorker, startWorker } from '../workers';
+import type { RunningWorker } from '../workers';
 import type { WhiteoutFormatName } from '../store/types';
 import type { WirePackSource } from './pack';
-import type { PackProgressMessage, PackWorkerData } from './pack-worker';
+import { PACK_WORKER } from './pack.protocol';
+import type { PackProgressMessage, PackWorkerData } from './pack.protocol';
 import type { ChunkMessage, CreditMessage } from './sink';
 import type { PackEntry, PackOptions, PackResult } from './types';
 
@@ -22,8 +23,6 @@ import type { PackEntry, PackOptions, PackResult } from './types';
  */
 export type PackSource = { dir: string | Buffer; whiteout?: WhiteoutFormatName } | { root: string | Buffer; entries: PackEntry[]; confined?: string };
 
-const WORKER = 'tar/pack-worker';
-
 function workerData(source: PackSource, opts: PackOptions, dest?: string): PackWorkerData {
   const wire: WirePackSource = 'dir' in source ? { dir: source.dir, whiteout: source.whiteout ?? opts.whiteout } : { root: source.root, entries: source.entries, confined: source.confined };
   return {
@@ -34,11 +33,8 @@ function workerData(source: PackSource, opts: PackOptions, dest?: string): PackW
 }
 
 function progressOf(opts: PackOptions) {
-  return (m: WorkerMessage) => {
-    if (m.type === 'progress' && opts.onProgress) {
-      const p = m as unknown as PackProgressMessage;
-      opts.onProgress({ bytes: p.bytes, entries: p.entries });
-    }
+  return (m: PackProgressMessage | ChunkMessage) => {
+    if (m.type === 'progress') opts.onProgress?.({ bytes: m.bytes, entries: m.entries });
   };
 }
 
@@ -48,7 +44,7 @@ function progressOf(opts: PackOptions) {
  * On failure or abort `dest` may hold part of the output: the caller removes it.
  */
 export function packToFile(source: PackSource, dest: string, opts: PackOptions = {}): Promise<PackResult> {
-  return runWorker<PackResult>(WORKER, workerData(source, opts, dest), { signal: opts.signal, onMessage: progressOf(opts) });
+  return runWorker(PACK_WORKER, workerData(source, opts, dest), { signal: opts.signal, onMessage: progressOf(opts) });
 }
 
 export type PackReadable = Readable & {
@@ -64,12 +60,11 @@ export type PackReadable = Readable & {
 export function packStream(source: PackSource, opts: PackOptions = {}): PackReadable {
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-  let worker: Worker | null = null;
+  let worker: RunningWorker<CreditMessage> | null = null;
   let owed = 0; // chunks pushed whose credit is not yet returned to the worker
   const credit = () => {
     if (owed > 0 && worker) {
-      const m: CreditMessage = { type: 'credit', n: owed };
-      worker.postMessage(m);
+      worker.post({ type: 'credit', n: owed });
       owed = 0;
     }
   };
@@ -82,20 +77,15 @@ export function packStream(source: PackSource, opts: PackOptions = {}): PackRead
       cb(err);
     },
   }) as PackReadable;
-  const onMessage = (m: WorkerMessage) => {
+  const onMessage = (m: PackProgressMessage | ChunkMessage) => {
     if (m.type === 'chunk') {
-      const c = m as unknown as ChunkMessage;
       owed++;
-      if (out.push(Buffer.from(c.data, 0, c.length))) credit();
+      if (out.push(Buffer.from(m.data, 0, m.length))) credit();
     } else progressOf(opts)(m);
   };
-  out.result = runWorker<PackResult>(WORKER, workerData(source, opts), {
-    signal,
-    onMessage,
-    onStart: (w) => {
-      worker = w;
-    },
-  }).then(
+  const started = startWorker(PACK_WORKER, workerData(source, opts), { signal, onMessage });
+  worker = started;
+  out.result = started.result.then(
     (r) => {
       finished = true;
       out.push(null);

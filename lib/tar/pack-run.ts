@@ -21,11 +21,12 @@ export interface PackWorkerData {
   dest?: string;
 }
 
-export interface PackProgressMessage {
+// a type, not an interface: a caller's post of any record takes it
+export type PackProgressMessage = {
   type: 'progress';
   bytes: number;
   entries: number;
-}
+};
 
 const PROGRESS_INTERVAL_MS = 100;
 /** tar buffers in flight: one being filled while the other is compressed or written */
@@ -64,12 +65,12 @@ class BufferPool {
 }
 
 /** Packs `data.source` (see PackWorkerData). */
-export function pack(data: PackWorkerData, post: (m: Record<string, unknown>) => void): Promise<PackResult> {
+export function pack(data: PackWorkerData, post: (m: PackProgressMessage) => void): Promise<PackResult> {
   return packWith(createTarProducer(data.source, data.opts), data, post);
 }
 
 /** Drives `producer` to `data.dest` (a file) or to the parent thread, compressed as asked. */
-export async function packWith(producer: TarProducer, data: Pick<PackWorkerData, 'opts' | 'dest'>, post: (m: Record<string, unknown>) => void): Promise<PackResult> {
+export async function packWith(producer: TarProducer, data: Pick<PackWorkerData, 'opts' | 'dest'>, post: (m: PackProgressMessage) => void): Promise<PackResult> {
   const { compression } = data.opts;
   const compressor = compression === 'none' ? null : createCompressor(compression);
   // uncompressed, the output is the tar: its digest is the DiffID, no second hash

@@ -16,7 +16,7 @@ const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('he
 
 let dir: string;
 beforeAll(() => {
-  if (!fs.existsSync(path.resolve(__dirname, '../../dist/lib/tar/apply-worker.js'))) throw new Error('build with `npx tsc -p tsconfig.json` first');
+  if (!fs.existsSync(path.resolve(__dirname, '../../dist/lib/tar/apply.worker.js'))) throw new Error('build with `npx tsc -p tsconfig.json` first');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-import-pipeline-'));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

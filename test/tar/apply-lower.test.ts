@@ -12,7 +12,7 @@ import { rawTar, gzip, Sandbox } from '../fixtures/hostile-tar';
 const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 const addon = addonStatus().available;
 
-const dist = path.resolve(__dirname, '../../dist/lib/tar/apply-worker.js');
+const dist = path.resolve(__dirname, '../../dist/lib/tar/apply.worker.js');
 beforeAll(() => {
   if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: build with \`npx tsc -p tsconfig.json\` first`);
 });

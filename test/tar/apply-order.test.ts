@@ -18,7 +18,7 @@ import { rawTar, RawEntry, Sandbox } from '../fixtures/hostile-tar';
 const addon = addonStatus().available;
 const root = process.getuid?.() === 0;
 if (!addon) console.warn('apply order: skipped: the xattrs these cases turn on need the native addon (npm run build:native)');
-const dist = path.resolve(__dirname, '../../dist/lib/tar/apply-worker.js');
+const dist = path.resolve(__dirname, '../../dist/lib/tar/apply.worker.js');
 beforeAll(() => {
   if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: build with \`npx tsc -p tsconfig.json\` first`);
 });

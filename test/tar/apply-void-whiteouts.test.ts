@@ -13,7 +13,7 @@ import { rawTar, Sandbox } from '../fixtures/hostile-tar';
 
 const canOverlay = process.getuid?.() === 0 && addonStatus().available;
 if (!canOverlay) console.warn('void whiteouts: skipped: overlay whiteouts are 0/0 devices, which need root and the native addon');
-const dist = path.resolve(__dirname, '../../dist/lib/tar/apply-worker.js');
+const dist = path.resolve(__dirname, '../../dist/lib/tar/apply.worker.js');
 beforeAll(() => {
   if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: build with \`npx tsc -p tsconfig.json\` first`);
 });

@@ -2,7 +2,7 @@
  * applyLayer: what a layer can hold, applied exactly; inputs in every compression and framing;
  * GNU tar interop; later-wins and same-layer whiteout rules checked against the union view (and a
  * real overlay mount as root). Hostile input is in apply-hostile.test.ts, the worker plumbing in
- * apply-worker.test.ts.
+ * apply.worker.test.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -25,7 +25,7 @@ const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('he
 const CAP = Buffer.from('0100000200200000000000000000000000000000', 'hex'); // cap_net_raw+ep, as setcap writes it
 const BINARY = Buffer.from([0, 1, 2, 0xff, 0x0a, 0x3d, 0x20]);
 
-const dist = path.resolve(__dirname, '../../dist/lib/tar/apply-worker.js');
+const dist = path.resolve(__dirname, '../../dist/lib/tar/apply.worker.js');
 beforeAll(() => {
   if (!fs.existsSync(dist)) throw new Error(`${dist} is missing: build with \`npx tsc -p tsconfig.json\` first`);
 });

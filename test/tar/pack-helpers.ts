@@ -7,7 +7,7 @@ import { diffSnapshots, snapshotTree } from '../fixtures/tree';
 
 /** Worker scripts run from dist/: fail early and clearly when it was not built. */
 export function requireDist(): void {
-  const script = path.resolve(__dirname, '../../dist/lib/tar/pack-worker.js');
+  const script = path.resolve(__dirname, '../../dist/lib/tar/pack.worker.js');
   if (!fs.existsSync(script)) throw new Error(`${script} is missing: build with \`npx tsc -p tsconfig.json\` before running the pack tests`);
 }
 

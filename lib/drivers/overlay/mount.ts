@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as native from '../../native';
-import { workerScript } from '../../native/workers';
+import { workerScript } from '../../workers';
 import { deserializeError, UnsupportedError } from '../../errors';
 
 export type MountApi = 'fsmount' | 'mount';

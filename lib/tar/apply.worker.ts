@@ -5,11 +5,11 @@
  * gunzip (libuv threadpool) overlap with the writing done here.
  */
 import * as fs from 'fs';
-import { parentPort } from 'worker_threads';
 import type { MessagePort } from 'worker_threads';
 import { Sha256Counter } from '../digest';
 import { BadTarError, InvalidArgumentError, LayerfsError, LimitExceededError, UnsupportedError } from '../errors';
-import { workerMain } from '../native/worker-main';
+import { defineWorker } from '../workers/define';
+import type { WorkerContext } from '../workers/define';
 import { decompressChunks, detectCompression, unsupportedCompression } from './compression';
 import { LayerApplier } from './apply';
 import { TarReader } from './reader';
@@ -17,8 +17,8 @@ import { UnionView } from '../view';
 import { writeLayerManifestSync } from '../store/layer-manifest';
 import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
 import type { Compression } from '../store/types';
-import { ACK, LOWER_WANTED } from './apply-worker-protocol';
-import type { ApplyWorkerData, InputMessage, LowerMessage, ProgressMessage } from './apply-worker-protocol';
+import { ACK, APPLY_WORKER } from './apply.protocol';
+import type { InputMessage, LowerMessage, LowerWantedMessage, ProgressMessage } from './apply.protocol';
 
 /** file reads: 1 MiB keeps hashing at full speed (smaller buffers slow it) */
 const READ_CHUNK = 1 << 20;
@@ -97,16 +97,10 @@ class FileChunks {
   }
 }
 
-/** The chain below, when the main thread sends it (the message comes once, after LOWER_WANTED). */
-function lowerFromParent(): Promise<string[]> {
-  return new Promise((resolve) => {
-    const onMessage = (m: LowerMessage) => {
-      if (m?.type !== 'lower') return;
-      parentPort!.off('message', onMessage); // a listener left on the port would keep the worker alive
-      resolve(m.dirs);
-    };
-    parentPort!.on('message', onMessage);
-  });
+/** The chain below, when the main thread sends it (the message comes once, after a LowerWantedMessage). */
+async function lowerFromParent(ctx: WorkerContext<ProgressMessage | LowerWantedMessage, LowerMessage>): Promise<string[]> {
+  for await (const m of ctx.received((m) => m.type === 'lower')) if (m.type === 'lower') return m.dirs;
+  throw new Error('the parent sent no chain below');
 }
 
 async function* fromPort(port: MessagePort): AsyncGenerator<Buffer> {
@@ -173,7 +167,7 @@ function checkTarget(target: string): void {
   if (fs.readdirSync(target).length > 0) throw new InvalidArgumentError(`the apply target ${target} is not empty`);
 }
 
-workerMain(async (data: ApplyWorkerData, post: (m: Record<string, unknown>) => void): Promise<ApplyResult> => {
+defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
   const limits: TarLimits = { ...DEFAULT_TAR_LIMITS, ...data.limits };
   checkTarget(data.target);
   const total = data.total ?? data.length ?? (data.path ? fs.statSync(data.path).size : undefined);
@@ -191,7 +185,7 @@ workerMain(async (data: ApplyWorkerData, post: (m: Record<string, unknown>) => v
       if (!force && lastPost.bytes > 0 && raw.bytes - lastPost.bytes < PROGRESS_BYTES && now - lastPost.at < PROGRESS_MS) return;
       lastPost = { at: now, bytes: raw.bytes };
       const m: ProgressMessage = { type: 'progress', bytes: raw.bytes, total, entries: reader.entries };
-      post(m as unknown as Record<string, unknown>);
+      ctx.post(m);
     };
 
     const file = data.path ? new FileChunks(data.path, data.start, data.length) : null;
@@ -246,8 +240,8 @@ workerMain(async (data: ApplyWorkerData, post: (m: Record<string, unknown>) => v
     }
     reader.end();
     if (applier.waitingForLower) {
-      const dirs = lowerFromParent();
-      post({ type: LOWER_WANTED });
+      const dirs = lowerFromParent(ctx); // listening before asking
+      ctx.post({ type: 'lower-wanted' });
       applier.setLower(await dirs.then((d) => (d.length ? new UnionView(d, data.whiteout) : null)));
     }
     applier.finish();

@@ -1,6 +1,7 @@
 /** What the main thread and the apply worker say to each other (types only, plus the ack token). */
 import type { MessagePort } from 'worker_threads';
-import type { TarLimits } from './types';
+import { workerSpec } from '../workers';
+import type { ApplyResult, TarLimits } from './types';
 import type { WhiteoutFormatName } from '../store/types';
 
 export interface ApplyWorkerData {
@@ -23,14 +24,14 @@ export interface ApplyWorkerData {
   lowerDirs?: string[];
   /**
    * the chain below is still being written: the worker applies the whole tar, then posts
-   * LOWER_WANTED and waits for a LowerMessage (on its parentPort) before it finishes the
+   * a LowerWantedMessage and waits for a LowerMessage (on its parentPort) before it finishes the
    * directories' metadata
    */
   lowerLater?: boolean;
 }
 
 /** worker -> main thread: the tar is written; the chain below is needed now */
-export const LOWER_WANTED = 'lower-wanted';
+export type LowerWantedMessage = { type: 'lower-wanted' };
 /** main thread -> worker (parentPort): the chain below, complete, bottom first */
 export interface LowerMessage {
   type: 'lower';
@@ -48,3 +49,6 @@ export interface ProgressMessage {
   total?: number;
   entries: number;
 }
+
+/** The apply worker: reads, hashes and writes one layer (lib/tar/apply.worker.ts). */
+export const APPLY_WORKER = workerSpec<ApplyWorkerData, ApplyResult, ProgressMessage | LowerWantedMessage, LowerMessage>('tar/apply.worker');
