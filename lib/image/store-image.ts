@@ -1,4 +1,8 @@
 import * as fs from 'fs';
+import { createHash } from 'crypto';
+import { PassThrough } from 'stream';
+import { pipeline } from 'stream/promises';
+import { claimPartialDownload } from '../store/downloads';
 import { chainIds } from '../digest';
 import type { Readable } from 'stream';
 import { BadImageError, InvalidArgumentError, NotFoundError } from '../errors';
@@ -95,7 +99,27 @@ function layerInput(store: LayerCore, layer: ImageLayer): FileRange | Readable |
   const st = fs.statSync(own, { throwIfNoEntry: false });
   if (st?.isFile() && st.size === layer.descriptor.size) return own;
   const at = blobFileOf(layer);
-  return at ? { path: at.path, start: at.offset, length: at.size } : layer.open();
+  if (at) return { path: at.path, start: at.offset, length: at.size };
+  const kept = layer.openFrom ? claimPartialDownload(store.paths, layer.descriptor.digest, layer.descriptor.size) : null;
+  return kept ? resumed(kept, layer) : layer.open();
+}
+
+/**
+ * A download a killed pull left, then the rest from the registry (Range): the kept bytes are
+ * hashed first, so the client's check at the end covers the whole blob. The kept file goes
+ * once the stream is done with, whatever the outcome.
+ */
+function resumed(kept: { file: string; bytes: number }, layer: ImageLayer): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const done = () => fs.rmSync(kept.file, { force: true });
+  out.on('close', done);
+  (async () => {
+    const hash = createHash('sha256');
+    for await (const c of fs.createReadStream(kept.file, { highWaterMark: 1 << 20 })) hash.update(c as Buffer);
+    await pipeline(fs.createReadStream(kept.file, { highWaterMark: 1 << 20 }), out, { end: false });
+    await pipeline(layer.openFrom!(kept.bytes, hash), out);
+  })().catch((e) => out.destroy(e));
+  return out;
 }
 
 /** What an image made from a chain takes, wherever it is written (a layout, an archive, a registry). */

@@ -1,4 +1,5 @@
 import type { Readable } from 'stream';
+import type { Hash } from 'crypto';
 import type { Compression } from '../store/types';
 import type { Platform } from '../oci/platform';
 
@@ -30,6 +31,11 @@ export interface ImageLayer {
   compression: Compression;
   /** the blob bytes exactly as stored, failing at the end unless they match the descriptor */
   open(): Readable;
+  /**
+   * A registry's layer: the bytes from `offset` on, failing at the end unless the bytes before
+   * (which `hash` has seen) and these give the descriptor's digest. For a resumed download.
+   */
+  openFrom?(offset: number, hash: Hash): Readable;
 }
 
 export interface OpenedImage {

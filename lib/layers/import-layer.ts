@@ -5,6 +5,7 @@ import { parseDigest } from '../digest';
 import { DigestMismatchError, SizeMismatchError, InvalidArgumentError } from '../errors';
 import type { FileRange } from '../tar/apply-layer';
 import type { StoreCore } from '../store/store-core';
+import { PARTIAL_BLOB_NOTE } from '../store/downloads';
 import { newLayerRecord, noSpace } from '../store/store-core';
 import type { LayerRef, OperationOptions } from '../store/types';
 
@@ -61,6 +62,8 @@ export async function importLayerLocked(store: StoreCore, input: Readable | stri
     const diffDir = path.join(staging, 'diff');
     const blobTmp = path.join(staging, 'blob');
     fs.mkdirSync(diffDir);
+    // a process killed meanwhile leaves the blob received so far; this says what it is, so the next open keeps it for a resume
+    if (opts.expectDigest && opts.expectSize !== undefined) fs.writeFileSync(path.join(staging, PARTIAL_BLOB_NOTE), JSON.stringify({ digest: opts.expectDigest, size: opts.expectSize }));
     const r = await applyLayer(input, diffDir, {
       whiteout: store.whiteout,
       blobPath: blobTmp,
@@ -88,6 +91,8 @@ export async function importLayerLocked(store: StoreCore, input: Readable | stri
     const record = newLayerRecord(parent, r, store.whiteout);
     return store.publishLayer(staging, blobTmp, record, opts.durable);
   } finally {
+    // what failed here is no partial download worth keeping
+    fs.rmSync(path.join(staging, PARTIAL_BLOB_NOTE), { force: true });
     await store.discard(staging);
   }
 }

@@ -1,5 +1,6 @@
 import { PassThrough } from 'stream';
 import type { Readable } from 'stream';
+import type { Hash } from 'crypto';
 import { sha256 } from '../digest';
 import { BadImageError, LimitExceededError } from '../errors';
 import { blobName, checkDescriptor, parseJson } from '../image/blobs';
@@ -13,7 +14,7 @@ import type { Descriptor, ImageLayer, OpenedImage, Platform } from '../image/typ
 /** The two calls of the registry client a pull needs (lib/registry/registry.ts's Registry has them). */
 export interface RemoteBlobs {
   getManifest(repo: string, ref: string, opts?: { signal?: AbortSignal }): Promise<{ mediaType: string; digest: string; size: number; body: Buffer }>;
-  getBlob(repo: string, desc: { digest: string; size: number; mediaType?: string }, opts?: { signal?: AbortSignal }): Promise<Readable>;
+  getBlob(repo: string, desc: { digest: string; size: number; mediaType?: string }, opts?: { signal?: AbortSignal; offset?: number; hash?: Hash }): Promise<Readable>;
 }
 
 export interface RemoteImageOptions {
@@ -58,11 +59,11 @@ class FetchedSource implements ImageSource {
   }
 
   /** A layer's bytes, straight from the registry's socket (the client verifies them and resumes a cut transfer). */
-  open(name: string): Readable {
+  open(name: string, from?: { offset: number; hash: Hash }): Readable {
     const d = this.remote.get(name);
     if (!d) return new PassThrough().end(this.read(name));
     const out = new PassThrough({ highWaterMark: 1 << 20 });
-    this.client.getBlob(this.repo, d, { signal: this.signal }).then(
+    this.client.getBlob(this.repo, d, { signal: this.signal, ...(from ?? {}) }).then(
       (s) => {
         s.on('error', (e) => out.destroy(e));
         out.on('close', () => s.destroy());
@@ -132,7 +133,7 @@ export async function openRemoteImage(client: RemoteBlobs, repo: string, referen
   src.remote.delete(blobName(cd.digest));
   const img = await checkConfigPlatform(openOci(src, 'docker', { platform: opts.platform }), opts.platform);
   // the client verifies each layer as it streams, and the importer checks digest and size again: no third hash here
-  const layers: ImageLayer[] = img.layers.map((l) => ({ ...l, open: () => src.open(blobName(l.descriptor.digest)) }));
+  const layers: ImageLayer[] = img.layers.map((l) => ({ ...l, open: () => src.open(blobName(l.descriptor.digest)), openFrom: (offset, hash) => src.open(blobName(l.descriptor.digest), { offset, hash }) }));
   return { ...img, layers, path: opts.where };
 }
 

@@ -223,6 +223,12 @@ export async function gc(store: CheckedStore, parts: StoreContributor[], opts: {
     await store.discard(p);
     report.blobs.push('sha256:' + hex);
   }
+  // partial downloads are kept for a resume only until a gc
+  for (const f of fs.existsSync(store.paths.downloadsDir) ? fs.readdirSync(store.paths.downloadsDir) : []) {
+    const p = path.join(store.paths.downloadsDir, f);
+    report.bytes += fs.statSync(p).size;
+    fs.rmSync(p, { force: true });
+  }
   // where a blob came from is worth keeping only while the store has the blob
   for (const f of fs.existsSync(store.paths.originsDir) ? listRecordFiles(store.paths.originsDir) : []) {
     if (!fs.existsSync(path.join(store.paths.blobsDir, f.replace(/\.json$/, '')))) fs.rmSync(path.join(store.paths.originsDir, f), { force: true });

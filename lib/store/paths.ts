@@ -25,6 +25,7 @@ export class StorePaths {
   /** the container names' index (lib/container/names.ts) */
   get containerNamesDir(): string { return path.join(this.root, 'container-names'); }
   get originsDir(): string { return path.join(this.root, 'origins'); }
+  get downloadsDir(): string { return path.join(this.root, 'downloads'); }
 
   blob(digest: string): string { return path.join(this.blobsDir, hexOf(digest)); }
   layer(chainId: string): string { return path.join(this.layersDir, hexOf(chainId)); }
@@ -42,5 +43,6 @@ export class StorePaths {
   containerNameClaims(name: string): string { return path.join(this.containerNamesDir, name); }
 
   image(name: string): string { return path.join(this.imagesDir, encodeURIComponent(name) + '.json'); }
+  download(digest: string): string { return path.join(this.downloadsDir, hexOf(digest)); }
   origin(digest: string): string { return path.join(this.originsDir, hexOf(digest) + '.json'); }
 }

@@ -6,6 +6,7 @@ import { NotFoundError, UserNamespaceError } from '../errors';
 import { currentIdentity, identityMismatch, StoreIdentity } from '../userns/identity';
 import { isIdentity } from '../userns/idmap';
 import { StorePaths, defaultStoreDir } from './paths';
+import { keepPartialDownload } from './downloads';
 import { discard, isStale, stagingName } from './tmp';
 import { ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
 import { layerByteLimit, LayerByteLimit, StoreLimits } from './limits';
@@ -140,6 +141,7 @@ export abstract class StoreCore {
   /** Brings the store back to a consistent state after a crash: stale staging is reaped. Subclasses add their own. */
   protected async reconcile(): Promise<void> {
     const stale = fs.readdirSync(this.paths.tmpDir).filter(isStale);
+    for (const n of stale) keepPartialDownload(this.paths, path.join(this.paths.tmpDir, n));
     await Promise.all(stale.map((n) => discard(this.paths.tmpDir, path.join(this.paths.tmpDir, n))));
   }
 

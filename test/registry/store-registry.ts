@@ -42,6 +42,8 @@ export interface FaultProxy {
   host: string;
   /** bytes the client sent through it (requests and uploads) */
   sent(): number;
+  /** bytes the registry sent through it */
+  received(): number;
   /** whether it cut or corrupted an answer */
   faulted(): boolean;
   close(): Promise<void>;
@@ -69,6 +71,7 @@ export interface FaultOptions {
 export function faultProxy(target: string, opts: FaultOptions): Promise<FaultProxy> {
   const [thost, tport] = [target.split(':')[0], Number(target.split(':')[1])];
   let sent = 0;
+  let received = 0;
   let faulted = false;
   let fired = false;
   const sockets = new Set<net.Socket>();
@@ -91,6 +94,7 @@ export function faultProxy(target: string, opts: FaultOptions): Promise<FaultPro
     let left = 0;
     let paused = Promise.resolve();
     upstream.on('data', (d: Buffer) => {
+      received += d.length;
       let out = d;
       if (!(faulted && opts.once !== false) || body >= 0) {
         if (body < 0 && left === 0) {
@@ -151,6 +155,7 @@ export function faultProxy(target: string, opts: FaultOptions): Promise<FaultPro
         host: `127.0.0.1:${port}`,
         sent: () => sent,
         faulted: () => faulted,
+        received: () => received,
         close: () =>
           new Promise<void>((r) => {
             for (const s of sockets) s.destroy();
