@@ -7,7 +7,9 @@
  *
  * Left outside the bundle: native addons (the layerfs addon is found from the bundle's own
  * directory, as from main.js; zstd-napi and node-gyp-build find theirs from their own package
- * directories), and the worker scripts, which stay files of dist/lib that workers start.
+ * directories), the packages only some commands load (the registry's HTTP client, TOML, tar
+ * streams, ignore files: a bundle twice the size costs every command its reading), and the
+ * worker scripts, which stay files of dist/lib that workers start.
  */
 const fs = require('fs');
 const path = require('path');
@@ -33,7 +35,8 @@ async function main() {
     format: 'cjs',
     // lib/cli/entry.ts reads it as latin1
     charset: 'ascii',
-    external: ['*.node', 'zstd-napi', 'node-gyp-build'],
+    // packages only some commands need stay in node_modules, loaded when they are; commander is in
+    external: ['*.node', 'zstd-napi', 'node-gyp-build', 'undici', 'smol-toml', 'tar-stream', '@balena/dockerignore'],
     banner: { js: `// layerfs bundle ${build}` },
     logLevel: 'warning',
   });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './context';
-import { commands } from './commands';
+import { commandsFor } from './commands';
 import { EXIT_USAGE } from './exit-codes';
 
 /** package.json is two levels up from lib/cli, three from dist/lib/cli. */
@@ -31,7 +31,7 @@ export function buildProgram(ctx: CliContext, argv: string[]): Command {
       ctx.storeDir = o.store;
       ctx.json = !!o.json;
     });
-  for (const register of commands) register(program, ctx);
+  for (const register of commandsFor(subcommand(argv))) register(program, ctx);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
@@ -55,9 +55,14 @@ export async function runProgram(argv: string[], ctx: CliContext): Promise<numbe
   }
 }
 
+/** The first operand: the subcommand, if the line names one (a global option's value is skipped). */
+function subcommand(argv: string[]): string | undefined {
+  return argv.find((a, i) => !a.startsWith('-') && argv[i - 1] !== '--store');
+}
+
 /** For `run` and `bundle`, what follows the image (container, directory) is the command's own. */
 function commandArgv(argv: string[]): string[] {
-  const first = argv.find((a, i) => !a.startsWith('-') && argv[i - 1] !== '--store');
+  const first = subcommand(argv);
   if (first === 'unshare') return (require('./commands/unshare') as typeof import('./commands/unshare')).separateUnshare(argv);
   const sub = argv.find((a) => a === 'run' || a === 'bundle');
   if (!sub) return argv;
