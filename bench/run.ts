@@ -1,7 +1,7 @@
 /**
  * layerfs against the real peers: `npm run bench` (full: writes bench/RESULTS.md and the SVG
  * charts) or `npm run bench -- --quick` (smaller data, fewer runs: writes bench/RESULTS-quick.md).
- * Options: --only NAME[,NAME] (import, container, scaling, diff, commit, hashing, memory, runtime, registry),
+ * Options: --only NAME[,NAME] (import, container, scaling, diff, commit, hashing, memory, runtime, registry, cli),
  * --runs N, and --scratch-host (scratch on the cache's own filesystem instead of a fresh ext4 on
  * a loop device, see bench/scratch.ts). A run with --only writes bench/RESULTS-partial.md, never
  * RESULTS.md.
@@ -23,6 +23,7 @@ import { hashingGroup } from './hashing';
 import { memoryGroup } from './memory';
 import { runtimeGroup } from './runtime';
 import { registryGroup } from './registry';
+import { cliStartGroup } from './cli-start';
 import { writeManyEmptyFilesTar } from './scripted-change';
 import { makeScratch, Scratch } from './scratch';
 import { ratio, renderMarkdown, Section } from './lib/report';
@@ -38,6 +39,7 @@ const GROUPS: Array<[string, (ctx: Ctx) => Promise<GroupResult>]> = [
   ['memory', memoryGroup],
   ['runtime', runtimeGroup],
   ['registry', registryGroup],
+  ['cli', cliStartGroup],
 ];
 
 const REPO = path.resolve(__dirname, '../..');

@@ -1,0 +1,92 @@
+/**
+ * 9. CLI start: what `layerfs create --mount`, `mount` and `umount` cost above a bare Node start
+ * (`node -e 0`), in one run, in a store holding 1 container and in one holding 1,000. The runs
+ * are interleaved (every subject once, then again), so a change in the machine's load falls on
+ * all of them alike.
+ */
+import * as path from 'path';
+import { LayerStore } from '../lib/layer-store';
+import { summarise } from './lib/measure';
+import type { Row, Subject, Target } from './lib/report';
+import { Ctx, fresh, GroupResult, hyperfineLine, med, sh, skippedSubject, target, timeSh } from './common';
+
+const MANY = 1000;
+
+interface Line {
+  name: string;
+  cmd: string;
+  prepare?: string;
+  times: number[];
+}
+
+/** A store with the image's base layer and `count` containers, one of them named `probe`; its chain. */
+async function storeWith(ctx: Ctx, count: number): Promise<{ dir: string; chain: string }> {
+  const dir = fresh(path.join(ctx.work, `cli-start-${count}`));
+  const store = await LayerStore.open(dir);
+  const { chainId } = await store.importLayer(ctx.data.layerBlobs[0]);
+  // every tenth one named, as a user's mix would be
+  for (let i = 1; i < count; i++) await store.createContainer(chainId, { driver: 'overlay', name: i % 10 ? undefined : `filler-${i}` });
+  await store.createContainer(chainId, { driver: 'overlay', name: 'probe' });
+  return { dir, chain: chainId };
+}
+
+export async function cliStartGroup(ctx: Ctx): Promise<GroupResult> {
+  const title = '9. CLI start: short commands against a bare Node start, with 1 and with 1,000 containers';
+  const note = `Each line is one command of a user's session: \`create --mount\` makes and mounts a new named container (the name checked against the store's), \`mount\` and \`umount\` take a container by name. The store holds the image's base layer and 1 or ${MANY.toLocaleString('en')} containers (overlay, every tenth named). The floor is \`node -e 0\`, the same Node binary starting and doing nothing; all lines are run interleaved, round after round. The untimed --prepare step puts the container back (removed, unmounted or mounted).`;
+  const rows: Row[] = [];
+  const targets: Target[] = [];
+  const texts = { start: 'CLI start: layerfs create --mount, mount and umount each at most 15 ms above a bare node -e 0 (same run)', flat: `CLI start does not grow with the containers: with ${MANY.toLocaleString('en')} containers within 10% of 1 (create --mount, mount, umount)` };
+  if (ctx.peers.noOverlay) {
+    rows.push({ label: 'layerfs create --mount', layerfs: skippedSubject('layerfs CLI', ctx.peers.noOverlay), peers: [] });
+    return { section: { title, note, rows }, targets: [target(texts.start, null, ctx.peers.noOverlay), target(texts.flat, null, ctx.peers.noOverlay)] };
+  }
+  const one = await storeWith(ctx, 1);
+  const many = await storeWith(ctx, MANY);
+  const cli = (dir: string) => `node ${ctx.cli} --store ${dir}`;
+  const commands = (s: { dir: string; chain: string }, n: number): Line[] => [
+    { name: `create --mount (${n})`, cmd: `${cli(s.dir)} create ${s.chain} --driver overlay --name cli-new --mount`, prepare: `${cli(s.dir)} rm cli-new >/dev/null 2>&1; true`, times: [] },
+    { name: `mount (${n})`, cmd: `${cli(s.dir)} mount probe`, prepare: `${cli(s.dir)} umount probe >/dev/null`, times: [] },
+    { name: `umount (${n})`, cmd: `${cli(s.dir)} umount probe`, prepare: `${cli(s.dir)} mount probe >/dev/null`, times: [] },
+  ];
+  const node: Line = { name: 'node -e 0', cmd: `node -e 0`, times: [] };
+  const lines = [node, ...commands(one, 1), ...commands(many, MANY)];
+  const runs = Math.max(15, ctx.runs * 3);
+  // a first round untimed: each command's code cache is made by its first run
+  for (const l of lines) {
+    if (l.prepare) sh(l.prepare);
+    timeSh(l.cmd);
+  }
+  for (let r = 0; r < runs; r++)
+    for (const l of lines) {
+      if (l.prepare) sh(l.prepare);
+      l.times.push(timeSh(l.cmd));
+    }
+  const subject = (l: Line, name: string): Subject => ({ name, sample: summarise(l.times), command: hyperfineLine(runs, l.cmd, l.prepare) });
+  const floor = subject(node, 'bare node -e 0 (the floor)');
+  const nodeMs = floor.sample!.median * 1000;
+  const over: string[] = [];
+  const flat: string[] = [];
+  let startHolds = true;
+  let flatHolds = true;
+  for (let i = 0; i < 3; i++) {
+    const a = lines[1 + i];
+    const b = lines[4 + i];
+    const label = `layerfs ${a.name.replace(/ \(\d+\)$/, '')}`;
+    const withOne = subject(a, 'layerfs CLI, store with 1 container');
+    const withMany = subject(b, `layerfs CLI, store with ${MANY.toLocaleString('en')} containers`);
+    const extra = (s: Subject) => `${(s.sample!.median * 1000 - nodeMs).toFixed(1)} ms above node -e 0`;
+    withOne.extra = extra(withOne);
+    withMany.extra = extra(withMany);
+    rows.push({ label, layerfs: withOne, peers: [withMany, floor] });
+    const d1 = med(withOne)! * 1000 - nodeMs;
+    const dn = med(withMany)! * 1000 - nodeMs;
+    startHolds &&= Math.max(d1, dn) <= 15;
+    flatHolds &&= med(withMany)! <= med(withOne)! * 1.1;
+    over.push(`${label.replace('layerfs ', '')} +${d1.toFixed(1)} ms (+${dn.toFixed(1)} ms with ${MANY.toLocaleString('en')})`);
+    flat.push(`${label.replace('layerfs ', '')} ${(med(withMany)! * 1000).toFixed(1)} vs ${(med(withOne)! * 1000).toFixed(1)} ms`);
+  }
+  targets.push(target(texts.start, startHolds, `${over.join(', ')}; node -e 0 ${nodeMs.toFixed(1)} ms`));
+  targets.push(target(texts.flat, flatHolds, flat.join(', ')));
+  for (const s of [one, many]) sh(`${cli(s.dir)} rm cli-new >/dev/null 2>&1; ${cli(s.dir)} umount probe >/dev/null 2>&1; true`);
+  return { section: { title, note, rows }, targets };
+}
