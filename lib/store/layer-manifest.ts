@@ -78,23 +78,49 @@ function lineOf(real: string, p: string, known: Map<number, string> | undefined)
  * its root (`/`) first, then sorted; paths and targets are name strings (lib/names).
  * `known`: content digests already computed while the files were written, by inode.
  */
-export function layerManifestSync(dir: string, known?: Map<number, string>): ManifestLine[] {
-  const out: ManifestLine[] = [lineOf(dir, '/', known)];
+/** Every line of the tree's content index, in order, each handed to `each` as it is made. */
+function eachManifestLine(dir: string, known: Map<number, string> | undefined, each: (line: ManifestLine) => void): void {
+  each(lineOf(dir, '/', known));
   const walk = (real: string, rel: string) => {
     for (const n of readdirNamesSync(real).sort(byteOrder)) {
       const r = path.join(real, n);
       const p = rel + '/' + n;
       const line = lineOf(r, p, known);
-      out.push(line);
+      each(line);
       if (line[1] === 'dir') walk(r, p);
     }
   };
   walk(dir, '');
+}
+
+export function layerManifestSync(dir: string, known?: Map<number, string>): ManifestLine[] {
+  const out: ManifestLine[] = [];
+  eachManifestLine(dir, known, (l) => out.push(l));
   return out;
 }
 
+/** Written as it is walked, 64 KiB at a time: a layer of many files never holds its whole index in memory (it shows in an import's peak RSS). */
 export function writeLayerManifestSync(dir: string, file: string, known?: Map<number, string>): void {
-  fs.writeFileSync(file, layerManifestSync(dir, known).map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const fd = fs.openSync(file, 'w');
+  try {
+    let pending: string[] = [];
+    let size = 0;
+    const flush = () => {
+      const b = Buffer.from(pending.join(''));
+      for (let o = 0; o < b.length; ) o += fs.writeSync(fd, b, o);
+      pending = [];
+      size = 0;
+    };
+    eachManifestLine(dir, known, (l) => {
+      const text = JSON.stringify(l) + '\n';
+      pending.push(text);
+      size += text.length;
+      if (size >= 64 << 10) flush();
+    });
+    flush();
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function readLayerManifestSync(file: string): ManifestLine[] {
