@@ -1,5 +1,5 @@
 /**
- * 7. Peak memory (RSS) of layerfs: the import of the big-file layer and the commit of a
+ * 7. Peak memory (RSS) of layerfs: the import of the whole image, of the big-file layer, and the commit of a
  * container holding the big file, each in a process of its own (VmHWM counts the worker
  * threads too), against a bare Node process and umoci.
  */
@@ -30,6 +30,13 @@ export async function memoryGroup(ctx: Ctx): Promise<GroupResult> {
     removeTree(storeDir);
     return out;
   };
+  // the whole image: two layers in flight, each in a worker of its own
+  const wholeImage: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    fresh(storeDir);
+    wholeImage.push(runChild(['import-image', storeDir, data.ociArchive]).peakRssBytes);
+  }
+  removeTree(storeDir);
   const bigBlob = data.layerBlobs[data.bigLayer];
   const bigImport = imports(bigBlob);
   const baseImport = imports(data.layerBlobs[0]);
@@ -52,6 +59,7 @@ export async function memoryGroup(ctx: Ctx): Promise<GroupResult> {
   for (let i = 0; i < runs; i++) commit.push(runChild(commitArgs).peakRssBytes);
 
   const rows: Row[] = [
+    { label: `import of the whole image (${data.layerBlobs.length} layers, two in flight)`, layerfs: rssSubject('layerfs importImage', wholeImage, childLine(['import-image', 'STORE', data.ociArchive])), peers: [baseline, umoci] },
     { label: `import of the ${mib(data.bigFileBytes)}-file layer (gzip)`, layerfs: rssSubject('layerfs importLayer', bigImport, childLine(['import-layer', 'STORE', bigBlob])), peers: [baseline, umoci] },
     { label: 'import of the base root layer (small files)', layerfs: rssSubject('layerfs importLayer', baseImport, childLine(['import-layer', 'STORE', data.layerBlobs[0]])), peers: [baseline] },
     { label: `commit (gzip) of a container holding a ${mib(data.bigFileBytes)} file`, layerfs: rssSubject('layerfs container.commit', commit, childLine(commitArgs)), peers: [baseline] },
@@ -63,6 +71,9 @@ export async function memoryGroup(ctx: Ctx): Promise<GroupResult> {
       note: 'Peak RSS (VmHWM, worker threads included) of a process that opens the store and does the one operation; the ratio column is peer / layerfs (a bare node process is the floor, so its ratio is below 1).',
       rows,
     },
-    targets: [target('peak RSS flat: importing the big-file layer and committing stay under 150 MB', worst < MB150, `import ${(Math.max(...bigImport) / 1e6).toFixed(0)} MB, commit ${(Math.max(...commit) / 1e6).toFixed(0)} MB (bare node: ${(idle / 1e6).toFixed(0)} MB)`)],
+    targets: [
+      target('peak RSS flat: importing the big-file layer and committing stay under 150 MB', worst < MB150, `import ${(Math.max(...bigImport) / 1e6).toFixed(0)} MB, commit ${(Math.max(...commit) / 1e6).toFixed(0)} MB (bare node: ${(idle / 1e6).toFixed(0)} MB)`),
+      target('peak RSS of the whole-image import under 150 MB (two layers in flight)', Math.max(...wholeImage) < MB150, `${(Math.max(...wholeImage) / 1e6).toFixed(0)} MB (bare node: ${(idle / 1e6).toFixed(0)} MB); rerun: ${childLine(['import-image', 'STORE', data.ociArchive])}`),
+    ],
   };
 }
