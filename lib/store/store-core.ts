@@ -4,7 +4,6 @@ import type { Readable } from 'stream';
 import { chainId as computeChainId, parseDigest } from '../digest';
 import { NotFoundError, UserNamespaceError } from '../errors';
 import { currentIdentity, identityMismatch, StoreIdentity } from '../userns/identity';
-import { isIdentity } from '../userns/idmap';
 import { StorePaths, defaultStoreDir } from './paths';
 import { keepPartialDownload } from './downloads';
 import { discard, isStale, stagingName } from './tmp';
@@ -113,9 +112,8 @@ export abstract class StoreCore {
     if (config.identity) {
       const mismatch = identityMismatch(config.identity, identity);
       if (mismatch) throw new UserNamespaceError(`${root}: ${mismatch}`);
-    } else if (!isIdentity(identity.uids)) {
-      throw new UserNamespaceError(`${root}: the store was made before layerfs recorded who made it, and is opened in a user namespace, where its owners would read wrong: open it outside, as its owner`);
     }
+    // a store made before the record opens as it always did, in a user namespace too (root in a rootless container)
     const store = new this(root, config);
     for (const m of privacy.problems) {
       store.warnings.push(m);
