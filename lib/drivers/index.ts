@@ -1,5 +1,6 @@
 import type { StoreCore } from '../store/store-core';
 import { InvalidArgumentError } from '../errors';
+import { DRIVER_CHOICES } from './types';
 import type { Driver, DriverChoice, DriverName } from './types';
 import { overlayBlocker, probeOverlay } from './overlay/probe';
 
@@ -21,7 +22,7 @@ const load: Record<DriverName, () => Driver> = {
 };
 const drivers: Partial<Record<DriverName, Driver>> = {};
 
-export const DRIVER_CHOICES: readonly DriverChoice[] = ['overlay', 'copy', 'auto'];
+export { DRIVER_CHOICES };
 
 export function driverFor(name: DriverName): Driver {
   if (!Object.prototype.hasOwnProperty.call(load, name)) throw new InvalidArgumentError(`unknown driver ${JSON.stringify(name)}: use overlay or copy`);

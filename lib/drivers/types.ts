@@ -7,6 +7,9 @@ import type { UnmountOptions } from './mounts';
 export type DriverName = 'overlay' | 'copy';
 export type DriverChoice = DriverName | 'auto';
 
+/** Every choice, in the order the CLI offers them (this module loads nothing: a CLI can name them cheaply). */
+export const DRIVER_CHOICES: readonly DriverChoice[] = ['overlay', 'copy', 'auto'];
+
 /** What a caller that mounts by itself needs (like containerd snapshotters' mounts). */
 export interface MountSpec {
   type: string;

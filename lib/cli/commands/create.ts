@@ -2,13 +2,14 @@ import * as fs from 'fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import type { LayerStore } from '../../layer-store';
-import type { DriverChoice } from '../../container/types';
+import { DRIVER_CHOICES } from '../../drivers/types';
+import type { DriverChoice } from '../../drivers/types';
 import { InvalidArgumentError, NotFoundError } from '../../errors';
 import { progressBar } from '../progress';
 import { imageChain } from '../image-ref';
 
-/** The drivers' choices (as lib/drivers lists them), here so that --help does not load the drivers. */
-export const DRIVER_CHOICES: readonly DriverChoice[] = ['overlay', 'copy', 'auto'];
+// from drivers/types, which loads nothing: --help does not load the drivers
+export { DRIVER_CHOICES };
 
 export interface CreateFlags {
   driver: DriverChoice;
