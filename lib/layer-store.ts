@@ -113,6 +113,9 @@ export class LayerStore extends LayerCore {
     if (typeof containerOrChain !== 'string') container = containerOrChain;
     else if (isDigest(containerOrChain) || hasImage(this, containerOrChain)) return this.resolveChain(containerOrChain);
     else container = await this.getContainer(containerOrChain);
+    // with no --from, the container's own image is the base: its Cmd, Env and history go on with it
+    const own = container.record.image?.config;
+    if (!opts.from && !prepared.base && own) prepared.base = own;
     checkOnBase(container.chain ? this.chainSync(container.chain).map((l) => l.diffId) : [], prepared.base, `container ${container.name ?? container.id}`, opts.from, 1);
     const epoch = process.env.SOURCE_DATE_EPOCH;
     return (await container.commit({ compression: opts.compression, sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined })).chainId;
@@ -137,8 +140,8 @@ export class LayerStore extends LayerCore {
   }
 
   /**
-   * Pushes an imported image (as it is), a container (committed first) or a chain (with
-   * `from`: on that base's config) to `[docker://]HOST[:PORT]/REPO[:TAG]`; returns the manifest
+   * Pushes an imported image (as it is), a container (committed first; on its own image's config
+   * unless `from` names another) or a chain (with `from`: on that base's config) to `[docker://]HOST[:PORT]/REPO[:TAG]`; returns the manifest
    * digest and what each blob cost. Blobs are read from the store as they are.
    */
   async push(source: string | Container, reference: string, opts: StorePushOptions = {}): Promise<PushResult & { chainId: string }> {

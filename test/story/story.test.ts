@@ -65,7 +65,13 @@ describeIf(base.length === 0, base.join('; '))('the story: pull, run, diff, comm
     const seed = path.join(work, 'seed-store');
     stores.push(seed);
     const chain = JSON.parse(ok(cli(seed, ['--json', 'import', tar]), 'import seed')).chainId;
-    ok(cli(seed, ['push', chain, `${reg.host}/story:1`, plain]), 'push seed');
+    // a second layer and a Cmd, which a push of a container of it must keep
+    ok(cli(seed, ['image', 'export', chain, '-o', path.join(work, 'seed-base')]), 'export seed');
+    fs.mkdirSync(path.join(work, 'app'));
+    fs.writeFileSync(path.join(work, 'app', 'readme'), 'app\n');
+    ok(cli(seed, ['image', 'build', '--from', path.join(work, 'seed-base'), '--layer', `${path.join(work, 'app')}:/app`, '--cmd', '["sh","-c","echo from-cmd"]', '-o', path.join(work, 'seed-img'), '--tag', 't']), 'build seed');
+    ok(cli(seed, ['image', 'import', `${path.join(work, 'seed-img')}:t`, '--name', 'seed']), 'import seed image');
+    ok(cli(seed, ['push', 'seed', `${reg.host}/story:1`, plain]), 'push seed');
     image = `${reg.host}/story:1`;
   }, T);
 
@@ -94,8 +100,8 @@ describeIf(base.length === 0, base.join('; '))('the story: pull, run, diff, comm
       if (hasTool('skopeo')) {
         const inspect = JSON.parse(ok(spawnSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/story:2`], { encoding: 'utf8' }), 'skopeo inspect'));
         expect(inspect.Digest).toBe(pushed.manifestDigest);
-        expect(inspect.Layers).toHaveLength(2);
-        expect(inspect.Layers[1]).toBe(layer.digest);
+        expect(inspect.Layers).toHaveLength(3);
+        expect(inspect.Layers[2]).toBe(layer.digest);
       } else console.warn('skopeo is not installed (apt-get install skopeo): the registry was read by HTTP only');
 
       const fresh = path.join(work, 'fresh-store');
@@ -103,6 +109,11 @@ describeIf(base.length === 0, base.join('; '))('the story: pull, run, diff, comm
       const again = JSON.parse(ok(cli(fresh, ['--json', 'pull', `${reg.host}/story:2`, plain]), 'fresh pull'));
       expect(again.chain).toBe(layer.chainId);
       expect(ok(cli(fresh, ['run', '--rm', `${reg.host}/story:2`, '--', 'sh', '-c', 'cat /hello; test -e /etc/motd && echo motd-back || echo motd-gone']), 'fresh run')).toBe('hi\nmotd-gone\n');
+      // the container's image config went with the push (no --from named it): its Cmd runs, its history is kept
+      expect(ok(cli(fresh, ['run', '--rm', `${reg.host}/story:2`]), 'fresh run of the Cmd')).toBe('from-cmd\n');
+      const config = JSON.parse(fs.readFileSync(await registryBlob(reg, 'story', pushed.configDigest, path.join(work, 'config-2')), 'utf8'));
+      expect(config.history).toHaveLength(3);
+      expect(config.config.Cmd).toEqual(['sh', '-c', 'echo from-cmd']);
     },
     T,
   );

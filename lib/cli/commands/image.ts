@@ -72,7 +72,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('export')
     .description('write a container (committed first) or a chain as an image on top of a base image')
     .argument('<container-or-chain>', 'a container, a ChainID or an imported image name')
-    .option('--from <image>', 'the base image (imported name or path) whose config and history are kept')
+    .option('--from <image>', 'the base image (imported name or path) whose config and history are kept (default for a container: the image it was made from)')
     .requiredOption('-o, --output <path>', 'where to write the image')
     .addOption(new Option('--format <format>', 'image format').choices(['oci', 'oci-archive', 'docker-archive']).default('oci'))
     .option('--tag <tag>', 'tag (oci: ref.name annotation; docker-archive: NAME:TAG)')

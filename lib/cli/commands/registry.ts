@@ -86,7 +86,7 @@ export function register(program: Command, ctx: CliContext): void {
       .description('push an imported image, a container (committed first) or a chain (with --from) to a registry; prints the manifest digest')
       .argument('<source>', 'an imported image name, a container, or a ChainID')
       .argument('<ref>', '[docker://]HOST[:PORT]/REPO[:TAG]')
-      .option('--from <image>', 'the base image (imported name or path) whose config and history are kept')
+      .option('--from <image>', 'the base image (imported name or path) whose config and history are kept (default for a container: the image it was made from)')
       .addOption(new Option('--compress <kind>', 'compression of a committed layer').choices(['gzip', 'zstd', 'none']).default('gzip'))
       .option('--created <time>', 'the creation time written into the config and history, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now)'),
   ).action(async (source: string, ref: string, o: RegistryFlags & { from?: string; compress: 'gzip' | 'zstd' | 'none'; created?: string }) => {
