@@ -92,7 +92,11 @@ class ManifestMerge {
     }
     const same = st.ino === rec.ino && st.birthtimeNs === rec.btimeNs;
     const ctimeMoved = st.ctimeNs !== rec.ctimeNs;
-    if (same && !ctimeMoved && st.mtimeNs === rec.mtimeNs && st.size === rec.size && Number(st.nlink) === rec.nlink && Number(st.mode) === rec.mode) return;
+    if (same && !ctimeMoved && st.mtimeNs === rec.mtimeNs && st.size === rec.size && Number(st.nlink) === rec.nlink && Number(st.mode) === rec.mode) {
+      // untouched, but another name of its inode may be new (its directory renamed): then both go in the layer
+      this.links.unchangedEntry(e.path, e.real, st);
+      return;
+    }
 
     const what: ChangedAspect[] = [];
     if ((Number(st.mode) & 0o7777) !== (rec.mode & 0o7777)) what.push('mode');

@@ -144,6 +144,16 @@ const mutationCases: MutationCase[] = [
     base: [[{ op: 'file', path: 'b/a', content: '', meta: m({ xattrs: { 'user.a': '1' } }) }, { op: 'hardlink', path: 'a', target: 'b/a' }], []],
     mutations: [{ m: 'setxattr', pick: 0, name: 'user.a', value: '1' }],
   },
+  {
+    // a full-suite seed (copy driver): b/a and aÿ/a one file; the directory aÿ renamed to a/aÿ.
+    // b/a, untouched, was never held against the new name of its inode: the diff left it out,
+    // and the commit packed a/aÿ/a as a file of its own, so the two names were no longer one file
+    name: 'a directory renamed with a hardlinked file in it: the untouched other name is in the diff (link)',
+    needs: [],
+    drivers: ['overlay', 'copy'],
+    base: [[{ op: 'dir', path: 'a/a', meta: dirMeta() }, { op: 'file', path: 'a\u00ff/a', content: '', meta: m() }, { op: 'hardlink', path: 'b/a', target: 'a\u00ff/a' }]],
+    mutations: [{ m: 'rename-over', pick: 14, dir: 21, name: 'a\u00ff' }, { m: 'chmod', pick: 2, mode: 0o600 }],
+  },
 ];
 
 const missing = (needs: FeatureName[]) => needs.filter((f) => !features[f]);
