@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { UsageError } from './usage';
+import type { Platform } from '../oci/platform';
 
 /**
  * The registry flags, spelled as skopeo and podman spell them, for every command that talks
@@ -34,6 +35,28 @@ export function addAuthFlags(cmd: Command): Command {
   return cmd
     .option('--authfile <file>', 'the auth file (default: $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, then docker\'s config.json)')
     .option('--creds <user:password>', 'credentials for the registry');
+}
+
+/** `--jobs N`: how many blobs move at once. */
+export function jobsFlag(s: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n < 1 || n > 64) throw new UsageError(`--jobs: ${JSON.stringify(s)} is not a number of blobs from 1 to 64`);
+  return n;
+}
+
+/** Every flag of a command that moves images (pull, push, copy): auth, TLS and --jobs. */
+export function addTransferFlags(cmd: Command): Command {
+  return addAuthFlags(addTlsFlags(cmd)).addOption(new Option('--jobs <n>', 'blobs moved at once').argParser(jobsFlag).default(4));
+}
+
+/** `--platform`, read as containerd reads it; a bad one is a usage error. */
+export function platformFlag(s: string): Platform {
+  const { parsePlatform } = require('../oci/platform') as typeof import('../oci/platform');
+  try {
+    return parsePlatform(s);
+  } catch (e) {
+    throw new UsageError(`--platform: ${(e as Error).message}`);
+  }
 }
 
 /** The flags as commander parsed them (an option given bare is `true`). */

@@ -5,17 +5,7 @@ import { table } from '../table';
 import { short } from './ls';
 import { UsageError } from '../usage';
 import { NotFoundError } from '../../errors';
-import type { Platform } from '../../oci/platform';
-
-/** `--platform`, read as containerd reads it; a bad one is a usage error. */
-function platformFlag(s: string): Platform {
-  const { parsePlatform } = require('../../oci/platform') as typeof import('../../oci/platform');
-  try {
-    return parsePlatform(s);
-  } catch (e) {
-    throw new UsageError(`--platform: ${(e as Error).message}`);
-  }
-}
+import { platformFlag } from '../registry-flags';
 
 export function register(program: Command, ctx: CliContext): void {
   const image = program.command('image').description('import, list and export images (OCI layout, oci-archive, docker-archive)');

@@ -1,62 +1,24 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
-import { UsageError } from '../usage';
-import type { Platform } from '../../oci/platform';
+import { addTransferFlags, credsWithPassword, platformFlag, registryFlags, RegistryFlags } from '../registry-flags';
 
-/** The flags every registry command takes, spelled as skopeo and podman spell them. */
-interface RegistryFlags {
-  creds?: string;
-  authfile?: string;
-  certDir?: string;
-  tlsVerify: boolean;
-  jobs: number;
-}
+/** The flags of pull, push and copy as commander parsed them. */
+type TransferFlags = RegistryFlags & { jobs: number };
 
-function boolFlag(name: string) {
-  return (s: string): boolean => {
-    if (s === 'true') return true;
-    if (s === 'false') return false;
-    throw new UsageError(`--${name}: ${JSON.stringify(s)} is neither true nor false`);
-  };
-}
-
-function jobsFlag(s: string): number {
-  const n = Number(s);
-  if (!/^\d+$/.test(s) || n < 1 || n > 64) throw new UsageError(`--jobs: ${JSON.stringify(s)} is not a number of blobs from 1 to 64`);
-  return n;
-}
-
-function withRegistryFlags(c: Command): Command {
-  return c
-    .option('--creds <user[:pass]>', 'credentials for the registry')
-    .option('--authfile <file>', 'the auth file (podman/docker format; default: $REGISTRY_AUTH_FILE, then the usual places)')
-    .option('--cert-dir <dir>', 'CAs (*.crt) and a client certificate (*.cert with *.key) for the registry')
-    .addOption(new Option('--tls-verify [bool]', 'verify the registry certificate; false also allows plain HTTP').argParser(boolFlag('tls-verify')).default(true))
-    .addOption(new Option('--jobs <n>', 'blobs moved at once').argParser(jobsFlag).default(4));
-}
-
-function connectOpts(o: RegistryFlags): { creds?: string; authfile?: string; certDir?: string; tlsVerify: boolean; jobs: number } {
-  return { creds: o.creds, authfile: o.authfile, certDir: o.certDir, tlsVerify: o.tlsVerify, jobs: o.jobs };
-}
-
-function platformFlag(s: string): Platform {
-  const { parsePlatform } = require('../../oci/platform') as typeof import('../../oci/platform');
-  try {
-    return parsePlatform(s);
-  } catch (e) {
-    throw new UsageError(`--platform: ${(e as Error).message}`);
-  }
+/** The flags as the library takes them; `--creds USER` asks for the password on a terminal. */
+async function connectOpts(o: TransferFlags): Promise<{ creds?: string; authfile?: string; certDir?: string; tlsVerify: boolean; jobs: number }> {
+  return { ...registryFlags(o), creds: await credsWithPassword(o.creds), jobs: o.jobs };
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  withRegistryFlags(
+  addTransferFlags(
     program
       .command('pull')
       .description('pull an image from a registry into the store: layers stream straight into the store, verified, as `image import` makes them')
       .argument('<ref>', '[docker://]HOST[:PORT]/REPO[:TAG|@sha256:…] (a bare REPO[:TAG] is on Docker Hub)')
       .option('--name <name>', 'name to give the image in the store (default: the reference as given)')
       .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)'),
-  ).action(async (ref: string, o: RegistryFlags & { name?: string; platform?: string }) => {
+  ).action(async (ref: string, o: TransferFlags & { name?: string; platform?: string }) => {
     const platform = o.platform === undefined ? undefined : platformFlag(o.platform);
     const store = await ctx.store();
     const { blobBars } = require('../blob-bars') as typeof import('../blob-bars');
@@ -64,7 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
     let digests: string[] = [];
     const rec = await store
       .pull(ref, {
-        ...connectOpts(o),
+        ...(await connectOpts(o)),
         name: o.name,
         platform,
         onLayerProgress: (i, ev) => {
@@ -80,7 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
     );
   });
 
-  withRegistryFlags(
+  addTransferFlags(
     program
       .command('push')
       .description('push an imported image, a container (committed first) or a chain (with --from) to a registry; prints the manifest digest')
@@ -89,13 +51,13 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--from <image>', 'the base image (imported name or path) whose config and history are kept (default for a container: the image it was made from)')
       .addOption(new Option('--compress <kind>', 'compression of a committed layer').choices(['gzip', 'zstd', 'none']).default('gzip'))
       .option('--created <time>', 'the creation time written into the config and history, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now)'),
-  ).action(async (source: string, ref: string, o: RegistryFlags & { from?: string; compress: 'gzip' | 'zstd' | 'none'; created?: string }) => {
+  ).action(async (source: string, ref: string, o: TransferFlags & { from?: string; compress: 'gzip' | 'zstd' | 'none'; created?: string }) => {
     const store = await ctx.store();
     const { blobBars } = require('../blob-bars') as typeof import('../blob-bars');
     const bars = blobBars();
     const r = await store
       .push(source, ref, {
-        ...connectOpts(o),
+        ...(await connectOpts(o)),
         from: o.from,
         compression: o.compress,
         created: o.created,
@@ -105,17 +67,17 @@ export function register(program: Command, ctx: CliContext): void {
     ctx.print({ manifestDigest: r.manifestDigest, configDigest: r.configDigest, chainId: r.chainId, bytes: r.bytes, blobs: r.blobs }, () => r.manifestDigest);
   });
 
-  withRegistryFlags(
+  addTransferFlags(
     program
       .command('copy')
       .description("copy an image between a registry and local layouts or archives (skopeo's transport names); blobs stream through, verified")
       .argument('<src>', 'docker://HOST/REPO[:TAG|@digest], oci:PATH[:TAG], oci-archive:PATH or docker-archive:PATH')
       .argument('<dst>', 'docker://HOST/REPO[:TAG], oci:PATH[:TAG], oci-archive:PATH[:TAG] or docker-archive:PATH[:NAME:TAG]')
       .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)'),
-  ).action(async (src: string, dst: string, o: RegistryFlags & { platform?: string }) => {
+  ).action(async (src: string, dst: string, o: TransferFlags & { platform?: string }) => {
     const platform = o.platform === undefined ? undefined : platformFlag(o.platform);
     const { copyImage } = require('../../registry/copy') as typeof import('../../registry/copy');
-    const r = await copyImage(src, dst, { ...connectOpts(o), platform });
+    const r = await copyImage(src, dst, { ...(await connectOpts(o)), platform });
     ctx.print({ manifestDigest: r.manifestDigest, configDigest: r.configDigest, ...(r.pushed ? { bytes: r.pushed.bytes, blobs: r.pushed.blobs } : {}) }, () => `${r.manifestDigest} -> ${dst}`);
   });
 }
