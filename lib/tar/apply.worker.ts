@@ -193,7 +193,8 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
   checkTarget(data.target);
   const total = data.total ?? data.length ?? (data.path ? fs.statSync(data.path).size : undefined);
   const lower = data.lowerLater ? 'later' : data.lowerDirs?.length ? new UnionView(data.lowerDirs, data.whiteout) : null;
-  const applier = new LayerApplier(data.target, data.whiteout, limits, data.applyOwners, data.durable, lower);
+  // lowerDirs given (even empty): the layer's own chain, against which a whiteout may hide nothing
+  const applier = new LayerApplier(data.target, data.whiteout, limits, data.applyOwners, data.durable, lower, data.lowerLater === true || data.lowerDirs !== undefined);
   const blob = data.blobPath ? fs.openSync(data.blobPath, fs.constants.O_WRONLY | fs.constants.O_TRUNC) : null;
   try {
     const reader = new TarReader(limits, (h) => applier.entry(h));

@@ -58,8 +58,11 @@ d('the npm package, installed with install scripts disabled', () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-package-'));
     // a copy of the checkout: packing builds dist/ and the prebuilt addon there, not here
     const pkg = path.join(work, 'pkg');
-    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'bin', 'lib', 'bench', 'native']) {
-      fs.cpSync(path.join(root, f), path.join(pkg, f), { recursive: true, filter: (src) => ![path.join(root, 'native', 'build'), path.join(root, 'bench', '.cache')].some((skip) => src === skip || src.startsWith(skip + path.sep)) });
+    // the whole checkout but what a build makes or fetches (the build may need any of it: scripts/, bench/'s test harness)
+    const made = new Set(['node_modules', 'dist', 'prebuilds', '.git', 'test-artifacts']);
+    const skips = [path.join(root, 'native', 'build'), path.join(root, 'bench', '.cache')];
+    for (const f of fs.readdirSync(root).filter((f) => !made.has(f))) {
+      fs.cpSync(path.join(root, f), path.join(pkg, f), { recursive: true, filter: (src) => !skips.some((skip) => src === skip || src.startsWith(skip + path.sep)) });
     }
     fs.symlinkSync(fs.realpathSync(path.join(root, 'node_modules')), path.join(pkg, 'node_modules'));
     fs.mkdirSync(path.join(work, 'out'));
