@@ -60,6 +60,11 @@ export class Container implements ContainerRef {
     return this.impl.path(this);
   }
 
+  /** The directory a mount of the tree sits on, for drivers that mount (none for a writable copy). */
+  get mountPoint(): string | undefined {
+    return this.impl.mountPoint(this) || undefined;
+  }
+
   /** Whether the tree is available now: its mount is in mountinfo, or it needs none and was mounted. */
   isMounted(): boolean {
     const mp = this.impl.mountPoint(this);

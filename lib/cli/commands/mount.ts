@@ -16,7 +16,7 @@ export async function mount(ctx: CliContext, ref: string): Promise<void> {
   const p = await c.mount();
   // run from outside, this command ran again inside the store's user namespace: the mount is there only
   const { REEXEC_ENV } = require('../../userns') as typeof import('../../userns');
-  if (process.env[REEXEC_ENV] && c.driver === 'overlay') ctx.warn(`${p} is mounted in the store's user namespace, and seen only there: use it through \`layerfs unshare\` (e.g. layerfs unshare ls ${p})`);
+  if (process.env[REEXEC_ENV] && c.mountPoint) ctx.warn(`${p} is mounted in the store's user namespace, and seen only there: use it through \`layerfs unshare\` (e.g. layerfs unshare ls ${p})`);
   // the mount specs are for --json only: text output is the path
   ctx.print(ctx.json ? { id: c.id, driver: c.driver, path: p, mounts: await c.mounts() } : null, () => p);
 }
