@@ -1,5 +1,7 @@
 import type { CliContext } from './context';
 import type { CreateFlags } from './commands/create';
+// drivers/types.ts loads nothing at run time: the list costs the fast path no module of note
+import { DRIVER_CHOICES } from '../drivers/types';
 
 /**
  * The most frequent command lines, `create`, `mount` and `umount`, read without commander: loading it
@@ -21,8 +23,6 @@ const COMMANDS: Record<string, Spec> = {
   mount: {},
   umount: {},
 };
-/** As `layerfs create --driver` lists them (commands/create.ts). */
-const DRIVERS = ['overlay', 'copy', 'auto'];
 
 export function parseFastPath(argv: string[]): FastCommand | null {
   let command: string | undefined;
@@ -59,7 +59,7 @@ export function parseFastPath(argv: string[]): FastCommand | null {
   const [operand] = operands;
   if (command === 'mount') return { store, json, command: 'mount', operand };
   const driver = (opts.get('driver') as string | undefined) ?? 'auto';
-  if (!DRIVERS.includes(driver)) return null;
+  if (!(DRIVER_CHOICES as readonly string[]).includes(driver)) return null;
   const flags: CreateFlags = { driver: driver as CreateFlags['driver'] };
   if (opts.has('name')) flags.name = opts.get('name') as string;
   if (opts.has('read-only')) flags.readOnly = true;
