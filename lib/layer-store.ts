@@ -11,7 +11,7 @@ import type { ConnectOptions } from './registry/connect';
 import { InvalidArgumentError } from './errors';
 import { isDigest } from './digest';
 import type { BuildLayerOptions, BuiltLayer, BuildImageOptions } from './build';
-import type { Compression } from './store/types';
+import type { Compression } from './types';
 
 /*
  * The upper parts are loaded on first use, not with this module: a short-lived process (one

@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors';
 import { hasImage, getImageSync, importImageLayers, looksLikeImage, exportChainImage } from '../image';
 import type { ImageConfig, ImageFormat } from '../image';
 import type { LayerCore } from '../layers';
-import type { OperationOptions } from '../store/types';
+import type { OperationOptions } from '../types';
 import { buildLayer, BuildLayerOptions, BuiltLayer, planBuildLayer } from './build-layer';
 
 export interface ImageConfigOptions {

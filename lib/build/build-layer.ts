@@ -7,7 +7,8 @@ import { packToFile } from '../tar/pack-layer';
 import { applyLayer } from '../tar/apply-layer';
 import { newLayerRecord } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
-import type { Compression, LayerRef, OperationOptions } from '../store/types';
+import type { LayerRef } from '../store/types';
+import type { Compression, OperationOptions } from '../types';
 import type { PackEntry } from '../tar/types';
 import { selectFiles } from './select';
 

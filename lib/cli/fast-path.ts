@@ -1,7 +1,7 @@
 import type { CliContext } from './context';
 import type { CreateFlags } from './commands/create';
 // drivers/types.ts loads nothing at run time: the list costs the fast path no module of note
-import { DRIVER_CHOICES } from '../drivers/types';
+import { DRIVER_CHOICES } from '../types';
 
 /**
  * The most frequent command lines, `create`, `mount` and `umount`, read without commander: loading it

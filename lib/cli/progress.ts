@@ -1,4 +1,4 @@
-import type { ProgressEvent } from '../store/types';
+import type { ProgressEvent } from '../types';
 import { bytesText } from '../report/format';
 
 /** Bytes in binary units: one formatter for the CLI and the HTML reports. */

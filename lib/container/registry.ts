@@ -6,7 +6,7 @@ import { readMountInfo, type MountInfo } from '../native/mountinfo';
 import { parseDigest } from '../digest';
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import { chooseDriver, containerLayout, driverFor } from '../drivers';
-import type { OperationOptions } from '../store/types';
+import type { OperationOptions } from '../types';
 import { Container } from './container';
 import type { ContainerRecord, DriverChoice } from './types';
 import { byAge, claimName, readAllRecords, recordsNamed } from './names';

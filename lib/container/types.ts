@@ -1,9 +1,10 @@
 import type { Change } from '../diff/types';
 import type { LayerRef } from '../store/types';
 import type { ImageConfig } from '../oci/image-config';
-import type { DriverName } from '../drivers/types';
+import type { DriverName } from '../types';
 
-export type { DriverName, DriverChoice, MountSpec } from '../drivers/types';
+export type { DriverName, DriverChoice } from '../types';
+export type { MountSpec } from '../drivers/types';
 
 /** containers/<id>/container.json */
 export interface ContainerRecord {

@@ -1,7 +1,7 @@
 import { AbortedError } from '../errors';
 import { runWorker } from '../workers';
 import type { UnionView } from '../view';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import type { AsyncDiffOptions, Change, DiffTreesOptions, TreeInput } from './types';
 import { OverBudgetError, overlayChanges } from './overlay-changes';
 import { DiffJob, toWire } from './jobs';

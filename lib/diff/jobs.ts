@@ -1,5 +1,5 @@
 import { UnionView } from '../view';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import type { Change, DiffTreesOptions, TreeInput, WireTree } from './types';
 import { overlayChanges } from './overlay-changes';
 import { manifestChanges } from './manifest';

@@ -4,7 +4,7 @@ import { fsPath } from '../names';
 import { whiteoutFormat } from '../whiteout';
 import type { WhiteoutFormat } from '../whiteout';
 import type { UnionView, ViewEntry } from '../view';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import type { Change } from './types';
 import { CONTAINER_POLICY, LinkTracker, Side, byChangePath, changeOf, compareSides } from './compare';
 import { childPath, lstatListedSync, sortedNamesSync } from './walk';

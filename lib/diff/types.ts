@@ -1,5 +1,5 @@
 import type { EntryType, UnionView } from '../view';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 
 /** Which aspects of an entry a 'C' change touched. */
 export type ChangedAspect =

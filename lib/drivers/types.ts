@@ -1,14 +1,12 @@
 import type { LayerCore } from '../layers';
 import type { Change, TreeInput } from '../diff/types';
 import type { UnionView } from '../view';
-import type { OperationOptions } from '../store/types';
+import type { DriverName, OperationOptions } from '../types';
 import type { UnmountOptions } from './mounts';
 
-export type DriverName = 'overlay' | 'copy';
-export type DriverChoice = DriverName | 'auto';
-
-/** Every choice, in the order the CLI offers them (this module loads nothing: a CLI can name them cheaply). */
-export const DRIVER_CHOICES: readonly DriverChoice[] = ['overlay', 'copy', 'auto'];
+/** The words live in lib/types.ts (a leaf: a CLI can name the drivers cheaply). */
+export type { DriverName, DriverChoice } from '../types';
+export { DRIVER_CHOICES } from '../types';
 
 /** What a caller that mounts by itself needs (like containerd snapshotters' mounts). */
 export interface MountSpec {

@@ -4,7 +4,7 @@ import { byteOrder, fsPath, readdirNamesSync } from '../names';
 import { whiteoutFormat } from '../whiteout';
 import { entryType } from '../view/entry';
 import type { EntryType } from '../view/entry';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 
 /**
  * Per-layer changes and wasted space of a chain, as dive scores an image:

@@ -3,7 +3,8 @@ import { AbortedError } from '../errors';
 import { refOf } from '../store/store-core';
 import type { LayerCore } from '../layers';
 import type { FileRange } from '../tar/apply-layer';
-import type { LayerRef, OperationOptions } from '../store/types';
+import type { LayerRef } from '../store/types';
+import type { OperationOptions } from '../types';
 import type { Descriptor } from './types';
 
 /**

@@ -1,4 +1,4 @@
-import type { Compression } from '../store/types';
+import type { Compression } from '../types';
 import { MEDIA_TYPES } from '../store/types';
 
 export const OCI_LAYOUT_FILE = 'oci-layout';

@@ -1,6 +1,6 @@
 import type { Readable } from 'stream';
 import type { Hash } from 'crypto';
-import type { Compression } from '../store/types';
+import type { Compression } from '../types';
 import type { Platform } from '../oci/platform';
 
 export type ImageFormat = 'oci' | 'oci-archive' | 'docker-archive';

@@ -7,7 +7,8 @@ import type { FileRange } from '../tar/apply-layer';
 import type { StoreCore } from '../store/store-core';
 import { PARTIAL_BLOB_NOTE } from '../store/downloads';
 import { newLayerRecord, noSpace } from '../store/store-core';
-import type { LayerRef, OperationOptions } from '../store/types';
+import type { LayerRef } from '../store/types';
+import type { OperationOptions } from '../types';
 
 // The applier (worker plumbing) loads on first use: a CLI that only creates or mounts a
 // container opens the store without it.

@@ -5,7 +5,8 @@ import { inUserNamespace } from '../userns/identity';
 import { UnionView } from '../view';
 import { StoreCore } from '../store/store-core';
 import type { Reextract } from '../store/check';
-import type { LayerRef, WhiteoutFormatName } from '../store/types';
+import type { LayerRef } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import { importLayerLocked, ImportLayerOptions } from './import-layer';
 
 // the repair path loads the applier: only fsck --repair needs it

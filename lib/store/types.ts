@@ -1,5 +1,7 @@
-export type Compression = 'gzip' | 'zstd' | 'none';
-export type WhiteoutFormatName = 'oci' | 'overlay' | 'overlay-userxattr';
+import type { Compression, WhiteoutFormatName } from '../types';
+
+/** The vocabulary lives in lib/types.ts; named here too for the files that still import it from here. */
+export type { Compression, WhiteoutFormatName, ProgressEvent, OperationOptions } from '../types';
 
 export const MEDIA_TYPES: Record<Compression, string> = {
   none: 'application/vnd.oci.image.layer.v1.tar',
@@ -25,17 +27,4 @@ export interface LayerRecord extends LayerRef {
   entries: number;
   whiteout: WhiteoutFormatName;
   created: string;
-}
-
-export interface ProgressEvent {
-  /** bytes of input consumed so far */
-  bytes: number;
-  /** total input bytes when known */
-  total?: number;
-  entries?: number;
-}
-
-export interface OperationOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: ProgressEvent) => void;
 }

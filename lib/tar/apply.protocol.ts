@@ -2,7 +2,7 @@
 import type { MessagePort } from 'worker_threads';
 import { workerSpec } from '../workers';
 import type { ApplyResult, TarLimits } from './types';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 
 export interface ApplyWorkerData {
   /** the input file; else `port` brings the input */

@@ -6,7 +6,7 @@ import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError, UserNam
 import { inUserNamespace } from '../userns/identity';
 import { OWNER_XATTR, encodeOwner, singleIdNamespace } from '../userns/owner-xattr';
 import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, WhiteoutFormat } from '../whiteout';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import type { UnionView } from '../view';
 import { xattrsOf } from '../view';
 import type { TarLimits } from './types';

@@ -16,7 +16,7 @@ import { TarReader } from './reader';
 import { UnionView } from '../view';
 import { writeLayerManifestSync } from '../store/layer-manifest';
 import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
-import type { Compression } from '../store/types';
+import type { Compression } from '../types';
 import { ACK, APPLY_WORKER } from './apply.protocol';
 import type { InputMessage, LowerMessage, LowerWantedMessage, ProgressMessage } from './apply.protocol';
 

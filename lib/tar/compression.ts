@@ -1,7 +1,7 @@
 import * as zlib from 'zlib';
 import { Transform } from 'stream';
 import { UnsupportedError } from '../errors';
-import type { Compression } from '../store/types';
+import type { Compression } from '../types';
 
 /** Compression is told by the first bytes of a stream, never by a file name. */
 export function detectCompression(head: Uint8Array): Compression {

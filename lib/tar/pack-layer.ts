@@ -7,7 +7,7 @@ import { Readable } from 'stream';
 import { AbortedError } from '../errors';
 import { runWorker, startWorker } from '../workers';
 import type { RunningWorker } from '../workers';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import type { WirePackSource } from './pack';
 import { PACK_WORKER } from './pack.protocol';
 import type { PackProgressMessage, PackWorkerData } from './pack.protocol';

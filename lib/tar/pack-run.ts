@@ -8,7 +8,7 @@ import { parentPort } from 'worker_threads';
 import { pipeline } from 'stream';
 import type { Transform, Writable } from 'stream';
 import { Sha256Counter } from '../digest';
-import type { Compression } from '../store/types';
+import type { Compression } from '../types';
 import type { PackResult } from './types';
 import { createCompressor } from './compression';
 import { createTarProducer, PackTarOptions, TarProducer, WirePackSource } from './pack';

@@ -20,7 +20,7 @@
  */
 import * as fs from 'fs';
 import { BadTarError, ChangedMeanwhileError, InvalidArgumentError, UnsafePathError } from '../errors';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import { OWNER_XATTR, decodeOwner, singleIdNamespace } from '../userns/owner-xattr';
 import { whiteoutFormat, isOverlayXattr, looksLikeWhiteout, WHITEOUT_NAME_REASON, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import * as native from '../native';

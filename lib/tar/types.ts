@@ -1,4 +1,4 @@
-import type { Compression, WhiteoutFormatName, ProgressEvent } from '../store/types';
+import type { Compression, WhiteoutFormatName, ProgressEvent } from '../types';
 
 /** Safety limits applied while reading a tar stream. */
 export interface TarLimits {

@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors';
 import { fsPath, readdirNamesSync, readlinkNameSync, readlinkName } from '../names';
 import { whiteoutFormat, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import type { WhiteoutFormat } from '../whiteout';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import { entryType, type ViewEntry } from './entry';
 import { normalisePath, byteOrder } from './paths';
 import { xattrsOf, xattrsOfAsync } from './xattrs';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as native from '../native';
 import { UnsupportedError } from '../errors';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import { OCI_OPAQUE_MARKER, joinName } from './names';
 import { opaqueXattr } from './overlay';
 import { whiteoutFormat } from './registry';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomHex } from '../digest/random';
 import * as native from '../native';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 
 /**
  * With `userxattr` (a process in a user namespace, where trusted.* is out of reach and overlay

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import { ociFormat } from './oci';
 import { overlayFormat } from './overlay';
 import type { WhiteoutFormat } from './types';

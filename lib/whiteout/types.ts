@@ -1,5 +1,5 @@
 import type * as fs from 'fs';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 
 export type Classified = { kind: 'whiteout'; target: string } | { kind: 'opaque-marker' } | null;
 

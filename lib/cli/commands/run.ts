@@ -5,8 +5,8 @@ import type { Container } from '../../container';
 import { InvalidArgumentError, NotFoundError } from '../../errors';
 import { UsageError } from '../usage';
 import { imageOf } from '../image-ref';
-import { DRIVER_CHOICES } from './create';
-import type { DriverChoice } from '../../container/types';
+import { DRIVER_CHOICES } from '../../types';
+import type { DriverChoice } from '../../types';
 
 interface RunFlags {
   name?: string;

@@ -4,7 +4,7 @@ import { manifestChangesAsync } from '../../diff';
 import { runWorker } from '../../workers';
 import { UnsupportedError } from '../../errors';
 import type { Change, TreeInput } from '../../diff/types';
-import type { OperationOptions } from '../../store/types';
+import type { OperationOptions } from '../../types';
 import type { ChangesOptions, Driver, ContainerRef, MountSpec } from '../types';
 import { MATERIALISE_WORKER } from './materialise.protocol';
 import type { MaterialiseJob } from './materialise.protocol';

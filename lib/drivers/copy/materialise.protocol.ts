@@ -1,5 +1,5 @@
 import { workerSpec } from '../../workers';
-import type { WhiteoutFormatName } from '../../store/types';
+import type { WhiteoutFormatName } from '../../types';
 import type { EntryMeta, NewOwner } from '../attributes';
 
 export interface MaterialiseJob {
