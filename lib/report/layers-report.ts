@@ -59,7 +59,7 @@ ${notes.map((n) => `<p class="note cap">${escapeHtml(n)}</p>`).join('\n')}
   const body = `<section id="layers-section">
 <h2>Layers</h2>
 <table id="layers" role="listbox" aria-label="layers, bottom first">
-<thead><tr><th class="num">#</th><th>share</th><th class="num">files</th><th class="num">tar</th><th class="num">added</th><th class="num">changed</th><th class="num">deleted</th><th>DiffID</th><th>command</th></tr></thead>
+<thead><tr><th class="num">#</th><th>share</th><th class="num" title="the bytes of the layer’s regular files">file bytes</th><th class="num" title="the bytes of the uncompressed layer tarball">tar</th><th class="num">added</th><th class="num">changed</th><th class="num">deleted</th><th>DiffID</th><th>command</th></tr></thead>
 <tbody></tbody>
 </table>
 <div id="layer-details"></div>

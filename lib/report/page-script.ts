@@ -81,13 +81,19 @@ export const PAGE_SCRIPT = String.raw`
   /** sizes of directories (their files' bytes) and how many changes each holds */
   function finish(n) {
     n.inside = 0;
+    // a diff's entries also sum what they held before: a path that was a file, a deleted
+    // directory's bytes (unless its deleted contents are listed below it)
+    n.aggBefore = n.before > 0 ? n.before : 0;
     if (!n.kids) { n.agg = n.kind === 'D' ? 0 : n.size; return n.agg; }
-    var s = n.moreBytes;
+    var s = n.moreBytes, b = 0, listed = false;
     for (var k in n.kids) {
       var c = n.kids[k];
       s += finish(c);
+      b += c.aggBefore;
+      listed = true;
       n.inside += c.inside + (c.kind ? 1 : 0);
     }
+    n.aggBefore = n.kind === 'D' && listed ? b : b + n.aggBefore;
     n.agg = s;
     return s;
   }
@@ -200,7 +206,7 @@ export const PAGE_SCRIPT = String.raw`
   function sizeText(n) {
     if (D.kind === 'diff') {
       if (n.kind === 'D') return n.before >= 0 ? 'was ' + bytes(n.before) : '';
-      if (n.t === 'd' && n.kids) return bytes(n.agg);
+      if (n.t === 'd' && n.kids) return n.aggBefore !== n.agg ? bytes(n.aggBefore) + ' \u2192 ' + bytes(n.agg) : bytes(n.agg);
       var b = n.before >= 0 ? bytes(n.before) : '';
       var a = n.after >= 0 ? bytes(n.after) : '';
       if (n.kind === 'A') return a;
@@ -374,6 +380,7 @@ export const PAGE_SCRIPT = String.raw`
     if (D.kind === 'diff') {
       if (n.before >= 0) item('size before', bytes(n.before) + ' (' + count(n.before) + ' bytes)');
       if (n.after >= 0) item('size after', bytes(n.after) + ' (' + count(n.after) + ' bytes)');
+      if (n.kids && n.t === 'd' && n.kind !== 'D') item('its changes\u2019 bytes', bytes(n.aggBefore) + ' before, ' + bytes(n.agg) + ' after');
       if (n.info) item(n.t === 'l' ? 'details' : 'what changed', shown(n.info));
     } else {
       if (n.kids) item('size of its files', bytes(n.agg) + ' (' + count(n.agg) + ' bytes)');

@@ -5,7 +5,8 @@ import { describeIf } from '../fixtures/peers';
 import { buildUmociFixture, MANY_FILES, UMOCI_PATHS, type UmociFixture } from '../fixtures/umoci';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 import { layerfs } from '../cli/run-cli';
-import { renderDiffReport } from '../../lib/report';
+import { renderDiffReport, renderLayersReport } from '../../lib/report';
+import type { ReportLayerEntry } from '../../lib/report';
 import { ARTIFACTS, launch, openReport, type Browser, type OpenedPage } from './browser';
 
 /**
@@ -166,6 +167,68 @@ describeIf(['umoci', 'chromium'])('the HTML reports in a real browser', () => {
     for (const k of ['A', 'C', 'U']) await page.check(`#filters input[data-kind="${k}"]`);
   });
 
+  test('the keyboard drives the layers too: Up/Down pick a layer, Enter goes to its tree, m toggles the merged tree, [ and ] step through the layers', async () => {
+    const { page } = layersPage;
+    await selectLayer(page, 0);
+    const title = () => page.textContent('#tree-title');
+    await page.focus('#layers tbody tr[data-layer="0"]');
+    await page.keyboard.press('ArrowDown');
+    expect(await title()).toBe('Changes of layer 1');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-layer'))).toBe('1');
+    expect(await page.textContent('#layer-details')).toContain(layersJson.layers[1].diffId);
+    await page.keyboard.press('Enter');
+    const first = await page.evaluate(() => document.activeElement?.getAttribute('data-path'));
+    expect(first).toBe(await page.locator('#tree .row').first().getAttribute('data-path'));
+    await page.keyboard.press('m');
+    expect(await title()).toBe('Merged tree up to layer 1');
+    expect(await page.getAttribute('#mode-merged', 'aria-pressed')).toBe('true');
+    await page.keyboard.press(']');
+    expect(await title()).toBe('Merged tree up to layer 2');
+    await page.keyboard.press('[');
+    await page.keyboard.press('[');
+    expect(await title()).toBe('Merged tree up to layer 0');
+    await page.keyboard.press('m');
+    expect(await title()).toBe('Changes of layer 0');
+  });
+
+  test('a big tree stays usable: a directory is drawn 500 rows at a time, and what the cap left out is said where it was', async () => {
+    const list: ReportLayerEntry[] = [{ path: '/big', kind: 'A', type: 'dir', size: 0 }];
+    for (let i = 0; i < 1200; i++) list.push({ path: `/big/f${String(i).padStart(4, '0')}`, kind: 'A', type: 'file', size: 10 });
+    list.push({ path: '/deep', kind: 'A', type: 'dir', size: 0 }, { path: '/deep/sub', kind: 'A', type: 'dir', size: 0 });
+    for (let i = 0; i < 10; i++) list.push({ path: `/deep/sub/x${i}`, kind: 'A', type: 'file', size: 5 });
+    const html = renderLayersReport(
+      { title: 'big', layers: [{ index: 0, diffId: 'sha256:' + '0'.repeat(64), added: list.length, changed: 0, deleted: 0, fileBytes: 12_050 }], efficiency: 1, wastedBytes: 0, sizeBytes: 12_050, userSizeBytes: 0, wastedUserPercent: 0, inefficiencies: [], entries: [list] },
+      { maxEntriesPerLayer: 1203 },
+    );
+    const file = path.join(work, 'big.html');
+    fs.writeFileSync(file, html);
+    const { page, errors } = await openReport(browser, file);
+    expect(errors).toEqual([]);
+    expect(await page.textContent('.note.cap')).toContain('Layer 0: 1,203 of its 1,213 entries are in this report');
+    await keysOn(page, '/big', 'ArrowRight');
+    const files = page.locator('#tree .row[data-path^="/big/"]');
+    expect(await files.count()).toBe(500);
+    const next = page.locator('#tree .row.next-chunk');
+    expect(await next.textContent()).toBe('\u2026 700 more entries here: Enter to show them');
+    await next.click();
+    expect(await files.count()).toBe(1000);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-path'))).toBe('/big/f0500');
+    await page.keyboard.press('End');
+    // End goes to the last row of the tree (/deep); Up to the row of /big's last 200, and Enter draws them
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-path'))).toBe('/deep');
+    await page.keyboard.press('ArrowUp');
+    expect(await page.evaluate(() => document.activeElement?.className)).toContain('next-chunk');
+    await page.keyboard.press('Enter');
+    expect(await files.count()).toBe(1200);
+    expect(await page.locator('#tree .row.next-chunk').count()).toBe(0);
+    // the deepest entries were cut: their directory says how many and how big, and counts their bytes
+    await keysOn(page, '/deep', 'ArrowRight', 'ArrowDown', 'ArrowRight');
+    expect(await row(page, '/deep/sub').locator('.size').textContent()).toBe('50 B');
+    expect(await page.textContent('#tree .row.left-out')).toBe('10 more entries (50 B) are left out of this report');
+    expect(await page.locator('#tree .row[data-path^="/deep/sub/"]').count()).toBe(0);
+    await page.close();
+  });
+
   test('search finds a path: "/" goes to the box, the tree opens down to the matches, Enter goes to the first', async () => {
     const { page } = layersPage;
     await selectLayer(page, 0);
@@ -215,6 +278,9 @@ describeIf(['umoci', 'chromium'])('the HTML reports in a real browser', () => {
     // what the deleted directory held: its 100 files 'file <i>\n'
     const g7 = Array.from({ length: MANY_FILES }, (_, i) => i).filter((i) => i % 30 === 7).reduce((a, i) => a + `file ${i}\n`.length, 0);
     expect(await row(page, UMOCI_PATHS.manyDeleted).locator('.size').textContent()).toBe(`was ${g7} B`);
+    // a directory sums the bytes of the changes below it, before and after
+    expect(await row(page, UMOCI_PATHS.many).locator('.size').textContent()).toBe(`${g7} B \u2192 0 B`);
+    expect(await row(page, UMOCI_PATHS.app).locator('.size').textContent()).toBe('37 B \u2192 38 B');
     await page.screenshot({ path: path.join(ARTIFACTS, 'diff-report.png'), fullPage: true });
     await page.close();
   });
