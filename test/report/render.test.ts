@@ -45,6 +45,9 @@ describe('the page script', () => {
     expect(html).toContain("default-src 'none'");
     // nothing is loaded from anywhere
     expect(html).not.toMatch(/\b(src|href)=["']?(https?:)?\/\//i);
+    // no URL of any scheme anywhere in the markup, the style or the script (only the data holds names)
+    expect(markupOf(html)).not.toContain('://');
+    expect(html).not.toMatch(/@import|url\(/i);
     expect(html).not.toMatch(/<link\b/i);
   });
 });
