@@ -88,6 +88,12 @@ if (!isRoot) console.warn('ENOSPC test skipped: mounting a small tmpfs needs roo
     expect(e.message).toContain('no space left');
     expect(e.message).toContain('b.json');
     expect(fs.readdirSync(store.paths.imagesDir)).toEqual(['a.json']);
+    // a record replaced (written over by rename, writeJsonAtomicSync): the same, and the old record kept whole
+    const before = fs.readFileSync(store.paths.image('a'));
+    const r = await store.importImage(l.dir, { name: 'a', replace: true }).catch((x) => x);
+    expect(r).toMatchObject({ code: 'LAYERFS_NO_SPACE', message: expect.stringContaining('a.json') });
+    expect(fs.readdirSync(store.paths.imagesDir)).toEqual(['a.json']);
+    expect(fs.readFileSync(store.paths.image('a')).equals(before)).toBe(true);
     await store.gc({ layers: true });
     expect((await store.fsck()).problems).toEqual([]);
     fs.rmSync(filler);
@@ -95,6 +101,24 @@ if (!isRoot) console.warn('ENOSPC test skipped: mounting a small tmpfs needs roo
     expect((await store.listImages()).map((i) => i.name)).toEqual(['a', 'b']);
   } finally {
     execFileSync('umount', ['-l', mnt]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+/** The other way a record write fails: the rename over the record. Its temporary goes too. */
+test('writeJsonAtomicSync: a rename that fails leaves no temporary beside the record', () => {
+  const { writeJsonAtomicSync } = require('../../lib/store/records') as typeof import('../../lib/store/records');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-record-rename-'));
+  try {
+    // a non-empty directory where the record goes: rename(2) fails (EISDIR)
+    fs.mkdirSync(path.join(work, 'r.json'));
+    fs.writeFileSync(path.join(work, 'r.json', 'x'), '');
+    expect(() => writeJsonAtomicSync(path.join(work, 'r.json'), { a: 1 })).toThrow(expect.objectContaining({ code: expect.stringMatching(/^E/) }));
+    expect(fs.readdirSync(work)).toEqual(['r.json']);
+    writeJsonAtomicSync(path.join(work, 'ok.json'), { a: 1 });
+    expect(fs.readdirSync(work).sort()).toEqual(['ok.json', 'r.json']);
+    expect(JSON.parse(fs.readFileSync(path.join(work, 'ok.json'), 'utf8'))).toEqual({ a: 1 });
+  } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
