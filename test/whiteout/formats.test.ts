@@ -12,6 +12,7 @@ import {
 import * as native from '../../lib/native';
 import { InvalidArgumentError } from '../../lib/errors';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';
+import { readableDist, runAsNobody } from '../fixtures/unprivileged';
 
 /** The three whiteout formats on real files: empty `.wh.` files, 0/0 devices, opaque xattrs. */
 
@@ -186,8 +187,8 @@ describe('probeWhiteoutFormat', () => {
   const dist = path.resolve(__dirname, '../../dist/lib');
   const haveDist = fs.existsSync(path.join(dist, 'whiteout', 'index.js'));
   if (!haveDist) console.warn('whiteout format tests: the child-process tests are skipped (build dist/ first: npx tsc -p tsconfig.json)');
-  function child(script: string, options: { env?: Record<string, string>; uid?: number; gid?: number } = {}): string {
-    const r = spawnSync(process.execPath, ['-e', script, dist, work], { env: { ...process.env, ...options.env }, uid: options.uid, gid: options.gid, encoding: 'utf8' });
+  function child(script: string, options: { env?: Record<string, string> } = {}): string {
+    const r = spawnSync(process.execPath, ['-e', script, dist, work], { env: { ...process.env, ...options.env }, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
     return r.stdout.trim();
   }
@@ -213,8 +214,15 @@ describe('probeWhiteoutFormat', () => {
 
   (haveDist && canOverlay ? test : test.skip)('as an unprivileged user: probe picks oci', () => {
     fs.chmodSync(work, 0o777);
-    const out = child(`const [dist, work] = process.argv.slice(1); console.log(require(dist + '/whiteout').probeWhiteoutFormat(work));`, { uid: 65534, gid: 65534 });
-    expect(out).toBe('oci');
+    // the checkout may not be readable by that user (a clone under a 0700 home): the child gets a readable copy of dist
+    const copy = readableDist();
+    try {
+      const r = runAsNobody(process.execPath, ['-e', `const [dist, work] = process.argv.slice(1); console.log(require(dist + '/dist/lib/whiteout').probeWhiteoutFormat(work));`, copy, work]);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(r.stdout.trim()).toBe('oci');
+    } finally {
+      removeTempDir(copy);
+    }
     expect(fs.readdirSync(work)).toEqual([]);
   });
 });
