@@ -153,7 +153,8 @@ export class LayerStore extends LayerCore {
     let chainId: string;
     if (typeof source === 'string' && !opts.from && !(isDigest(source) && this.hasLayer(source)) && hasImage(this, source)) {
       const rec = getImageSync(this, source);
-      src = { config: rec.config, layers: rec.layers };
+      // the manifest and config the store kept from its pull or import: sent as they are
+      src = { config: rec.config, layers: rec.layers, raw: (require('./image/raw') as typeof import('./image/raw')).storedRawImage(this, rec) };
       chainId = rec.chain;
     } else {
       // every argument is checked before the container is committed: a bad one changes nothing

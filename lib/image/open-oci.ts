@@ -1,7 +1,7 @@
 import { BadImageError, LimitExceededError, NotFoundError, UnsupportedError } from '../errors';
 import { blobLabel, blobName, checkAnnotations, checkBlobPresent, checkDescriptor, MAX_METADATA, parseJson, readBlob, withBlobFile } from './blobs';
 import { checkConfig, checkLayerCount } from './config';
-import { CONFIG_TYPES, compressionOf, INDEX_TYPES, MANIFEST_TYPES, OCI_LAYOUT_FILE } from './media-types';
+import { CONFIG_TYPES, compressionOf, INDEX_TYPES, MANIFEST_TYPES, OCI_LAYOUT_FILE, OCI_MANIFEST } from './media-types';
 import { selectManifest } from './select';
 import type { ImageSource } from './source';
 import type { Descriptor, ImageLayer, ImageManifest, OpenedImage, Platform } from './types';
@@ -54,10 +54,12 @@ export function openOci(src: ImageSource, format: 'oci' | 'oci-archive' | 'docke
   const picked = selectManifest(src, readLayoutFile(src, 'index.json'), opts);
   const md = picked.descriptor;
   if (md.mediaType && !MANIFEST_TYPES.includes(md.mediaType)) throw new UnsupportedError(`${where}: ${md.digest} has the media type ${md.mediaType}, not an image manifest`);
-  const manifest = checkManifest(parseJson(readBlob(src, md, 'manifest'), `${where}: manifest ${md.digest}`), md, where);
+  const manifestBytes = readBlob(src, md, 'manifest');
+  const manifest = checkManifest(parseJson(manifestBytes, `${where}: manifest ${md.digest}`), md, where);
   const cd = checkDescriptor(manifest.config, `${where}: manifest ${md.digest} config`);
   if (cd.mediaType && !CONFIG_TYPES.includes(cd.mediaType)) throw new BadImageError(`${where}: manifest ${md.digest} is not a container image: its config has the media type ${cd.mediaType}`);
-  const config = checkConfig(parseJson(readBlob(src, cd, 'config'), blobLabel('config', cd.digest)), blobLabel('config', cd.digest));
+  const configBytes = readBlob(src, cd, 'config');
+  const config = checkConfig(parseJson(configBytes, blobLabel('config', cd.digest)), blobLabel('config', cd.digest));
   const descs = manifest.layers.map((d, i) => checkDescriptor(d, `${where}: layer ${i}`));
   checkLayerCount(config, descs.length, `the manifest ${md.digest} lists`, where);
   const layers = descs.map((d, i) => layerOf(src, d, i, config.rootfs.diff_ids[i]));
@@ -70,6 +72,7 @@ export function openOci(src: ImageSource, format: 'oci' | 'oci-archive' | 'docke
     config,
     configDigest: cd.digest,
     layers,
+    raw: { manifest: manifestBytes, mediaType: md.mediaType || manifest.mediaType || OCI_MANIFEST, config: configBytes },
     close: async () => src.close(),
   };
 }

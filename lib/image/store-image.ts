@@ -12,6 +12,7 @@ import { importLayers } from './import-layers';
 import type { ImportLayersOptions, LayerSource } from './import-layers';
 import type { FileRange } from '../tar/apply-layer';
 import { blobFileOf } from './blobs';
+import { keepRawImage } from './raw';
 import { checkImageName, checkNameFree, getImageSync, hasImage, saveImageRecord } from './image-records';
 import type { ImageRecord, SaveRecordOptions } from './image-records';
 import type { LayerRecord } from '../store/types';
@@ -78,6 +79,8 @@ async function importOpened(store: LayerCore, img: OpenedImage, opts: ImportLaye
   const ids = chainIds(img.layers.map((l) => l.diffId));
   const sources: LayerSource[] = img.layers.map((l) => ({ descriptor: l.descriptor, diffId: l.diffId, input: () => layerInput(store, l) }));
   const refs = await importLayers(store, sources, ids, opts);
+  // the manifest and config as they came: a push sends them again byte for byte
+  if (img.raw) keepRawImage(store, img.raw, img.manifestDigest, img.configDigest);
   return {
     chain: ids[ids.length - 1] ?? '',
     source: img.path,

@@ -50,8 +50,17 @@ export interface OpenedImage {
   config: ImageConfig;
   configDigest: string;
   layers: ImageLayer[];
+  /** the manifest and config exactly as the source holds them (a push or copy sends these bytes, so the digests stay) */
+  raw?: RawImage;
   /** after close, layers can no longer be opened */
   close(): Promise<void>;
+}
+
+/** An image's manifest and config blobs, byte for byte, with the manifest's media type. */
+export interface RawImage {
+  manifest: Buffer;
+  mediaType: string;
+  config: Buffer;
 }
 
 /** An image manifest (OCI, or Docker v2 schema 2). */

@@ -8,7 +8,8 @@ import { dockerArchiveManifest } from './docker-manifest';
 import { BASE_DIGEST, compressionOf, dockerLayerType, OCI_CONFIG, OCI_INDEX, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION, OCI_MANIFEST, ociLayerType, REF_NAME } from './media-types';
 import { ArchiveMember, checkArchiveTarget, writeArchive } from './write-archive';
 import { checkLayoutTarget, writeLayout } from './write-layout';
-import type { Descriptor, ImageConfig, ImageFormat, ImageManifest, OpenedImage } from './types';
+import { rawPartsFor } from './raw';
+import type { Descriptor, ImageConfig, ImageFormat, ImageManifest, OpenedImage, RawImage } from './types';
 
 export interface WriteImageOptions {
   format: ImageFormat;
@@ -21,6 +22,8 @@ export interface WriteImageOptions {
   base?: OpenedImage;
   /** manifest annotations, over the base's */
   annotations?: Record<string, string>;
+  /** the source's manifest and config bytes (a copy): written as they are when they name these layers and nothing is to change */
+  raw?: RawImage;
 }
 
 export interface WrittenImage {
@@ -79,6 +82,12 @@ export function configBytesOf(config: ImageConfig): { configBytes: Buffer; confi
   return { configBytes, configDesc: { mediaType: OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length } };
 }
 
+/** The platform an index entry gives a manifest of this config. */
+function platformOf(config: ImageConfig): Pick<Descriptor, 'platform'> {
+  if (!config.os || !config.architecture) return {};
+  return { platform: config.variant ? { architecture: config.architecture, os: config.os, variant: config.variant } : { architecture: config.architecture, os: config.os } };
+}
+
 /**
  * The OCI manifest of a config and its layers (media types made OCI's), its bytes, and its
  * descriptor with the config's platform: what a layout, an archive and a registry push all get.
@@ -97,8 +106,7 @@ export function ociManifest(config: ImageConfig, configDesc: Descriptor, layers:
   };
   if (annotations) manifest.annotations = annotations;
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const manifestDesc: Descriptor = { mediaType: OCI_MANIFEST, digest: sha256(manifestBytes), size: manifestBytes.length };
-  if (config.os && config.architecture) manifestDesc.platform = config.variant ? { architecture: config.architecture, os: config.os, variant: config.variant } : { architecture: config.architecture, os: config.os };
+  const manifestDesc: Descriptor = { mediaType: OCI_MANIFEST, digest: sha256(manifestBytes), size: manifestBytes.length, ...platformOf(config) };
   return { manifest, manifestBytes, manifestDesc };
 }
 
@@ -118,7 +126,10 @@ export async function writeImage(dest: string, opts: WriteImageOptions): Promise
     if (compressionOf(d.mediaType) === null) throw new InvalidArgumentError(`layer ${i} (${d.digest}) has the media type ${JSON.stringify(d.mediaType)}, not a tar layer (plain, gzip or zstd)`);
     return d;
   });
-  const { configBytes, configDesc } = configBytesOf(config);
+  // a copy keeps the source's bytes (and so its digests) when nothing about the image changes; a
+  // layout gets an OCI manifest (a Docker one is made OCI, as skopeo does), an archive the config
+  const raw = !opts.base && !opts.annotations && (opts.format === 'docker-archive' || opts.raw?.mediaType === OCI_MANIFEST) ? rawPartsFor(opts.raw, descs) : null;
+  const { configBytes, configDesc } = raw ?? configBytesOf(config);
   const layerBlobs: OutBlob[] = opts.layers.map((l, i) => ({ digest: descs[i].digest, size: descs[i].size, what: blobLabel(`layer ${i}`, descs[i].digest), open: () => l.open() }));
   const configBlob: OutBlob = { ...configDesc, what: blobLabel('config', configDesc.digest), bytes: configBytes };
 
@@ -129,7 +140,7 @@ export async function writeImage(dest: string, opts: WriteImageOptions): Promise
     return { manifestDigest: docker.digest, configDigest: configDesc.digest };
   }
 
-  const { manifestBytes, manifestDesc } = ociManifest(config, configDesc, descs, manifestAnnotations(opts));
+  const { manifestBytes, manifestDesc } = raw ? { manifestBytes: raw.manifestBytes, manifestDesc: { ...raw.manifestDesc, ...platformOf(config) } } : ociManifest(config, configDesc, descs, manifestAnnotations(opts));
   if (opts.tag !== undefined) manifestDesc.annotations = { [REF_NAME]: opts.tag };
   const manifestBlob: OutBlob = { ...manifestDesc, what: blobLabel('manifest', manifestDesc.digest), bytes: manifestBytes };
 

@@ -92,13 +92,13 @@ export async function copyImage(from: string, to: string, opts: CopyOptions = {}
     const img = await openSource(src, opts, close);
     close.push(() => img.close());
     if (dst.kind !== 'docker') {
-      const w = await writeImage(dst.path, { format: dst.kind, tag: dst.tag, config: img.config, layers: img.layers });
+      const w = await writeImage(dst.path, { format: dst.kind, tag: dst.tag, config: img.config, layers: img.layers, raw: img.raw });
       return w;
     }
     const client = connect(dstRef!.ref.host, opts);
     close.push(() => client.close());
     const layers = img.layers.map((l) => ({ ...l.descriptor, open: (offset: number) => skip(l.open(), offset) }));
-    const pushed = await pushImage(null, client, dstRef!.ref.host, dstRef!.ref.repository, dstRef!.ref.tag, { config: img.config, layers }, { jobs: opts.jobs, signal: opts.signal });
+    const pushed = await pushImage(null, client, dstRef!.ref.host, dstRef!.ref.repository, dstRef!.ref.tag, { config: img.config, layers, raw: img.raw }, { jobs: opts.jobs, signal: opts.signal });
     return { manifestDigest: pushed.manifestDigest, configDigest: pushed.configDigest, pushed };
   } finally {
     for (const c of close.reverse()) await c().catch(() => undefined);

@@ -1,8 +1,10 @@
-import * as fs from 'fs';
 import { Readable } from 'stream';
-import { DigestMismatchError, NotFoundError, SizeMismatchError } from '../errors';
+import { DigestMismatchError, NotFoundError } from '../errors';
 import { configBytesOf, ociManifest } from '../image/write';
-import type { Descriptor, ImageConfig } from '../image/types';
+import { blobForLayer } from '../image/layer-blob';
+import type { LayerBlob, StoreLayerRef } from '../image/layer-blob';
+import { rawPartsFor } from '../image/raw';
+import type { Descriptor, ImageConfig, RawImage } from '../image/types';
 import type { StoreCore } from '../store/store-core';
 import { addBlobOrigin, mountSource } from '../store/blob-origins';
 
@@ -20,8 +22,13 @@ export interface RemotePush {
 /** An image to push: its config and its layers' blobs (in the store), bottom first. */
 export interface PushSource {
   config: ImageConfig;
-  /** read from the store's blob files, unless `open` gives the bytes (from any offset a resumed upload asks for) */
-  layers: Array<{ digest: string; size: number; mediaType: string; open?: (offset: number) => Readable }>;
+  /**
+   * read from the store (lib/image/layer-blob.ts: the blob file, else a pack of the layer's
+   * directory), unless `open` gives the bytes (from any offset a resumed upload asks for)
+   */
+  layers: Array<StoreLayerRef & { open?: (offset: number) => Readable }>;
+  /** the manifest and config as the image's source held them: sent as they are when they name these very layer blobs */
+  raw?: RawImage;
 }
 
 export interface PushOptions {
@@ -49,15 +56,6 @@ export interface PushResult {
   blobs: PushedBlob[];
 }
 
-/** The blob file of the store, checked to be there with its size before anything is sent. */
-function storeBlob(store: StoreCore, d: { digest: string; size: number }): string {
-  const file = store.paths.blob(d.digest);
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  if (!st?.isFile()) throw new NotFoundError(d.digest, `the blob ${d.digest} is missing from the store (layerfs fsck says more); nothing was pushed`);
-  if (st.size !== d.size) throw new SizeMismatchError(`the store's blob ${d.digest}`, d.size, st.size);
-  return file;
-}
-
 /** Runs `fn` on each item, `jobs` at a time; the first failure stops the rest being started and is thrown once all have settled. */
 async function eachLimited<T>(items: T[], jobs: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -77,22 +75,33 @@ async function eachLimited<T>(items: T[], jobs: number, fn: (t: T) => Promise<vo
 }
 
 /**
- * Pushes an image: each layer blob read from the store as it is (no recompression), skipped
+ * Pushes an image: each layer blob read from the store as it is (no recompression; a layer with
+ * no blob is packed from its directory, lib/image/layer-blob.ts), skipped
  * when the repository has it, mounted when the store knows it came from another repository of
  * the same registry, else uploaded (several at once); then the config; the manifest last, so
- * the tag never names an image whose blobs are not all there. Memory stays flat: blobs stream
+ * the tag never names an image whose blobs are not all there. An image whose source's manifest
+ * and config are at hand (`src.raw`, naming these layer blobs) is sent as those bytes, so its
+ * digest does not change on the way; else the manifest is made here. Memory stays flat: blobs stream
  * from their files, from any offset a resumed upload asks for.
  */
 export async function pushImage(store: StoreCore | null, client: RemotePush, host: string, repository: string, tag: string | undefined, src: PushSource, opts: PushOptions = {}): Promise<PushResult> {
-  const opens = src.layers.map((l) => {
-    if (l.open) return l.open;
-    if (!store) throw new NotFoundError(l.digest, `the blob ${l.digest} has no source to be read from`);
-    const file = storeBlob(store, l);
-    return (offset: number) => fs.createReadStream(file, { start: offset, highWaterMark: 1 << 20 });
-  });
-  const { configBytes, configDesc } = configBytesOf(src.config);
-  const descs: Descriptor[] = src.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
-  const { manifestBytes, manifestDesc } = ociManifest(src.config, configDesc, descs);
+  // every layer's blob is found (or packed) before anything is sent: the manifest names what is sent
+  const layerBlobs: LayerBlob[] = [];
+  for (const l of src.layers) {
+    if (l.open) layerBlobs.push({ descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size }, open: l.open });
+    else if (!store) throw new NotFoundError(l.digest, `the blob ${l.digest} has no source to be read from`);
+    else layerBlobs.push(await blobForLayer(store, l, { signal: opts.signal }));
+  }
+  const opens = layerBlobs.map((b) => b.open);
+  // the image as its source had it, byte for byte (same digests), unless its layers are not those blobs (then a manifest of ours)
+  const raw = rawPartsFor(src.raw, layerBlobs.map((b) => b.descriptor));
+  let configBytes: Buffer, configDesc: Descriptor, descs: Descriptor[], manifestBytes: Buffer, manifestDesc: Descriptor;
+  if (raw) ({ configBytes, configDesc, layers: descs, manifestBytes, manifestDesc } = raw);
+  else {
+    ({ configBytes, configDesc } = configBytesOf(src.config));
+    descs = layerBlobs.map((b) => b.descriptor);
+    ({ manifestBytes, manifestDesc } = ociManifest(src.config, configDesc, descs));
+  }
   const blobs: PushedBlob[] = [];
   const send = async (d: Descriptor, open: (offset: number) => Readable) => {
     const r = await client.pushBlob(repository, d, open, { signal: opts.signal, mountFrom: store ? mountSource(store.paths, d.digest, host, repository) : undefined });

@@ -80,6 +80,17 @@ describeIf(why.length === 0, why.join('; '))('pull and push against docker-regis
     expect(chainTrees(pulled, p.chain)).toEqual(chainTrees(imported, i.chain));
     const inspect = JSON.parse(skopeo(dir, 'inspect', '--tls-verify=false', `docker://${reg.host}/${repo}:t`));
     expect(p.manifestDigest).toBe(inspect.Digest);
+    // pushed on from the store, and copied registry to registry: the manifest and config go as they came, byte for byte
+    const raw = skopeo(dir, 'inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/${repo}:t`);
+    const again = await pulled.push(p.name, `${reg.host}/${repo}-again:t`, plain);
+    expect(again.manifestDigest).toBe(inspect.Digest);
+    expect(again.configDigest).toBe(p.configDigest);
+    expect(skopeo(dir, 'inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/${repo}-again:t`)).toBe(raw);
+    const copied = await copyImage(`docker://${reg.host}/${repo}:t`, `docker://${reg.host}/${repo}-copied:t`, plain);
+    expect(copied.manifestDigest).toBe(inspect.Digest);
+    expect(skopeo(dir, 'inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/${repo}-copied:t`)).toBe(raw);
+    // an image import keeps them too
+    expect((await imported.push('i', `${reg.host}/${repo}-imported:t`, plain)).manifestDigest).toBe(i.manifestDigest);
   }, 180_000);
 
   test('a push whose base is in another repository of the registry sends only the new layer and the config', async () => {
@@ -134,7 +145,9 @@ describeIf(why.length === 0, why.join('; '))('pull and push against docker-regis
     const recs = await Promise.all(stores.map((s, i) => s.pull(`${reg.host}/app/src:v1`, { ...plain, name: `copy${i}` })));
     expect(new Set(recs.map((r) => r.chain))).toEqual(new Set([img.chain]));
     expect((await stores[0].listLayers()).map((l) => l.chainId).sort()).toEqual(img.store.chainSync(img.chain).map((l) => l.chainId).sort());
-    expect(fs.readdirSync(stores[0].paths.blobsDir).sort()).toEqual(img.store.chainSync(img.chain).map((l) => l.digest.slice(7)).sort());
+    // the layers' blobs once, and the image's manifest and config
+    const kept = [...img.store.chainSync(img.chain).map((l) => l.digest), recs[0].manifestDigest, recs[0].configDigest];
+    expect(fs.readdirSync(stores[0].paths.blobsDir).sort()).toEqual(kept.map((d) => d.slice(7)).sort());
     expect((await stores[0].fsck()).problems).toEqual([]);
   }, 240_000);
 });
