@@ -183,12 +183,16 @@ describe.each(drivers)('commit of a %s container that changes meanwhile', (drive
           fs.symlinkSync(targets[n % targets.length], dir);
           fs.unlinkSync(dir);
           fs.renameSync(dir + '.real', dir);
+          if (n === 0) fs.writeFileSync(stop + '.flipping', '');
         }
         console.log(n);`;
       const child = spawn(process.execPath, ['-e', flipper, dir, stop, victimHost, store.paths.layerDiff(bottom)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let flips = '';
       child.stdout.on('data', (b) => (flips += b));
       const ended = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // the commits start once the flipper flips: a Node start on a loaded machine can outlast all
+      // six commits, and the race would then not be run at all
+      while (!fs.existsSync(stop + '.flipping') && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
       const refs = [];
       const failures: string[] = [];
       try {
