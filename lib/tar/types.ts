@@ -8,7 +8,10 @@ export interface TarLimits {
   maxPathDepth: number;
   /**
    * largest ratio of uncompressed to compressed bytes, counted on the output past
-   * `ratioGraceBytes`: a legitimate gzip of zeros reaches about 1030:1 overall, and passes
+   * `ratioGraceBytes`. Off by default (Infinity): no ratio tells a bomb from a legitimate
+   * zero-filled file (deflate gives about 1030:1 for zeros, its ceiling, and zstd over 30000:1,
+   * so 1000 refused a zstd layer past 64 MiB of zeros and a gzip one past about 2.2 GB). The
+   * bound that holds is `maxUncompressedBytes` (a store import sets it: lib/store/limits.ts).
    */
   maxCompressionRatio: number;
   /** the ratio is only checked after this many uncompressed bytes, and on the bytes past them */
@@ -22,7 +25,7 @@ export interface TarLimits {
 export const DEFAULT_TAR_LIMITS: TarLimits = {
   maxHeaderBytes: 1 << 20,
   maxPathDepth: 1024,
-  maxCompressionRatio: 1000,
+  maxCompressionRatio: Number.POSITIVE_INFINITY,
   ratioGraceBytes: 64 << 20,
   maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
 };

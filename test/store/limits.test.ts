@@ -1,8 +1,9 @@
 /**
- * Decompression limits. The ratio of output to input is checked only past a floor (64 MiB out),
- * on the bytes past it, so a legitimate gzip of a large zero-filled file (about 1030:1, as good as
- * deflate gets) imports; the bound that holds whatever the ratio is an absolute cap on the
- * uncompressed tar, by default the free space of the store's filesystem.
+ * Decompression limits. A ratio of output to input is checked only when asked for (TarLimits),
+ * and only past a floor (64 MiB out), on the bytes past it; by default none is, since zeros reach
+ * deflate's ceiling (about 1030:1) and zstd packs them over 30000:1, so a legitimate zero-filled
+ * file imports whatever its size. The bound that holds whatever the ratio is an absolute cap on
+ * the uncompressed tar, by default the free space of the store's filesystem.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -13,7 +14,10 @@ import { Readable } from 'stream';
 import { LayerStore } from '../../lib/layer-store';
 import { LimitExceededError } from '../../lib/errors';
 import { freeBytes, layerByteLimit } from '../../lib/store/limits';
+import { spawn } from 'child_process';
+import { applyLayer } from '../../lib/tar/apply-layer';
 import { header } from '../fixtures/hostile-tar';
+import { itIf } from '../fixtures/peers';
 import { cleanup, tempDir } from '../drivers/helpers';
 
 let work: string;
@@ -70,6 +74,37 @@ describe('decompression limits', () => {
     expect(l.diffId).toBe(diffId);
     const st = fs.statSync(path.join(store.paths.layerDiff(l.chainId), 'zeros'));
     expect(st.size).toBe(200 * MiB);
+  });
+
+  // zstd packs zeros over 30000:1; a ratio limit of 1000 refused this past its 64 MiB floor, as "a decompression bomb"
+  itIf(['zstd'])('a zstd of 200 MiB of zeros (a ratio over 20000) imports: by default no ratio is checked, the cap is the bound', async () => {
+    const file = path.join(work, 'zeros.tar.zst');
+    const h = createHash('sha256');
+    const tap = zeroTar(200 * MiB);
+    tap.on('data', (c: Buffer) => h.update(c));
+    const zstd = spawn('zstd', ['-q', '-c'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => zstd.on('exit', resolve));
+    await Promise.all([pipeline(tap, zstd.stdin), pipeline(zstd.stdout, fs.createWriteStream(file))]);
+    expect(await exited).toBe(0);
+    expect(200 * MiB / fs.statSync(file).size).toBeGreaterThan(20000);
+    const store = await LayerStore.open(path.join(work, 'store'));
+    const l = await store.importLayer(file);
+    expect(l.diffId).toBe('sha256:' + h.digest('hex'));
+    expect(fs.statSync(path.join(store.paths.layerDiff(l.chainId), 'zeros')).size).toBe(200 * MiB);
+  });
+
+  test('the ratio, when asked for, is counted past its floor only: gzip of zeros tends to 1030:1, so 1000 past the floor refused a long enough run (about 2.2 GB past a 64 MiB floor; here past a 1 MiB one)', async () => {
+    const { file } = await gzipOfZeros(100 * MiB);
+    const into = (name: string) => {
+      const d = path.join(work, name);
+      fs.mkdirSync(d);
+      return d;
+    };
+    // the default: no ratio, only the floor (which alone limits nothing)
+    expect((await applyLayer(file, into('default'), { whiteout: 'oci', limits: { ratioGraceBytes: MiB } })).size).toBe(fs.statSync(file).size);
+    // asked for: checked on the bytes past the floor
+    await expect(applyLayer(file, into('asked'), { whiteout: 'oci', limits: { ratioGraceBytes: MiB, maxCompressionRatio: 1000 } })).rejects.toMatchObject({ code: 'LAYERFS_LIMIT', message: expect.stringContaining('over 1000 times the input past the first 1048576 bytes') });
+    expect((await applyLayer(file, into('higher'), { whiteout: 'oci', limits: { ratioGraceBytes: MiB, maxCompressionRatio: 1100 } })).size).toBe(fs.statSync(file).size);
   });
 
   test('a cap set low refuses with LAYERFS_LIMIT naming the limit, and the store is as it was', async () => {
