@@ -74,11 +74,12 @@ export interface StoreClass<T> {
  * above that hold on to layers, which fsck, gc and removeLayer must know.
  */
 export abstract class StoreCore {
+  /** @internal every path of the store's layout (lib/store/paths.ts); not part of the public face */
   readonly paths: StorePaths;
   /** what opening the store found that the user should know (see OpenOptions.onWarning) */
   readonly warnings: string[] = [];
 
-  constructor(readonly root: string, readonly config: StoreConfig) {
+  constructor(readonly root: string, /** @internal store.json as read at open */ readonly config: StoreConfig) {
     this.paths = new StorePaths(root);
   }
 
@@ -143,7 +144,7 @@ export abstract class StoreCore {
     await Promise.all(stale.map((n) => discard(this.paths.tmpDir, path.join(this.paths.tmpDir, n))));
   }
 
-  /** Saves a probe result in store.json (merged with what other processes saved). */
+  /** @internal Saves a probe result in store.json (merged with what other processes saved). */
   saveProbe(key: string, value: unknown): void {
     const current = readJsonSync<StoreConfig>(this.paths.configFile) ?? this.config;
     current.probes = { ...(current.probes ?? {}), [key]: value };
@@ -151,30 +152,31 @@ export abstract class StoreCore {
     writeJsonAtomicSync(this.paths.configFile, current);
   }
 
-  /** A fresh staging directory under tmp/, owner-only (it becomes a layer's or a container's directory). */
+  /** @internal A fresh staging directory under tmp/, owner-only (it becomes a layer's or a container's directory). */
   makeStaging(kind: string): string {
     const dir = path.join(this.paths.tmpDir, stagingName(kind));
     fs.mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
     return dir;
   }
 
-  /** How big one layer may get uncompressed here (an option, LAYERFS_MAX_LAYER_BYTES, store.json, else the free space). */
+  /** @internal How big one layer may get uncompressed here (an option, LAYERFS_MAX_LAYER_BYTES, store.json, else the free space). */
   layerByteLimit(option?: number): LayerByteLimit {
     return layerByteLimit(this.paths.tmpDir, this.config.limits, option);
   }
 
-  /** The tar limits an untrusted layer is applied with in this store. */
+  /** @internal The tar limits an untrusted layer is applied with in this store. */
   tarLimits(maxUncompressedBytes?: number): { maxUncompressedBytes: number; maxUncompressedSource: string } {
     const l = this.layerByteLimit(maxUncompressedBytes);
     return { maxUncompressedBytes: l.bytes, maxUncompressedSource: l.source };
   }
 
-  /** Moves a path aside and deletes it in the background. */
+  /** @internal Moves a path aside and deletes it in the background. */
   discard(target: string): Promise<void> {
     return discard(this.paths.tmpDir, target);
   }
 
-    /**
+  /**
+   * @internal
    * Runs `fn` holding the store lock: `shared` for what adds to the store or relies on its
    * contents (import, create, commit, remove, build), `exclusive` for what deletes what seems
    * unreferenced (gc, rmi). See lib/store/lock.ts.
@@ -184,6 +186,7 @@ export abstract class StoreCore {
   }
 
   /**
+   * @internal
    * Publishes a staged layer: `staging` holds diff/ and the blob at `blobTmp`. The blob goes in
    * first (a visible layer always has its blob), then the layer directory is renamed into place;
    * if another process won the race, its layer is the one kept.
@@ -206,7 +209,7 @@ export abstract class StoreCore {
     return refOf(record);
   }
 
-  /** Moves a complete blob file into blobs/ (the same digest means the same bytes, so an existing one is kept). */
+  /** @internal Moves a complete blob file into blobs/ (the same digest means the same bytes, so an existing one is kept). */
   publishBlob(file: string, digest: string, durable = false): void {
     const dest = this.paths.blob(digest);
     if (fs.existsSync(dest)) return;
