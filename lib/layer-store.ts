@@ -40,6 +40,10 @@ export type StorePushOptions = PushOptions & ConnectOptions & ChainImageOptions 
  * one way, and it is the one that knows every record that holds on to layers (for fsck and gc).
  */
 export class LayerStore extends LayerCore {
+  // Public methods are async (a promise, whatever the work behind it); the sync forms the library's
+  // own parts need (getLayerSync, chainSync, importedImage, resolveChain) are internal. hasLayer
+  // (a stat) and view (a constructor) stay sync.
+
   /** A writable layer on `chainId` (null: on no layers), realised by the chosen driver (default `auto`). */
   createContainer(chainOrImage: string | null, opts: CreateContainerOptions = {}): Promise<Container> {
     const image = chainOrImage !== null && !isDigest(chainOrImage) ? this.importedImage(chainOrImage) : null;
@@ -47,7 +51,7 @@ export class LayerStore extends LayerCore {
     return this.withLock('shared', () => containers().createContainer(this, chainOrImage === null ? null : this.resolveChain(chainOrImage), withImage), { signal: opts.signal });
   }
 
-  /** A ChainID as given, or the chain of an imported image of that name. */
+  /** @internal A ChainID as given, or the chain of an imported image of that name (sync: createContainer, the CLI). */
   resolveChain(ref: string): string {
     // an image imported without a name is named by its manifest digest, which is no ChainID
     if (!isDigest(ref) || !this.hasLayer(ref)) {
@@ -58,6 +62,7 @@ export class LayerStore extends LayerCore {
   }
 
   /**
+   * @internal
    * The record of an imported image, or null: images/<name>.json read directly (as lib/image
    * keeps it), so resolving a name does not load the image code.
    */
@@ -86,6 +91,7 @@ export class LayerStore extends LayerCore {
     return images().tagImageSync(this, source, target, opts);
   }
 
+  /** The record of the image imported as `name` (LAYERFS_NOT_FOUND when there is none). */
   async getImage(name: string): Promise<ImageRecord> {
     return images().getImageSync(this, name);
   }
@@ -172,7 +178,7 @@ export class LayerStore extends LayerCore {
   }
 
   /** Per-layer changes and wasted space of a chain or imported image, as dive scores it. */
-  analyze(chainOrImage: string, opts: AnalyzeOptions = {}): EfficiencyReport {
+  async analyze(chainOrImage: string, opts: AnalyzeOptions = {}): Promise<EfficiencyReport> {
     const chain = this.resolveChain(chainOrImage);
     return images().analyzeLayers(this.chainSync(chain).map((l) => ({ dir: this.paths.layerDiff(l.chainId), whiteout: this.whiteout })), opts);
   }

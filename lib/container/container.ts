@@ -137,7 +137,7 @@ export class Container implements ContainerRef {
     );
   }
 
-  /** Changes the record under the container's lock (reread first: another process may have changed it). */
+  /** @internal Changes the record under the container's lock (reread first: another process may have changed it). */
   update(change: (r: ContainerRecord) => ContainerRecord): Promise<void> {
     return this.locked(async () => {
       this.rec = change(this.rec);
@@ -145,7 +145,7 @@ export class Container implements ContainerRef {
     });
   }
 
-  /** Rereads the record (another process may have mounted, unmounted or removed the container). */
+  /** @internal Rereads the record (another process may have mounted, unmounted or removed the container). */
   refresh(): this {
     const r = readJsonSync<ContainerRecord>(this.store.paths.containerRecord(this.id));
     if (!r) throw new NotFoundError(this.id, `no container ${this.id} in the store`);
@@ -157,7 +157,7 @@ export class Container implements ContainerRef {
     return { ...this.rec, path: this.path, mounted: this.isMounted() };
   }
 
-  /** Records a new state (the record is replaced atomically). */
+  /** @internal Records a new state (the record is replaced atomically). */
   save(state: ContainerRecord['state']): void {
     if (this.rec.state === state) return;
     this.rec = { ...this.rec, state };

@@ -221,6 +221,7 @@ export abstract class StoreCore {
     return fs.existsSync(this.paths.layerRecord(parseDigest(chainId, 'ChainID')));
   }
 
+  /** @internal the sync form (workers, the CLI's fast path); the public one is getLayer */
   getLayerSync(chainId: string): LayerRecord {
     const id = parseDigest(chainId, 'ChainID');
     const r = readJsonSync<LayerRecord>(this.paths.layerRecord(id));
@@ -228,6 +229,7 @@ export abstract class StoreCore {
     return r;
   }
 
+  /** The record of the layer `chainId` (LAYERFS_NOT_FOUND when the store has none). */
   async getLayer(chainId: string): Promise<LayerRecord> {
     return this.getLayerSync(chainId);
   }
@@ -241,7 +243,7 @@ export abstract class StoreCore {
     return out.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : a.chainId < b.chainId ? -1 : a.chainId > b.chainId ? 1 : 0));
   }
 
-  /** The chain ending at `chainId`, bottom layer first. */
+  /** @internal The chain ending at `chainId`, bottom layer first: the sync form of chain(). */
   chainSync(chainId: string): LayerRecord[] {
     const out: LayerRecord[] = [];
     let cur: string | null = parseDigest(chainId, 'ChainID');
@@ -253,11 +255,12 @@ export abstract class StoreCore {
     return out.reverse();
   }
 
+  /** The chain ending at `chainId`, bottom layer first. */
   async chain(chainId: string): Promise<LayerRecord[]> {
     return this.chainSync(chainId);
   }
 
-  /** The unpacked directories of a chain, bottom first. */
+  /** @internal The unpacked directories of a chain, bottom first. */
   layerDirs(chainId: string | null): string[] {
     return chainId ? this.chainSync(chainId).map((l) => this.paths.layerDiff(l.chainId)) : [];
   }

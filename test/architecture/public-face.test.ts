@@ -21,7 +21,7 @@ const VALUES = [
 ];
 
 /** What StoreCore and LayerStore keep for the library's own parts. */
-const INTERNAL_MEMBERS = ['paths', 'config', 'saveProbe', 'makeStaging', 'discard', 'publishLayer', 'publishBlob', 'withLock', 'tarLimits', 'layerByteLimit'];
+const INTERNAL_MEMBERS = ['paths', 'config', 'saveProbe', 'makeStaging', 'discard', 'publishLayer', 'publishBlob', 'getLayerSync', 'chainSync', 'layerDirs', 'withLock', 'tarLimits', 'layerByteLimit', 'importedImage', 'resolveChain'];
 const PUBLIC_MEMBERS = ['createContainer', 'importLayer', 'importImage', 'exportImage', 'getLayer', 'chain', 'getImage', 'listImages', 'getContainer', 'listContainers', 'fsck', 'gc', 'view', 'analyze', 'buildLayer', 'buildImage'];
 
 describe('the public face', () => {
@@ -51,6 +51,9 @@ describe('the public face', () => {
     const members = dts('layer-store.d.ts') + dts(path.join('layers', 'layer-core.d.ts')) + dts(path.join('store', 'store-core.d.ts'));
     expect(INTERNAL_MEMBERS.filter((m) => declares(members, m))).toEqual([]);
     expect(PUBLIC_MEMBERS.filter((m) => !declares(members, m))).toEqual([]);
+    const container = dts(path.join('container', 'container.d.ts'));
+    expect(['save', 'update', 'refresh'].filter((m) => declares(container, m))).toEqual([]);
+    expect(['mount', 'unmount', 'diff', 'commit', 'remove', 'run', 'mounts'].filter((m) => !declares(container, m))).toEqual([]);
     const index = dts('index.d.ts');
     for (const v of VALUES) expect(index).toMatch(new RegExp(`\\b${v}\\b`));
     expect(index).not.toMatch(/MEDIA_TYPES|serializeError|deserializeError/);

@@ -166,7 +166,7 @@ d('images', () => {
   test('layers: per-layer changes and the wasted bytes, as dive counts them', async () => {
     const store = await LayerStore.open(path.join(dir, 'store-layers'));
     await store.importImage(fx.ref, { name: 'fx' });
-    const rep = store.analyze('fx');
+    const rep = await store.analyze('fx');
     expect(rep.layers).toHaveLength(4);
     const sizeOf = (p: string) => fs.statSync(path.join(dir, 'raw-l1', p)).size;
     fx.rawUnpack(path.join(dir, 'raw-l1'), 'l1');

@@ -31,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.print({ layer: n, diffId: l.diffId, changes }, () => formatChanges(changes as never, true));
         return;
       }
-      const rep = store.analyze(chain, { entries: opts.html !== undefined });
+      const rep = await store.analyze(chain, { entries: opts.html !== undefined });
       const rows = layers.map((l, i) => ({ ...rep.layers[i], diffId: l.diffId, digest: l.digest, size: l.size, uncompressedSize: l.uncompressedSize }));
       if (opts.html !== undefined) await (require('../html-report') as typeof import('../html-report')).writeLayersHtml(store, opts.html, ref, chain, rows, rep);
       const minEff = Number(opts.lowestEfficiency);
