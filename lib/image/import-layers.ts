@@ -1,6 +1,7 @@
 import type { Readable } from 'stream';
 import { AbortedError } from '../errors';
 import { refOf } from '../store/store-core';
+import { withBlobLock } from '../store/downloads';
 import type { LayerCore } from '../layers';
 import type { FileRange } from '../tar/apply-layer';
 import type { LayerRef } from '../store/types';
@@ -104,26 +105,27 @@ export async function importLayers(store: LayerCore, layers: LayerSource[], ids:
       };
       writing++;
       unpublished++;
-      const p = Promise.resolve()
-        .then(() =>
-          store.importLayer(layer.input(), {
-            parent: i ? ids[i - 1] : null,
-            // a parent already in the store is looked up at once; one being imported is waited for
-            parentReady: i > 0 && !store.hasLayer(ids[i - 1]) ? below[i - 1] : undefined,
-            onWritten: doneWriting,
-            expectDiffId: layer.diffId,
-            expectDigest: d.digest,
-            expectSize: d.size,
-            what: `layer ${i} (${d.digest})`,
-            signal: stop.signal,
-            onProgress: (ev) => progress(i, ev.bytes),
-          }),
-        )
-        .finally(() => {
-          doneWriting();
-          unpublished--;
-          changed();
-        });
+      // one download of a blob at a time, across processes: a second pull of it waits, then finds the layer published (or its blob kept)
+      const p = withBlobLock(store.paths, d.digest, stop.signal, async () =>
+        store.hasLayer(ids[i])
+          ? refOf(store.getLayerSync(ids[i]))
+          : store.importLayer(layer.input(), {
+              parent: i ? ids[i - 1] : null,
+              // a parent already in the store is looked up at once; one being imported is waited for
+              parentReady: i > 0 && !store.hasLayer(ids[i - 1]) ? below[i - 1] : undefined,
+              onWritten: doneWriting,
+              expectDiffId: layer.diffId,
+              expectDigest: d.digest,
+              expectSize: d.size,
+              what: `layer ${i} (${d.digest})`,
+              signal: stop.signal,
+              onProgress: (ev) => progress(i, ev.bytes),
+            }),
+      ).finally(() => {
+        doneWriting();
+        unpublished--;
+        changed();
+      });
       p.then(
         (r) => {
           opts.onLayerProgress?.(i, { bytes: d.size, total: d.size, done: true });

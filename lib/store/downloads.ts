@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { isDigest } from '../digest';
+import { AbortedError } from '../errors';
+import * as native from '../native';
 import type { StorePaths } from './paths';
 import { PRIVATE_DIR_MODE } from './private';
 import { stagingName } from './tmp';
@@ -50,4 +52,35 @@ export function claimPartialDownload(paths: StorePaths, digest: string, size: nu
     return null;
   }
   return { file, bytes: st.size };
+}
+
+const LOCK_POLL_MS = 25;
+
+/**
+ * Runs `fn` holding the lock of one blob: a flock on downloads/<hex>.lock, so that of several
+ * pulls or imports (in this process or others) that want the same layer, one downloads it and
+ * the others wait, then find it published (or its blob in blobs/) and read nothing. The lock is
+ * polled (never a blocking flock: that would hold a thread of the pool the file calls use). A
+ * store without the native addon locks nothing. gc (exclusive, so no pull is running) removes
+ * the lock files with the partial downloads.
+ */
+export async function withBlobLock<T>(paths: StorePaths, digest: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!native.available()) return fn();
+  fs.mkdirSync(paths.downloadsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const fd = fs.openSync(paths.download(digest) + '.lock', fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    for (;;) {
+      try {
+        native.flockSync(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
+        break;
+      } catch (e) {
+        if (!native.isNativeError(e, 'EWOULDBLOCK') && !native.isNativeError(e, 'EAGAIN')) throw e;
+      }
+      if (signal?.aborted) throw new AbortedError(`waiting for another download of ${digest}`);
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    }
+    return await fn();
+  } finally {
+    fs.closeSync(fd); // releases the flock
+  }
 }

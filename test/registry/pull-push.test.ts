@@ -1,16 +1,28 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import { describeIf, unmet } from '../fixtures/peers';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 import { skopeo } from '../image/image-forms';
 import { registryUnmet, startRegistry, type RegistryServer } from './registry-server';
-import { chainTrees, makeImage, openStore } from './store-registry';
+import { chainTrees, faultProxy, makeImage, openStore } from './store-registry';
 import type { LayerStore } from '../../lib/layer-store';
 import { Registry } from '../../lib/registry';
 import { copyImage } from '../../lib/registry/copy';
 
 /** Pull and push between the store and a real registry (docker-registry, plain HTTP on 127.0.0.1), read back by skopeo and umoci. */
+
+const BIN = path.resolve(__dirname, '../../bin/layerfs');
+
+/** The CLI in a process of its own: its exit code and what it said on stderr. */
+function runCli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
 
 const why = [...registryUnmet(), ...unmet(['skopeo', 'umoci'])];
 const plain = { tlsVerify: false };
@@ -139,10 +151,22 @@ describeIf(why.length === 0, why.join('; '))('pull and push against docker-regis
     expect((await store.fsck()).problems).toEqual([]);
   }, 120_000);
 
-  test('eight concurrent pulls of one image into one store give one copy of each layer', async () => {
+  test('eight concurrent pulls of one image into one store (four here, four other processes) give one copy of each layer, each downloaded once', async () => {
     const root = path.join(dir, 'eight');
-    const stores: LayerStore[] = await Promise.all(Array.from({ length: 8 }, () => openStore(root)));
-    const recs = await Promise.all(stores.map((s, i) => s.pull(`${reg.host}/app/src:v1`, { ...plain, name: `copy${i}` })));
+    const proxy = await faultProxy(reg.host, { size: -1 });
+    const stores: LayerStore[] = await Promise.all(Array.from({ length: 4 }, () => openStore(root)));
+    const others = Array.from({ length: 4 }, (_, i) => runCli(['--store', root, 'pull', '--tls-verify=false', '--name', `cli${i}`, `${proxy.host}/app/src:v1`]));
+    let recs: Awaited<ReturnType<LayerStore['pull']>>[];
+    try {
+      recs = await Promise.all(stores.map((s, i) => s.pull(`${proxy.host}/app/src:v1`, { ...plain, name: `copy${i}` })));
+      for (const r of await Promise.all(others)) expect(r).toMatchObject({ code: 0 });
+    } finally {
+      await proxy.close();
+    }
+    // every pull read the manifest and config; each layer blob was fetched by one of them only
+    const gets = proxy.requests().filter((r) => r.startsWith('GET ') && r.includes('/blobs/'));
+    for (const l of img.store.chainSync(img.chain)) expect(gets.filter((r) => r.endsWith(l.digest))).toHaveLength(1);
+    expect((await stores[0].listImages()).map((i) => i.name).sort()).toEqual([...[0, 1, 2, 3].map((i) => `cli${i}`), ...[0, 1, 2, 3].map((i) => `copy${i}`)]);
     expect(new Set(recs.map((r) => r.chain))).toEqual(new Set([img.chain]));
     expect((await stores[0].listLayers()).map((l) => l.chainId).sort()).toEqual(img.store.chainSync(img.chain).map((l) => l.chainId).sort());
     // the layers' blobs once, and the image's manifest and config

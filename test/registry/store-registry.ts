@@ -46,11 +46,13 @@ export interface FaultProxy {
   received(): number;
   /** whether it cut or corrupted an answer */
   faulted(): boolean;
+  /** the request lines the client sent (`GET /v2/app/src/blobs/sha256:…`), in order */
+  requests(): string[];
   close(): Promise<void>;
 }
 
 export interface FaultOptions {
-  /** the answer to fault is the one whose Content-Length is this (a blob's size) */
+  /** the answer to fault is the one whose Content-Length is this (a blob's size); -1: none, the proxy only passes and counts */
   size: number;
   /** cut the connection once that many bytes of its body have passed */
   cutAt?: number;
@@ -75,13 +77,24 @@ export function faultProxy(target: string, opts: FaultOptions): Promise<FaultPro
   let faulted = false;
   let fired = false;
   const sockets = new Set<net.Socket>();
+  const requests: string[] = [];
   const server = net.createServer((client) => {
     const upstream = net.connect(tport, thost);
+    // the tail of what the client sent, so a request line split between two reads is still seen
+    let carry = '';
     sockets.add(client).add(upstream);
     client.on('close', () => sockets.delete(client));
     upstream.on('close', () => sockets.delete(upstream));
     client.on('data', (d: Buffer) => {
       sent += d.length;
+      const text = carry + d.toString('latin1');
+      const line = /(?:^|\r\n)((?:GET|HEAD|PUT|POST|PATCH|DELETE) \S+) HTTP\/1\.1\r\n/g;
+      let last = 0;
+      for (let m = line.exec(text); m; m = line.exec(text)) {
+        requests.push(m[1]);
+        last = line.lastIndex - 2;
+      }
+      carry = text.slice(Math.max(last, text.length - 1024));
       if (opts.onSent && !fired && sent >= opts.onSent.bytes) {
         fired = true;
         opts.onSent.fn();
@@ -155,6 +168,7 @@ export function faultProxy(target: string, opts: FaultOptions): Promise<FaultPro
         host: `127.0.0.1:${port}`,
         sent: () => sent,
         faulted: () => faulted,
+        requests: () => [...requests],
         received: () => received,
         close: () =>
           new Promise<void>((r) => {
