@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { InvalidArgumentError } from '../errors';
 import type { StorePaths } from './paths';
 
 /**
@@ -14,6 +15,30 @@ export const PRIVATE_DIR_MODE = 0o700;
 /** The directories that guard the store's contents, outermost first. */
 export function privateDirs(paths: StorePaths): string[] {
   return [paths.root, path.dirname(paths.blobsDir), paths.blobsDir, paths.layersDir, paths.containersDir, paths.imagesDir, paths.tmpDir];
+}
+
+/**
+ * mkdir -p of one of the store's directories, 0700. A path that names a file (or runs through
+ * one) is said as such, naming the store: mkdir's own EEXIST or ENOTDIR names neither.
+ */
+export function makeStoreDir(dir: string, root: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+    let file = dir;
+    for (let d = dir; path.dirname(d) !== d; d = path.dirname(d)) {
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.statSync(d);
+      } catch {
+        continue; // not there, or below a file
+      }
+      if (!st.isDirectory()) file = d;
+    }
+    throw new InvalidArgumentError(`the store ${root} cannot be made: ${file} is ${file === root ? 'a file, not a directory' : 'not a directory'} (choose a directory with --store or $LAYERFS_STORE)`);
+  }
 }
 
 export interface PrivacyReport {
@@ -33,7 +58,7 @@ export interface PrivacyReport {
 export function ensurePrivateStore(paths: StorePaths): PrivacyReport {
   const report: PrivacyReport = { private: true, tightened: [], problems: [] };
   for (const dir of privateDirs(paths)) {
-    fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    makeStoreDir(dir, paths.root);
     const st = fs.statSync(dir);
     if ((st.mode & 0o077) === 0) continue;
     try {

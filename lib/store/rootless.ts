@@ -1,9 +1,8 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import * as userns from '../userns';
 import { UserNamespaceError } from '../errors';
 import { StorePaths, defaultStoreDir } from './paths';
-import { PRIVATE_DIR_MODE } from './private';
+import { makeStoreDir } from './private';
 import { readJsonSync } from './records';
 import type { StoreConfig } from './store-core';
 
@@ -41,7 +40,7 @@ export async function planStoreNamespace(dir?: string): Promise<NamespacePlan> {
     const mismatch = userns.identityMismatch(config.identity, { uid: facts.uid, gid: facts.gid, uids: plan.uids, gids: plan.gids });
     if (mismatch) throw new UserNamespaceError(mismatch);
   }
-  fs.mkdirSync(root, { recursive: true, mode: PRIVATE_DIR_MODE });
+  makeStoreDir(root, root);
   let holder: userns.HolderRecord;
   try {
     holder = await userns.ensureHolder(root, facts, plan, (h) => userns.probeInside(facts.nsenter!, h, root));

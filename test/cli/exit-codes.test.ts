@@ -144,6 +144,9 @@ describe('usage errors exit 2, with one JSON error document under --json', () =>
     ['pull: --tls-verify that is no boolean', ['pull', '127.0.0.1:1/x:y', '--tls-verify=maybe']],
     ['push: to a digest', ['push', 'img', `127.0.0.1:1/x@sha256:${'0'.repeat(64)}`]],
     ['copy: a name with no transport', ['copy', path.join(work, 'layout'), `oci:${path.join(work, 'copy-bad')}`]],
+    // the later --store is the one taken: a file is no store
+    ['ls: a --store that is a file', ['--store', path.join(work, 'a.tar'), 'ls']],
+    ['image import: a --store below a file', ['--store', path.join(work, 'a.tar', 'store'), 'image', 'import', `${path.join(work, 'layout')}:base`]],
   ];
   test.each(bad)('%s', (_n, args) => {
     expectUsageError(args.map((x) => x.replace('__chain__', chain)));

@@ -27,7 +27,8 @@ describeIf(['tar'])('layerfs image import --name/--replace, image rm, image tag;
     expect(names()).toEqual(['app']);
     expect(run('rm', c.json().id).code).toBe(0);
     // gc --layers removes what no image reaches: b's layer, not app's
-    run('gc', '--layers');
+    expect(run('gc', '--layers').json().layers).toEqual([b.diffId]);
+    expect(run('ls').json().layers.map((l: { chainId: string }) => l.chainId)).toEqual([a.diffId]);
     const made = run('create', 'app', '--driver', 'copy');
     expect(made.code).toBe(0);
     expect(run('rm', made.json().id).code).toBe(0);
@@ -70,6 +71,13 @@ describeIf(['tar'])('layerfs image import --name/--replace, image rm, image tag;
     expect(layers()).toContain(imp.chain);
     expect(run('gc', '--layers').json().layers).toEqual([imp.chain]);
     expect(layers()).not.toContain(imp.chain);
+    // rmi refuses a layer an image uses, naming the image; once the record is gone rmi removes it
+    const otherChain = run('image', 'ls').json().images[0].chain;
+    const inUse = run('rmi', otherChain);
+    expect(inUse.code).toBe(1);
+    expect(inUse.json().error).toMatchObject({ code: 'LAYERFS_IN_USE', message: expect.stringContaining('image other') });
     expect(layerfs(['--store', store, 'image', 'rm', 'other']).stdout.trim()).toBe('removed other');
+    expect(run('rmi', otherChain).code).toBe(0);
+    expect(layers()).not.toContain(otherChain);
   });
 });

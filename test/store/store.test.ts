@@ -48,6 +48,14 @@ describe('LayerStore', () => {
     expect(defaultStoreDir({})).toBe(path.join(os.homedir(), '.local/share/layerfs'));
   });
 
+  test('a store path that is a file, or runs through one: LAYERFS_INVALID_ARGUMENT naming the file (not mkdir\'s EEXIST)', async () => {
+    const file = path.join(work, 'file');
+    fs.writeFileSync(file, 'x');
+    await expect(LayerStore.open(file)).rejects.toMatchObject({ code: 'LAYERFS_INVALID_ARGUMENT', message: expect.stringContaining(`${file} is a file, not a directory`) });
+    await expect(LayerStore.open(path.join(file, 'a', 'b'))).rejects.toMatchObject({ code: 'LAYERFS_INVALID_ARGUMENT', message: expect.stringContaining(`${file} is not a directory`) });
+    expect(fs.readFileSync(file, 'utf8')).toBe('x');
+  });
+
   test('imports a plain and a gzip layer, computes DiffID and ChainID, exports the same bytes', async () => {
     const store = await LayerStore.open(path.join(work, 'store'));
     const base = makeLayer('base', { 'etc/hostname': 'box\n', 'bin/sh': '#!/bin/sh\n' });
