@@ -32,8 +32,8 @@ export async function overlayChangesAsync(upperDir: string, lowerView: UnionView
   return inWorker({ kind: 'overlay', upperDir, lowerDirs: lowerView.layerDirs, whiteout, merged: opts.merged }, opts);
 }
 
-/** manifestChanges in a worker thread (it walks the whole copy). */
-export function manifestChangesAsync(root: string, manifestFile: string, view: UnionView, opts: AsyncDiffOptions = {}): Promise<Change[]> {
+/** snapshotChanges in a worker thread (it walks the whole copy). */
+export function snapshotChangesAsync(root: string, manifestFile: string, view: UnionView, opts: AsyncDiffOptions = {}): Promise<Change[]> {
   return inWorker({ kind: 'manifest', root, manifestFile, layerDirs: view.layerDirs, whiteout: view.whiteout }, opts);
 }
 

@@ -2,7 +2,7 @@ import { UnionView } from '../view';
 import type { WhiteoutFormatName } from '../types';
 import type { Change, DiffTreesOptions, TreeInput, WireTree } from './types';
 import { overlayChanges } from './overlay-changes';
-import { manifestChanges } from './manifest';
+import { snapshotChanges } from './stat-snapshot';
 import { diffTrees } from './trees';
 
 /** A diff to run in the worker thread (views travel as their layer directories). */
@@ -24,7 +24,7 @@ export function runDiffJob(job: DiffJob): Change[] {
     case 'overlay':
       return overlayChanges(job.upperDir, new UnionView(job.lowerDirs, job.whiteout), job.whiteout, { merged: job.merged });
     case 'manifest':
-      return manifestChanges(job.root, job.manifestFile, new UnionView(job.layerDirs, job.whiteout));
+      return snapshotChanges(job.root, job.manifestFile, new UnionView(job.layerDirs, job.whiteout));
     case 'trees':
       return diffTrees(fromWire(job.a), fromWire(job.b), job.opts);
   }

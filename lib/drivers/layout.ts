@@ -26,6 +26,6 @@ export function containerLayout(paths: StorePaths, id: string, base: string = pa
     work: at(paths.containerWork(id)),
     merged: at(paths.containerMerged(id)),
     root: at(paths.containerRoot(id)),
-    manifest: at(paths.containerManifest(id)),
+    manifest: at(paths.containerSnapshot(id)),
   };
 }

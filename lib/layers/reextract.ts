@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { StoreCore } from '../store/store-core';
-import { compareLayerManifest, layerManifestSync, writeLayerManifestSync } from '../store/layer-manifest';
-import type { ManifestLine } from '../store/layer-manifest';
-import { restoreRecordedMetadata } from '../store/manifest-restore';
+import { compareContentIndex, contentIndexSync, writeContentIndexSync } from '../store/content-index';
+import type { IndexLine } from '../store/content-index';
+import { restoreRecordedMetadata } from '../store/content-index-restore';
 import type { LayerRecord } from '../store/types';
 import { applyLayer } from '../tar/apply-layer';
 
@@ -14,7 +14,7 @@ import { applyLayer } from '../tar/apply-layer';
  * Returns what still differs from the record; the blob is the truth, so the manifest is then
  * written again from the new directory. fsck --repair calls it for a damaged layer.
  */
-export async function reextractLayer(store: StoreCore, l: LayerRecord, recorded: ManifestLine[]): Promise<string[]> {
+export async function reextractLayer(store: StoreCore, l: LayerRecord, recorded: IndexLine[]): Promise<string[]> {
   const staging = store.makeStaging('repair');
   try {
     const diff = path.join(staging, 'diff');
@@ -26,8 +26,8 @@ export async function reextractLayer(store: StoreCore, l: LayerRecord, recorded:
     if (fs.existsSync(old)) fs.renameSync(old, aside);
     fs.renameSync(diff, old);
     restoreRecordedMetadata(old, recorded); // after the rename, which may touch the directory itself
-    const left = compareLayerManifest(recorded, layerManifestSync(old));
-    if (left.length || recorded[0]?.length !== 10) writeLayerManifestSync(old, store.paths.layerManifest(l.chainId));
+    const left = compareContentIndex(recorded, contentIndexSync(old));
+    if (left.length || recorded[0]?.length !== 10) writeContentIndexSync(old, store.paths.contentIndex(l.chainId));
     return left;
   } finally {
     await store.discard(staging);

@@ -7,8 +7,8 @@ import type { StorePaths } from './paths';
 import { listRecordFiles, readJsonSync, staleRecordTemps } from './records';
 import { isStale } from './tmp';
 import { checkPrivateStore } from './private';
-import { compareLayerManifest, layerManifestSync, readLayerManifestSync } from './layer-manifest';
-import type { ManifestLine } from './layer-manifest';
+import { compareContentIndex, contentIndexSync, readContentIndexSync } from './content-index';
+import type { IndexLine } from './content-index';
 import type { LayerRecord } from './types';
 
 export interface FsckProblem {
@@ -68,7 +68,7 @@ export interface CheckedStore {
  * Extracts a damaged layer again from its blob and returns what still differs from `recorded`;
  * given by the part that can apply a tar (lib/layers), null where no one can.
  */
-export type Reextract = (l: LayerRecord, recorded: ManifestLine[]) => Promise<string[]>;
+export type Reextract = (l: LayerRecord, recorded: IndexLine[]) => Promise<string[]>;
 
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -107,13 +107,13 @@ export async function fsck(store: CheckedStore, parts: StoreContributor[], opts:
     const dir = store.paths.layerDiff(l.chainId);
     if (l.parent && !store.hasLayer(l.parent)) problems.push({ kind: 'layer', id: l.chainId, message: `its parent ${l.parent} is missing` });
     if (!fs.existsSync(store.paths.blob(l.digest))) problems.push({ kind: 'layer', id: l.chainId, message: `its blob ${l.digest} is missing` });
-    const mf = store.paths.layerManifest(l.chainId);
+    const mf = store.paths.contentIndex(l.chainId);
     if (!fs.existsSync(mf)) {
       problems.push({ kind: 'layer', id: l.chainId, message: 'it has no manifest to check against' });
       continue;
     }
-    const recorded = readLayerManifestSync(mf);
-    const diffs = fs.existsSync(dir) ? compareLayerManifest(recorded, layerManifestSync(dir)) : ['removed /'];
+    const recorded = readContentIndexSync(mf);
+    const diffs = fs.existsSync(dir) ? compareContentIndex(recorded, contentIndexSync(dir)) : ['removed /'];
     if (!diffs.length) continue;
     const p: FsckProblem = { kind: 'layer', id: l.chainId, message: `the unpacked layer differs from its manifest: ${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}`, paths: diffs };
     if (reextract && fs.existsSync(store.paths.blob(l.digest)) && !badBlobs.has(l.digest)) {

@@ -31,7 +31,7 @@ export class StorePaths {
   layer(chainId: string): string { return path.join(this.layersDir, hexOf(chainId)); }
   layerDiff(chainId: string): string { return path.join(this.layer(chainId), 'diff'); }
   layerRecord(chainId: string): string { return path.join(this.layer(chainId), 'layer.json'); }
-  layerManifest(chainId: string): string { return path.join(this.layer(chainId), 'manifest.json'); }
+  contentIndex(chainId: string): string { return path.join(this.layer(chainId), 'manifest.json'); }
 
   container(id: string): string { return path.join(this.containersDir, id); }
   containerRecord(id: string): string { return path.join(this.container(id), 'container.json'); }
@@ -39,7 +39,7 @@ export class StorePaths {
   containerWork(id: string): string { return path.join(this.container(id), 'work'); }
   containerMerged(id: string): string { return path.join(this.container(id), 'merged'); }
   containerRoot(id: string): string { return path.join(this.container(id), 'root'); }
-  containerManifest(id: string): string { return path.join(this.container(id), 'manifest'); }
+  containerSnapshot(id: string): string { return path.join(this.container(id), 'manifest'); }
   containerNameClaims(name: string): string { return path.join(this.containerNamesDir, name); }
 
   image(name: string): string { return path.join(this.imagesDir, encodeURIComponent(name) + '.json'); }

@@ -195,7 +195,7 @@ export abstract class StoreCore {
     if (durable) fsyncTreeSync(staging); // files, then directories, before the renames below
     if (blobTmp) this.publishBlob(blobTmp, record.digest, durable);
     // what fsck later holds the unpacked layer against
-    if (!fs.existsSync(path.join(staging, 'manifest.json'))) (require('./layer-manifest') as typeof import('./layer-manifest')).writeLayerManifestSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
+    if (!fs.existsSync(path.join(staging, 'manifest.json'))) (require('./content-index') as typeof import('./content-index')).writeContentIndexSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
     writeJsonAtomicSync(path.join(staging, 'layer.json'), record, durable);
     const dest = this.paths.layer(record.chainId);
     try {

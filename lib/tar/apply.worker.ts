@@ -14,7 +14,7 @@ import { decompressChunks, detectCompression, unsupportedCompression } from './c
 import { LayerApplier } from './apply';
 import { TarReader } from './reader';
 import { UnionView } from '../view';
-import { writeLayerManifestSync } from '../store/layer-manifest';
+import { writeContentIndexSync } from '../store/content-index';
 import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
 import type { Compression } from '../types';
 import { ACK, APPLY_WORKER } from './apply.protocol';
@@ -272,7 +272,7 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
       applier.setLower(await dirs.then((d) => (d.length ? new UnionView(d, data.whiteout) : null)));
     }
     applier.finish();
-    if (data.manifestPath) writeLayerManifestSync(data.target, data.manifestPath, applier.digests);
+    if (data.manifestPath) writeContentIndexSync(data.target, data.manifestPath, applier.digests);
     if (blob !== null && data.durable) fs.fsyncSync(blob);
     progress(true);
     const digest = raw.digest();

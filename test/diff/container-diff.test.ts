@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { LayerStore } from '../../lib/layer-store';
-import { manifestChangesAsync, overlayChangesAsync, type Change } from '../../lib/diff';
+import { snapshotChangesAsync, overlayChangesAsync, type Change } from '../../lib/diff';
 import type { DriverName } from '../../lib/container/types';
 import { makeTempDir } from '../fixtures/tmp';
 import { applyScript, hasAddon, importChain, isRoot, lines, makeNoOpChanges, removeWork, writeBaseTars } from './scripted';
@@ -87,7 +87,7 @@ describe.each(cases)('the diff of a container (%s driver)', (driver, describeIf)
       const viaWorker =
         driver === 'overlay'
           ? await overlayChangesAsync(store.paths.containerUpper(c.id), store.view(chain), store.whiteout)
-          : await manifestChangesAsync(store.paths.containerRoot(c.id), store.paths.containerManifest(c.id), store.view(chain));
+          : await snapshotChangesAsync(store.paths.containerRoot(c.id), store.paths.containerSnapshot(c.id), store.view(chain));
       expect(viaWorker).toEqual(sync);
     });
 

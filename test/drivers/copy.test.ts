@@ -74,7 +74,7 @@ describe('copy driver', () => {
     expect(c.driver).toBe('copy');
     const root = await c.mount();
     expect(root).toBe(store.paths.containerRoot(c.id));
-    expect(fs.existsSync(store.paths.containerManifest(c.id))).toBe(true);
+    expect(fs.existsSync(store.paths.containerSnapshot(c.id))).toBe(true);
     expect(mountedUnder(store.root)).toEqual([]);
     const at = (p: string) => path.join(root, p);
 

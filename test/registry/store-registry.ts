@@ -35,7 +35,7 @@ export async function makeImage(dir: string, bigBytes = 3 << 20): Promise<{ layo
 
 /** The content index of every layer of a chain, bottom first: what the tree of each layer is. */
 export function chainTrees(store: LayerStore, chain: string): string[] {
-  return store.chainSync(chain).map((l) => fs.readFileSync(store.paths.layerManifest(l.chainId), 'utf8'));
+  return store.chainSync(chain).map((l) => fs.readFileSync(store.paths.contentIndex(l.chainId), 'utf8'));
 }
 
 export interface FaultProxy {

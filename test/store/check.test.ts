@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { LayerStore } from '../../lib/layer-store';
-import { layerManifestSync, readLayerManifestSync } from '../../lib/store/layer-manifest';
+import { contentIndexSync, readContentIndexSync } from '../../lib/store/content-index';
 import { lremovexattrSync, lsetxattrSync } from '../../lib/native';
 import { rawTar } from '../fixtures/hostile-tar';
 import { itIf } from '../fixtures/peers';
@@ -112,7 +112,7 @@ describe.each(['overlay', 'oci'] as const)('fsck checks metadata too (%s whiteou
     expect((await store.fsck()).problems).toEqual([]);
     const diff = store.paths.layerDiff(l.chainId);
     const at = (p: string) => path.join(diff, p);
-    const published = layerManifestSync(diff);
+    const published = contentIndexSync(diff);
     expect(fs.statSync(at('p')).mode & 0o7777).toBe(0o750);
 
     fs.chmodSync(at('f'), 0o600);
@@ -146,7 +146,7 @@ describe.each(['overlay', 'oci'] as const)('fsck checks metadata too (%s whiteou
     expect(fixed.problems[0].message).not.toMatch(/differs from the recorded manifest/);
     expect((await store.fsck()).problems).toEqual([]);
     // exactly as published: every path's content, mode, owner, mtime and xattrs, the root's too
-    expect(layerManifestSync(diff)).toEqual(published);
-    expect(readLayerManifestSync(store.paths.layerManifest(l.chainId))).toEqual(published);
+    expect(contentIndexSync(diff)).toEqual(published);
+    expect(readContentIndexSync(store.paths.contentIndex(l.chainId))).toEqual(published);
   });
 });

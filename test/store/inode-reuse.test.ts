@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import { LayerStore } from '../../lib/layer-store';
-import { readLayerManifestSync } from '../../lib/store/layer-manifest';
+import { readContentIndexSync } from '../../lib/store/content-index';
 import { rawTar, RawEntry } from '../fixtures/hostile-tar';
 import { cleanup, tempDir } from '../drivers/helpers';
 
@@ -54,7 +54,7 @@ describe('a reused inode number', () => {
       const store = await LayerStore.open(path.join(work, 'store'), { whiteout: 'oci' });
       fs.writeFileSync(path.join(work, 'layer.tar'), rawTar(entries));
       const l = await store.importLayer(path.join(work, 'layer.tar'));
-      const markers = readLayerManifestSync(store.paths.layerManifest(l.chainId)).filter((m) => path.basename(m[0]).startsWith('.wh.'));
+      const markers = readContentIndexSync(store.paths.contentIndex(l.chainId)).filter((m) => path.basename(m[0]).startsWith('.wh.'));
       expect(markers.length).toBeGreaterThan(0);
       for (const m of markers) expect([m[0], m[4]]).toEqual([m[0], EMPTY]);
       expect((await store.fsck()).problems).toEqual([]);

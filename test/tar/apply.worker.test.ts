@@ -7,7 +7,7 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { createHash } from 'crypto';
 import { applyLayer } from '../../lib/tar/apply-layer';
-import { readLayerManifestSync } from '../../lib/store/layer-manifest';
+import { readContentIndexSync } from '../../lib/store/content-index';
 import { AbortedError, DigestMismatchError, InvalidArgumentError, UnsupportedError } from '../../lib/errors';
 import type { ProgressEvent } from '../../lib/store/types';
 import { rawTar, gzip, header, Sandbox } from '../fixtures/hostile-tar';
@@ -65,7 +65,7 @@ test('progress: bytes as received, the total of a file, the entries seen', async
 test('the durable path and the manifest: file digests taken while writing', async () => {
   const manifestPath = path.join(sb.work, 'blob');
   await applyLayer(sb.file('in', layer), sb.target, { whiteout: 'oci', durable: true, manifestPath });
-  const lines = readLayerManifestSync(manifestPath);
+  const lines = readContentIndexSync(manifestPath);
   const big = lines.find((l) => l[0] === '/dir/big');
   expect(big?.[4]).toBe(createHash('sha256').update(Buffer.alloc(3 << 20, 'b')).digest('hex'));
 });

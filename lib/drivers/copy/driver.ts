@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as native from '../../native';
-import { manifestChangesAsync } from '../../diff';
+import { snapshotChangesAsync } from '../../diff';
 import { runWorker } from '../../workers';
 import { UnsupportedError } from '../../errors';
 import type { Change, TreeInput } from '../../diff/types';
@@ -69,7 +69,7 @@ export class CopyDriver implements Driver {
 
   changes(c: ContainerRef, opts: ChangesOptions = {}): Promise<Change[]> {
     const l = this.layout(c);
-    return manifestChangesAsync(l.root, l.manifest, opts.lower ?? c.store.view(c.record.chain), { signal: opts.signal });
+    return snapshotChangesAsync(l.root, l.manifest, opts.lower ?? c.store.view(c.record.chain), { signal: opts.signal });
   }
 
   readTree(c: ContainerRef): TreeInput {

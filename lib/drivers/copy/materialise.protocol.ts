@@ -8,7 +8,7 @@ export interface MaterialiseJob {
   whiteout: WhiteoutFormatName;
   /** the directory to create and fill */
   root: string;
-  /** where the stat manifest goes */
+  /** where the stat snapshot goes */
   manifest: string;
 }
 
@@ -20,7 +20,7 @@ export interface MaterialiseResult {
 
 export type MaterialiseProgress = { type: 'progress'; entries: number; bytes: number };
 
-/** The copy driver's worker: materialises the chain, then records the stat manifest the diff compares against. */
+/** The copy driver's worker: materialises the chain, then records the stat snapshot the diff compares against. */
 export const MATERIALISE_WORKER = workerSpec<MaterialiseJob, MaterialiseResult, MaterialiseProgress>('drivers/copy/materialise.worker');
 
 /** One regular file for the second thread: copy `src` to the new `dest`, then give it `meta` and the source's xattrs. */

@@ -1,10 +1,10 @@
 import { defineWorker } from '../../workers/define';
-import { writeManifestSync } from '../../diff';
+import { writeStatSnapshotSync } from '../../diff';
 import { materialise } from './materialise';
 import { MATERIALISE_WORKER } from './materialise.protocol';
 
 defineWorker(MATERIALISE_WORKER, async (job, ctx) => {
   const result = await materialise(job, ctx.post);
-  writeManifestSync(job.root, job.manifest);
+  writeStatSnapshotSync(job.root, job.manifest);
   return result;
 });

@@ -4,7 +4,7 @@ import { hasEscapes } from '../names';
 import type { WalkEntry } from './walk';
 
 /**
- * The stat manifest of a materialised copy: one text line per entry, in walk order (root first,
+ * The stat snapshot of a materialised copy: one text line per entry, in walk order (root first,
  * depth first, names in byte order), written as the copy is finished and read back as a stream,
  * so neither side holds the whole list. Fields, tab-separated:
  *   path ino btime size mode uid gid mtime ctime nlink rdev [target]
@@ -13,7 +13,7 @@ import type { WalkEntry } from './walk';
 const HEADER = 'layerfs-copy-manifest 1\n';
 const FLUSH_AT = 1 << 20;
 
-export interface ManifestRecord {
+export interface SnapshotRecord {
   path: string;
   ino: bigint;
   /** birth time: ext4 hands a freed inode number straight to the next new file, so identity is (inode, birth) */
@@ -38,7 +38,7 @@ const escape = (s: string) => {
 const unescape = (s: string) =>
   s.includes('\\') ? s.replace(/\\(x[0-9a-f]{2}|.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c.length === 3 ? String.fromCharCode(0xdc00 + parseInt(c.slice(1), 16)) : c)) : s;
 
-export class ManifestWriter {
+export class SnapshotWriter {
   private readonly fd: number;
   private pending: string[] = [HEADER];
   private size = HEADER.length;
@@ -73,7 +73,7 @@ export class ManifestWriter {
 }
 
 /** Reads the manifest record by record, 1 MiB at a time. */
-export class ManifestReader {
+export class SnapshotReader {
   private readonly fd: number;
   private readonly buf = Buffer.allocUnsafe(FLUSH_AT);
   private rest: Buffer = Buffer.alloc(0);
@@ -90,12 +90,12 @@ export class ManifestReader {
     }
   }
 
-  read(): ManifestRecord | null {
+  read(): SnapshotRecord | null {
     const l = this.line();
     if (l === null) return null;
     const f = l.split('\t');
     if (f.length < 11) throw new InvalidArgumentError(`${this.file}: malformed manifest line ${JSON.stringify(l)}`);
-    const r: ManifestRecord = {
+    const r: SnapshotRecord = {
       path: unescape(f[0]),
       ino: BigInt(f[1]),
       btimeNs: BigInt(f[2]),

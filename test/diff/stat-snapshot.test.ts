@@ -3,12 +3,12 @@ import * as path from 'path';
 import { execFileSync } from 'child_process';
 import * as native from '../../lib/native';
 import { UnionView } from '../../lib/view';
-import { manifestChanges, manifestChangesAsync, writeManifestSync } from '../../lib/diff';
+import { snapshotChanges, snapshotChangesAsync, writeStatSnapshotSync } from '../../lib/diff';
 import { useTempDir } from '../fixtures/tmp';
 import { T0, isRoot, hasAddon, lines, put } from './scripted';
 
 /**
- * manifestChanges on a copy made by hand (`cp -a` of a layer directory, as the copy driver
+ * snapshotChanges on a copy made by hand (`cp -a` of a layer directory, as the copy driver
  * materialises a chain), against the manifest written right after the copy.
  */
 const tmp = useTempDir('manifest');
@@ -35,13 +35,13 @@ function setup(fill?: (layer: string) => void) {
   const root = path.join(base, 'root');
   execFileSync('cp', ['-a', layer, root]);
   const manifest = path.join(base, 'manifest');
-  writeManifestSync(root, manifest);
+  writeStatSnapshotSync(root, manifest);
   const view = new UnionView([layer], 'oci');
   const p = (rel: string) => path.join(root, rel);
-  return { root, manifest, view, p, diff: () => manifestChanges(root, manifest, view) };
+  return { root, manifest, view, p, diff: () => snapshotChanges(root, manifest, view) };
 }
 
-describe('manifestChanges: a copy against the stat manifest taken when it was made', () => {
+describe('snapshotChanges: a copy against the stat snapshot taken when it was made', () => {
   test('nothing changed, or only what leaves things as they were (rename and back, open for write, chmod and back)', () => {
     const s = setup();
     expect(s.diff()).toEqual([]);
@@ -149,7 +149,7 @@ describe('manifestChanges: a copy against the stat manifest taken when it was ma
     fs.rmSync(s.p(`big/${long}-2345`));
     const expected = [`D /big/${long}-2345`, ...names.map((name) => `C /odd/${name}`)].sort((a, b) => Buffer.compare(Buffer.from(a.slice(2)), Buffer.from(b.slice(2))));
     expect(lines(s.diff())).toEqual(expected);
-    expect(await manifestChangesAsync(s.root, s.manifest, s.view)).toEqual(s.diff());
+    expect(await snapshotChangesAsync(s.root, s.manifest, s.view)).toEqual(s.diff());
   });
 
   test('a file that is not a manifest is refused, naming it', () => {

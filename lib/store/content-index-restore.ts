@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as native from '../native';
 import { utimeSeconds } from '../native/times';
 import { fsPath } from '../names';
-import { layerManifestSync, lineDifferences, ManifestLine } from './layer-manifest';
+import { contentIndexSync, lineDifferences, IndexLine } from './content-index';
 
 /** To the nanosecond where the addon can (Node's lutimes keeps microseconds only). */
 function setTimes(p: string | Buffer, ns: bigint): void {
@@ -22,8 +22,8 @@ function setTimes(p: string | Buffer, ns: bigint): void {
  * entry, whose times are "now") is taken from the record. Deepest paths first, times last, so
  * setting a child never moves a parent's mtime afterwards.
  */
-export function restoreRecordedMetadata(dir: string, recorded: ManifestLine[]): void {
-  const now = new Map(layerManifestSync(dir).map((l) => [l[0], l]));
+export function restoreRecordedMetadata(dir: string, recorded: IndexLine[]): void {
+  const now = new Map(contentIndexSync(dir).map((l) => [l[0], l]));
   const todo = recorded.filter((r) => r.length >= 10 && now.has(r[0]));
   todo.sort((a, b) => b[0].split('/').length - a[0].split('/').length);
   for (const want of todo) {

@@ -4,7 +4,7 @@ import { xattrsOf } from '../view';
 import type { EntryType, UnionView } from '../view';
 import type { Change, ChangedAspect } from './types';
 import { LinkTracker, byChangePath, changeOf, sameContentSync, sameXattrMaps } from './compare';
-import { ManifestReader, ManifestRecord, ManifestWriter } from './manifest-file';
+import { SnapshotReader, SnapshotRecord, SnapshotWriter } from './stat-snapshot-file';
 import { compareTreePaths, isUnder } from './walk';
 import { NoFollowWalkEntry as WalkEntry, walkTreeNoFollowSync } from './walk-no-follow';
 
@@ -12,12 +12,12 @@ const { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK } = fs.constants;
 const NS = 1_000_000_000n;
 
 /**
- * Records the stat manifest of a materialised copy (see manifest-file.ts), right after the copy
+ * Records the stat snapshot of a materialised copy (see stat-snapshot-file.ts), right after the copy
  * was made: inode, birth time, size, mode, owner, mtime and ctime in ns, link count, device
  * number and symlink target of every entry. Streams: memory stays flat whatever the tree.
  */
-export function writeManifestSync(root: string, manifestFile: string): void {
-  const w = new ManifestWriter(manifestFile);
+export function writeStatSnapshotSync(root: string, manifestFile: string): void {
+  const w = new SnapshotWriter(manifestFile);
   try {
     for (const e of walkTreeNoFollowSync(root, 'the copy')) w.add(e, e.st.isSymbolicLink() ? readlinkNameSync(e.at) : undefined);
   } finally {
@@ -35,8 +35,8 @@ export function writeManifestSync(root: string, manifestFile: string): void {
  * was removed and recreated: it is reported as such (opaque), with the old children it no longer
  * has as deleted. Sorted by path.
  */
-export function manifestChanges(root: string, manifestFile: string, view: UnionView): Change[] {
-  const reader = new ManifestReader(manifestFile);
+export function snapshotChanges(root: string, manifestFile: string, view: UnionView): Change[] {
+  const reader = new SnapshotReader(manifestFile);
   try {
     // a process in the container may be changing it: nothing is walked or read through a symlink
     return new ManifestMerge(view).run(reader, walkTreeNoFollowSync(root, 'the container'));
@@ -53,7 +53,7 @@ class ManifestMerge {
 
   constructor(private readonly view: UnionView) {}
 
-  run(reader: ManifestReader, walk: Generator<WalkEntry>): Change[] {
+  run(reader: SnapshotReader, walk: Generator<WalkEntry>): Change[] {
     let rec = reader.read();
     let now = walk.next();
     while (rec !== null || !now.done) {
@@ -75,13 +75,13 @@ class ManifestMerge {
     return this.out.sort(byChangePath);
   }
 
-  private gone(rec: ManifestRecord): void {
+  private gone(rec: SnapshotRecord): void {
     if (this.settled !== null && isUnder(rec.path, this.settled)) return;
     this.out.push(deletedChange(rec));
     if ((rec.mode & S_IFMT) === S_IFDIR) this.settled = rec.path;
   }
 
-  private compare(rec: ManifestRecord, e: WalkEntry): void {
+  private compare(rec: SnapshotRecord, e: WalkEntry): void {
     const st = e.st;
     const type = Number(st.mode) & S_IFMT;
     const wasType = rec.mode & S_IFMT;
@@ -150,7 +150,7 @@ function secondsOf(ns: bigint): number {
   return Number(ns < 0n && ns % NS !== 0n ? s - 1n : s);
 }
 
-function deletedChange(rec: ManifestRecord): Change {
+function deletedChange(rec: SnapshotRecord): Change {
   const type = TYPES[rec.mode & S_IFMT] ?? 'socket';
   const c: Change = { kind: 'D', path: rec.path, type, size: type === 'file' ? Number(rec.size) : 0, mode: rec.mode & 0o7777, uid: rec.uid, gid: rec.gid, mtime: secondsOf(rec.mtimeNs) };
   if (rec.target !== undefined) c.target = rec.target;
