@@ -16,8 +16,12 @@ import * as path from 'path';
 
 type Main = (argv: string[]) => Promise<void>;
 
-/** The first line of the bundle names its build (V8 itself checks no more of a cache's source than its length). */
-const BUILD_LINE = /^\/\/ layerfs bundle ([0-9a-z]+)\n/;
+/**
+ * The first line of the bundle names its build (V8 itself checks no more of a cache's source than
+ * its length); the second starts the module wrapper (scripts/bundle-cli.js writes it wrapped, so
+ * the text read is compiled as it is: no copy of it made by concatenation at every start).
+ */
+const BUILD_LINE = /^\/\/ layerfs bundle ([0-9a-z]+)\n\(function \(exports, require, module, __filename, __dirname\) \{ /;
 
 export function bundlePath(): string {
   return path.join(__dirname, 'layerfs.js');
@@ -41,9 +45,9 @@ function loadBundle(argv: string[]): Main | string {
     return `${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
   }
   const build = BUILD_LINE.exec(src)?.[1];
-  if (!build) return `${file} does not name its build on its first line`;
+  if (!build) return `${file} does not name its build on its first line, or is not wrapped on its second (run \`npm run build\`)`;
   const vm = require('vm') as typeof import('vm');
-  const Module = require('module') as typeof import('module') & { wrap(src: string): string };
+  const Module = require('module') as typeof import('module');
   const cache = cachePath(build, argv);
   let cachedData: Buffer | undefined;
   try {
@@ -51,7 +55,7 @@ function loadBundle(argv: string[]): Main | string {
   } catch {
     // none yet: made after this command
   }
-  const script = new vm.Script(Module.wrap(src), { filename: file, cachedData });
+  const script = new vm.Script(src, { filename: file, cachedData });
   const mod = { exports: {} as { main?: Main } };
   (script.runInThisContext() as (...a: unknown[]) => void).call(mod.exports, mod.exports, Module.createRequire(file), mod, file, __dirname);
   if (typeof mod.exports.main !== 'function') return `${file} exports no main`;
