@@ -6,7 +6,8 @@ import { InUseError } from '../errors';
 import type { StorePaths } from './paths';
 import { listRecordFiles, readJsonSync, staleRecordTemps } from './records';
 import { isStale } from './tmp';
-import { checkPrivateStore } from './private';
+import { checkPrivateStore, currentViewer } from './private';
+import { inUserNamespace } from '../userns/identity';
 import { compareContentIndex, contentIndexSync, readContentIndexSync } from './content-index';
 import type { IndexLine } from './content-index';
 import type { LayerRecord } from './types';
@@ -92,7 +93,7 @@ export async function fsck(store: CheckedStore, parts: StoreContributor[], opts:
   const reextract = opts.repair ? opts.reextract : null;
   const problems: FsckProblem[] = [];
   // open tightened what it could: what is left here, this process cannot fix
-  for (const m of checkPrivateStore(store.paths).problems) problems.push({ kind: 'store', id: store.root, message: `not private: ${m}` });
+  for (const m of checkPrivateStore(store.paths, currentViewer(inUserNamespace())).problems) problems.push({ kind: 'store', id: store.root, message: `not private: ${m}` });
   const blobs = fs.readdirSync(store.paths.blobsDir);
   const badBlobs = new Set<string>();
   for (const hex of blobs) {

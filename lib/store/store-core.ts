@@ -7,7 +7,8 @@ import { currentIdentity, identityMismatch, StoreIdentity } from '../userns/iden
 import { StorePaths, defaultStoreDir } from './paths';
 import { keepPartialDownload } from './downloads';
 import { discard, isStale, stagingName } from './tmp';
-import { ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
+import { currentViewer, ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
+import { isIdentity } from '../userns/idmap';
 import { layerByteLimit, LayerByteLimit, StoreLimits } from './limits';
 import { withStoreLock, StoreLockMode, StoreLockOptions } from './lock';
 import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync, noSpace } from './records';
@@ -38,13 +39,14 @@ export interface OpenOptions {
 
 /** ensurePrivateStore, with a store of another user said as such (EACCES on its root or store.json). */
 function ensurePrivateStoreAs(paths: StorePaths, identity: StoreIdentity): ReturnType<typeof ensurePrivateStore> {
+  const viewer = currentViewer(!isIdentity(identity.uids));
   try {
-    const report = ensurePrivateStore(paths);
+    const report = ensurePrivateStore(paths, viewer);
     fs.accessSync(paths.configFile, fs.constants.R_OK);
     return report;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return ensurePrivateStore(paths);
+    if (code === 'ENOENT') return ensurePrivateStore(paths, viewer);
     if (code !== 'EACCES' && code !== 'EPERM') throw e;
     let owner = '';
     for (let d = paths.root; ; d = path.dirname(d)) {

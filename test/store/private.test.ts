@@ -98,6 +98,42 @@ describe('a private store', () => {
     expect((await again.fsck()).problems).toEqual([]);
   });
 
+  itIf(['root'])('a parent that lets another user move the store away and put their own in its place: opening warns naming it, fsck reports it', async () => {
+    const parent = path.join(work, 'parent');
+    fs.mkdirSync(parent);
+    const root = path.join(parent, 'store');
+    const warnings = async () => (await LayerStore.open(root)).warnings;
+    const storeProblems = async () => (await (await LayerStore.open(root)).fsck()).problems.filter((p) => p.kind === 'store').map((p) => p.message);
+    const said = (why: string) => `${parent}, above the store ${root}, ${why}: that user can move the store away and put a directory of their own in its place`;
+
+    fs.chmodSync(parent, 0o777);
+    expect(await warnings()).toEqual([expect.stringContaining(said('is writable by others (mode 0777, no sticky bit)'))]);
+    expect(await storeProblems()).toEqual([expect.stringContaining('not private: ' + said('is writable by others (mode 0777, no sticky bit)'))]);
+    // what it warns of: nobody moves the 0700 store away (and could put a directory of theirs there)
+    const moved = runAsNobody('mv', [root, root + '-gone']);
+    expect([moved.status, moved.stderr]).toEqual([0, '']);
+    fs.renameSync(root + '-gone', root);
+
+    // the sticky bit (as /tmp has it): only the store's owner or root may rename it
+    fs.chmodSync(parent, 0o1777);
+    expect(runAsNobody('mv', [root, root + '-gone']).status).not.toBe(0);
+    expect(await warnings()).toEqual([]);
+    expect(await storeProblems()).toEqual([]);
+
+    // a parent of another user's, who may chmod it
+    fs.chmodSync(parent, 0o755);
+    fs.chownSync(parent, 1000, 1000);
+    expect(await warnings()).toEqual([expect.stringContaining(said('belongs to uid 1000'))]);
+    // group-writable: this process's own group is not another user; group 1000 is
+    fs.chownSync(parent, 0, process.getegid!());
+    fs.chmodSync(parent, 0o775);
+    expect(await warnings()).toEqual([]);
+    fs.chownSync(parent, 0, 1000);
+    expect(await warnings()).toEqual([expect.stringContaining(said('is writable by group 1000 (mode 0775, no sticky bit)'))]);
+    fs.chmodSync(parent, 0o755);
+    expect(await warnings()).toEqual([]);
+  });
+
   itIf(['root', 'addon'])('a store whose directory its user cannot chmod opens with a warning that says so', async () => {
     // a store directory owned by root and open to all, used by nobody: nobody cannot chmod it
     const root = path.join(work, 'shared-store');
