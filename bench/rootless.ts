@@ -1,8 +1,9 @@
 /**
  * Rootless against root, side by side in one run: `layerfs import` of one layer and
  * `layerfs create` + `layerfs mount` of an overlay container on it, each through the CLI as a
- * user would type it: as root, and as a fresh unprivileged user (made with useradd, removed
- * after), whose commands run again inside the store's user namespace (lib/store/rootless.ts).
+ * user would type it (bin/layerfs as a command): as root, and as a fresh unprivileged user (made
+ * with useradd, removed after), whose commands run inside the store's user namespace (bin/layerfs
+ * enters it with nsenter when its holder lives; lib/store/rootless.ts when it does not).
  * The holder is started before the timed runs, as it is for every command but a store's first.
  *
  *   node dist/bench/rootless.js [FILES] [RUNS]      (as root; default 20000 files, 7 runs)
@@ -18,9 +19,12 @@ const CLI = path.resolve(__dirname, '../../bin/layerfs');
 const files = Number(process.argv[2] ?? 20000);
 const runs = Number(process.argv[3] ?? 7);
 
-/** `layerfs ARGS` as root (`as` null) or through setpriv as the user: its stdout and wall-clock seconds. */
+/**
+ * `layerfs ARGS` as root (`as` null) or through setpriv as the user, bin/layerfs run as a command
+ * (its shell part enters the user namespace: lib/userns/holder.ts): its stdout and wall-clock seconds.
+ */
 function cli(as: string[] | null, args: string[], env: Record<string, string>, cwd: string): { out: string; seconds: number } {
-  const cmd = as ? [...as, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
+  const cmd = as ? [...as, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), CLI, ...args] : [CLI, ...args];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd[0], cmd.slice(1), { cwd, encoding: 'utf8', env: as ? undefined : { ...process.env, ...env } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

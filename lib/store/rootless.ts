@@ -64,6 +64,7 @@ export async function enterUserNamespace(dir?: string, opts: { onWarning?: (m: s
   if (plan.where !== 'namespace') return plan.where;
   for (const w of plan.warnings) opts.onWarning?.(w);
   if (process.env[userns.REEXEC_ENV]) throw new UserNamespaceError(`re-executed into the user namespace of holder ${plan.holder.pid}, but not inside it`);
-  const code = await userns.runInside(plan.nsenter, plan.holder, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { env: { ...process.env, [userns.REEXEC_ENV]: '1' } });
+  const root = path.resolve(dir ?? defaultStoreDir());
+  const code = await userns.runInside(plan.nsenter, plan.holder, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { env: { ...process.env, [userns.REEXEC_ENV]: '1', [userns.ENTERED_ENV]: root } });
   process.exit(code);
 }

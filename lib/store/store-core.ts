@@ -4,6 +4,7 @@ import type { Readable } from 'stream';
 import { chainId as computeChainId, parseDigest } from '../digest';
 import { NotFoundError, UserNamespaceError } from '../errors';
 import { currentIdentity, identityMismatch, StoreIdentity } from '../userns/identity';
+import { holderMismatch } from '../userns/holder';
 import { StorePaths, defaultStoreDir } from './paths';
 import { keepPartialDownload } from './downloads';
 import { discard, isStale, stagingName } from './tmp';
@@ -116,6 +117,8 @@ export abstract class StoreCore {
       const mismatch = identityMismatch(config.identity, identity);
       if (mismatch) throw new UserNamespaceError(`${root}: ${mismatch}`);
     }
+    const entered = holderMismatch(root);
+    if (entered) throw new UserNamespaceError(entered);
     // a store made before the record opens as it always did, in a user namespace too (root in a rootless container)
     const store = new this(root, config);
     for (const m of privacy.problems) {

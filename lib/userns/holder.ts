@@ -26,10 +26,26 @@ export interface HolderRecord {
 }
 
 export const HOLDER_FILE = 'userns.json';
+/**
+ * `PID START-TIME`, for bin/layerfs: its shell part reads it (no JSON parser there), checks the
+ * process against /proc and enters the namespace with nsenter, so that Node starts once. Written
+ * after HOLDER_FILE, removed when the holder is stopped.
+ */
+export const HOLDER_PID_FILE = 'userns.pid';
 const LOCK_FILE = 'userns.lock';
+
+/**
+ * Set by bin/layerfs when it entered a holder's namespace itself: the store it took from the
+ * command line, which the store that is opened must be (holderMismatch).
+ */
+export const ENTERED_ENV = 'LAYERFS_USERNS_ENTERED';
 
 export function holderFile(storeDir: string): string {
   return path.join(storeDir, HOLDER_FILE);
+}
+
+export function holderPidFile(storeDir: string): string {
+  return path.join(storeDir, HOLDER_PID_FILE);
 }
 
 /** The start time of a live process (null for one that is gone, or dead and not yet reaped). */
@@ -129,6 +145,8 @@ async function startHolder(storeDir: string, facts: RootlessFacts, plan: Mapping
     const tmp = `${holderFile(storeDir)}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n', { mode: 0o600 });
     fs.renameSync(tmp, holderFile(storeDir));
+    fs.writeFileSync(tmp, `${rec.pid} ${rec.startTime}\n`, { mode: 0o600 });
+    fs.renameSync(tmp, holderPidFile(storeDir));
     return rec;
   } catch (e) {
     try {
@@ -160,7 +178,25 @@ function writeMaps(pid: number, facts: RootlessFacts, plan: MappingPlan): void {
 /** Ends the store's holder (its mounts go with it). Returns whether one was running. */
 export function stopHolder(storeDir: string): boolean {
   const h = liveHolder(storeDir);
+  fs.rmSync(holderPidFile(storeDir), { force: true });
   if (!h) return false;
   process.kill(h.pid, 'SIGKILL');
   return true;
+}
+
+/**
+ * For a process that bin/layerfs started inside a holder's namespace (ENTERED_ENV set): why it
+ * must not open the store at `root` (a store other than the one the shell found on the command
+ * line, or one whose live holder is not the namespace this process is in), or null.
+ */
+export function holderMismatch(root: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const entered = env[ENTERED_ENV];
+  if (entered === undefined) return null;
+  if (path.resolve(entered) !== root) {
+    return `bin/layerfs entered the user namespace of the store ${path.resolve(entered)}, but the command opens the store ${root}: give the store once, as --store DIR before the command or as LAYERFS_STORE`;
+  }
+  const h = liveHolder(root);
+  if (!h) return `bin/layerfs entered a user namespace for the store ${root}, whose holder process is gone now: run the command again`;
+  if (!insideHolder(h)) return `bin/layerfs entered a user namespace for the store ${root} that is not its holder's (pid ${h.pid}, ${h.userNs}): run the command again`;
+  return null;
 }

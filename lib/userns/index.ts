@@ -11,7 +11,7 @@ export { IDENTITY, parseIdMap, readIdMaps, isIdentity, sameMap, toOutside, mappe
 export type { IdMap, IdRange } from './idmap';
 export { currentIdentity, identityMismatch, inUserNamespace } from './identity';
 export type { StoreIdentity } from './identity';
-export { ensureHolder, liveHolder, readHolder, insideHolder, stopHolder, holderFile, HOLDER_FILE } from './holder';
+export { ensureHolder, liveHolder, readHolder, insideHolder, stopHolder, holderFile, holderPidFile, holderMismatch, HOLDER_FILE, HOLDER_PID_FILE, ENTERED_ENV } from './holder';
 export type { HolderRecord } from './holder';
 export { nsenterArgv, runInside, probeInside, REEXEC_ENV } from './enter';
 export { OWNER_XATTR, encodeOwner, decodeOwner, singleIdNamespace } from './owner-xattr';

@@ -89,3 +89,9 @@ export function giveFile(u: TestUser, name: string, data: Buffer | string): stri
   fs.chownSync(p, u.uid, u.gid);
   return p;
 }
+
+/** `layerfs ARGS` as the user, bin/layerfs run as a command (its shell part may enter the namespace itself), from `cwd` (default: the home). */
+export function binAs(u: TestUser, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): SpawnSyncReturns<string> {
+  const env = [`HOME=${u.home}`, `USER=${u.name}`, `PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, 'NO_COLOR=1', ...Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`)];
+  return spawnSync('setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--init-groups', 'env', '-i', ...env, CLI, ...args], { cwd: opts.cwd ?? u.home, encoding: 'utf8', maxBuffer: 64 << 20 });
+}

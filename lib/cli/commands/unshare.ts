@@ -12,9 +12,10 @@ export function register(program: Command, ctx: CliContext): void {
 async function unshare(ctx: CliContext, command: string[]): Promise<void> {
   // opening the store is what runs this command again inside the namespace (as an ordinary user)
   const store = await ctx.store();
-  const { REEXEC_ENV } = require('../../userns') as typeof import('../../userns');
+  const { REEXEC_ENV, ENTERED_ENV } = require('../../userns') as typeof import('../../userns');
   const env: NodeJS.ProcessEnv = { ...process.env, LAYERFS_STORE: store.root };
   delete env[REEXEC_ENV]; // a layerfs run inside is inside: its mount paths are good where it runs
+  delete env[ENTERED_ENV];
   const [file, ...args] = command.length ? command : [process.env.SHELL || '/bin/sh'];
   const { spawn } = require('child_process') as typeof import('child_process');
   const code = await new Promise<number>((resolve, reject) => {
