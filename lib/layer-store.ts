@@ -148,11 +148,12 @@ export class LayerStore extends LayerCore {
   /**
    * Pushes an imported image (as it is), a container (committed first; on its own image's config
    * unless `from` names another) or a chain (with `from`: on that base's config) to `[docker://]HOST[:PORT]/REPO[:TAG]`; returns the manifest
-   * digest and what each blob cost. Blobs are read from the store as they are.
+   * digest and what each blob cost. Blobs are read from the store as they are; a deferred layer
+   * (committed with no compression asked) is sent compressed (opts.compression, default gzip), made the first time.
    */
   async push(source: string | Container, reference: string, opts: StorePushOptions = {}): Promise<PushResult & { chainId: string }> {
     const { remoteRef, connect } = registryConnect();
-    const { prepareChainImage, chainImage, hasImage, getImageSync } = images();
+    const { prepareChainImage, exportedChainImage, hasImage, getImageSync } = images();
     const r = remoteRef(reference);
     if (r.ref.digest) throw new InvalidArgumentError(`push ${reference}: a push names a tag (HOST/REPO:TAG), not a digest; the digest is the manifest's own`);
     let src: PushSource;
@@ -166,7 +167,8 @@ export class LayerStore extends LayerCore {
       // every argument is checked before the container is committed: a bad one changes nothing
       const prepared = await prepareChainImage(this, opts);
       chainId = await this.exportedChain(source, prepared, opts);
-      src = chainImage(this, chainId, opts, prepared);
+      // a deferred layer goes compressed (made now, the first time)
+      src = await exportedChainImage(this, chainId, opts, prepared);
     }
     const client = connect(r.ref.host, opts);
     try {

@@ -35,7 +35,9 @@ async function timed<T>(phase: CommitPhase, p: () => Promise<T> | T): Promise<T>
 /**
  * A container's changes as a new layer on its chain, in one pass over the changed entries (the
  * commit worker, or inline for a tiny commit): the tarball is written as it is hashed
- * uncompressed (DiffID) and compressed (digest), and the layer's directory is written from the
+ * uncompressed (DiffID) and, when a compression is asked, compressed (digest). With none asked
+ * the blob is the tar and the layer is deferred: an image export or push gzips it the first time
+ * one needs it (LayerCore.exportedLayer), as buildah's local storage does. The layer's directory is written from the
  * very reads of the packer (lib/container/commit-layer-dir.ts): each changed file is opened and
  * read once, a large one cloned where the filesystem can; nothing written is read back or
  * extracted. Then blob and layer are published together. The same container state gives the
@@ -73,7 +75,8 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
   const base = baseOf(changes) ?? home.dir;
   await commitTestHooks.afterDiff?.(rec);
   const what = `container ${rec.id}`;
-  const compression = opts.compression ?? 'gzip';
+  // no compression asked: the blob is the tar, compressed when an export or push first needs it
+  const compression = opts.compression ?? 'none';
 
   const staging = store.makeStaging('commit');
   try {
@@ -102,6 +105,7 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
     // (the staging directory is removed only once the job has ended: a failed or aborted worker is gone first)
     const r = await timed('pack and layer directory', () => (tiny ? runCommitLayerJob(job, onMessage) : runCommitJobInWorker(job, { signal: opts.signal, onMessage })));
     const record = newLayerRecord(rec.chain, { ...r, compression }, store.whiteout);
+    if (opts.compression === undefined) record.deferred = true;
     await opts.onBlob?.(blobTmp, { digest: record.digest, mediaType: record.mediaType, size: record.size });
     // the layer is there already: it is what this commit gives (its blob is the one its record
     // references; this commit's own blob would be referenced by nothing, and gc would delete it)

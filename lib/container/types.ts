@@ -29,6 +29,10 @@ export interface ContainerRecord {
 }
 
 export interface CommitOptions {
+  /**
+   * the blob's compression; unset, the blob is the uncompressed tar and the layer is deferred: an
+   * image export or push compresses it (gzip) the first time one needs it, and keeps that blob
+   */
   compression?: 'gzip' | 'zstd' | 'none';
   sourceDateEpoch?: number;
   signal?: AbortSignal;

@@ -11,7 +11,7 @@ export { TarIndex } from './tar-index';
 export type { TarMember } from './tar-index';
 export { hostPlatform, parsePlatform, platformMatches, platformRank, platformString, normalizePlatform } from '../oci/platform';
 export type { NormalPlatform } from '../oci/platform';
-export { importImage, importImageLayers, importOpenedImage, exportChainImage, chainImage, prepareExport, prepareChainImage, checkOnBase, exportTime } from './store-image';
+export { importImage, importImageLayers, importOpenedImage, exportChainImage, chainImage, exportedChainImage, prepareExport, prepareChainImage, checkOnBase, exportTime } from './store-image';
 export type { ImportImageOptions, ImportedImage, ExportImageOptions, ChainImageOptions, PreparedExport } from './store-image';
 export { importLayers } from './import-layers';
 export type { ImportLayersOptions, LayerSource } from './import-layers';

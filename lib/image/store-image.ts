@@ -206,14 +206,33 @@ export function checkOnBase(chainDiffIds: string[], base: ImageConfig | null, wh
 }
 
 /** Writes the chain as an image whose manifest, config (rootfs.diff_ids, history) and layers agree. */
-export async function exportChainImage(store: LayerCore, chain: string, opts: ExportImageOptions, prepared?: PreparedExport): Promise<{ manifestDigest: string; configDigest: string }> {
-  const { config, layers } = chainImage(store, chain, opts, prepared ?? (await prepareExport(store, opts)));
+export async function exportChainImage(store: LayerCore, chain: string, opts: ExportImageOptions & { compression?: Compression }, prepared?: PreparedExport): Promise<{ manifestDigest: string; configDigest: string }> {
+  const { config, layers } = await exportedChainImage(store, chain, opts, prepared ?? (await prepareExport(store, opts)));
   return writeImage(opts.to, {
     format: opts.format ?? 'oci',
     tag: opts.tag,
     config,
-    layers: layers.map((l) => ({ descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size }, open: () => store.exportLayer(l.chainId) })),
+    layers: layers.map((l) => ({ descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size }, open: () => openBlob(store, l) })),
   });
+}
+
+/**
+ * chainImage, with each deferred layer (committed with no compression asked) in its compressed
+ * form (`opts.compression`, default gzip: made the first time, then kept): what an image export
+ * or a push sends.
+ */
+export async function exportedChainImage(store: LayerCore, chain: string, opts: ChainImageOptions & { compression?: Compression }, prepared: PreparedExport): Promise<{ config: ImageConfig; layers: LayerRecord[] }> {
+  const { config, layers } = chainImage(store, chain, opts, prepared);
+  const out: LayerRecord[] = [];
+  for (const l of layers) out.push(await store.exportedLayer(l.chainId, opts.compression));
+  return { config, layers: out };
+}
+
+/** A layer's blob of the store, by the digest its (exported) record names. */
+function openBlob(store: LayerCore, l: LayerRecord): Readable {
+  const blob = store.paths.blob(l.digest);
+  if (!fs.existsSync(blob)) throw new NotFoundError(l.digest, `the blob ${l.digest} of layer ${l.chainId} is missing from the store`);
+  return fs.createReadStream(blob, { highWaterMark: 4 << 20 });
 }
 
 /** The config of the chain as an image on its base (rootfs.diff_ids, history), and its layers, bottom first. */

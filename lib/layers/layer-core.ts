@@ -5,8 +5,8 @@ import { inUserNamespace } from '../userns/identity';
 import { UnionView } from '../view';
 import { StoreCore } from '../store/store-core';
 import type { Reextract } from '../store/check';
-import type { LayerRef } from '../store/types';
-import type { WhiteoutFormatName } from '../types';
+import type { LayerRecord, LayerRef } from '../store/types';
+import type { Compression, WhiteoutFormatName } from '../types';
 import { importLayerLocked, ImportLayerOptions } from './import-layer';
 
 // the repair path loads the applier: only fsck --repair needs it
@@ -31,6 +31,15 @@ export abstract class LayerCore extends StoreCore {
    */
   importLayer(input: Readable | string | FileRange, opts: ImportLayerOptions = {}): Promise<LayerRef> {
     return this.withLock('shared', () => importLayerLocked(this, input, opts), { signal: opts.signal });
+  }
+
+  /**
+   * The layer as an image export or push sends it: as it is, or, for a deferred layer (committed
+   * with no compression asked), its blob compressed as `compression` (default gzip), made once
+   * and kept (lib/layers/compressed.ts).
+   */
+  exportedLayer(chainId: string, compression?: Compression): Promise<LayerRecord> {
+    return (require('./compressed') as typeof import('./compressed')).exportedLayer(this, chainId, compression);
   }
 
   /** A read-only union view of the chain, with no mount. */

@@ -10,7 +10,7 @@ import { checkPrivateStore, currentViewer } from './private';
 import { inUserNamespace } from '../userns/identity';
 import { compareContentIndex, contentIndexSync, readContentIndexSync } from './content-index';
 import type { IndexLine } from './content-index';
-import type { LayerRecord } from './types';
+import type { CompressedForm, LayerRecord } from './types';
 
 export interface FsckProblem {
   kind: 'store' | 'blob' | 'layer' | 'container' | 'mount' | 'image' | 'temporary';
@@ -215,7 +215,12 @@ export async function gc(store: CheckedStore, parts: StoreContributor[], opts: {
     report.bytes += fs.statSync(t).size;
     fs.rmSync(t, { force: true });
   }
-  const used = new Set((await store.listLayers()).map((l) => l.digest));
+  const used = new Set<string>();
+  for (const l of await store.listLayers()) {
+    used.add(l.digest);
+    // a deferred layer's compressed blob, made for an export or push (its record is written before the blob)
+    if (l.deferred) for (const d of compressedDigests(store.paths.layer(l.chainId))) used.add(d);
+  }
   for (const u of users) for (const b of u.blobs ?? []) used.add(b);
   for (const hex of fs.readdirSync(store.paths.blobsDir)) {
     if (used.has('sha256:' + hex)) continue;
@@ -235,4 +240,15 @@ export async function gc(store: CheckedStore, parts: StoreContributor[], opts: {
     if (!fs.existsSync(path.join(store.paths.blobsDir, f.replace(/\.json$/, '')))) fs.rmSync(path.join(store.paths.originsDir, f), { force: true });
   }
   return report;
+}
+
+/** The digests of the compressed forms recorded in a layer's directory (compressed-<kind>.json). */
+function compressedDigests(layerDir: string): string[] {
+  const out: string[] = [];
+  for (const n of fs.readdirSync(layerDir)) {
+    if (!/^compressed-[a-z0-9]+\.json$/.test(n)) continue;
+    const f = readJsonSync<CompressedForm>(path.join(layerDir, n));
+    if (f && typeof f.digest === 'string') out.push(f.digest);
+  }
+  return out;
 }

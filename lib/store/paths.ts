@@ -32,6 +32,8 @@ export class StorePaths {
   layerDiff(chainId: string): string { return path.join(this.layer(chainId), 'diff'); }
   layerRecord(chainId: string): string { return path.join(this.layer(chainId), 'layer.json'); }
   contentIndex(chainId: string): string { return path.join(this.layer(chainId), 'manifest.json'); }
+  /** a deferred layer's compressed blob, once an export or push has made it (CompressedForm) */
+  layerCompressed(chainId: string, compression: string): string { return path.join(this.layer(chainId), `compressed-${compression}.json`); }
 
   container(id: string): string { return path.join(this.containersDir, id); }
   containerRecord(id: string): string { return path.join(this.container(id), 'container.json'); }

@@ -27,4 +27,19 @@ export interface LayerRecord extends LayerRef {
   entries: number;
   whiteout: WhiteoutFormatName;
   created: string;
+  /**
+   * No compression was asked when it was made (a commit): the blob is the uncompressed tar, and
+   * an image export or push compresses it the first time one needs it, keeping that blob too
+   * (its `CompressedForm` beside layer.json). A layer whose compression was asked, or that was
+   * imported, is exported as it is.
+   */
+  deferred?: true;
+}
+
+/** layers/<chainid-hex>/compressed-<kind>.json: a deferred layer's blob compressed, as exports and pushes send it */
+export interface CompressedForm {
+  digest: string;
+  size: number;
+  mediaType: string;
+  compression: Compression;
 }

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
+import * as zlib from 'zlib';
 import { LayerStore } from '../../lib/layer-store';
 import { commitContainer } from '../../lib/container/commit';
 import { applyLayer } from '../../lib/tar/apply-layer';
@@ -178,6 +179,43 @@ describe.each(cases)('commit (%s driver)', (driver, describeIf) => {
       for (const e of list) expect(e.mtime).toBeLessThanOrEqual(100);
       expect(list.find((e) => e.name === 'new-file')!.mtime).toBe(100);
       expect(Math.floor(fs.lstatSync(path.join(store.paths.layerDiff(clamped.chainId), 'new-file')).mtimeMs / 1000)).toBe(100);
+    });
+
+    test('no compression asked: the blob is the tar (deferred); an export compresses it once, gc keeps that blob, fsck checks it', async () => {
+      const c = await store.createContainer(chain, { driver });
+      const root = await c.mount();
+      change(root);
+      fs.writeFileSync(path.join(root, 'only-in-the-deferred-test'), 'd');
+      const ref = await c.commit();
+      const rec = store.getLayerSync(ref.chainId);
+      expect(rec).toMatchObject({ deferred: true, compression: 'none', digest: ref.diffId, mediaType: 'application/vnd.oci.image.layer.v1.tar' });
+      expect(sha256(store.paths.blob(ref.digest))).toBe(ref.diffId);
+      // exportLayer gives the tar: the bytes the DiffID names
+      const h = createHash('sha256');
+      for await (const chunk of store.exportLayer(ref.chainId)) h.update(chunk as Buffer);
+      expect('sha256:' + h.digest('hex')).toBe(ref.diffId);
+      // the form an image export or push sends: gzip of those very bytes, made once and kept
+      const gz = await store.exportedLayer(ref.chainId);
+      expect(gz).toMatchObject({ chainId: ref.chainId, diffId: ref.diffId, compression: 'gzip', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
+      expect(gz.digest).not.toBe(ref.digest);
+      const gzBlob = store.paths.blob(gz.digest);
+      expect(sha256(gzBlob)).toBe(gz.digest);
+      expect(fs.statSync(gzBlob).size).toBe(gz.size);
+      expect('sha256:' + createHash('sha256').update(zlib.gunzipSync(fs.readFileSync(gzBlob))).digest('hex')).toBe(ref.diffId);
+      const made = fs.statSync(gzBlob).mtimeMs;
+      expect(await store.exportedLayer(ref.chainId)).toEqual(gz);
+      expect(fs.statSync(gzBlob).mtimeMs).toBe(made);
+      // asked for none, or of a layer whose compression was asked: the record as it is
+      expect(await store.exportedLayer(ref.chainId, 'none')).toEqual(rec);
+      // gc keeps both blobs (the layer's, and its compressed form); fsck finds nothing wrong
+      await store.gc();
+      expect(fs.existsSync(store.paths.blob(ref.digest))).toBe(true);
+      expect(fs.existsSync(gzBlob)).toBe(true);
+      expect((await store.fsck()).problems.filter((p) => p.id === ref.chainId || p.id === gz.digest)).toEqual([]);
+      // a compressed blob gone (deleted by hand) is made again
+      fs.rmSync(gzBlob);
+      expect(await store.exportedLayer(ref.chainId)).toEqual(gz);
+      expect(sha256(gzBlob)).toBe(gz.digest);
     });
 
     test('a commit of no changes is an empty layer; a failed commit leaves nothing behind', async () => {

@@ -141,6 +141,11 @@ d('images', () => {
     const r = await store.exportImage(c, { from: 'base', to: out, format: 'oci', tag: 'next' });
     const inspect = JSON.parse(skopeo('inspect', `oci:${out}:next`));
     expect(inspect.Layers).toHaveLength(5);
+    // the commit kept the tar (no compression asked); the image has it gzip, made for this export
+    const top = store.getLayerSync(r.chainId);
+    expect(top).toMatchObject({ deferred: true, compression: 'none' });
+    const raw = JSON.parse(skopeo('inspect', '--raw', `oci:${out}:next`));
+    expect(raw.layers[4]).toMatchObject({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: (await store.exportedLayer(r.chainId)).digest });
     const cfg = JSON.parse(skopeo('inspect', '--config', `oci:${out}:next`));
     expect(cfg.rootfs.diff_ids.slice(0, 4)).toEqual(fx.diffIds);
     expect(cfg.history.length).toBeGreaterThanOrEqual(5);

@@ -113,7 +113,10 @@ describeIf(why.length === 0, why.join('; '))('pull and push against docker-regis
     const pushed = await store.push(c.id, `${reg.host}/app/derived:v2`, { ...plain, from: base.name });
     const byHow = (how: string) => pushed.blobs.filter((b) => b.how === how);
     expect(byHow('mounted').map((b) => b.digest).sort()).toEqual(base.layers.map((l) => l.digest).sort());
-    const top = store.getLayerSync(pushed.chainId);
+    // the commit kept its tar (no compression asked): the push made the gzip form and sent that
+    expect(store.getLayerSync(pushed.chainId)).toMatchObject({ deferred: true, compression: 'none' });
+    const top = await store.exportedLayer(pushed.chainId);
+    expect(top).toMatchObject({ compression: 'gzip', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
     expect(byHow('uploaded').map((b) => b.digest).sort()).toEqual([top.digest, pushed.configDigest].sort());
     const configSize = pushed.blobs.find((b) => b.digest === pushed.configDigest)!.size;
     expect(pushed.bytes).toBe(top.size + configSize);

@@ -9,11 +9,11 @@ export function register(program: Command, ctx: CliContext): void {
     .command('commit')
     .description("turn a container's changes into a new layer on top of its chain and print its DiffID and ChainID")
     .argument('<container>', 'container id, name or unique id prefix')
-    .addOption(new Option('--compress <kind>', 'compression of the layer blob').choices(['gzip', 'zstd', 'none']).default('gzip'))
+    .addOption(new Option('--compress <kind>', 'compression of the layer blob (default: gzip with -o; else the tar is kept, and gzip made when an image export or push first needs it)').choices(['gzip', 'zstd', 'none']))
     .option('-o, --output <file>', 'also write the layer tarball to this file ("-": standard output, and the result goes to stderr)')
     .option('--source-date-epoch <seconds>', 'clamp mtimes to this time (default: $SOURCE_DATE_EPOCH)')
     .option('--durable', 'fsync the layer before publishing it')
-    .action(async (ref: string, opts: { compress: 'gzip' | 'zstd' | 'none'; output?: string; sourceDateEpoch?: string; durable?: boolean }) => {
+    .action(async (ref: string, opts: { compress?: 'gzip' | 'zstd' | 'none'; output?: string; sourceDateEpoch?: string; durable?: boolean }) => {
       // stdout is claimed first: a terminal is refused before anything is committed
       const dest = opts.output === '-' ? ctx.dataOut() : opts.output;
       const epoch = opts.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH;
@@ -29,7 +29,9 @@ export function register(program: Command, ctx: CliContext): void {
         output = { path: opts.output!, ...blob };
       };
       // (inline: this process waits for the commit and nothing else, so no worker need start)
-      const layer = await c.commit({ compression: opts.compress, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable, onBlob: dest ? onBlob : undefined, inline: true });
+      // a tarball asked for is gzip unless said otherwise; a commit alone keeps the tar (the layer is deferred)
+      const compression = opts.compress ?? (dest ? 'gzip' : undefined);
+      const layer = await c.commit({ compression, sourceDateEpoch: epoch === undefined ? undefined : Number(epoch), onProgress: (p) => bar.update(p), durable: opts.durable, onBlob: dest ? onBlob : undefined, inline: true });
       bar.done();
       ctx.print({ ...layer, output }, () => `DiffID:  ${layer.diffId}\nChainID: ${layer.chainId}`);
     });
