@@ -7,7 +7,7 @@ import { blobName, checkDescriptor, parseJson } from '../image/blobs';
 import { INDEX_TYPES, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION } from '../image/media-types';
 import { checkConfigPlatform } from '../image/open';
 import { openOci } from '../image/open-oci';
-import { listIndex, MAX_NESTING, selectManifest } from '../image/select';
+import { listIndex, MAX_DESCRIPTORS, MAX_NESTING, selectManifest } from '../image/select';
 import type { ImageSource } from '../image/source';
 import type { Descriptor, ImageLayer, OpenedImage, Platform } from '../image/types';
 
@@ -88,14 +88,33 @@ function addBlob(src: FetchedSource, body: Buffer): string {
   return digest;
 }
 
-/** Every index an index reaches, fetched (so the platform can be chosen in memory), at most MAX_NESTING deep. */
-async function fetchIndexes(src: FetchedSource, client: RemoteBlobs, repo: string, index: unknown, what: string, depth: number, signal?: AbortSignal): Promise<void> {
-  for (const d of listIndex(index, what)) {
+/** How many bytes of image indexes one pull fetches and keeps in memory, in all: four of the largest a registry may send. */
+export const MAX_INDEX_BYTES = 16 << 20;
+
+/** What the indexes fetched so far cost: descriptors listed (as selectManifest counts them) and bytes held. */
+interface IndexBudget {
+  descriptors: number;
+  bytes: number;
+}
+
+/**
+ * Every index an index reaches, fetched (so the platform can be chosen in memory): each digest
+ * once, at most MAX_NESTING deep, and within MAX_DESCRIPTORS and MAX_INDEX_BYTES in all, checked
+ * as each index comes (a registry can serve any number of distinct indexes).
+ */
+async function fetchIndexes(src: FetchedSource, client: RemoteBlobs, repo: string, index: unknown, what: string, depth: number, budget: IndexBudget, signal?: AbortSignal): Promise<void> {
+  const list = listIndex(index, what);
+  budget.descriptors += list.length;
+  if (budget.descriptors > MAX_DESCRIPTORS) throw new LimitExceededError(null, `${src.where}: the image indexes list more than ${MAX_DESCRIPTORS} descriptors in all (the limit on descriptors walked), reached at ${what}`);
+  for (const d of list) {
     if (!INDEX_TYPES.includes(d.mediaType) || src.size(blobName(d.digest)) !== undefined) continue;
     if (depth >= MAX_NESTING) throw new LimitExceededError(null, `${src.where}: image indexes nest more than ${MAX_NESTING} deep (the limit on nesting), at ${d.digest}`);
+    if (budget.bytes + d.size > MAX_INDEX_BYTES) throw new LimitExceededError(null, `${src.where}: the image indexes are more than ${MAX_INDEX_BYTES} bytes in all (the limit on index bytes fetched), reached at ${d.digest}`);
     const m = await client.getManifest(repo, d.digest, { signal });
+    budget.bytes += m.body.length;
+    if (budget.bytes > MAX_INDEX_BYTES) throw new LimitExceededError(null, `${src.where}: the image indexes are more than ${MAX_INDEX_BYTES} bytes in all (the limit on index bytes fetched), reached at ${d.digest}`);
     addBlob(src, m.body);
-    await fetchIndexes(src, client, repo, parseJson(m.body, `${src.where}: index ${d.digest}`), `${src.where}: index ${d.digest}`, depth + 1, signal);
+    await fetchIndexes(src, client, repo, parseJson(m.body, `${src.where}: index ${d.digest}`), `${src.where}: index ${d.digest}`, depth + 1, budget, signal);
   }
 }
 
@@ -113,7 +132,7 @@ export async function openRemoteImage(client: RemoteBlobs, repo: string, referen
   let index: unknown;
   if (INDEX_TYPES.includes(top.mediaType)) {
     index = parseJson(top.body, `${opts.where}: index ${topDigest}`);
-    await fetchIndexes(src, client, repo, index, `${opts.where}: index ${topDigest}`, 1, opts.signal);
+    await fetchIndexes(src, client, repo, index, `${opts.where}: index ${topDigest}`, 1, { descriptors: 0, bytes: top.body.length }, opts.signal);
   } else index = { schemaVersion: 2, manifests: [topDesc] };
   src.add('index.json', Buffer.from(JSON.stringify(index)));
   const picked = selectManifest(src, index, { platform: opts.platform }).descriptor;

@@ -6,6 +6,7 @@ import { MAX_NESTING } from '../../lib/image/select';
 import { LayerStore } from '../../lib/layer-store';
 import { parsePlatform } from '../../lib/oci';
 import { copyImage } from '../../lib/registry/copy';
+import { MAX_INDEX_BYTES } from '../../lib/registry/remote-image';
 import { describeIf } from '../fixtures/peers';
 import { useTempDir } from '../fixtures/tmp';
 import { CLI } from '../cli/run-cli';
@@ -166,5 +167,21 @@ describeIf(['tar'])('pull and copy from a registry: choosing by platform', () =>
     const e = await s.pull(`${fake.host}/deep/app:v1`, plain).catch((x) => x);
     expect(e).toMatchObject({ code: 'LAYERFS_LIMIT' });
     expect(e.message).toContain(`nest more than ${MAX_NESTING} deep (the limit on nesting)`);
+  });
+
+  test('distinct indexes past the limit on index bytes: LAYERFS_LIMIT naming it, before the rest are fetched', async () => {
+    const l = new HandLayout(path.join(tmp(), 'wide'));
+    const m = emptyImage(l, { architecture: host.architecture });
+    // each a distinct index of 3 MiB (an annotation pads it), listing the one image: the image alone would be chosen
+    const big = Array.from({ length: 8 }, (_, i) => l.putJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [m], annotations: { pad: String(i).repeat(3 << 20) } }, OCI_INDEX));
+    l.setIndex([m, ...big]);
+    serve(fake, l, 'wide/app', 'v1');
+    const before = fake.log.length;
+    const e = await (await store()).pull(`${fake.host}/wide/app:v1`, plain).catch((x) => x);
+    expect(e).toMatchObject({ code: 'LAYERFS_LIMIT' });
+    expect(e.message).toContain(`more than ${MAX_INDEX_BYTES} bytes in all (the limit on index bytes fetched)`);
+    const fetched = fake.log.slice(before).filter((r) => r.method === 'GET' && big.some((b) => r.url.pathname.endsWith(b.digest)));
+    expect(fetched.length).toBeLessThan(big.length);
+    expect(fetched.length).toBe(Math.floor(MAX_INDEX_BYTES / big[0].size));
   });
 });
