@@ -60,27 +60,37 @@ const LOCK_POLL_MS = 25;
  * Runs `fn` holding the lock of one blob: a flock on downloads/<hex>.lock, so that of several
  * pulls or imports (in this process or others) that want the same layer, one downloads it and
  * the others wait, then find it published (or its blob in blobs/) and read nothing. The lock is
- * polled (never a blocking flock: that would hold a thread of the pool the file calls use). A
- * store without the native addon locks nothing. gc (exclusive, so no pull is running) removes
- * the lock files with the partial downloads.
+ * polled (never a blocking flock: that would hold a thread of the pool the file calls use). The
+ * holder removes the file before it lets go, so a waiter that then gets the lock of the removed
+ * file sees that it is no longer the one at that name and starts again. A store without the
+ * native addon locks nothing.
  */
 export async function withBlobLock<T>(paths: StorePaths, digest: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
   if (!native.available()) return fn();
+  const file = paths.download(digest) + '.lock';
   fs.mkdirSync(paths.downloadsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  const fd = fs.openSync(paths.download(digest) + '.lock', fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-  try {
-    for (;;) {
-      try {
-        native.flockSync(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
-        break;
-      } catch (e) {
-        if (!native.isNativeError(e, 'EWOULDBLOCK') && !native.isNativeError(e, 'EAGAIN')) throw e;
+  for (;;) {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    let mine = false;
+    try {
+      for (;;) {
+        try {
+          native.flockSync(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
+          break;
+        } catch (e) {
+          if (!native.isNativeError(e, 'EWOULDBLOCK') && !native.isNativeError(e, 'EAGAIN')) throw e;
+        }
+        if (signal?.aborted) throw new AbortedError(`waiting for another download of ${digest}`);
+        await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
       }
-      if (signal?.aborted) throw new AbortedError(`waiting for another download of ${digest}`);
-      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+      // the lock of the file at that name, not of one its holder has removed since it was opened
+      const at = fs.statSync(file, { throwIfNoEntry: false });
+      if (!at || at.ino !== fs.fstatSync(fd).ino) continue;
+      mine = true;
+      return await fn();
+    } finally {
+      if (mine) fs.rmSync(file, { force: true });
+      fs.closeSync(fd); // releases the flock
     }
-    return await fn();
-  } finally {
-    fs.closeSync(fd); // releases the flock
   }
 }
