@@ -5,7 +5,7 @@ import { pipeline } from 'stream/promises';
 import { claimPartialDownload } from '../store/downloads';
 import { chainIds } from '../digest';
 import type { Readable } from 'stream';
-import { BadImageError, InvalidArgumentError, NotFoundError } from '../errors';
+import { BadImageError, InvalidArgumentError, NotFoundError, RegistryError } from '../errors';
 import { hostPlatform } from '../oci/platform';
 import type { LayerCore } from '../layers';
 import { importLayers } from './import-layers';
@@ -110,8 +110,10 @@ function layerInput(store: LayerCore, layer: ImageLayer): FileRange | Readable |
 
 /**
  * A download a killed pull left, then the rest from the registry (Range): the kept bytes are
- * hashed first, so the client's check at the end covers the whole blob. The kept file goes
- * once the stream is done with, whatever the outcome.
+ * hashed first, so the client's check at the end covers the whole blob. A registry that answers
+ * the Range with the whole blob (200, LAYERFS_REGISTRY_RANGE_IGNORED before any byte of it) is
+ * read again from byte 0 instead, the kept bytes dropped. The kept file goes once the stream is
+ * done with, whatever the outcome.
  */
 function resumed(kept: { file: string; bytes: number }, layer: ImageLayer): Readable {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
@@ -120,8 +122,27 @@ function resumed(kept: { file: string; bytes: number }, layer: ImageLayer): Read
   (async () => {
     const hash = createHash('sha256');
     for await (const c of fs.createReadStream(kept.file, { highWaterMark: 1 << 20 })) hash.update(c as Buffer);
+    const rest = layer.openFrom!(kept.bytes, hash);
+    const it = rest[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let first: IteratorResult<Buffer>;
+    try {
+      // the answer is known before the kept bytes go on: the rest, or the whole blob again
+      first = await it.next();
+    } catch (e) {
+      if (!(e instanceof RegistryError && e.kind === 'RANGE_IGNORED')) throw e;
+      rest.destroy();
+      done();
+      return pipeline(layer.open(), out);
+    }
     await pipeline(fs.createReadStream(kept.file, { highWaterMark: 1 << 20 }), out, { end: false });
-    await pipeline(layer.openFrom!(kept.bytes, hash), out);
+    async function* tail(): AsyncGenerator<Buffer> {
+      try {
+        for (let r = first; !r.done; r = await it.next()) yield r.value;
+      } finally {
+        rest.destroy();
+      }
+    }
+    await pipeline(tail(), out);
   })().catch((e) => out.destroy(e));
   return out;
 }

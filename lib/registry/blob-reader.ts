@@ -9,7 +9,9 @@ import type { BlobDescriptor, Progress } from './types';
  * A blob's bytes as they come off the socket, verified on the way: more bytes than the descriptor
  * says fail at once, and the end is only reached when the size and the sha256 match. A connection
  * cut in the middle is resumed with `Range: bytes=N-`, taken only as a 206 whose Content-Range
- * starts at N; a 200 to a Range is the whole blob again, read past what was already had.
+ * starts at N. A 200 to a Range is not the rest: the stream fails with
+ * LAYERFS_REGISTRY_RANGE_IGNORED (the bytes before N went on already; a caller that holds them
+ * only as a kept partial download starts again from byte 0, see lib/image/store-image.ts).
  */
 
 export interface BlobSource {
@@ -19,17 +21,22 @@ export interface BlobSource {
   backoff(attempt: number): number;
 }
 
-/** Checks the answer to a GET from `offset`, and says how many of its first bytes to skip. */
-export function rangeAnswer(res: HttpResponse, offset: number, size: number, what: string): number {
-  if (offset === 0) return 0;
-  if (res.status === 200) return offset;
+/** The kind of error a 200 to a Range request gives (see above). */
+export const RANGE_IGNORED = 'RANGE_IGNORED';
+
+/** Checks the answer to a GET from `offset`: from 0 a 200, from N a 206 whose Content-Range starts at N. */
+export function rangeAnswer(res: HttpResponse, offset: number, size: number, what: string): void {
+  if (offset === 0) return;
+  if (res.status === 200) {
+    discard(res.body);
+    throw new RegistryError(RANGE_IGNORED, `${what}: asked for bytes ${offset}- of ${size} to resume, the registry answered 200 (the whole blob) instead of 206 with the rest; the bytes had so far are not reused: pull again, to read the blob from its first byte`, res.url.href, res.status);
+  }
   const cr = header(res, 'content-range');
   const m = cr ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(cr.trim()) : null;
   if (!m || Number(m[1]) !== offset || (m[3] !== '*' && Number(m[3]) !== size) || Number(m[2]) >= size) {
     discard(res.body);
     throw new RegistryError('PROTOCOL', `${what}: asked for bytes ${offset}- of ${size}, the registry answered 206 with Content-Range ${JSON.stringify(cr ?? null)}`, res.url.href, res.status);
   }
-  return 0;
 }
 
 export function verifiedBlobStream(
@@ -48,11 +55,11 @@ export function verifiedBlobStream(
     started = true;
     let res = first;
     let resumes = 0;
-    let skip = res ? rangeAnswer(res, offset, desc.size, what) : 0;
+    if (res) rangeAnswer(res, offset, desc.size, what);
     while (offset < desc.size) {
       if (!res) {
         res = await source.open(offset, signal);
-        skip = rangeAnswer(res, offset, desc.size, what);
+        rangeAnswer(res, offset, desc.size, what);
         onProgress?.({ direction: 'pull', digest: desc.digest, bytes: offset, total: desc.size, event: 'resumed' });
       }
       const body = res.body;
@@ -60,13 +67,7 @@ export function verifiedBlobStream(
       let cut: unknown = null;
       try {
         for await (const raw of body) {
-          let chunk = raw as Buffer;
-          if (skip > 0) {
-            const drop = Math.min(skip, chunk.length);
-            skip -= drop;
-            chunk = chunk.subarray(drop);
-            if (!chunk.length) continue;
-          }
+          const chunk = raw as Buffer;
           if (offset + chunk.length > desc.size) throw new SizeMismatchError(what, desc.size, offset + chunk.length);
           hash.update(chunk);
           offset += chunk.length;

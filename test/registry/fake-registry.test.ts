@@ -1,8 +1,11 @@
 import { randomBytes } from 'crypto';
+import * as fs from 'fs';
 import { Readable } from 'stream';
 import { Registry, OCI_INDEX, OCI_MANIFEST, type AuthProvider, type RegistryOptions } from '../../lib/registry';
 import { sha256 } from '../../lib/digest';
 import { FakeRegistry, sendError } from './fake-registry';
+import { makeImage, openStore } from './store-registry';
+import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 
 /**
  * The client against the fake registry of fake-registry.ts, for what distribution 2.8 cannot
@@ -125,7 +128,7 @@ describe('Registry against a fake registry', () => {
       await expect(readAll(await open().getBlob('a/b', blob))).rejects.toMatchObject({ code: 'LAYERFS_REGISTRY_PROTOCOL', message: expect.stringContaining('Content-Range') });
     });
 
-    test('a 200 to a Range is the whole blob again: read past what was had, and verified', async () => {
+    test('a 200 to a Range is not taken as the rest: LAYERFS_REGISTRY_RANGE_IGNORED, saying so', async () => {
       const data = randomBytes(50_000);
       const blob = fake.putBlob(data);
       let first = true;
@@ -137,8 +140,45 @@ describe('Registry against a fake registry', () => {
         first = false;
         return true;
       });
-      expect((await readAll(await open().getBlob('a/b', blob))).equals(data)).toBe(true);
+      const got: Buffer[] = [];
+      const s = await open().getBlob('a/b', blob);
+      await expect((async () => { for await (const c of s) got.push(c as Buffer); })()).rejects.toMatchObject({ code: 'LAYERFS_REGISTRY_RANGE_IGNORED', status: 200, message: expect.stringContaining('answered 200 (the whole blob) instead of 206') });
+      // what went on before the cut is the blob's start, and nothing of the 200 followed it
+      const had = Buffer.concat(got);
+      expect(had.length).toBeLessThanOrEqual(20_000);
+      expect(had.equals(data.subarray(0, had.length))).toBe(true);
+      expect(fake.requests('GET', '/v2/a/b/blobs/').map((r) => r.headers.range)).toEqual([undefined, `bytes=${had.length}-`]);
     });
+
+    test('a 200 to the Range of a pull resuming a kept partial download: the blob is read again from byte 0, the kept bytes dropped', async () => {
+      const dir = makeTempDir('range200');
+      try {
+        const img = await makeImage(dir, 256 << 10);
+        await img.store.importImage(img.layout, { name: 'src' });
+        await img.store.push('src', `${fake.host}/a/img:v1`, { tlsVerify: false });
+        const store = await openStore(`${dir}/pull-store`);
+        // a killed pull's first bytes of the big layer, kept for a resume, but damaged: were they reused, the digest could not match
+        const whole = fake.blobs.get(img.bigBlob.digest)!;
+        const kept = Buffer.from(whole.subarray(0, 100_000));
+        kept[500] ^= 1;
+        fs.mkdirSync(store.paths.downloadsDir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(store.paths.download(img.bigBlob.digest), kept);
+        fake.hooks.push((req, res) => {
+          if (req.method !== 'GET' || !req.headers.range) return false;
+          res.writeHead(200, { 'content-length': whole.length });
+          res.end(whole);
+          return true;
+        });
+        const rec = await store.pull(`${fake.host}/a/img:v1`, { tlsVerify: false });
+        expect(rec.chain).toBe(img.chain);
+        const gets = fake.requests('GET', '/v2/a/img/blobs/' + img.bigBlob.digest).map((r) => r.headers.range);
+        expect(gets).toEqual(['bytes=100000-', undefined]);
+        expect(fs.existsSync(store.paths.download(img.bigBlob.digest))).toBe(false);
+        expect((await store.fsck()).problems).toEqual([]);
+      } finally {
+        removeTempDir(dir);
+      }
+    }, 60_000);
 
     test('a flipped byte is LAYERFS_DIGEST_MISMATCH at the end of the stream, too many bytes LAYERFS_SIZE_MISMATCH at once', async () => {
       const data = randomBytes(10_000);
