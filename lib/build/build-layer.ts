@@ -5,7 +5,7 @@ import { InvalidArgumentError, NotFoundError, UnsafePathError } from '../errors'
 import { WHITEOUT_NAME_REASON, looksLikeWhiteout } from '../whiteout';
 import { packToFile } from '../tar/pack-layer';
 import { applyLayer } from '../tar/apply-layer';
-import { newLayerRecord } from '../store/store-core';
+import { newLayerRecord, refOf } from '../store/store-core';
 import type { StoreCore } from '../store/store-core';
 import type { LayerRef } from '../store/types';
 import type { Compression, OperationOptions } from '../types';
@@ -68,7 +68,7 @@ export async function buildLayer(store: StoreCore, opts: BuildLayerOptions): Pro
       onProgress: opts.onProgress,
     });
     const id = computeChainId(parent, r.diffId);
-    if (store.hasLayer(id)) return { ...refOfExisting(store, id), added: false, warnings };
+    if (store.hasLayer(id)) return { ...refOf(store.getLayerSync(id)), added: false, warnings };
     // the layer directory is the blob applied: owner, mode and mtime exactly as the tar says
     const diff = path.join(staging, 'diff');
     fs.mkdirSync(diff);
@@ -98,7 +98,3 @@ export function planBuildLayer(opts: BuildLayerOptions, warn: (m: string) => voi
   return { from, entries };
 }
 
-function refOfExisting(store: StoreCore, id: string): LayerRef {
-  const l = store.getLayerSync(id);
-  return { diffId: l.diffId, chainId: l.chainId, digest: l.digest, mediaType: l.mediaType, size: l.size };
-}

@@ -1,5 +1,6 @@
 import type { Hash } from 'crypto';
-import { InvalidArgumentError, DigestMismatchError } from '../errors';
+import * as fs from 'fs';
+import { InvalidArgumentError } from '../errors';
 
 // crypto loads on first hash: a command that only parses digests (mount, create) never pays for it
 const createHash = (algorithm: string): Hash => (require('crypto') as typeof import('crypto')).createHash(algorithm);
@@ -50,6 +51,20 @@ export class Sha256Counter {
   }
 }
 
-export function verifyDigest(what: string, expected: string, actual: string): void {
-  if (expected !== actual) throw new DigestMismatchError(what, expected, actual);
+const FILE_CHUNK = 1 << 20;
+let fileBuf: Buffer | undefined;
+
+/** The sha256 of what is left to read from the open file `fd` (read on this thread, 1 MiB at a time). */
+export function sha256OfFdSync(fd: number): string {
+  const buf = (fileBuf ??= Buffer.allocUnsafe(FILE_CHUNK));
+  const h = new Sha256Counter();
+  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  return h.digest();
+}
+
+/** The sha256 of a file, streamed (4 MiB reads). */
+export async function sha256OfFile(file: string): Promise<string> {
+  const h = new Sha256Counter();
+  for await (const c of fs.createReadStream(file, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
+  return h.digest();
 }

@@ -34,11 +34,8 @@ export function metaOf(st: Stat, realPath?: string): EntryMeta {
   return { uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode), atime: seconds(t, 'atime'), mtime: seconds(t, 'mtime') };
 }
 
-/** Linux's dev_t layout (the glibc major/minor macros). */
-export function splitDev(rdev: number | bigint): { major: number; minor: number } {
-  const r = BigInt(rdev);
-  return { major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)) };
-}
+/** Linux's dev_t layout: lib/native's (named here too for the commit's layer writer). */
+export { splitDev } from '../native';
 
 /** Seconds for utimes, to the source's microsecond (Node's utimes takes no nanoseconds). */
 function seconds(st: Stat, which: 'mtime' | 'atime'): number {

@@ -1,5 +1,5 @@
 import { pipeline, Readable, Transform } from 'stream';
-import { createHash } from 'crypto';
+import { Sha256Counter } from '../digest';
 import { DigestMismatchError, SizeMismatchError } from '../errors';
 
 export interface Expected {
@@ -16,18 +16,17 @@ const verified = new WeakMap<Readable, Expected>();
  * altered stream fails at its end. The error names `what`, the expected and the seen value.
  */
 export function verifyingStream(src: Readable, expected: Expected, what: string): Readable {
-  const h = createHash('sha256');
-  let n = 0;
+  const h = new Sha256Counter();
   const t = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      n += chunk.length;
+      const n = h.bytes + chunk.length;
       if (n > expected.size) return cb(new SizeMismatchError(what, expected.size, n));
       h.update(chunk);
       cb(null, chunk);
     },
     flush(cb) {
-      if (n !== expected.size) return cb(new SizeMismatchError(what, expected.size, n));
-      const seen = 'sha256:' + h.digest('hex');
+      if (h.bytes !== expected.size) return cb(new SizeMismatchError(what, expected.size, h.bytes));
+      const seen = h.digest();
       if (seen !== expected.digest) return cb(new DigestMismatchError(what, expected.digest, seen));
       cb();
     },

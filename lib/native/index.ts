@@ -255,6 +255,21 @@ export async function llistxattr(p: PathArg): Promise<string[]> {
   return need('llistxattr').llistxattr(p);
 }
 
+/**
+ * Every xattr of `p` itself (never following a symlink), names with values in the order the
+ * kernel lists them; [] without the addon. An xattr removed between the listing and the read is
+ * left out. The one place that reads a file's xattrs: the view, the packer and the content index.
+ */
+export function readXattrsSync(p: PathArg): Array<[string, Buffer]> {
+  if (!available()) return [];
+  const out: Array<[string, Buffer]> = [];
+  for (const name of llistxattrSync(p)) {
+    const value = lgetxattrSync(p, name);
+    if (value !== null) out.push([name, value]);
+  }
+  return out;
+}
+
 export function lremovexattrSync(p: PathArg, name: string): void {
   need('lremovexattr').lremovexattrSync(p, name);
 }
@@ -263,6 +278,12 @@ export async function lremovexattr(p: PathArg, name: string): Promise<void> {
 }
 
 /** Creates a device node or fifo: `mode` includes the type (fs.constants.S_IFCHR, S_IFBLK, S_IFIFO). */
+/** Linux's dev_t layout (the glibc major/minor macros): what mknodSync takes, from a stat's rdev. */
+export function splitDev(rdev: number | bigint): { major: number; minor: number } {
+  const r = BigInt(rdev);
+  return { major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)) };
+}
+
 export function mknodSync(p: PathArg, mode: number, major = 0, minor = 0): void {
   need('mknod').mknodSync(p, mode, major, minor);
 }

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { fsPath, readdirNamesSync } from '../names';
-import { createHash } from 'crypto';
+import { sha256OfFile } from '../digest';
 import { InUseError } from '../errors';
 import type { StorePaths } from './paths';
 import { listRecordFiles, readJsonSync, staleRecordTemps } from './records';
@@ -71,12 +71,6 @@ export interface CheckedStore {
  */
 export type Reextract = (l: LayerRecord, recorded: IndexLine[]) => Promise<string[]>;
 
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of fs.createReadStream(file, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
-  return 'sha256:' + h.digest('hex');
-}
-
 /** Temporaries of record writes whose writer is gone: beside store.json, image records and container records. */
 function staleTemps(store: CheckedStore): string[] {
   const dirs = [store.root, store.paths.imagesDir, store.paths.originsDir, ...fs.readdirSync(store.paths.containersDir).map((id) => store.paths.container(id))];
@@ -97,7 +91,7 @@ export async function fsck(store: CheckedStore, parts: StoreContributor[], opts:
   const blobs = fs.readdirSync(store.paths.blobsDir);
   const badBlobs = new Set<string>();
   for (const hex of blobs) {
-    const seen = await sha256File(path.join(store.paths.blobsDir, hex));
+    const seen = await sha256OfFile(path.join(store.paths.blobsDir, hex));
     if (seen !== 'sha256:' + hex) {
       badBlobs.add('sha256:' + hex);
       problems.push({ kind: 'blob', id: 'sha256:' + hex, message: `blob sha256:${hex} hashes to ${seen}` });

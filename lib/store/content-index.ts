@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { createHash } from 'crypto';
+import { hexOf, sha256OfFdSync } from '../digest';
 import * as native from '../native';
 import { byteOrder, fsPath, readdirNamesSync, readlinkNameSync } from '../names';
 
@@ -28,8 +28,6 @@ export type IndexLine = [
   xattrs?: Record<string, string> | null,
 ];
 
-const BUF = Buffer.allocUnsafe(1 << 20);
-
 /** Opens for reading without moving the atime (O_NOATIME: the owner or root only), else as usual. */
 function openNoAtime(p: string): number {
   try {
@@ -41,18 +39,12 @@ function openNoAtime(p: string): number {
 }
 
 function hashFile(p: string): string {
-  const h = createHash('sha256');
   const fd = openNoAtime(p);
   try {
-    for (;;) {
-      const n = fs.readSync(fd, BUF, 0, BUF.length, null);
-      if (n === 0) break;
-      h.update(BUF.subarray(0, n));
-    }
+    return hexOf(sha256OfFdSync(fd));
   } finally {
     fs.closeSync(fd);
   }
-  return h.digest('hex');
 }
 
 function typeOf(st: fs.BigIntStats): string {
@@ -62,10 +54,8 @@ function typeOf(st: fs.BigIntStats): string {
 /** The xattrs of `p` (not following a symlink), hex values by name; null without the addon. */
 function xattrsOf(p: string): Record<string, string> | null {
   if (!native.available()) return null;
-  const names = native.llistxattrSync(fsPath(p)).sort();
-  const out: Record<string, string> = {};
-  for (const n of names) out[n] = native.lgetxattrSync(fsPath(p), n)?.toString('hex') ?? '';
-  return out;
+  const entries = native.readXattrsSync(fsPath(p)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return Object.fromEntries(entries.map(([n, v]) => [n, v.toString('hex')]));
 }
 
 function lineOf(real: string, p: string, known: Map<number, string> | undefined): IndexLine {

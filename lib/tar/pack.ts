@@ -198,14 +198,8 @@ class EntryEncoder {
     } else if (st.isSymbolicLink()) {
       h = { ...base, path, type: TYPE.symlink, linkname: fs.readlinkSync(abs, { encoding: 'buffer' }) };
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-      const rdev = st.rdev;
-      h = {
-        ...base,
-        path,
-        type: st.isCharacterDevice() ? TYPE.charDevice : TYPE.blockDevice,
-        devmajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
-        devminor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
-      };
+      const { major, minor } = native.splitDev(st.rdev);
+      h = { ...base, path, type: st.isCharacterDevice() ? TYPE.charDevice : TYPE.blockDevice, devmajor: major, devminor: minor };
     } else if (st.isFIFO()) {
       h = { ...base, path, type: TYPE.fifo };
     } else {
@@ -345,14 +339,7 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
  * addon there is no way to read xattrs, and the pack carries none.
  */
 function readXattrsSync(abs: Buffer): Array<[string, Buffer]> {
-  if (!native.available()) return [];
-  const out: Array<[string, Buffer]> = [];
-  for (const name of native.llistxattrSync(abs)) {
-    if (isOverlayXattr(name)) continue;
-    const value = native.lgetxattrSync(abs, name);
-    if (value !== null) out.push([name, value]); // null: removed since it was listed
-  }
-  return out;
+  return native.readXattrsSync(abs).filter(([name]) => !isOverlayXattr(name));
 }
 
 /** lib/whiteout classifies with ordinary (number) stats. */

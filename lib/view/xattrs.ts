@@ -4,15 +4,8 @@ import { byteOrder, fsArg } from '../names';
 
 /** Every xattr of `real` itself (never following a symlink) except overlay's own, sorted by name; {} without the addon. */
 export function xattrsOf(path: string | Buffer): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
-  if (!native.available()) return out;
-  const real = fsArg(path);
-  for (const name of native.llistxattrSync(real).sort(byteOrder)) {
-    if (isOverlayXattr(name)) continue;
-    const v = native.lgetxattrSync(real, name);
-    if (v !== null) out[name] = v;
-  }
-  return out;
+  const kept = native.readXattrsSync(fsArg(path)).filter(([name]) => !isOverlayXattr(name));
+  return Object.fromEntries(kept.sort((a, b) => byteOrder(a[0], b[0])));
 }
 
 /** xattrsOf off the main thread (the addon's calls run on the libuv pool). */

@@ -6,7 +6,7 @@ import { UnionView } from '../../view';
 import type { MaterialiseJob, MaterialiseProgress, MaterialiseResult } from './materialise.protocol';
 import { FileCopier } from '../file-copy';
 import { FileThread } from './materialise-files';
-import { Attributes, metaOf, splitDev } from '../attributes';
+import { Attributes, metaOf } from '../attributes';
 import type { EntryMeta, NewOwner } from '../attributes';
 
 type Stat = fs.Stats | fs.BigIntStats;
@@ -110,7 +110,7 @@ export async function materialise(job: MaterialiseJob, post?: (m: MaterialisePro
       } else if (st.isSymbolicLink()) {
         fs.symlinkSync(fs.readlinkSync(fsPath(e.realPath), { encoding: 'buffer' }), fsPath(dest));
       } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
-        const { major, minor } = splitDev(st.rdev);
+        const { major, minor } = native.splitDev(st.rdev);
         native.mknodSync(fsPath(dest), Number(st.mode) & 0o170000, major, minor);
       } else {
         // sockets belong to a running process, not to a filesystem image
