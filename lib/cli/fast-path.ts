@@ -1,19 +1,26 @@
 import type { CliContext } from './context';
 import type { CreateFlags } from './commands/create';
+import type { RunFlags } from './commands/run';
 // drivers/types.ts loads nothing at run time: the list costs the fast path no module of note
 import { DRIVER_CHOICES } from '../types';
 
 /**
- * The most frequent command lines, `create`, `mount` and `umount`, read without commander: loading it
+ * The most frequent command lines, `create`, `mount`, `umount` and `run`, read without commander: loading it
  * costs a short command about as much as the command's own work. Only plain, unambiguous lines
  * are taken: long options with a value (`--store DIR` or `--store=DIR`, no value that starts
- * with '-', none given twice), `--json`, `--read-only` and `--mount` flags, and exactly the operands the
- * command wants (one, or for `umount` one or more). Anything else (help, version, short options, `--`, a bad driver, a missing
+ * with '-', none given twice), `--json`, `--read-only`, `--mount`, `--rm` and `--commit` flags, and exactly the operands the
+ * command wants (one, or for `umount` one or more; for `run` the image, and everything after it
+ * is the command's, as `separateCommand` gives it to commander, a `--` right after it dropped). Anything else (help, version, short options, `--`, a bad driver, a missing
  * operand, an unknown option) returns null and goes to commander, which decides what it means
  * and words any usage error; what is taken here runs the same action commander would call,
  * with the same values.
  */
-export type FastCommand = { store?: string; json: boolean } & ({ command: 'create'; operand: string; flags: CreateFlags } | { command: 'mount'; operand: string } | { command: 'umount'; operand: string[] });
+export type FastCommand = { store?: string; json: boolean } & (
+  | { command: 'create'; operand: string; flags: CreateFlags }
+  | { command: 'mount'; operand: string }
+  | { command: 'umount'; operand: string[] }
+  | { command: 'run'; operand: string; args: string[]; flags: RunFlags }
+);
 
 type Spec = Record<string, 'value' | 'flag'>;
 
@@ -22,15 +29,25 @@ const COMMANDS: Record<string, Spec> = {
   create: { driver: 'value', name: 'value', 'read-only': 'flag', mount: 'flag' },
   mount: {},
   umount: {},
+  // -e, -w, -u and -t are short options: such lines go to commander
+  run: { rm: 'flag', commit: 'flag', 'read-only': 'flag', name: 'value', driver: 'value', runtime: 'value', env: 'value', workdir: 'value', user: 'value', entrypoint: 'value' },
 };
 
 export function parseFastPath(argv: string[]): FastCommand | null {
   let command: string | undefined;
   const operands: string[] = [];
   const opts = new Map<string, string | true>();
+  let rest: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('-')) {
+      if (command === 'run') {
+        // the image; what follows is the command's own, options and all
+        operands.push(arg);
+        rest = argv.slice(i + 1);
+        if (rest[0] === '--') rest = rest.slice(1);
+        break;
+      }
       if (command !== undefined) operands.push(arg);
       else if (Object.prototype.hasOwnProperty.call(COMMANDS, arg)) command = arg;
       else return null;
@@ -60,6 +77,13 @@ export function parseFastPath(argv: string[]): FastCommand | null {
   if (command === 'mount') return { store, json, command: 'mount', operand };
   const driver = (opts.get('driver') as string | undefined) ?? 'auto';
   if (!(DRIVER_CHOICES as readonly string[]).includes(driver)) return null;
+  if (command === 'run') {
+    // as commander gives them: flags true or absent, -e a list (one at most here), the driver defaulted
+    const flags: RunFlags = { driver: driver as RunFlags['driver'], env: opts.has('env') ? [opts.get('env') as string] : [] };
+    for (const [name, key] of [['rm', 'rm'], ['commit', 'commit'], ['read-only', 'readOnly']] as const) if (opts.has(name)) flags[key] = true;
+    for (const key of ['name', 'runtime', 'workdir', 'user', 'entrypoint'] as const) if (opts.has(key)) flags[key] = opts.get(key) as string;
+    return { store, json, command: 'run', operand, args: rest ?? [], flags };
+  }
   const flags: CreateFlags = { driver: driver as CreateFlags['driver'] };
   if (opts.has('name')) flags.name = opts.get('name') as string;
   if (opts.has('read-only')) flags.readOnly = true;
@@ -72,6 +96,7 @@ export function runFast(fast: FastCommand, ctx: CliContext): Promise<void> {
   ctx.storeDir = fast.store;
   ctx.json = fast.json;
   if (fast.command === 'umount') return (require('./commands/umount') as typeof import('./commands/umount')).umount(ctx, fast.operand);
+  if (fast.command === 'run') return (require('./commands/run') as typeof import('./commands/run')).run(ctx, fast.operand, fast.args, fast.flags);
   if (fast.command === 'mount') return (require('./commands/mount') as typeof import('./commands/mount')).mount(ctx, fast.operand);
   return (require('./commands/create') as typeof import('./commands/create')).create(ctx, fast.operand, fast.flags);
 }

@@ -2,6 +2,7 @@ import * as path from 'path';
 import type { Command } from 'commander';
 import { parseFastPath } from '../../lib/cli/fast-path';
 import { buildProgram } from '../../lib/cli/program';
+import { separateCommand } from '../../lib/cli/commands/run';
 import { DRIVER_CHOICES as CLI_DRIVERS } from '../../lib/cli/commands/create';
 import { DRIVER_CHOICES } from '../../lib/drivers';
 import type { CliContext } from '../../lib/cli/context';
@@ -86,6 +87,55 @@ const left: string[][] = [
   ['rm', 'x'],
   ['--store', '-s', 'mount', 'x'],
 ];
+
+/** What commander gives `run`'s action (after separateCommand, as runProgram does). */
+async function runViaCommander(argv: string[]): Promise<Record<string, unknown>> {
+  const ctx: CliContext = { json: false, store: () => Promise.reject(new Error('not in this test')), print: () => undefined, info: () => undefined, warn: () => undefined };
+  const program = buildProgram(ctx, argv);
+  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  let called: Record<string, unknown> | undefined;
+  for (const c of program.commands) c.configureOutput({ writeErr: () => undefined, writeOut: () => undefined }).action((operand: string, args: string[], flags: Record<string, unknown>) => (called = { operand, args, flags: { ...flags } }));
+  await program.parseAsync(separateCommand(argv, 'run', 1), { from: 'user' });
+  return { ...called, store: ctx.storeDir, json: ctx.json };
+}
+
+/** `run` lines the fast path takes: everything after the image is the command's. */
+const runTaken: string[][] = [
+  ['run', 'img', 'true'],
+  ['run', '--rm', 'img'],
+  ['--store', '/s', 'run', '--rm', '--driver', 'overlay', 'img:latest', 'sh', '-c', 'echo $X; exit 3'],
+  ['--json', 'run', '--name', 'web', '--runtime', 'crun', '--read-only', '--commit', C, '--', 'ls', '-l', '--', '-x'],
+  ['run', '--env', 'A=1', '--workdir', '/tmp', '--user', '1000:1000', '--entrypoint', '["sh","-c"]', 'img', 'echo', '--rm'],
+  ['run', '--store=/s', '--entrypoint=echo', 'img', '--json', '--store', '/t'],
+];
+
+/** `run` lines left to commander. */
+const runLeft: string[][] = [
+  ['run'],
+  ['run', '--rm'],
+  ['run', '-e', 'A=1', 'img', 'true'],
+  ['run', '-t', 'img', 'sh'],
+  ['run', '--tty', 'img', 'sh'],
+  ['run', '--env', 'A=1', '--env', 'B=2', 'img'],
+  ['run', '--entrypoint', '', 'img', 'x'],
+  ['run', '--driver', 'zfs', 'img'],
+  ['run', '--help'],
+  ['run', '--', 'img', 'true'],
+  ['run', '--rm=1', 'img'],
+];
+
+describe('the CLI fast path: run', () => {
+  test.each(runTaken.map((a) => [a.join(' '), a]))('takes `%s` exactly as commander reads it', async (_l, argv) => {
+    const fast = parseFastPath(argv as string[]);
+    expect(fast).not.toBeNull();
+    if (fast!.command !== 'run') throw new Error(`read as ${fast!.command}`);
+    expect(await runViaCommander(argv as string[])).toEqual({ operand: fast!.operand, args: fast!.args, flags: fast!.flags, store: fast!.store, json: fast!.json });
+  });
+
+  test.each(runLeft.map((a) => [a.join(' '), a]))('leaves `%s` to commander', (_l, argv) => {
+    expect(parseFastPath(argv as string[])).toBeNull();
+  });
+});
 
 describe('the CLI fast path', () => {
   test.each(taken.map((a) => [a.join(' '), a]))('takes `%s` exactly as commander reads it', async (_l, argv) => {

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+// commander loads only to register (the fast path runs `run` without it: lib/cli/fast-path.ts)
+import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import type { LayerStore } from '../../layer-store';
 import type { Container } from '../../container';
@@ -8,7 +9,8 @@ import { imageOf } from '../image-ref';
 import { DRIVER_CHOICES } from '../../types';
 import type { DriverChoice } from '../../types';
 
-interface RunFlags {
+/** The options of `run`, as commander gives them to the action. */
+export interface RunFlags {
   name?: string;
   rm?: boolean;
   driver: DriverChoice;
@@ -33,7 +35,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--rm', 'remove the container when the process ends')
     .addOption(cmd.createOption('--driver <driver>', 'driver of a new container').choices([...DRIVER_CHOICES]).default('auto'))
     .option('--runtime <runtime>', 'runc (default), crun, or the path of an OCI runtime')
-    .addOption(new Option('-e, --env <K=V>', 'set an environment variable (repeatable)').argParser((v: string, prev: string[]) => [...prev, v]).default([]))
+    .addOption(cmd.createOption('-e, --env <K=V>', 'set an environment variable (repeatable)').argParser((v: string, prev: string[]) => [...prev, v]).default([]))
     .option('-w, --workdir <dir>', "the process's working directory (replaces WorkingDir)")
     .option('-u, --user <user[:group]>', 'the user to run as (replaces User)')
     .option('--entrypoint <json-or-word>', 'replaces the Entrypoint: a JSON list, or one word')
@@ -43,7 +45,8 @@ export function register(program: Command, ctx: CliContext): void {
     .action((ref: string, command: string[], opts: RunFlags) => run(ctx, ref, command, opts));
 }
 
-async function run(ctx: CliContext, ref: string, command: string[], opts: RunFlags): Promise<void> {
+/** `layerfs run`: also run without commander by the fast path (lib/cli/fast-path.ts). */
+export async function run(ctx: CliContext, ref: string, command: string[], opts: RunFlags): Promise<void> {
   for (const e of opts.env) if (!/^[^=]+=/.test(e)) throw new UsageError(`bad --env ${JSON.stringify(e)}: expected NAME=VALUE`);
   const entrypoint = opts.entrypoint === undefined ? undefined : parseEntrypoint(opts.entrypoint);
   const store = await ctx.store();
