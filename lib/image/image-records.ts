@@ -77,6 +77,15 @@ export function saveImageRecord(store: StoreCore, record: ImageRecord, opts: Sav
   }
 }
 
+/**
+ * Was the record under `name` made from `source` (a pull of that reference)? Such a record is
+ * the tag's own: pulling the tag again may move it to what the tag names now, where a record
+ * made any other way (an import, a tag, a pull of another reference) is replaced only if asked.
+ */
+export function recordMadeFrom(store: StoreCore, name: string, source: string): boolean {
+  return readJsonSync<ImageRecord>(store.paths.image(checkImageName(name)))?.source === source;
+}
+
 export function getImageSync(store: StoreCore, name: string): ImageRecord {
   const r = readJsonSync<ImageRecord>(store.paths.image(name));
   if (!r) throw new NotFoundError(name, `no image named ${JSON.stringify(name)} in the store`);

@@ -1,5 +1,6 @@
 import type { LayerCore } from '../layers';
 import { importOpenedImage } from '../image/store-image';
+import { recordMadeFrom } from '../image/image-records';
 import type { ImageRecord } from '../image/image-records';
 import type { ImportLayersOptions } from '../image/import-layers';
 import type { OpenedImage, Platform } from '../image/types';
@@ -12,7 +13,11 @@ export interface PullOptions extends ImportLayersOptions {
   name?: string;
   /** which image of a multi-platform index; default: this machine's */
   platform?: Platform;
-  /** replace an image of that name (default true: a tag pulled again names what the tag names now) */
+  /**
+   * replace another image of that name. Default: only a record this reference made (a tag
+   * pulled again names what the tag names now); a name held by any other image is LAYERFS_EXISTS
+   * before any layer is read.
+   */
   replace?: boolean;
   /** the layers' blob digests, bottom first, once the manifest is read (a progress display names its rows by them) */
   onManifest?: (layerDigests: string[]) => void;
@@ -62,7 +67,7 @@ export async function pullImage(store: LayerCore, endpoints: PullEndpoint[], whe
   const { img, at } = await openFirst(endpoints, where, opts);
   try {
     opts.onManifest?.(img.layers.map((l) => l.descriptor.digest));
-    const rec = await importOpenedImage(store, img, { ...opts, replace: opts.replace ?? true, jobs: opts.jobs ?? 4, source: where });
+    const rec = await importOpenedImage(store, img, { ...opts, replace: opts.replace ?? recordMadeFrom(store, opts.name, where), jobs: opts.jobs ?? 4, source: where });
     // where each blob can be found again: a push to another repository of that registry mounts it
     for (const d of [rec.configDigest, ...rec.layers.map((l) => l.digest)]) addBlobOrigin(store.paths, d, { registry: at.host, repository: at.repository });
     return { ...rec, from: `${at.host}/${at.repository}` };

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as http from 'http';
 import * as net from 'net';
 
@@ -233,4 +235,21 @@ export class FakeRegistry {
     res.writeHead(200, headers);
     res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: list }));
   }
+}
+
+/** Every blob of an OCI layout directory into the fake registry (manifests and indexes as manifests, by digest; the rest as blobs), and index.json as `repo:tag`. */
+export function serveLayout(fake: FakeRegistry, dir: string, repo: string, tag: string): void {
+  const blobs = path.join(dir, 'blobs', 'sha256');
+  for (const hex of fs.readdirSync(blobs)) {
+    const body = fs.readFileSync(path.join(blobs, hex));
+    let type: unknown;
+    try {
+      type = JSON.parse(body.toString()).mediaType;
+    } catch {
+      /* a layer */
+    }
+    if (typeof type === 'string' && /manifest|index/.test(type)) fake.putManifest(repo, `sha256:${hex}`, type, body);
+    else fake.putBlob(body);
+  }
+  fake.putManifest(repo, tag, 'application/vnd.oci.image.index.v1+json', fs.readFileSync(path.join(dir, 'index.json')));
 }

@@ -1,6 +1,5 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { spawn } from 'child_process';
 import { hostPlatform, OCI_INDEX, openImage } from '../../lib/image';
 import { MAX_NESTING } from '../../lib/image/select';
 import { LayerStore } from '../../lib/layer-store';
@@ -9,9 +8,9 @@ import { copyImage } from '../../lib/registry/copy';
 import { MAX_INDEX_BYTES } from '../../lib/registry/remote-image';
 import { describeIf } from '../fixtures/peers';
 import { useTempDir } from '../fixtures/tmp';
-import { CLI } from '../cli/run-cli';
+import { layerfsAsync as cli } from '../cli/run-cli';
 import { emptyImage, HandLayout, platformImage } from '../image/image-forms';
-import { FakeRegistry } from './fake-registry';
+import { FakeRegistry, serveLayout } from './fake-registry';
 
 /**
  * Issue 19, "Platform selection", for images a registry serves: `pull` and `copy` choose the
@@ -23,35 +22,6 @@ import { FakeRegistry } from './fake-registry';
  */
 
 const plain = { tlsVerify: false };
-
-/** Every blob of a hand-made layout into the fake registry: manifests and indexes as manifests (by digest), the rest as blobs; index.json's list as the tag. */
-function serve(fake: FakeRegistry, l: HandLayout, repo: string, tag: string): void {
-  const dir = path.join(l.dir, 'blobs', 'sha256');
-  for (const hex of fs.readdirSync(dir)) {
-    const body = fs.readFileSync(path.join(dir, hex));
-    let type: unknown;
-    try {
-      type = JSON.parse(body.toString()).mediaType;
-    } catch {
-      /* a layer */
-    }
-    if (typeof type === 'string' && /manifest|index/.test(type)) fake.putManifest(repo, `sha256:${hex}`, type, body);
-    else fake.putBlob(body);
-  }
-  fake.putManifest(repo, tag, OCI_INDEX, fs.readFileSync(l.indexPath));
-}
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describeIf(['tar'])('pull and copy from a registry: choosing by platform', () => {
   const tmp = useTempDir('registry-platform');
@@ -69,11 +39,11 @@ describeIf(['tar'])('pull and copy from a registry: choosing by platform', () =>
       platformImage(l, { os: 'linux', architecture: host.architecture, ...(host.variant ? { variant: host.variant } : {}) }),
     ];
     l.setIndex(images);
-    serve(fake, l, 'multi/app', 'v1');
+    serveLayout(fake, l.dir, 'multi/app', 'v1');
     // nested: an index whose one entry is an index
     const n = new HandLayout(path.join(tmp(), 'nested'));
     n.setIndex([n.putJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [platformImage(n, { os: 'linux', architecture: 'arm', variant: 'v6' }), platformImage(n, { os: 'linux', architecture: 'arm', variant: 'v7' })] }, OCI_INDEX)]);
-    serve(fake, n, 'nested/app', 'v1');
+    serveLayout(fake, n.dir, 'nested/app', 'v1');
   }, 60_000);
   afterAll(() => fake?.close());
 
@@ -101,7 +71,7 @@ describeIf(['tar'])('pull and copy from a registry: choosing by platform', () =>
       const m = platformImage(l, { os: 'linux', architecture: other });
       l.setIndex([nested ? l.putJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [m] }, OCI_INDEX) : m]);
       const repo = nested ? 'only/nested' : 'only/flat';
-      serve(fake, l, repo, 'v1');
+      serveLayout(fake, l.dir, repo, 'v1');
       const s = await store();
       const e = await s.pull(`${fake.host}/${repo}:v1`, plain).catch((x) => x);
       expect({ nested, code: e.code }).toEqual({ nested, code: 'LAYERFS_NOT_FOUND' });
@@ -151,7 +121,7 @@ describeIf(['tar'])('pull and copy from a registry: choosing by platform', () =>
     let below: unknown = m;
     for (let level = 0; level < 3; level++) below = l.putJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: Array(16).fill(below) }, OCI_INDEX);
     l.setIndex(Array(16).fill(below));
-    serve(fake, l, 'bomb/app', 'v1');
+    serveLayout(fake, l.dir, 'bomb/app', 'v1');
     const before = fake.log.length;
     const s = await store();
     expect((await s.pull(`${fake.host}/bomb/app:v1`, plain)).manifestDigest).toBe(m.digest);
@@ -163,7 +133,7 @@ describeIf(['tar'])('pull and copy from a registry: choosing by platform', () =>
     let b: unknown = emptyImage(d, { architecture: host.architecture });
     for (let level = 0; level < MAX_NESTING + 2; level++) b = d.putJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [b] }, OCI_INDEX);
     d.setIndex([b]);
-    serve(fake, d, 'deep/app', 'v1');
+    serveLayout(fake, d.dir, 'deep/app', 'v1');
     const e = await s.pull(`${fake.host}/deep/app:v1`, plain).catch((x) => x);
     expect(e).toMatchObject({ code: 'LAYERFS_LIMIT' });
     expect(e.message).toContain(`nest more than ${MAX_NESTING} deep (the limit on nesting)`);
@@ -175,7 +145,7 @@ describeIf(['tar'])('pull and copy from a registry: choosing by platform', () =>
     // each a distinct index of 3 MiB (an annotation pads it), listing the one image: the image alone would be chosen
     const big = Array.from({ length: 8 }, (_, i) => l.putJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [m], annotations: { pad: String(i).repeat(3 << 20) } }, OCI_INDEX));
     l.setIndex([m, ...big]);
-    serve(fake, l, 'wide/app', 'v1');
+    serveLayout(fake, l.dir, 'wide/app', 'v1');
     const before = fake.log.length;
     const e = await (await store()).pull(`${fake.host}/wide/app:v1`, plain).catch((x) => x);
     expect(e).toMatchObject({ code: 'LAYERFS_LIMIT' });

@@ -17,8 +17,9 @@ export function register(program: Command, ctx: CliContext): void {
       .description('pull an image from a registry into the store: layers stream straight into the store, verified, as `image import` makes them')
       .argument('<ref>', '[docker://]HOST[:PORT]/REPO[:TAG|@sha256:…] (a bare REPO[:TAG] is on Docker Hub)')
       .option('--name <name>', 'name to give the image in the store (default: the reference as given)')
+      .option('--replace', 'replace another image of that name (a pull of the same reference moves its own record without it)')
       .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)'),
-  ).action(async (ref: string, o: TransferFlags & { name?: string; platform?: string }) => {
+  ).action(async (ref: string, o: TransferFlags & { name?: string; platform?: string; replace?: boolean }) => {
     const platform = o.platform === undefined ? undefined : platformFlag(o.platform);
     const store = await ctx.store();
     const { blobBars } = require('../blob-bars') as typeof import('../blob-bars');
@@ -28,6 +29,7 @@ export function register(program: Command, ctx: CliContext): void {
       .pull(ref, {
         ...(await connectOpts(o)),
         name: o.name,
+        replace: o.replace,
         platform,
         onLayerProgress: (i, ev) => {
           const d = digests[i] ?? `layer ${i}`;
