@@ -77,6 +77,12 @@ describeIf(why === null, why ?? '')('bin/layerfs enters the holder itself: one N
       ok(binAs(u, ['ls'], { env: { ...env(), LAYERFS_STORE: 'rel-store' } }), 'LAYERFS_STORE');
       expect(nodes()).toEqual([holderNs(path.join(u.home, 'rel-store'))]);
       expect(holderNs(path.join(u.home, 'rel-store'))).not.toBe(holderNs());
+      // after run, bundle or unshare the words may be the command's own: a --store there is not taken
+      const run = binAs(u, ['run', 'no-such-image', 'true', '--store=rel-store'], { env: env() });
+      expect([run.status, run.stderr]).not.toEqual([run.status, expect.stringContaining('bin/layerfs entered')]);
+      expect(nodes()[0]).toBe(fs.readlinkSync('/proc/self/ns/user'));
+      ok(binAs(u, ['unshare', 'sh', '-c', 'exit 0', '--store=rel-store'], { env: env() }), 'unshare with --store as its operand');
+      expect(nodes()[0]).toBe(fs.readlinkSync('/proc/self/ns/user'));
       // a command line it does not read as the CLI would (the store given twice) goes to Node outside
       ok(binAs(u, ['--store', 'rel-store', '--store', 'rel-store', 'ls'], { env: env() }), 'the store twice');
       expect(nodes()[0]).toBe(fs.readlinkSync('/proc/self/ns/user'));
