@@ -4,7 +4,7 @@ import * as native from '../native';
 import { fsPath, nameOfBytes } from '../names';
 import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError, UserNamespaceError } from '../errors';
 import { inUserNamespace } from '../userns/identity';
-import { OWNER_XATTR, encodeOwner, singleIdNamespace } from '../userns/owner-xattr';
+import { OWNER_XATTR, DEVICE_XATTR, encodeOwner, encodeDevice, singleIdNamespace } from '../userns/owner-xattr';
 import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../types';
 import type { UnionView } from '../view';
@@ -60,6 +60,8 @@ export class LayerApplier {
   private readonly oci: boolean;
   private readonly root: Buffer;
   private readonly canMknod: boolean;
+  /** root of a user namespace: a device becomes an empty file that says what it stands for (DEVICE_XATTR) */
+  private readonly devicePlaceholders: boolean;
   private readonly addon: boolean;
   private openFd: number | null = null;
   /** Implicit parent directories waiting for the lower chain (when it is given late, see setLower): their depth. */
@@ -113,6 +115,7 @@ export class LayerApplier {
     this.addon = native.addonStatus().available;
     // root in a user namespace may make whiteouts (0/0) but no real device
     this.canMknod = process.getuid?.() === 0 && this.addon && !inUserNamespace();
+    this.devicePlaceholders = !this.canMknod && this.addon && process.getuid?.() === 0;
   }
 
   /** The reader's callback: applies one entry, returning where its data goes (regular files). */
@@ -403,6 +406,14 @@ export class LayerApplier {
   private special(k: string, real: Buffer, h: TarHeader, entry: string): void {
     if (h.type === 'char' && h.devmajor === 0 && h.devminor === 0) throw new UnsafePathError(entry, 'a character device 0/0 is an overlay whiteout, not a layer entry');
     this.clear(k); // later wins, even when this one is skipped
+    if (h.type !== 'fifo' && !this.canMknod && this.devicePlaceholders) {
+      // the file is made with no permissions, and gets the device's once it holds the record
+      fs.closeSync(fs.openSync(real, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, 0));
+      native.lsetxattrSync(real, DEVICE_XATTR, encodeDevice({ type: h.type === 'char' ? 'char' : 'block', major: h.devmajor, minor: h.devminor }));
+      this.index.set(k, 'other');
+      this.metadata(real, h, entry, true);
+      return;
+    }
     const skip = h.type === 'fifo' ? (this.addon ? null : 'creating fifos needs the native addon') : this.canMknod ? null : this.addon && process.getuid?.() === 0 ? 'a user namespace cannot create devices' : 'creating devices needs root and the native addon';
     if (skip !== null) {
       this.index.set(k, 'skipped');
@@ -474,6 +485,7 @@ export class LayerApplier {
     for (const [name, value] of h.xattrs) {
       if (isOverlayXattr(name)) continue; // overlayfs's own: a layer may not forge whiteouts, redirects or metacopy
       if (single && name === OWNER_XATTR) continue; // the tar header says the owner: a layer's own copy is not obeyed
+      if (name === DEVICE_XATTR) continue; // the tar header says what is a device
       try {
         native.lsetxattrSync(real, name, value);
       } catch (e) {

@@ -21,7 +21,8 @@
 import * as fs from 'fs';
 import { BadTarError, ChangedMeanwhileError, InvalidArgumentError, UnsafePathError } from '../errors';
 import type { WhiteoutFormatName } from '../types';
-import { OWNER_XATTR, decodeOwner, singleIdNamespace } from '../userns/owner-xattr';
+import { OWNER_XATTR, DEVICE_XATTR, decodeOwner, decodeDevice, singleIdNamespace } from '../userns/owner-xattr';
+import { inUserNamespace } from '../userns/identity';
 import { whiteoutFormat, isOverlayXattr, looksLikeWhiteout, WHITEOUT_NAME_REASON, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import * as native from '../native';
 import { nameBytes, nameOfBytes } from '../names';
@@ -205,7 +206,18 @@ class EntryEncoder {
     } else {
       return null;
     }
-    h.xattrs = readXattrsSync(abs);
+    const xattrs = readXattrsSync(abs);
+    h.xattrs = xattrs;
+    const dev = xattrs.findIndex(([n]) => n === DEVICE_XATTR);
+    if (dev >= 0) {
+      // a device extracted in a user namespace (lib/userns/owner-xattr.ts): the entry is the device, the record stays behind
+      const d = h.type === TYPE.file && inUserNamespace() ? decodeDevice(xattrs[dev][1]) : null;
+      if (d) {
+        Object.assign(h, { type: d.type === 'char' ? TYPE.charDevice : TYPE.blockDevice, size: 0, devmajor: d.major, devminor: d.minor });
+        file = undefined;
+      }
+      xattrs.splice(dev, 1);
+    }
     if (singleIdNamespace() && !this.opts.owner) {
       // single-uid mode: the owner the image gave is kept in an xattr (lib/userns/owner-xattr.ts), which stays behind
       const i = h.xattrs.findIndex(([n]) => n === OWNER_XATTR);

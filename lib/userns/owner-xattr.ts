@@ -70,3 +70,35 @@ export function singleIdNamespace(): boolean {
   }
   return single;
 }
+
+/**
+ * In a user namespace no device node can be made (mknod(2) needs CAP_MKNOD of the initial
+ * namespace). umoci then extracts an empty file in its place, with a warning, and loses the
+ * device when it repacks (a TODO of its tar_extract.go: "the concept of a fake block device in
+ * user.rootlesscontainers"). Here the empty file keeps the device's permission bits, owner
+ * (OWNER_XATTR in single-uid mode), times and xattrs, and this xattr says what it stands for:
+ * `c MAJOR MINOR` or `b MAJOR MINOR`. A pack in a user namespace (diff, commit, export, fsck's
+ * re-pack) gives the device entry back. Like OWNER_XATTR it is bookkeeping, never layer content:
+ * a layer that carries it is not obeyed, and a pack leaves it out.
+ */
+export const DEVICE_XATTR = 'user.layerfs.device';
+
+export interface DeviceNode {
+  type: 'char' | 'block';
+  major: number;
+  minor: number;
+}
+
+export function encodeDevice(d: DeviceNode): Buffer {
+  return Buffer.from(`${d.type === 'char' ? 'c' : 'b'} ${d.major} ${d.minor}`, 'latin1');
+}
+
+/** The device a placeholder stands for; null for a value that is not `c|b MAJOR MINOR`. */
+export function decodeDevice(b: Buffer): DeviceNode | null {
+  const m = /^([cb]) (0|[1-9][0-9]{0,9}) (0|[1-9][0-9]{0,9})$/.exec(b.toString('latin1'));
+  if (!m) return null;
+  const major = Number(m[2]);
+  const minor = Number(m[3]);
+  if (major > 0xfffff || minor > 0xfffff) return null;
+  return { type: m[1] === 'c' ? 'char' : 'block', major, minor };
+}
