@@ -3,6 +3,8 @@
  * module it comes from. test/architecture/public-face.test.ts holds the list; what the modules
  * mark internal (the JSDoc tag) is left out of the published typings (stripInternal).
  */
+import { lazy } from './lazy';
+
 export { LayerStore } from './layer-store';
 export {
   LayerfsError, UnsafePathError, DigestMismatchError, SizeMismatchError, BadTarError, LimitExceededError, NotFoundError, ExistsError,
@@ -47,7 +49,7 @@ export type { LayersReportData, LayersReportOptions, ReportLayer, ReportLayerEnt
  * these, not with the library: a program that only mounts containers never needs it.
  */
 type ImageModule = typeof import('./image');
-const image = (): ImageModule => require('./image') as ImageModule;
+const image = lazy<ImageModule>(() => require('./image'));
 
 /** Opens an OCI layout, oci-archive or docker-archive (PATH or PATH:TAG) for reading. */
 function openImage(...args: Parameters<ImageModule['openImage']>): ReturnType<ImageModule['openImage']> {

@@ -12,24 +12,24 @@ import { InvalidArgumentError } from './errors';
 import { isDigest } from './digest';
 import type { BuildLayerOptions, BuiltLayer, BuildImageOptions } from './build';
 import type { Compression } from './types';
+import { lazy } from './lazy';
+
+const registryConnect = lazy<typeof import('./registry/connect')>(() => require('./registry/connect'));
+const registryPull = lazy<typeof import('./registry/pull')>(() => require('./registry/pull'));
+const registryPush = lazy<typeof import('./registry/push')>(() => require('./registry/push'));
+const rawModule = lazy<typeof import('./image/raw')>(() => require('./image/raw'));
+const containerCheckModule = lazy<typeof import('./container/check')>(() => require('./container/check'));
+const imageCheckModule = lazy<typeof import('./image/check')>(() => require('./image/check'));
 
 /*
  * The upper parts are loaded on first use, not with this module: a short-lived process (one
  * `layerfs` command) pays only for what it runs. Images and builds bring tar streams, globbing
  * and writers that mounting a container never needs.
  */
-type ContainerModule = typeof import('./container');
-type ImageModule = typeof import('./image');
 type BuildModule = typeof import('./build');
-let containerModule: ContainerModule | undefined;
-let imageModule: ImageModule | undefined;
-let buildModule: BuildModule | undefined;
-const containers = (): ContainerModule => (containerModule ??= require('./container') as ContainerModule);
-const images = (): ImageModule => (imageModule ??= require('./image') as ImageModule);
-const builds = (): BuildModule => (buildModule ??= require('./build') as BuildModule);
-const registryConnect = () => require('./registry/connect') as typeof import('./registry/connect');
-const registryPull = () => require('./registry/pull') as typeof import('./registry/pull');
-const registryPush = () => require('./registry/push') as typeof import('./registry/push');
+const containers = lazy<typeof import('./container')>(() => require('./container'));
+const images = lazy<typeof import('./image')>(() => require('./image'));
+const builds = lazy<BuildModule>(() => require('./build'));
 
 export type StorePullOptions = PullOptions & ConnectOptions;
 export type StorePushOptions = PushOptions & ConnectOptions & ChainImageOptions & { compression?: Compression };
@@ -161,7 +161,7 @@ export class LayerStore extends LayerCore {
     if (typeof source === 'string' && !opts.from && !(isDigest(source) && this.hasLayer(source)) && hasImage(this, source)) {
       const rec = getImageSync(this, source);
       // the manifest and config the store kept from its pull or import: sent as they are
-      src = { config: rec.config, layers: rec.layers, raw: (require('./image/raw') as typeof import('./image/raw')).storedRawImage(this, rec) };
+      src = { config: rec.config, layers: rec.layers, raw: rawModule().storedRawImage(this, rec) };
       chainId = rec.chain;
     } else {
       // every argument is checked before the container is committed: a bad one changes nothing
@@ -208,8 +208,8 @@ export class LayerStore extends LayerCore {
 
   /** Containers and images hold chains: fsck checks them, gc and removeLayer keep what they use. */
   protected contributors(): StoreContributor[] {
-    const { containerContributor } = require('./container/check') as typeof import('./container/check');
-    const { imageContributor } = require('./image/check') as typeof import('./image/check');
+    const { containerContributor } = containerCheckModule();
+    const { imageContributor } = imageCheckModule();
     return [containerContributor(this), imageContributor(this)];
   }
 

@@ -1,5 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { lazy } from '../lazy';
+
+const vmModule = lazy<typeof import('vm')>(() => require('vm'));
+const moduleModule = lazy<typeof import('module')>(() => require('module'));
+const mainModule = lazy<typeof import('./main')>(() => require('./main'));
 
 /*
  * What bin/layerfs starts. A short command costs mostly Node's start plus loading the CLI, so
@@ -46,8 +51,8 @@ function loadBundle(argv: string[]): Main | string {
   }
   const build = BUILD_LINE.exec(src)?.[1];
   if (!build) return `${file} does not name its build on its first line, or is not wrapped on its second (run \`npm run build\`)`;
-  const vm = require('vm') as typeof import('vm');
-  const Module = require('module') as typeof import('module');
+  const vm = vmModule();
+  const Module = moduleModule();
   const cache = cachePath(build, argv);
   let cachedData: Buffer | undefined;
   try {
@@ -88,5 +93,5 @@ export function start(argv: string[]): Promise<void> {
       return Promise.resolve();
     }
   }
-  return (require('./main') as typeof import('./main')).main(argv);
+  return mainModule().main(argv);
 }

@@ -1,8 +1,14 @@
 import type { CliContext } from './context';
 import type { CreateFlags } from './commands/create';
 import type { RunFlags } from './commands/run';
-// drivers/types.ts loads nothing at run time: the list costs the fast path no module of note
+// lib/types.ts loads nothing at run time: the list costs the fast path no module of note
 import { DRIVER_CHOICES } from '../types';
+import { lazy } from '../lazy';
+
+const umountModule = lazy<typeof import('./commands/umount')>(() => require('./commands/umount'));
+const runModule = lazy<typeof import('./commands/run')>(() => require('./commands/run'));
+const mountModule = lazy<typeof import('./commands/mount')>(() => require('./commands/mount'));
+const createModule = lazy<typeof import('./commands/create')>(() => require('./commands/create'));
 
 /**
  * The most frequent command lines, `create`, `mount`, `umount` and `run`, read without commander: loading it
@@ -95,8 +101,8 @@ export function parseFastPath(argv: string[]): FastCommand | null {
 export function runFast(fast: FastCommand, ctx: CliContext): Promise<void> {
   ctx.storeDir = fast.store;
   ctx.json = fast.json;
-  if (fast.command === 'umount') return (require('./commands/umount') as typeof import('./commands/umount')).umount(ctx, fast.operand);
-  if (fast.command === 'run') return (require('./commands/run') as typeof import('./commands/run')).run(ctx, fast.operand, fast.args, fast.flags);
-  if (fast.command === 'mount') return (require('./commands/mount') as typeof import('./commands/mount')).mount(ctx, fast.operand);
-  return (require('./commands/create') as typeof import('./commands/create')).create(ctx, fast.operand, fast.flags);
+  if (fast.command === 'umount') return umountModule().umount(ctx, fast.operand);
+  if (fast.command === 'run') return runModule().run(ctx, fast.operand, fast.args, fast.flags);
+  if (fast.command === 'mount') return mountModule().mount(ctx, fast.operand);
+  return createModule().create(ctx, fast.operand, fast.flags);
 }

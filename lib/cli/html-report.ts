@@ -4,6 +4,12 @@ import type { EfficiencyReport } from '../image';
 import type { LayerStore } from '../layer-store';
 import type { Container } from '../container';
 import { writeStreamAtomically } from './write-file';
+import { lazy } from '../lazy';
+
+const imageModule = lazy<typeof import('../image')>(() => require('../image'));
+const reportModule = lazy<typeof import('../report')>(() => require('../report'));
+const treeRefModule = lazy<typeof import('./tree-ref')>(() => require('./tree-ref'));
+const diffModule = lazy<typeof import('../diff')>(() => require('../diff'));
 
 /** A row of `layerfs layers`: the analysis' counts with the layer record's digests and sizes. */
 export interface LayerRow {
@@ -26,7 +32,7 @@ type History = Array<{ created_by?: string; created?: string; empty_layer?: bool
  * from any imported image on `chain`.
  */
 async function layerHistory(store: LayerStore, ref: string, chain: string): Promise<History> {
-  const image = require('../image') as typeof import('../image');
+  const image = imageModule();
   let history: History | undefined = store.importedImage(ref)?.config.history;
   if (!history && image.looksLikeImage(ref)) {
     const img = await image.openImage(ref);
@@ -45,7 +51,7 @@ async function layerHistory(store: LayerStore, ref: string, chain: string): Prom
  * (`rep` made with `entries`), and the commands from the image's history.
  */
 export async function writeLayersHtml(store: LayerStore, file: string, ref: string, chain: string, rows: LayerRow[], rep: EfficiencyReport): Promise<void> {
-  const { renderLayersReport } = require('../report') as typeof import('../report');
+  const { renderLayersReport } = reportModule();
   const history = await layerHistory(store, ref, chain);
   const html = renderLayersReport({
     title: ref,
@@ -64,14 +70,14 @@ export async function writeLayersHtml(store: LayerStore, file: string, ref: stri
 
 /** The two trees of a container's diff: its chain, and its tree now. */
 export async function containerSides(store: LayerStore, c: Container): Promise<{ before: TreeInput; after: TreeInput }> {
-  const { resolveTree } = require('./tree-ref') as typeof import('./tree-ref');
+  const { resolveTree } = treeRefModule();
   return { before: store.view(c.chain), after: (await resolveTree(store, c.id)).input };
 }
 
 /** `diff A B --html FILE`: the changes with the sizes before and the small text files' contents read from the two trees. */
 export async function writeDiffHtml(file: string, changes: Change[], before: TreeInput | null, after: TreeInput, labels: { before: string; after: string }): Promise<void> {
-  const { renderDiffReport } = require('../report') as typeof import('../report');
-  const { sizesBefore, textSides } = require('../diff') as typeof import('../diff');
+  const { renderDiffReport } = reportModule();
+  const { sizesBefore, textSides } = diffModule();
   const html = renderDiffReport(changes, { ...labels, sizesBefore: sizesBefore(before, changes), texts: textSides(before, after, changes) });
   await writeStreamAtomically(Readable.from([html]), file);
 }

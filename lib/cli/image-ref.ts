@@ -3,6 +3,11 @@ import { parseImageRef } from '../image/ref';
 import type { LayerStore } from '../layer-store';
 import type { ResolvedTree } from './tree-ref';
 import type { ImageConfig } from '../oci/image-config';
+import { lazy } from '../lazy';
+
+const openModule = lazy<typeof import('../image/open')>(() => require('../image/open'));
+const storeImageModule = lazy<typeof import('../image/store-image')>(() => require('../image/store-image'));
+const viewModule = lazy<typeof import('../view')>(() => require('../view'));
 
 /**
  * Whether `ref` can name an image file or directory at all: an image path must exist, and
@@ -28,8 +33,8 @@ export async function imageChain(store: LayerStore, ref: string, onProgress?: (p
 export async function imageOf(store: LayerStore, ref: string, onProgress?: (p: { bytes: number; total?: number }) => void): Promise<{ chain: string; config: ImageConfig; name?: string } | null> {
   const imported = store.importedImage(ref);
   if (imported) return imported;
-  if (mayBeImagePath(ref) && (require('../image/open') as typeof import('../image/open')).looksLikeImage(ref)) {
-    return (require('../image/store-image') as typeof import('../image/store-image')).importImageLayers(store, ref, { onProgress });
+  if (mayBeImagePath(ref) && openModule().looksLikeImage(ref)) {
+    return storeImageModule().importImageLayers(store, ref, { onProgress });
   }
   return null;
 }
@@ -39,7 +44,7 @@ export const imageTreeResolvers: Array<(s: LayerStore, r: string) => Promise<Res
   async (store, ref) => {
     const chain = await imageChain(store, ref);
     if (chain === null) return null;
-    const { UnionView } = require('../view') as typeof import('../view');
+    const { UnionView } = viewModule();
     return { input: new UnionView(store.layerDirs(chain), store.whiteout), kind: 'image', cleanup: async () => undefined };
   },
 ];

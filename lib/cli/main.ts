@@ -5,6 +5,12 @@ import { paint } from './style';
 import { parseFastPath, runFast } from './fast-path';
 import { exitCodeOf, errorRecord, EXIT_PIPE } from './exit-codes';
 import { stdio, writeOut } from './output';
+import { lazy } from '../lazy';
+
+const nativeModule = lazy<typeof import('../native')>(() => require('../native'));
+const rootlessModule = lazy<typeof import('../store/rootless')>(() => require('../store/rootless'));
+const layerStoreModule = lazy<typeof import('../layer-store')>(() => require('../layer-store'));
+const programModule = lazy<typeof import('./program')>(() => require('./program'));
 
 /*
  * Startup is most of what a short command costs, so this module loads little: the store (and
@@ -34,10 +40,10 @@ export async function run(argv: string[]): Promise<number> {
     store: () => {
       if (!store) {
         // the store is what loads the addon: a missing one is said once, on stderr
-        (require('../native') as typeof import('../native')).onAddonMissing((reason) => ctx.warn(addonMissing(reason)));
+        nativeModule().onAddonMissing((reason) => ctx.warn(addonMissing(reason)));
         // as an ordinary user, the command runs again inside the store's user namespace (lib/store/rootless.ts)
-        const entered = process.geteuid?.() === 0 ? Promise.resolve() : (require('../store/rootless') as typeof import('../store/rootless')).enterUserNamespace(ctx.storeDir, { onWarning: (m) => ctx.warn(m) });
-        store = entered.then(() => (require('../layer-store') as typeof import('../layer-store')).LayerStore.open(ctx.storeDir, { onWarning: (m) => ctx.warn(m) }));
+        const entered = process.geteuid?.() === 0 ? Promise.resolve() : rootlessModule().enterUserNamespace(ctx.storeDir, { onWarning: (m) => ctx.warn(m) });
+        store = entered.then(() => layerStoreModule().LayerStore.open(ctx.storeDir, { onWarning: (m) => ctx.warn(m) }));
       }
       return store;
     },
@@ -67,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       // commander and the commands it runs write to process.stdout and stderr themselves
       stdio(1);
       stdio(2);
-      return await (require('./program') as typeof import('./program')).runProgram(argv, ctx);
+      return await programModule().runProgram(argv, ctx);
     }
     await runFast(fast, ctx);
     return 0;

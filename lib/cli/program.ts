@@ -4,6 +4,10 @@ import { Command, CommanderError } from 'commander';
 import type { CliContext } from './context';
 import { commandsFor } from './commands';
 import { EXIT_USAGE } from './exit-codes';
+import { lazy } from '../lazy';
+
+const unshareModule = lazy<typeof import('./commands/unshare')>(() => require('./commands/unshare'));
+const runModule = lazy<typeof import('./commands/run')>(() => require('./commands/run'));
 
 /** package.json is two levels up from lib/cli, three from dist/lib/cli. */
 function version(): string {
@@ -63,9 +67,9 @@ function subcommand(argv: string[]): string | undefined {
 /** For `run` and `bundle`, what follows the image (container, directory) is the command's own. */
 function commandArgv(argv: string[]): string[] {
   const first = subcommand(argv);
-  if (first === 'unshare') return (require('./commands/unshare') as typeof import('./commands/unshare')).separateUnshare(argv);
+  if (first === 'unshare') return unshareModule().separateUnshare(argv);
   const sub = argv.find((a) => a === 'run' || a === 'bundle');
   if (!sub) return argv;
-  const { separateCommand } = require('./commands/run') as typeof import('./commands/run');
+  const { separateCommand } = runModule();
   return separateCommand(argv, sub, sub === 'run' ? 1 : 2);
 }

@@ -1,6 +1,10 @@
 import { Command, Option } from 'commander';
 import { UsageError } from './usage';
 import type { Platform } from '../oci/platform';
+import { lazy } from '../lazy';
+
+const platformModule = lazy<typeof import('../oci/platform')>(() => require('../oci/platform'));
+const promptModule = lazy<typeof import('./prompt')>(() => require('./prompt'));
 
 /**
  * The registry flags, spelled as skopeo and podman spell them, for every command that talks
@@ -51,7 +55,7 @@ export function addTransferFlags(cmd: Command): Command {
 
 /** `--platform`, read as containerd reads it; a bad one is a usage error. */
 export function platformFlag(s: string): Platform {
-  const { parsePlatform } = require('../oci/platform') as typeof import('../oci/platform');
+  const { parsePlatform } = platformModule();
   try {
     return parsePlatform(s);
   } catch (e) {
@@ -71,6 +75,6 @@ export function registryFlags(o: { authfile?: string; creds?: string; certDir?: 
 export async function credsWithPassword(creds: string | undefined): Promise<string | undefined> {
   if (creds === undefined || creds.includes(':')) return creds;
   if (!creds) throw new UsageError('--creds: the username is empty');
-  const { prompt } = require('./prompt') as typeof import('./prompt');
+  const { prompt } = promptModule();
   return `${creds}:${await prompt('Password: ', true)}`;
 }

@@ -11,6 +11,11 @@ import { withoutRuntimeEntries } from './runtime-entries';
 import { releaseName } from './names';
 import type { RunOptions } from './run';
 import type { RunResult } from '../runtime/execute';
+import { lazy } from '../lazy';
+
+const runModule = lazy<typeof import('./run')>(() => require('./run'));
+const commitModule = lazy<typeof import('./commit')>(() => require('./commit'));
+const executeModule = lazy<typeof import('../runtime/execute')>(() => require('../runtime/execute'));
 
 /**
  * A writable layer on top of a chain, realised by its driver. The record on disk is the truth:
@@ -108,14 +113,14 @@ export class Container implements ContainerRef {
    * exit code. `args` replaces the image's Cmd; see RunOptions for the rest.
    */
   run(args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
-    const { runInContainer } = require('./run') as typeof import('./run');
+    const { runInContainer } = runModule();
     return runInContainer(this, args, opts);
   }
 
   /** The container's changes as a new layer on top of its chain. */
   commit(opts: CommitOptions = {}): Promise<LayerRef> {
     // loaded on first use: commit pulls in the packer and the diff code, which create and mount never need
-    const { commitContainer } = require('./commit') as typeof import('./commit');
+    const { commitContainer } = commitModule();
     return this.store.withLock('shared', () => commitContainer(this.store, this, opts));
   }
 
@@ -128,7 +133,7 @@ export class Container implements ContainerRef {
       this.locked(() => {
         // a process left running by a crashed `run` holds the mount: the runtime ends it first
         // the runtime's module (child_process) loads only for a container a killed run left behind
-        if (this.rec.runtime) (require('../runtime/execute') as typeof import('../runtime/execute')).deleteRuntimeContainer(this.rec.runtime.path, this.rec.runtime.id, this.rec.runtime.stateRoot);
+        if (this.rec.runtime) executeModule().deleteRuntimeContainer(this.rec.runtime.path, this.rec.runtime.id, this.rec.runtime.stateRoot);
         return this.impl.remove(this, opts).then(() => {
           // the claim goes after the container, so a claim whose container exists is never missing
           if (this.rec.name !== undefined) releaseName(this.store, this.rec.name, this.id);

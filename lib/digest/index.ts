@@ -1,9 +1,12 @@
 import type { Hash } from 'crypto';
 import * as fs from 'fs';
 import { InvalidArgumentError } from '../errors';
+import { lazy } from '../lazy';
+
+const cryptoModule = lazy<typeof import('crypto')>(() => require('crypto'));
 
 // crypto loads on first hash: a command that only parses digests (mount, create) never pays for it
-const createHash = (algorithm: string): Hash => (require('crypto') as typeof import('crypto')).createHash(algorithm);
+const createHash = (algorithm: string): Hash => cryptoModule().createHash(algorithm);
 
 export const SHA256_PREFIX = 'sha256:';
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;

@@ -1,4 +1,7 @@
 import * as fs from 'fs';
+import { lazy } from '../lazy';
+
+const cryptoModule = lazy<typeof import('crypto')>(() => require('crypto'));
 
 /**
  * Random hex for ids and staging names, read from the kernel's /dev/urandom: loading Node's
@@ -11,7 +14,7 @@ export function randomHex(bytes: number): string {
   try {
     fd = fs.openSync('/dev/urandom', 'r');
   } catch {
-    return (require('crypto') as typeof import('crypto')).randomBytes(bytes).toString('hex');
+    return cryptoModule().randomBytes(bytes).toString('hex');
   }
   try {
     for (let got = 0; got < bytes; ) {

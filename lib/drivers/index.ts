@@ -3,6 +3,10 @@ import { InvalidArgumentError } from '../errors';
 import { DRIVER_CHOICES } from './types';
 import type { Driver, DriverChoice, DriverName } from './types';
 import { overlayBlocker, probeOverlay } from './overlay/probe';
+import { lazy } from '../lazy';
+
+const driverModule = lazy<typeof import('./overlay/driver')>(() => require('./overlay/driver'));
+const copyDriverModule = lazy<typeof import('./copy/driver')>(() => require('./copy/driver'));
 
 export type { Driver, ContainerRef, DriverRecord, DriverName, DriverChoice, MountSpec } from './types';
 export type { OverlayDriver } from './overlay/driver';
@@ -17,8 +21,8 @@ export type { ContainerLayout } from './layout';
  * mounts an overlay never loads the copy driver's materialiser, and the other way round.
  */
 const load: Record<DriverName, () => Driver> = {
-  overlay: () => new (require('./overlay/driver') as typeof import('./overlay/driver')).OverlayDriver(),
-  copy: () => new (require('./copy/driver') as typeof import('./copy/driver')).CopyDriver(),
+  overlay: () => new (driverModule()).OverlayDriver(),
+  copy: () => new (copyDriverModule()).CopyDriver(),
 };
 const drivers: Partial<Record<DriverName, Driver>> = {};
 

@@ -9,10 +9,12 @@ import { PARTIAL_BLOB_NOTE } from '../store/downloads';
 import { newLayerRecord, noSpace } from '../store/store-core';
 import type { LayerRef } from '../store/types';
 import type { OperationOptions } from '../types';
+import { lazy } from '../lazy';
+
+const applier = lazy<typeof import('../tar/apply-layer')>(() => require('../tar/apply-layer'));
 
 // The applier (worker plumbing) loads on first use: a CLI that only creates or mounts a
 // container opens the store without it.
-const applier = () => require('../tar/apply-layer') as typeof import('../tar/apply-layer');
 
 export interface ImportLayerOptions extends OperationOptions {
   /** ChainID of the layer below; the new layer's ChainID is computed from it */

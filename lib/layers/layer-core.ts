@@ -8,9 +8,12 @@ import type { Reextract } from '../store/check';
 import type { LayerRecord, LayerRef } from '../store/types';
 import type { Compression, WhiteoutFormatName } from '../types';
 import { importLayerLocked, ImportLayerOptions } from './import-layer';
+import { lazy } from '../lazy';
+
+const repairs = lazy<typeof import('./reextract')>(() => require('./reextract'));
+const compressedModule = lazy<typeof import('./compressed')>(() => require('./compressed'));
 
 // the repair path loads the applier: only fsck --repair needs it
-const repairs = () => require('./reextract') as typeof import('./reextract');
 
 /**
  * The store with what layers add on top of its records: importing a layer tarball (stream into
@@ -39,7 +42,7 @@ export abstract class LayerCore extends StoreCore {
    * and kept (lib/layers/compressed.ts).
    */
   exportedLayer(chainId: string, compression?: Compression): Promise<LayerRecord> {
-    return (require('./compressed') as typeof import('./compressed')).exportedLayer(this, chainId, compression);
+    return compressedModule().exportedLayer(this, chainId, compression);
   }
 
   /** A read-only union view of the chain, with no mount. */

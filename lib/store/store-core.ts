@@ -15,10 +15,13 @@ import { withStoreLock, StoreLockMode, StoreLockOptions } from './lock';
 import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync, noSpace } from './records';
 import type { FsckReport, GcReport, Reextract, StoreContributor } from './check';
 import { MEDIA_TYPES, Compression, LayerRecord, LayerRef, WhiteoutFormatName } from './types';
+import { lazy } from '../lazy';
+
+const checks = lazy<typeof import('./check')>(() => require('./check'));
+const contentIndexModule = lazy<typeof import('./content-index')>(() => require('./content-index'));
 
 // fsck and the manifest writer load on first use: a CLI that only creates or mounts a container
 // opens the store without them.
-const checks = () => require('./check') as typeof import('./check');
 
 export interface StoreConfig {
   version: 1;
@@ -200,7 +203,7 @@ export abstract class StoreCore {
     if (durable) fsyncTreeSync(staging); // files, then directories, before the renames below
     if (blobTmp) this.publishBlob(blobTmp, record.digest, durable);
     // what fsck later holds the unpacked layer against
-    if (!fs.existsSync(path.join(staging, 'manifest.json'))) (require('./content-index') as typeof import('./content-index')).writeContentIndexSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
+    if (!fs.existsSync(path.join(staging, 'manifest.json'))) contentIndexModule().writeContentIndexSync(path.join(staging, 'diff'), path.join(staging, 'manifest.json'));
     writeJsonAtomicSync(path.join(staging, 'layer.json'), record, durable);
     const dest = this.paths.layer(record.chainId);
     try {

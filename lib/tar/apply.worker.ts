@@ -19,6 +19,10 @@ import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
 import type { Compression } from '../types';
 import { ACK, APPLY_WORKER } from './apply.protocol';
 import type { InputMessage, LowerMessage, LowerWantedMessage, ProgressMessage } from './apply.protocol';
+import { lazy } from '../lazy';
+
+const v8Module = lazy<typeof import('v8')>(() => require('v8'));
+const vmModule = lazy<typeof import('vm')>(() => require('vm'));
 
 /** file reads: 1 MiB keeps hashing at full speed (smaller buffers slow it) */
 const READ_CHUNK = 1 << 20;
@@ -39,8 +43,8 @@ const COLLECT_EVERY = 8 << 20;
  */
 function minorCollector(): () => void {
   try {
-    (require('v8') as typeof import('v8')).setFlagsFromString('--expose-gc');
-    const gc = (require('vm') as typeof import('vm')).runInNewContext('gc') as ((o: { type: 'minor' }) => void) | undefined;
+    v8Module().setFlagsFromString('--expose-gc');
+    const gc = vmModule().runInNewContext('gc') as ((o: { type: 'minor' }) => void) | undefined;
     if (typeof gc === 'function') return () => gc({ type: 'minor' });
   } catch {
     // a Node that refuses the flag: collections come when V8 wants them

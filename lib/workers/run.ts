@@ -2,6 +2,9 @@ import type { Transferable, Worker } from 'worker_threads';
 import { deserializeError, AbortedError } from '../errors';
 import { workerScript } from './spec';
 import type { Message, Reply, WorkerSpec } from './spec';
+import { lazy } from '../lazy';
+
+const workerThreadsModule = lazy<typeof import('worker_threads')>(() => require('worker_threads'));
 
 export interface StartOptions<Out extends Message, In extends Message> {
   /** aborting terminates the worker and rejects `result` with AbortedError (the caller cleans up what it staged) */
@@ -39,7 +42,7 @@ export function startWorker<Job, Result, Out extends Message, In extends Message
   const result = new Promise<Result>((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new AbortedError());
     // worker_threads loads with the first worker, not with every command that imports this module
-    const { Worker } = require('worker_threads') as typeof import('worker_threads');
+    const { Worker } = workerThreadsModule();
     const worker = new Worker(workerScript(spec.script), { workerData: job, transferList: opts.transferList });
     w = worker;
     let settled = false;

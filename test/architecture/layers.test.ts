@@ -9,6 +9,7 @@ import { fileCycles, libImports, unitOf } from './imports';
 const RANK: Record<string, number> = {
   errors: 0,
   types: 0,
+  lazy: 0,
   digest: 1,
   names: 1,
   native: 1,

@@ -2,6 +2,9 @@ import * as path from 'path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { parseEntrypoint } from './run';
+import { lazy } from '../../lazy';
+
+const runModule = lazy<typeof import('../../container/run')>(() => require('../../container/run'));
 
 interface BundleFlags {
   readOnly?: boolean;
@@ -29,7 +32,7 @@ export function register(program: Command, ctx: CliContext): void {
       const entrypoint = opts.entrypoint === undefined ? undefined : parseEntrypoint(opts.entrypoint);
       const store = await ctx.store();
       const c = await store.getContainer(ref);
-      const { prepareBundle } = require('../../container/run') as typeof import('../../container/run');
+      const { prepareBundle } = runModule();
       const bundle = path.resolve(dir);
       const spec = await prepareBundle(c, bundle, { args: command, readOnly: opts.readOnly, tty: opts.tty, env: opts.env, workdir: opts.workdir, user: opts.user, entrypoint });
       ctx.print({ bundle, config: path.join(bundle, 'config.json'), root: spec.root.path }, () => bundle);

@@ -3,6 +3,9 @@ import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
 import { progressBar } from '../progress';
 import { UsageError } from '../usage';
+import { lazy } from '../../lazy';
+
+const writeFileModule = lazy<typeof import('../write-file')>(() => require('../write-file'));
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -25,7 +28,7 @@ export function register(program: Command, ctx: CliContext): void {
       // been in the store already, with the blob it was first committed with
       let output: { path: string; digest: string; mediaType: string; size: number } | undefined;
       const onBlob = async (file: string, blob: { digest: string; mediaType: string; size: number }) => {
-        await (require('../write-file') as typeof import('../write-file')).writeStreamAtomically(fs.createReadStream(file, { highWaterMark: 4 << 20 }), dest!);
+        await writeFileModule().writeStreamAtomically(fs.createReadStream(file, { highWaterMark: 4 << 20 }), dest!);
         output = { path: opts.output!, ...blob };
       };
       // (inline: this process waits for the commit and nothing else, so no worker need start)

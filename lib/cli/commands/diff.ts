@@ -6,6 +6,11 @@ import { printable } from '../../names';
 import { paint } from '../style';
 import { formatBytes } from '../progress';
 import { imageTreeResolvers } from '../image-ref';
+import { lazy } from '../../lazy';
+
+const htmlReportModule = lazy<typeof import('../html-report')>(() => require('../html-report'));
+const treeRefModule = lazy<typeof import('../tree-ref')>(() => require('../tree-ref'));
+const diffModule = lazy<typeof import('../../diff')>(() => require('../../diff'));
 
 const colours = { A: 'green', C: 'yellow', D: 'red' } as const;
 
@@ -35,19 +40,19 @@ export function register(program: Command, ctx: CliContext): void {
         const c = await store.getContainer(a);
         changes = await c.diff();
         if (opts.html !== undefined) {
-          const html = require('../html-report') as typeof import('../html-report');
+          const html = htmlReportModule();
           const sides = await html.containerSides(store, c);
           await html.writeDiffHtml(opts.html, changes, sides.before, sides.after, { before: c.chain ?? 'no layers', after: c.name ?? c.id });
         }
       } else {
         const trees: ResolvedTree[] = [];
         try {
-          const { resolveTree } = require('../tree-ref') as typeof import('../tree-ref');
-          const { diffTreesAsync } = require('../../diff') as typeof import('../../diff');
+          const { resolveTree } = treeRefModule();
+          const { diffTreesAsync } = diffModule();
           trees.push(await resolveTree(store, a, imageTreeResolvers));
           trees.push(await resolveTree(store, b, imageTreeResolvers));
           changes = await diffTreesAsync(trees[0].input, trees[1].input, { compareContent: opts.content ? 'always' : 'auto' });
-          if (opts.html !== undefined) await (require('../html-report') as typeof import('../html-report')).writeDiffHtml(opts.html, changes, trees[0].input, trees[1].input, { before: a, after: b });
+          if (opts.html !== undefined) await htmlReportModule().writeDiffHtml(opts.html, changes, trees[0].input, trees[1].input, { before: a, after: b });
         } finally {
           for (const t of trees) await t.cleanup();
         }

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
+import { lazy } from '../../lazy';
+
+const writeFileModule = lazy<typeof import('../write-file')>(() => require('../write-file'));
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -12,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
       const store = await ctx.store();
       const layer = await store.getLayer(chainId);
       const src = store.exportLayer(chainId);
-      const { writeStreamAtomically } = require('../write-file') as typeof import('../write-file');
+      const { writeStreamAtomically } = writeFileModule();
       await writeStreamAtomically(src, dest);
       ctx.print({ chainId: layer.chainId, digest: layer.digest, size: layer.size, mediaType: layer.mediaType, output: opts.output }, () => `${layer.digest} -> ${opts.output}`);
     });

@@ -6,6 +6,10 @@ import { UsageError } from '../usage';
 import { imageChain } from '../image-ref';
 import { formatChanges } from './diff';
 import { short } from './ls';
+import { lazy } from '../../lazy';
+
+const diffModule = lazy<typeof import('../../diff')>(() => require('../../diff'));
+const htmlReportModule = lazy<typeof import('../html-report')>(() => require('../html-report'));
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -26,14 +30,14 @@ export function register(program: Command, ctx: CliContext): void {
         const n = Number(opts.layer);
         if (!Number.isInteger(n) || n < 0 || n >= layers.length) throw new UsageError(`--layer must be 0..${layers.length - 1}`);
         const l = layers[n];
-        const { overlayChanges } = require('../../diff') as typeof import('../../diff');
+        const { overlayChanges } = diffModule();
         const changes = overlayChanges(store.paths.layerDiff(l.chainId), store.view(l.parent), store.whiteout).map(({ source: _s, ...c }) => c);
         ctx.print({ layer: n, diffId: l.diffId, changes }, () => formatChanges(changes as never, true));
         return;
       }
       const rep = await store.analyze(chain, { entries: opts.html !== undefined });
       const rows = layers.map((l, i) => ({ ...rep.layers[i], diffId: l.diffId, digest: l.digest, size: l.size, uncompressedSize: l.uncompressedSize }));
-      if (opts.html !== undefined) await (require('../html-report') as typeof import('../html-report')).writeLayersHtml(store, opts.html, ref, chain, rows, rep);
+      if (opts.html !== undefined) await htmlReportModule().writeLayersHtml(store, opts.html, ref, chain, rows, rep);
       const minEff = Number(opts.lowestEfficiency);
       const maxWaste = Number(opts.highestWastedBytes);
       const pass = rep.efficiency >= minEff && rep.wastedBytes <= maxWaste;

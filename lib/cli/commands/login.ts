@@ -2,6 +2,10 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { UsageError } from '../usage';
 import { addTlsFlags, registryFlags } from '../registry-flags';
+import { lazy } from '../../lazy';
+
+const promptModule = lazy<typeof import('../prompt')>(() => require('../prompt'));
+const loginModule = lazy<typeof import('../../registry/auth/login')>(() => require('../../registry/auth/login'));
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -14,7 +18,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--authfile <file>', 'the auth file written (default: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json)');
   addTlsFlags(cmd).action(async (target: string, o: { username?: string; password?: string; passwordStdin?: boolean; authfile?: string; certDir?: string; tlsVerify?: boolean }) => {
     if (o.password !== undefined && o.passwordStdin) throw new UsageError('--password and --password-stdin are exclusive');
-    const { prompt, readStdin } = require('../prompt') as typeof import('../prompt');
+    const { prompt, readStdin } = promptModule();
     let username = o.username;
     let password = o.password;
     if (o.passwordStdin) {
@@ -25,7 +29,7 @@ export function register(program: Command, ctx: CliContext): void {
     if (password === undefined) password = await prompt('Password: ', true);
     if (!username) throw new UsageError('login: the username is empty');
     const flags = registryFlags(o);
-    const { login } = require('../../registry/auth/login') as typeof import('../../registry/auth/login');
+    const { login } = loginModule();
     const r = await login(target, { username, password }, { authfile: flags.authfile, certDir: flags.certDir, tlsVerify: flags.tlsVerify });
     ctx.print(r, () => 'Login Succeeded!');
   });

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { UsageError } from '../usage';
+import { lazy } from '../../lazy';
+
+const loginModule = lazy<typeof import('../../registry/auth/login')>(() => require('../../registry/auth/login'));
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -12,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (target: string | undefined, o: { all?: boolean; authfile?: string }) => {
       if (o.all && target !== undefined) throw new UsageError('give a registry or --all, not both');
       if (!o.all && target === undefined) throw new UsageError('missing argument: the registry (or --all)');
-      const auth = require('../../registry/auth/login') as typeof import('../../registry/auth/login');
+      const auth = loginModule();
       if (o.all) {
         const r = await auth.logoutAll({ authfile: o.authfile });
         ctx.print(r, () => `Removed login credentials for all registries (${r.removed.length}) from ${r.file}`);

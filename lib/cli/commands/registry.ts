@@ -1,6 +1,10 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
 import { addTransferFlags, credsWithPassword, platformFlag, registryFlags, RegistryFlags } from '../registry-flags';
+import { lazy } from '../../lazy';
+
+const blobBarsModule = lazy<typeof import('../blob-bars')>(() => require('../blob-bars'));
+const copyModule = lazy<typeof import('../../registry/copy')>(() => require('../../registry/copy'));
 
 /** The flags of pull, push and copy as commander parsed them. */
 type TransferFlags = RegistryFlags & { jobs: number };
@@ -22,7 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
   ).action(async (ref: string, o: TransferFlags & { name?: string; platform?: string; replace?: boolean }) => {
     const platform = o.platform === undefined ? undefined : platformFlag(o.platform);
     const store = await ctx.store();
-    const { blobBars } = require('../blob-bars') as typeof import('../blob-bars');
+    const { blobBars } = blobBarsModule();
     const bars = blobBars();
     let digests: string[] = [];
     const rec = await store
@@ -55,7 +59,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--created <time>', 'the creation time written into the config and history, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now)'),
   ).action(async (source: string, ref: string, o: TransferFlags & { from?: string; compress: 'gzip' | 'zstd' | 'none'; created?: string }) => {
     const store = await ctx.store();
-    const { blobBars } = require('../blob-bars') as typeof import('../blob-bars');
+    const { blobBars } = blobBarsModule();
     const bars = blobBars();
     const r = await store
       .push(source, ref, {
@@ -78,7 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)'),
   ).action(async (src: string, dst: string, o: TransferFlags & { platform?: string }) => {
     const platform = o.platform === undefined ? undefined : platformFlag(o.platform);
-    const { copyImage } = require('../../registry/copy') as typeof import('../../registry/copy');
+    const { copyImage } = copyModule();
     const r = await copyImage(src, dst, { ...(await connectOpts(o)), platform });
     ctx.print({ manifestDigest: r.manifestDigest, configDigest: r.configDigest, ...(r.pushed ? { bytes: r.pushed.bytes, blobs: r.pushed.blobs } : {}) }, () => `${r.manifestDigest} -> ${dst}`);
   });

@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
+import { lazy } from '../../lazy';
+
+const usernsModule = lazy<typeof import('../../userns')>(() => require('../../userns'));
+const childProcessModule = lazy<typeof import('child_process')>(() => require('child_process'));
+const osModule = lazy<typeof import('os')>(() => require('os'));
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -12,12 +17,12 @@ export function register(program: Command, ctx: CliContext): void {
 async function unshare(ctx: CliContext, command: string[]): Promise<void> {
   // opening the store is what runs this command again inside the namespace (as an ordinary user)
   const store = await ctx.store();
-  const { REEXEC_ENV, ENTERED_ENV } = require('../../userns') as typeof import('../../userns');
+  const { REEXEC_ENV, ENTERED_ENV } = usernsModule();
   const env: NodeJS.ProcessEnv = { ...process.env, LAYERFS_STORE: store.root };
   delete env[REEXEC_ENV]; // a layerfs run inside is inside: its mount paths are good where it runs
   delete env[ENTERED_ENV];
   const [file, ...args] = command.length ? command : [process.env.SHELL || '/bin/sh'];
-  const { spawn } = require('child_process') as typeof import('child_process');
+  const { spawn } = childProcessModule();
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(file, args, { stdio: 'inherit', env });
     const ignore = () => undefined;
@@ -25,7 +30,7 @@ async function unshare(ctx: CliContext, command: string[]): Promise<void> {
     child.on('error', (e) => reject(Object.assign(new Error(`cannot run ${file}: ${e.message}`), { code: 'LAYERFS_NOT_FOUND' })));
     child.on('exit', (c, sig) => {
       process.off('SIGINT', ignore);
-      resolve(c ?? 128 + (sig ? (require('os') as typeof import('os')).constants.signals[sig] : 0));
+      resolve(c ?? 128 + (sig ? osModule().constants.signals[sig] : 0));
     });
   });
   // under --json the command's own output comes first; the one document is its exit code

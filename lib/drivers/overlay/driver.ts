@@ -10,6 +10,9 @@ import { bindReadOnly, isMountPoint, unmountTarget, verifyOverlay, UnmountOption
 import { overlayBlocker, probeOverlay, OVERLAY_PROBE_KEY, OverlayProbe } from './probe';
 import { copyRootAttributes } from '../attributes';
 import { removeContainerDir } from '../remove';
+import { lazy } from '../../lazy';
+
+const diffModule = lazy<typeof import('../../diff')>(() => require('../../diff'));
 
 /** The options used when the store has no probe yet (mounts() for callers that mount themselves). */
 const DEFAULT_OPTIONS = ['index=off', 'redirect_dir=off', 'metacopy=off'];
@@ -97,7 +100,7 @@ export class OverlayDriver implements Driver {
 
   changes(c: ContainerRef, opts: ChangesOptions = {}): Promise<Change[]> {
     // loaded on first use: a CLI create or mount never needs the diff code
-    const { overlayChangesAsync } = require('../../diff') as typeof import('../../diff');
+    const { overlayChangesAsync } = diffModule();
     const l = this.layout(c);
     // merged: where redirect and metacopy entries of the upper are resolved while mounted
     return overlayChangesAsync(l.upper, opts.lower ?? c.store.view(c.record.chain), c.store.whiteout, { merged: l.merged, signal: opts.signal });

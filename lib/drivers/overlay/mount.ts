@@ -3,6 +3,9 @@ import * as path from 'path';
 import * as native from '../../native';
 import { workerScript } from '../../workers';
 import { deserializeError, UnsupportedError } from '../../errors';
+import { lazy } from '../../lazy';
+
+const childProcessModule = lazy<typeof import('child_process')>(() => require('child_process'));
 
 export type MountApi = 'fsmount' | 'mount';
 
@@ -81,7 +84,7 @@ async function mountThroughLinks(target: string, req: OverlayRequest, linkDir: s
     await new Promise<void>((resolve, reject) => {
       const job = JSON.stringify({ source: OVERLAY_SOURCE, target: path.resolve(target), flags: req.readOnly ? native.constants.MS_RDONLY : 0, data });
       // loaded here: only the legacy fallback runs a child, and child_process costs every CLI start ~5 ms
-      const { execFile } = require('child_process') as typeof import('child_process');
+      const { execFile } = childProcessModule();
       execFile(process.execPath, [workerScript('drivers/overlay/legacy-mount-main'), job], { cwd: linkDir }, (err, _stdout, stderr) => {
         if (!err) return resolve();
         try {
