@@ -18,6 +18,7 @@ import type { PackEntry } from '../../lib/tar/types';
 import { diffSnapshots, snapshotTree } from '../fixtures/tree';
 import { makeTempDir } from '../fixtures/tmp';
 import { rawTar } from '../tar/hostile';
+import { listTar } from './tar-listing';
 import { hasAddon, isRoot, removeWork } from '../diff/scripted';
 
 const canOverlay = isRoot && hasAddon;
@@ -222,6 +223,36 @@ describe.each(drivers)('commit of a %s container that changes meanwhile', (drive
       }
       await c.remove();
     }, 120_000);
+  });
+
+  describeIf('a directory the container itself replaced by a symlink to a host directory (no race)', () => {
+    test('diff, commit and a copy container made on the layer take the symlink as one entry: nothing behind it is read, listed or written', async () => {
+      const c = await store.createContainer(chain, { driver });
+      const root = await c.mount();
+      fs.rmSync(path.join(root, 'd'), { recursive: true });
+      fs.symlinkSync(victimHost, path.join(root, 'd'));
+      const before = victims();
+      // the walk of the changes (the copy driver's manifest walk, the overlay upperdir walk) does not go through d
+      const changes = await c.diff();
+      expect(changes.filter((ch) => ch.path === '/d' || ch.path.startsWith('/d/')).map((ch) => [ch.kind, ch.path, ch.type])).toEqual([['C', '/d', 'symlink']]);
+      const ref = await c.commit({ compression: 'none' });
+      expectUnchanged(before);
+      const listed = (await listTar(store.paths.blob(ref.digest))).filter((e) => e.name === 'd' || e.name.startsWith('d/'));
+      expect(listed.map((e) => [e.name, e.type, e.linkname])).toEqual([['d', 'symlink', victimHost]]);
+      const inLayer = path.join(store.paths.layerDiff(ref.chainId), 'd');
+      expect([fs.lstatSync(inLayer).isSymbolicLink(), fs.readlinkSync(inLayer)]).toEqual([true, victimHost]);
+      expect((await store.fsck()).problems).toEqual([]);
+      // the copy driver's materialise makes d the symlink it is, and nothing under it
+      const copy = await store.createContainer(ref.chainId, { driver: 'copy' });
+      const copied = path.join(await copy.mount(), 'd');
+      expect([fs.lstatSync(copied).isSymbolicLink(), fs.readlinkSync(copied)]).toEqual([true, victimHost]);
+      expectUnchanged(before);
+      // and its own diff against the layer it was made of is empty: the walk does not go through d either
+      expect(await copy.diff()).toEqual([]);
+      await copy.remove();
+      await c.remove();
+      expectUnchanged(before);
+    });
   });
 
   describeIf('sparse files', () => {
