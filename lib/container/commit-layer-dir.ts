@@ -1,13 +1,13 @@
 import * as fs from 'fs';
 import { createHash, Hash } from 'crypto';
 import * as native from '../native';
-import { nameOfBytes } from '../names';
+import { nameBytes, nameOfBytes } from '../names';
 import { NoFollowDir } from '../native/no-follow-dir';
 import type { TreePath } from '../native/no-follow-dir';
 import { metaOf, splitDev } from '../drivers/attributes';
 import type { EntryMeta } from '../drivers/attributes';
 import { FileCopier } from '../drivers/file-copy';
-import { whiteoutFormat } from '../whiteout';
+import { whiteoutFormat, OCI_OPAQUE_MARKER, OCI_WHITEOUT_PREFIX } from '../whiteout';
 import type { WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../store/types';
 import type { PackEntry } from '../tar/types';
@@ -71,9 +71,15 @@ export class LayerDirBuilder implements PackObserver {
     if (e.kind === 'whiteout') {
       const { dir, name } = this.out.dirAt(rel);
       this.fmt.writeWhiteoutSync(dir, name);
+      this.markerTimes(this.fmt.name === 'oci' ? joinBytes(dir, OCI_WHITEOUT_PREFIX, name) : joinBytes(dir, '', name));
       return this.written(rel);
     }
-    if (e.kind === 'opaque') return this.fmt.markOpaqueSync(this.out.at(rel));
+    if (e.kind === 'opaque') {
+      const dir = this.out.at(rel);
+      this.fmt.markOpaqueSync(dir);
+      if (this.fmt.name === 'oci') this.markerTimes(joinBytes(dir, '', OCI_OPAQUE_MARKER));
+      return;
+    }
     const { st, xattrs } = e;
     const m = this.meta(st);
     if (rel.length === 0) {
@@ -184,6 +190,17 @@ export class LayerDirBuilder implements PackObserver {
     fs.lutimesSync(to, m.atime, m.mtime);
   }
 
+  /**
+   * A whiteout or opaque marker the layer was just given (an oci marker file, an overlay 0/0
+   * device) takes the times its tar entry has: 0, as every marker is packed (lib/tar/pack.ts), so
+   * the layer directory and its tar agree on every time. An entry of this layer that kept the
+   * name (an overlay whiteout over a directory makes it opaque instead) keeps its own.
+   */
+  private markerTimes(p: Buffer): void {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) fs.lutimesSync(p, 0, 0);
+  }
+
   private modeAndTimes(to: string | Buffer, m: EntryMeta): void {
     fs.chmodSync(to, m.mode & 0o7777);
     fs.utimesSync(to, m.atime, m.mtime);
@@ -242,4 +259,11 @@ function linkSync(out: NoFollowDir, first: Buffer, rel: Buffer): void {
   } finally {
     fs.closeSync(dirFd);
   }
+}
+
+/** `dir/` + `prefix` + `name` as bytes (a name from the layer need not be UTF-8). */
+function joinBytes(dir: string | Buffer, prefix: string, name: TreePath): Buffer {
+  const d = typeof dir === 'string' ? Buffer.from(dir) : dir;
+  const n = typeof name === 'string' ? nameBytes(name) : name;
+  return Buffer.concat([d, Buffer.from('/' + prefix), n]);
 }

@@ -462,6 +462,8 @@ export class LayerApplier {
       if (kind === 'skipped') this.index.delete(tk);
       this.fmt.writeWhiteoutSync(dirReal, name);
       this.index.set(tk, 'whiteout');
+      // the device is the whiteout entry: it is dated as the tar says, so the layer directory and its tar agree on every time
+      setTimesSync(this.real(tk), h.atimeNs, h.mtimeNs);
     } else {
       // this layer's own entry hides the lower NAME now; should a directory take the name later, it must too
       this.hidesLower.add(tk);

@@ -79,6 +79,19 @@ async function bytesOf(s: NodeJS.ReadableStream): Promise<Buffer> {
     expect(st('d/longer').mtimeNs).toBe(1700000000n * NS + 123456789n);
   });
 
+  test('import: a whiteout of a lower name is dated as its entry, a .wh. file in an oci store and a 0/0 device in an overlay one', async () => {
+    const file = path.join(work, 'upper.tar');
+    fs.writeFileSync(file, rawTar([{ name: 'd/', type: '5', pax: { mtime: '1700000000.123456789' } }, { name: 'd/.wh.f', body: '', pax: { mtime: '1700000000.987654321' } }]));
+    const upper = await store.importLayer(file, { parent: chain });
+    const dir = store.layerDirs(upper.chainId).at(-1)!;
+    const wh = path.join(dir, store.whiteout === 'oci' ? 'd/.wh.f' : 'd/f');
+    const st = fs.lstatSync(wh, { bigint: true });
+    if (store.whiteout !== 'oci') expect([st.isCharacterDevice(), st.rdev]).toEqual([true, 0n]);
+    expect([st.mtimeNs, st.atimeNs]).toEqual([1700000000n * NS + 987654321n, 1700000000n * NS + 987654321n]);
+    expect(fs.lstatSync(path.join(dir, 'd'), { bigint: true }).mtimeNs).toBe(MTIME);
+    expect((await store.fsck()).problems).toEqual([]);
+  });
+
   test('export gives the same times back (the blob as received), and the view reads them', async () => {
     const out = await bytesOf(store.exportLayer(chain));
     expect(out.equals(tar)).toBe(true);
@@ -99,6 +112,44 @@ async function bytesOf(s: NodeJS.ReadableStream): Promise<Buffer> {
       const st = fs.lstatSync(path.join(dir, 'd', 'f'), { bigint: true });
       expect([st.mtimeNs, st.atimeNs]).toEqual([f.mtimeNs, f.atimeNs]);
       expect(f.mtimeNs).toBe(1700000000n * NS);
+    } finally {
+      await c.remove();
+    }
+  });
+
+  const commits: Array<['overlay' | 'copy', 'overlay' | 'oci']> = [['overlay', 'overlay'], ['copy', 'overlay'], ['copy', 'oci']];
+  test.each(commits)('a commit (%s driver, %s store): every entry of its tar, directories, symlinks, whiteouts and opaque markers too, has its time in the layer directory', async (driver, whiteout) => {
+    if (process.getuid?.() !== 0) return; // overlay mounts and overlay whiteouts need root
+    const own = await LayerStore.open(path.join(work, `store-${driver}-${whiteout}`), { whiteout });
+    const base = path.join(work, `base-${driver}-${whiteout}.tar`);
+    fs.writeFileSync(base, rawTar([{ name: 'd/', type: '5' }, { name: 'd/f', body: 'x' }, { name: 'd/gone', body: 'g' }, { name: 'e/', type: '5' }, { name: 'e/old', body: 'o' }]));
+    const c = await own.createContainer((await own.importLayer(base)).chainId, { driver });
+    try {
+      const root = await c.mount();
+      const at = (p: string) => path.join(root, p);
+      fs.mkdirSync(at('new-dir'));
+      fs.writeFileSync(at('new-dir/f'), 'f');
+      fs.symlinkSync('f', at('new-dir/l'));
+      fs.writeFileSync(at('d/f'), 'changed');
+      fs.rmSync(at('d/gone'));
+      fs.rmSync(at('e'), { recursive: true });
+      fs.mkdirSync(at('e'));
+      fs.writeFileSync(at('e/new'), 'n');
+      for (const p of ['new-dir/f', 'new-dir/l', 'new-dir', 'd/f', 'e/new', 'e']) native.lutimensSync(at(p), 1650000000n * NS + 5n, 1750000000n * NS + 987654321n);
+      const ref = await c.commit({ compression: 'none' });
+      const dir = own.layerDirs(ref.chainId).at(-1)!;
+      const seen: string[] = [];
+      for (const h of entriesOf(await bytesOf(own.exportLayer(ref.chainId)))) {
+        const name = h.name.toString().replace(/\/$/, '');
+        const base = path.basename(name);
+        if (whiteout !== 'oci' && base === '.wh..wh..opq') continue; // an xattr of its directory in an overlay store
+        // a whiteout is a .wh. file in an oci store, a 0/0 device of the name it hides in an overlay one
+        const onDisk = whiteout !== 'oci' && base.startsWith('.wh.') ? path.join(path.dirname(name), base.slice(4)) : name;
+        const st = fs.lstatSync(path.join(dir, onDisk === '.' ? '' : onDisk), { bigint: true });
+        expect([name, st.mtimeNs]).toEqual([name, h.mtimeNs]);
+        seen.push(name);
+      }
+      expect(seen.sort()).toEqual(['d', 'd/.wh.gone', 'd/f', 'e', ...(whiteout === 'oci' ? ['e/.wh..wh..opq'] : []), 'e/new', 'new-dir', 'new-dir/f', 'new-dir/l']);
     } finally {
       await c.remove();
     }
