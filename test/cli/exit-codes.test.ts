@@ -120,6 +120,8 @@ describe('usage errors exit 2, with one JSON error document under --json', () =>
     ['commit: a bad --source-date-epoch', ['commit', 'c1', '--source-date-epoch', 'soon']],
     ['commit: a compression that is not one', ['commit', 'c1', '--compress', 'rar']],
     ['image export: a bad tag', ['image', 'export', '__chain__', '-o', path.join(work, 'out'), '--tag', 'Bad Tag!']],
+    ['image export: -o - (an image is no stream; no file named "-" is made)', ['image', 'export', '__chain__', '-o', '-', '--format', 'oci-archive']],
+    ['image build: -o -', ['image', 'build', '--from', 'img', '--layer', path.join(work, 'b'), '-o', '-', '--format', 'docker-archive']],
     ['image export: a format that is not one', ['image', 'export', '__chain__', '-o', path.join(work, 'out'), '--format', 'zip']],
     ['image build: bad --entrypoint JSON', ['image', 'build', '--from', 'img', '--layer', path.join(work, 'b'), '-o', path.join(work, 'out'), '--entrypoint', '["sh", -c]']],
     ['image build: --cmd JSON that is not an array of strings', ['image', 'build', '--from', 'img', '--layer', path.join(work, 'b'), '-o', path.join(work, 'out'), '--cmd', '[1]']],
@@ -151,7 +153,8 @@ describe('usage errors exit 2, with one JSON error document under --json', () =>
   test.each(bad)('%s', (_n, args) => {
     expectUsageError(args.map((x) => x.replace('__chain__', chain)));
   });
-  test('none of them changed the store', () => {
+  test('none of them changed the store, or wrote a file named "-"', () => {
+    expect(fs.existsSync('-')).toBe(false);
     const ls = run('--json', 'ls').json();
     expect(ls.layers.map((l: { chainId: string }) => l.chainId)).toEqual([chain]);
     expect(ls.containers.map((c: { name: string }) => c.name)).toEqual(['c1']);

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
 import { progressBar } from '../progress';
-import { UsageError } from '../usage';
+import { imageOutput, UsageError } from '../usage';
 import type { BuildLayerOptions } from '../../build';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -105,6 +105,7 @@ export function register(program: Command, ctx: CliContext): void {
       .addOption(new Option('--format <format>', 'image format').choices(['oci', 'oci-archive', 'docker-archive']).default('oci'))
       .option('--tag <tag>', 'the tag of the new image'),
   ).action(async (o: LayerFlags & { from: string; layer: string[]; entrypoint?: string; cmd?: string; env: string[]; workdir?: string; user?: string; label: string[]; expose: string[]; output: string; format: 'oci' | 'oci-archive' | 'docker-archive'; tag?: string }) => {
+    imageOutput('image build', o.output);
     const entrypoint = words('--entrypoint', o.entrypoint);
     const cmd = words('--cmd', o.cmd);
     const store = await ctx.store();

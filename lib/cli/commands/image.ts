@@ -3,7 +3,7 @@ import type { CliContext } from '../context';
 import { progressBar, formatBytes } from '../progress';
 import { table } from '../table';
 import { short } from './ls';
-import { UsageError } from '../usage';
+import { imageOutput, UsageError } from '../usage';
 import { NotFoundError } from '../../errors';
 import { platformFlag } from '../registry-flags';
 
@@ -70,6 +70,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--created <time>', 'the creation time written into the config and history, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now)')
     .addHelpText('after', '\nEvery argument is checked before a container is committed. With --created or SOURCE_DATE_EPOCH two exports of one chain are byte-identical.')
     .action(async (ref: string, opts: { from?: string; output: string; format: 'oci' | 'oci-archive' | 'docker-archive'; tag?: string; compress: 'gzip' | 'zstd' | 'none'; created?: string }) => {
+      imageOutput('image export', opts.output);
       const store = await ctx.store();
       const r = await store.exportImage(ref, { from: opts.from, to: opts.output, format: opts.format, tag: opts.tag, compression: opts.compress, created: opts.created });
       ctx.print({ ...r, output: opts.output, format: opts.format }, () => `${r.manifestDigest} -> ${opts.output}`);
