@@ -11,6 +11,7 @@ import { canMount, cleanup, mountedUnder, tempDir } from '../drivers/helpers';
 import { describeIf, whichTool } from '../fixtures/peers';
 import { busyboxUnmet, importBusyboxLayer } from '../fixtures/busybox';
 import { CLI, layerfs } from '../cli/run-cli';
+import * as os from 'os';
 
 /*
  * Processes really run, by runc, in containers of a busybox root filesystem (no network needed):
@@ -205,6 +206,21 @@ describeRun('run: processes in containers, by runc', () => {
       expect(cli(['rm', 'kept-config']).code).toBe(0);
     });
 
+    test('--entrypoint, --workdir, --user and --env reach the process, in long form (read without commander) and short form', () => {
+      const show = ['-c', 'echo "$A $(pwd) $(id -u):$(id -g)"'];
+      const long = cli(['run', '--rm', '--entrypoint', 'sh', '--workdir', '/tmp', '--user', '1000:1000', '--env', 'A=long', base, ...show]);
+      expect(long.stderr).toBe('');
+      expect(long.stdout).toBe('long /tmp 1000:1000\n');
+      const short = cli(['run', '--rm', '-e', 'A=short', '-e', 'B=2', '-w', '/', '-u', 'nobody', '--entrypoint', '["sh"]', base, ...show]);
+      expect(short.stdout).toBe('short / 65534:65534\n');
+      // after the image, options are the command's own
+      expect(cli(['run', '--rm', base, 'echo', '--rm', '-e', 'x']).stdout).toBe('--rm -e x\n');
+      // --read-only from the command line too
+      const ro = cli(['run', '--rm', '--read-only', base, 'sh', '-c', 'echo x > /x']);
+      expect(ro.code).not.toBe(0);
+      expect(ro.stderr).toMatch(/Read-only file system/);
+    });
+
     test('--json gives one document with the exit code', () => {
       const r = cli(['--json', 'run', '--rm', base, '--', 'true']);
       expect(r.code).toBe(0);
@@ -288,4 +304,53 @@ describeRun('run: processes in containers, by runc', () => {
       await c.remove();
     }
   });
+});
+
+/**
+ * The bench's Debian bookworm minbase root (debootstrap, made once by bench/data.ts and cached):
+ * its first layer blob, where it was made; else why not.
+ */
+function debianMinbaseBlob(): { blob: string } | { why: string } {
+  const root = path.resolve(process.env.LAYERFS_BENCH_CACHE ?? path.join(os.homedir(), '.cache', 'layerfs-bench'));
+  for (const kind of ['quick', 'full']) {
+    try {
+      const d = JSON.parse(fs.readFileSync(path.join(root, kind, 'data.json'), 'utf8')) as { rootfsKind?: string; layerBlobs?: string[] };
+      if (/debootstrap/.test(d.rootfsKind ?? '') && d.layerBlobs?.[0] && fs.existsSync(d.layerBlobs[0])) return { blob: d.layerBlobs[0] };
+    } catch {
+      // not made, or made by another version: the next
+    }
+  }
+  return { why: `no debootstrap minbase image in ${root} (made by \`npm run bench\` where debootstrap is installed)` };
+}
+
+const minbase = debianMinbaseBlob();
+const describeMinbase = busyboxUnmet() === null && 'blob' in minbase ? describeIf(['root', 'addon', 'runc']) : describeIf(false, 'why' in minbase ? minbase.why : busyboxUnmet()!);
+
+describeMinbase('run: a Debian minbase root (debootstrap), by runc', () => {
+  let dwork: string;
+  let dstore: LayerStore;
+  let chain: string;
+  beforeAll(async () => {
+    dwork = tempDir('runtime-minbase');
+    dstore = await LayerStore.open(path.join(dwork, 'store'));
+    chain = (await dstore.importLayer((minbase as { blob: string }).blob)).chainId;
+  }, 300_000);
+  afterAll(() => cleanup(dwork));
+
+  test('its shell, its users (nobody from its own /etc/passwd), and a diff of only what the process wrote', async () => {
+    const c = await dstore.createContainer(chain, { driver: canMount ? 'overlay' : 'copy' });
+    try {
+      // bookworm's /bin is a symlink to usr/bin: found through PATH, and /etc/passwd read inside the root
+      expect(await runCollect(c, ['sh', '-c', 'echo "$(id -u) $(cat /etc/debian_version | cut -d. -f1) $HOME"'])).toMatchObject({ exitCode: 0, out: '0 12 /root\n' });
+      expect((await runCollect(c, ['id', '-u'], { user: 'nobody' })).out).toBe('65534\n');
+      // a child killed by a signal (pid 1 itself ignores what it has no handler for): its shell reports 128+N
+      expect(await runCollect(c, ['sh', '-c', 'sh -c "kill -TERM \\$\\$"; exit $?'])).toMatchObject({ exitCode: 143, signal: 'SIGTERM' });
+      await runCollect(c, ['true']);
+      expect(await c.diff()).toEqual([]);
+      await runCollect(c, ['sh', '-c', 'echo x > /x']);
+      expect((await c.diff()).map((ch) => `${ch.kind} ${ch.path}`)).toEqual(['A /x']);
+    } finally {
+      await c.remove();
+    }
+  }, 120_000);
 });
