@@ -94,3 +94,37 @@ export async function withBlobLock<T>(paths: StorePaths, digest: string, signal:
     }
   }
 }
+
+/**
+ * Removes the blob locks nobody holds: those a killed pull left (its layer may have been
+ * published since, so no later pull takes that lock and removes it). Each is removed holding its
+ * flock, so a process that opened it meanwhile sees, once it has the lock, that the name is gone,
+ * and starts again (withBlobLock's own check).
+ */
+export function reapBlobLocks(paths: StorePaths): void {
+  if (!native.available()) return;
+  let names: string[];
+  try {
+    names = fs.readdirSync(paths.downloadsDir).filter((n) => n.endsWith('.lock'));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const file = path.join(paths.downloadsDir, n);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch {
+      continue; // gone already
+    }
+    try {
+      native.flockSync(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
+      const at = fs.statSync(file, { throwIfNoEntry: false });
+      if (at && at.ino === fs.fstatSync(fd).ino) fs.rmSync(file, { force: true });
+    } catch {
+      // held: a pull is running
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}

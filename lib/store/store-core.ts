@@ -6,7 +6,7 @@ import { NotFoundError, UserNamespaceError } from '../errors';
 import { currentIdentity, identityMismatch, StoreIdentity } from '../userns/identity';
 import { holderMismatch } from '../userns/holder';
 import { StorePaths, defaultStoreDir } from './paths';
-import { keepPartialDownload } from './downloads';
+import { keepPartialDownload, reapBlobLocks } from './downloads';
 import { discard, isStale, stagingName } from './tmp';
 import { currentViewer, ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
 import { isIdentity } from '../userns/idmap';
@@ -150,6 +150,7 @@ export abstract class StoreCore {
     const stale = fs.readdirSync(this.paths.tmpDir).filter(isStale);
     for (const n of stale) keepPartialDownload(this.paths, path.join(this.paths.tmpDir, n));
     await Promise.all(stale.map((n) => discard(this.paths.tmpDir, path.join(this.paths.tmpDir, n))));
+    reapBlobLocks(this.paths);
   }
 
   /** @internal Saves a probe result in store.json (merged with what other processes saved). */
