@@ -130,6 +130,7 @@ describe('usage errors exit 2, with one JSON error document under --json', () =>
     ['layer build: a bad --mode', ['layer', 'build', path.join(work, 'b'), '--mode', '999']],
     ['layer build: a bad --mtime', ['layer', 'build', path.join(work, 'b'), '--mtime', 'never']],
     ['layer build: a prefix with ..', ['layer', 'build', path.join(work, 'b'), '--prefix', '/app/../..']],
+    ['layers: no image, no image path, no ChainID', ['layers', 'no-such-image']],
     ['layers: a layer number out of range', ['layers', 'img', '--layer', '9']],
     ['layers: a threshold that is no number', ['layers', 'img', '--ci', '--lowest-efficiency', 'high']],
     ['rmi: a bad ChainID', ['rmi', 'not-a-digest']],

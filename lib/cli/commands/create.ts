@@ -51,7 +51,7 @@ export function resolveChain(store: LayerStore, arg: string): string | null {
   if (arg === 'scratch') return null;
   const hex = arg.replace(/^sha256:/, '');
   if (/^[0-9a-f]{64}$/.test(hex)) return `sha256:${hex}`;
-  if (!/^[0-9a-f]+$/.test(hex)) throw new InvalidArgumentError(`bad ChainID ${JSON.stringify(arg)}: expected sha256:<64 hex digits>, a hex prefix, or "scratch"`);
+  if (!/^[0-9a-f]+$/.test(hex)) throw new InvalidArgumentError(`${JSON.stringify(arg)} is no image in the store, no image path, and no ChainID (sha256:<64 hex digits>, a hex prefix, or "scratch")`);
   const matches = fs.readdirSync(store.paths.layersDir).filter((n) => n.startsWith(hex) && store.hasLayer(`sha256:${n}`));
   if (matches.length === 1) return `sha256:${matches[0]}`;
   if (matches.length > 1) throw new InvalidArgumentError(`ChainID prefix ${hex} is ambiguous: ${matches.map((m) => m.slice(0, 12)).join(', ')}`);

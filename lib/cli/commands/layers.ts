@@ -3,6 +3,7 @@ import type { CliContext } from '../context';
 import { formatBytes } from '../progress';
 import { table } from '../table';
 import { UsageError } from '../usage';
+import { InvalidArgumentError } from '../../errors';
 import { imageChain } from '../image-ref';
 import { formatChanges } from './diff';
 import { short } from './ls';
@@ -24,7 +25,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (ref: string, opts: { layer?: string; html?: string; ci?: boolean; lowestEfficiency: string; highestWastedBytes: string }) => {
       for (const [flag, v] of [['--lowest-efficiency', opts.lowestEfficiency], ['--highest-wasted-bytes', opts.highestWastedBytes]]) if (Number.isNaN(Number(v)) || v.trim() === '') throw new UsageError(`${flag} takes a number, not ${JSON.stringify(v)}`);
       const store = await ctx.store();
-      const chain = (await imageChain(store, ref)) ?? store.resolveChain(ref);
+      const chain = (await imageChain(store, ref)) ?? chainOf(store, ref);
       const layers = store.chainSync(chain);
       if (opts.layer !== undefined) {
         const n = Number(opts.layer);
@@ -55,4 +56,10 @@ export function register(program: Command, ctx: CliContext): void {
       );
       if (opts.ci && !pass) process.exitCode = 1;
     });
+}
+
+/** A ChainID given to `layers`; anything else is said to be no image, no image path and no ChainID. */
+function chainOf(store: { resolveChain(ref: string): string }, ref: string): string {
+  if (!/^sha256:[0-9a-f]{64}$/.test(ref)) throw new InvalidArgumentError(`${JSON.stringify(ref)} is no image in the store, no image path, and no ChainID (sha256:<64 hex digits>)`);
+  return store.resolveChain(ref);
 }
