@@ -62,15 +62,23 @@ const LOCK_POLL_MS = 25;
  * the others wait, then find it published (or its blob in blobs/) and read nothing. The lock is
  * polled (never a blocking flock: that would hold a thread of the pool the file calls use). The
  * holder removes the file before it lets go, so a waiter that then gets the lock of the removed
- * file sees that it is no longer the one at that name and starts again. A store without the
+ * file sees that it is no longer the one at that name and starts again; an empty downloads/ is
+ * removed with the last lock. A store without the
  * native addon locks nothing.
  */
 export async function withBlobLock<T>(paths: StorePaths, digest: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
   if (!native.available()) return fn();
   const file = paths.download(digest) + '.lock';
-  fs.mkdirSync(paths.downloadsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   for (;;) {
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    } catch (e) {
+      // no downloads/ (or another holder just removed it, empty): made, and the name opened again
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fs.mkdirSync(paths.downloadsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+      continue;
+    }
     let mine = false;
     try {
       for (;;) {
@@ -89,7 +97,15 @@ export async function withBlobLock<T>(paths: StorePaths, digest: string, signal:
       mine = true;
       return await fn();
     } finally {
-      if (mine) fs.rmSync(file, { force: true });
+      if (mine) {
+        fs.rmSync(file, { force: true });
+        // an empty downloads/ goes too: a store holds it only while something is kept there
+        try {
+          fs.rmdirSync(paths.downloadsDir);
+        } catch {
+          // not empty
+        }
+      }
       fs.closeSync(fd); // releases the flock
     }
   }

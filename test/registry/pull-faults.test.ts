@@ -108,7 +108,8 @@ describeIf(why.length === 0, why.join('; '))('pull and push faults', () => {
     } finally {
       await counting.close();
     }
-    expect(fs.readdirSync(store.paths.downloadsDir)).toEqual([]);
+    // nothing kept any more (an empty downloads/ goes with the last blob lock)
+    expect(fs.existsSync(store.paths.downloadsDir) ? fs.readdirSync(store.paths.downloadsDir) : []).toEqual([]);
     expect((await store.fsck()).problems).toEqual([]);
   }, 120_000);
 
