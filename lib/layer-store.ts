@@ -153,7 +153,7 @@ export class LayerStore extends LayerCore {
    */
   async push(source: string | Container, reference: string, opts: StorePushOptions = {}): Promise<PushResult & { chainId: string }> {
     const { remoteRef, connect } = registryConnect();
-    const { prepareChainImage, exportedChainImage, hasImage, getImageSync } = images();
+    const { prepareChainImage, chainImage, hasImage, getImageSync } = images();
     const r = remoteRef(reference);
     if (r.ref.digest) throw new InvalidArgumentError(`push ${reference}: a push names a tag (HOST/REPO:TAG), not a digest; the digest is the manifest's own`);
     let src: PushSource;
@@ -167,8 +167,8 @@ export class LayerStore extends LayerCore {
       // every argument is checked before the container is committed: a bad one changes nothing
       const prepared = await prepareChainImage(this, opts);
       chainId = await this.exportedChain(source, prepared, opts);
-      // a deferred layer goes compressed (made now, the first time)
-      src = await exportedChainImage(this, chainId, opts, prepared);
+      // a deferred layer goes compressed (made now, the first time), a layer whose blob is gone packed again: pushImage's blobForLayer
+      src = chainImage(this, chainId, opts, prepared);
     }
     const client = connect(r.ref.host, opts);
     try {

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Readable } from 'stream';
 import { BadImageError, NotFoundError, SizeMismatchError } from '../errors';
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
+import { MEDIA_TYPES } from '../store/types';
+import type { Compression } from '../store/types';
 import { stagingName } from '../store/tmp';
 import { packToFile } from '../tar/pack-layer';
 import { compressionOf } from './media-types';
@@ -28,30 +30,42 @@ function fileBlob(file: string, descriptor: Descriptor): LayerBlob {
 }
 
 /**
- * The one way an export or a push gets a layer's blob: the store's blob file when it is there
- * (the bytes as imported or committed), else the deterministic pack of the layer's directory,
- * made now (compressed as the record says), checked to give the layer's DiffID, and kept in
- * blobs/ under the digest it has. The descriptor returned is the blob's that is sent: a manifest
- * must name that one.
+ * The one way an image export or a push gets a layer's blob:
+ *  1. a deferred layer (committed with no compression asked: its blob is the tar) in its
+ *     compressed form (`compression`, default gzip), made the first time and kept
+ *     (lib/layers/compressed.ts);
+ *  2. else the store's blob file (the bytes as imported or committed);
+ *  3. else, the blob missing, the deterministic pack of the layer's directory, made now
+ *     (compressed as the record says; a deferred layer as `compression`), checked to give the
+ *     layer's DiffID, and kept in blobs/ under the digest it has.
+ * The descriptor returned is that of the blob that is sent: a manifest must name that one.
  */
-export async function blobForLayer(store: StoreCore, l: StoreLayerRef, opts: { signal?: AbortSignal } = {}): Promise<LayerBlob> {
+export async function blobForLayer(store: LayerCore, l: StoreLayerRef, opts: { compression?: Compression; signal?: AbortSignal } = {}): Promise<LayerBlob> {
+  const rec = l.chainId && store.hasLayer(l.chainId) ? store.getLayerSync(l.chainId) : null;
+  if (rec?.deferred && rec.digest === l.digest) {
+    try {
+      const e = await store.exportedLayer(rec.chainId, opts.compression);
+      return fileBlob(store.paths.blob(e.digest), { mediaType: e.mediaType, digest: e.digest, size: e.size });
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e; // the tar is gone: packed again below
+    }
+  }
   const file = store.paths.blob(l.digest);
   const st = fs.statSync(file, { throwIfNoEntry: false });
-  const descriptor: Descriptor = { mediaType: l.mediaType, digest: l.digest, size: l.size };
-  if (st?.isFile()) {
+  if (st?.isFile() && !(rec?.deferred && rec.digest === l.digest)) {
     if (st.size !== l.size) throw new SizeMismatchError(`the store's blob ${l.digest}`, l.size, st.size);
-    return fileBlob(file, descriptor);
+    return fileBlob(file, { mediaType: l.mediaType, digest: l.digest, size: l.size });
   }
-  const rec = l.chainId && store.hasLayer(l.chainId) ? store.getLayerSync(l.chainId) : null;
   if (!rec) throw new NotFoundError(l.digest, `the blob ${l.digest} is missing from the store, and no layer of the store has it to pack again (layerfs fsck says more); nothing was sent`);
-  const compression = compressionOf(rec.mediaType) ?? 'gzip';
+  const compression = rec.deferred ? (opts.compression ?? 'gzip') : (compressionOf(rec.mediaType) ?? 'gzip');
   const tmp = path.join(store.paths.tmpDir, stagingName('pack'));
   try {
     const r = await packToFile({ dir: store.paths.layerDiff(rec.chainId), whiteout: store.whiteout }, tmp, { compression, signal: opts.signal });
     const diffId = l.diffId ?? rec.diffId;
     if (r.diffId !== diffId) throw new BadImageError(`layer ${rec.chainId}: its blob ${l.digest} is missing, and packing its directory gives the DiffID ${r.diffId}, not ${diffId}; nothing was sent`);
     store.publishBlob(tmp, r.digest);
-    return fileBlob(store.paths.blob(r.digest), { mediaType: rec.mediaType, digest: r.digest, size: r.size });
+    const mediaType = rec.deferred ? MEDIA_TYPES[compression] : rec.mediaType;
+    return fileBlob(store.paths.blob(r.digest), { mediaType, digest: r.digest, size: r.size });
   } finally {
     fs.rmSync(tmp, { force: true });
   }

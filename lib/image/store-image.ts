@@ -13,6 +13,8 @@ import type { ImportLayersOptions, LayerSource } from './import-layers';
 import type { FileRange } from '../tar/apply-layer';
 import { blobFileOf } from './blobs';
 import { keepRawImage } from './raw';
+import { blobForLayer } from './layer-blob';
+import type { LayerBlob } from './layer-blob';
 import { checkImageName, checkNameFree, getImageSync, hasImage, saveImageRecord } from './image-records';
 import type { ImageRecord, SaveRecordOptions } from './image-records';
 import type { LayerRecord } from '../store/types';
@@ -228,12 +230,15 @@ export function checkOnBase(chainDiffIds: string[], base: ImageConfig | null, wh
 
 /** Writes the chain as an image whose manifest, config (rootfs.diff_ids, history) and layers agree. */
 export async function exportChainImage(store: LayerCore, chain: string, opts: ExportImageOptions & { compression?: Compression }, prepared?: PreparedExport): Promise<{ manifestDigest: string; configDigest: string }> {
-  const { config, layers } = await exportedChainImage(store, chain, opts, prepared ?? (await prepareExport(store, opts)));
+  const { config, layers } = chainImage(store, chain, opts, prepared ?? (await prepareExport(store, opts)));
+  // each blob as a push gets it (a deferred layer compressed, a missing blob packed again): blobForLayer
+  const blobs: LayerBlob[] = [];
+  for (const l of layers) blobs.push(await blobForLayer(store, l, { compression: opts.compression }));
   return writeImage(opts.to, {
     format: opts.format ?? 'oci',
     tag: opts.tag,
     config,
-    layers: layers.map((l) => ({ descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size }, open: () => openBlob(store, l) })),
+    layers: blobs.map((b) => ({ descriptor: b.descriptor, open: () => b.open(0) })),
   });
 }
 
@@ -249,12 +254,6 @@ export async function exportedChainImage(store: LayerCore, chain: string, opts: 
   return { config, layers: out };
 }
 
-/** A layer's blob of the store, by the digest its (exported) record names. */
-function openBlob(store: LayerCore, l: LayerRecord): Readable {
-  const blob = store.paths.blob(l.digest);
-  if (!fs.existsSync(blob)) throw new NotFoundError(l.digest, `the blob ${l.digest} of layer ${l.chainId} is missing from the store`);
-  return fs.createReadStream(blob, { highWaterMark: 4 << 20 });
-}
 
 /** The config of the chain as an image on its base (rootfs.diff_ids, history), and its layers, bottom first. */
 export function chainImage(store: LayerCore, chain: string, opts: ChainImageOptions, prepared: PreparedExport): { config: ImageConfig; layers: LayerRecord[] } {

@@ -5,7 +5,8 @@ import { blobForLayer } from '../image/layer-blob';
 import type { LayerBlob, StoreLayerRef } from '../image/layer-blob';
 import { rawPartsFor } from '../image/raw';
 import type { Descriptor, ImageConfig, RawImage } from '../image/types';
-import type { StoreCore } from '../store/store-core';
+import type { LayerCore } from '../layers';
+import type { Compression } from '../store/types';
 import { addBlobOrigin, mountSource } from '../store/blob-origins';
 
 /** The calls of the registry client a push needs (lib/registry/registry.ts's Registry has them). */
@@ -32,6 +33,8 @@ export interface PushSource {
 }
 
 export interface PushOptions {
+  /** a deferred layer (committed with no compression asked) is sent compressed so; default gzip */
+  compression?: Compression;
   /** blobs sent at once; default 4 */
   jobs?: number;
   signal?: AbortSignal;
@@ -84,13 +87,13 @@ async function eachLimited<T>(items: T[], jobs: number, fn: (t: T) => Promise<vo
  * digest does not change on the way; else the manifest is made here. Memory stays flat: blobs stream
  * from their files, from any offset a resumed upload asks for.
  */
-export async function pushImage(store: StoreCore | null, client: RemotePush, host: string, repository: string, tag: string | undefined, src: PushSource, opts: PushOptions = {}): Promise<PushResult> {
+export async function pushImage(store: LayerCore | null, client: RemotePush, host: string, repository: string, tag: string | undefined, src: PushSource, opts: PushOptions = {}): Promise<PushResult> {
   // every layer's blob is found (or packed) before anything is sent: the manifest names what is sent
   const layerBlobs: LayerBlob[] = [];
   for (const l of src.layers) {
     if (l.open) layerBlobs.push({ descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size }, open: l.open });
     else if (!store) throw new NotFoundError(l.digest, `the blob ${l.digest} has no source to be read from`);
-    else layerBlobs.push(await blobForLayer(store, l, { signal: opts.signal }));
+    else layerBlobs.push(await blobForLayer(store, l, { compression: opts.compression, signal: opts.signal }));
   }
   const opens = layerBlobs.map((b) => b.open);
   // the image as its source had it, byte for byte (same digests), unless its layers are not those blobs (then a manifest of ours)

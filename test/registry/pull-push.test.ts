@@ -126,6 +126,41 @@ describeIf(why.length === 0, why.join('; '))('pull and push against docker-regis
     await c.remove();
   }, 180_000);
 
+  test('a push of layers whose blobs are gone from the store packs their directories again: the manifest names what is sent, and a pull verifies it', async () => {
+    const store = await openStore(path.join(dir, 'packed-store'));
+    const base = await store.pull(`${reg.host}/app/src:v1`, plain);
+    const layers: string[] = [];
+    for (const compression of [undefined, 'gzip'] as const) {
+      const c = await store.createContainer(layers.length ? layers[0] : base.name, { driver: 'copy' });
+      fs.writeFileSync(path.join(await c.mount(), `new-${compression ?? 'deferred'}.txt`), `a change (${compression ?? 'deferred'})\n`);
+      // a new directory, and a file of the base removed (a whiteout in the layer)
+      fs.mkdirSync(path.join(await c.mount(), 'etc', `sub-${compression ?? 'deferred'}`), { recursive: true });
+      fs.rmSync(path.join(await c.mount(), compression ? 'bin/tool' : 'etc/hostname'));
+      layers.unshift((await c.commit(compression ? { compression } : {})).chainId);
+      await c.remove();
+    }
+    // both new layers lose their blobs (the deferred one its tar, before any compressed form was made)
+    for (const id of layers) fs.rmSync(store.paths.blob(store.getLayerSync(id).digest));
+    const pushed = await store.push(layers[0], `${reg.host}/app/packed:v1`, { ...plain, from: base.name });
+    const inspect = JSON.parse(skopeo(dir, 'inspect', '--tls-verify=false', `docker://${reg.host}/app/packed:v1`));
+    expect(inspect.Digest).toBe(pushed.manifestDigest);
+    const sent = pushed.blobs.filter((b) => b.how === 'uploaded' && b.digest !== pushed.configDigest).map((b) => b.digest);
+    expect(sent).toHaveLength(2);
+    expect(inspect.Layers.slice(2).sort()).toEqual([...sent].sort());
+    // the packed blobs are kept, and gzip: the deferred layer is sent compressed, as it would be with its tar
+    for (const d of sent) expect(fs.readFileSync(store.paths.blob(d)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    // a pull checks each blob's DiffID against the config: the same chain, the same trees
+    const other = await openStore(path.join(dir, 'packed-pull'));
+    const rec = await other.pull(`${reg.host}/app/packed:v1`, plain);
+    expect(rec.chain).toBe(layers[0]);
+    const c = await other.createContainer(rec.name, { driver: 'copy' });
+    const root = await c.mount();
+    expect(fs.readFileSync(path.join(root, 'new-gzip.txt'), 'utf8')).toBe('a change (gzip)\n');
+    expect(fs.readFileSync(path.join(root, 'new-deferred.txt'), 'utf8')).toBe('a change (deferred)\n');
+    expect([fs.existsSync(path.join(root, 'etc', 'hostname')), fs.existsSync(path.join(root, 'bin', 'tool')), fs.existsSync(path.join(root, 'data', 'big.bin'))]).toEqual([false, false, true]);
+    await c.remove();
+  }, 180_000);
+
   test('copy: registry to a layout, and a layout to a registry, blobs verified on the way; umoci and a pull read the results', async () => {
     await img.store.push('src', `${reg.host}/app/copysrc:v1`, plain);
     const out = path.join(dir, 'copied');
