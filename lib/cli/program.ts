@@ -23,8 +23,8 @@ export function buildProgram(ctx: CliContext, argv: string[]): Command {
   const program = new Command('layerfs');
   program
     .description('layered filesystems in the style of container images: layers, containers (overlayfs or copy), diff, commit, images')
-    // package.json is read only when the version is asked for
-    .version(argv.includes('-V') || argv.includes('--version') ? version() : '')
+    // package.json is read only when the version is asked for; under --json it is a JSON document too
+    .version(argv.includes('-V') || argv.includes('--version') ? (argv.includes('--json') ? JSON.stringify({ version: version() }) : version()) : '')
     .option('--store <dir>', 'the store directory (default: $LAYERFS_STORE, $XDG_DATA_HOME/layerfs, ~/.local/share/layerfs)')
     .option('--json', 'print machine-readable JSON on stdout (errors too)')
     .showHelpAfterError('(run with --help for usage)')

@@ -233,6 +233,15 @@ describe('success: --json prints one document, for every command', () => {
   if (noRun) console.warn(`skipped the success row of run: ${noRun}`);
   if (noRegistry) console.warn(`skipped the success rows of login, logout, pull and push: ${noRegistry}`);
 
+  test('--version under --json is one document too', () => {
+    const v = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')).version;
+    for (const args of [['--json', '--version'], ['--version', '--json'], ['--json', '-V']]) {
+      const r = run(...args);
+      expect({ args, code: r.code, doc: oneDocument(r) }).toEqual({ args, code: 0, doc: { version: v } });
+    }
+    expect(run('--version').stdout).toBe(`${v}\n`);
+  });
+
   test('every command has a row here', () => {
     const covered = new Set(rows().map(([n]) => n));
     if (noRun) covered.add('run');
