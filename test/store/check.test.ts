@@ -91,7 +91,7 @@ describe.each(['overlay', 'oci'] as const)('fsck checks metadata too (%s whiteou
   itIf(needs)('a chmod, chown, touch, setxattr or removed opaque marker is reported by path and what differs; --repair restores the layer exactly', async () => {
     const store = await LayerStore.open(path.join(work, 's'), { whiteout: fmt });
     const lower = path.join(work, 'lower.tar');
-    fs.writeFileSync(lower, rawTar([{ name: 'p/', type: '5', mode: 0o750, mtime: 500 }, { name: 'p/q/', type: '5', mode: 0o700, mtime: 600 }, { name: 'd/', type: '5' }, { name: 'd/old', body: 'o' }]));
+    fs.writeFileSync(lower, rawTar([{ name: 'p/', type: '5', mode: 0o750, mtime: 500, uid: 7, gid: 8, pax: { 'SCHILY.xattr.user.lower': 'l' } }, { name: 'p/q/', type: '5', mode: 0o700, mtime: 600 }, { name: 'd/', type: '5' }, { name: 'd/old', body: 'o' }]));
     const base = await store.importLayer(lower);
     const upper = path.join(work, 'upper.tar');
     fs.writeFileSync(
@@ -114,12 +114,18 @@ describe.each(['overlay', 'oci'] as const)('fsck checks metadata too (%s whiteou
     const at = (p: string) => path.join(diff, p);
     const published = contentIndexSync(diff);
     expect(fs.statSync(at('p')).mode & 0o7777).toBe(0o750);
+    expect([fs.statSync(at('p')).uid, fs.statSync(at('p')).gid]).toEqual([7, 8]);
 
     fs.chmodSync(at('f'), 0o600);
     fs.chownSync(at('o'), 1000, 1000);
     fs.utimesSync(at('t'), 4000, 4000);
     lsetxattrSync(at('x'), 'user.added', 'y');
     fs.chmodSync(at('p/q'), 0o755);
+    // the implicit parent p: its owner and the xattr it took from the lower chain
+    const pTimes = fs.statSync(at('p'));
+    fs.chownSync(at('p'), 0, 0);
+    lremovexattrSync(at('p'), 'user.lower');
+    fs.utimesSync(at('p'), pTimes.atime, pTimes.mtime);
     fs.chmodSync(diff, 0o700);
     const dirTimes = fs.statSync(at('d'));
     if (fmt === 'overlay') lremovexattrSync(at('d'), 'trusted.overlay.opaque');
@@ -135,6 +141,7 @@ describe.each(['overlay', 'oci'] as const)('fsck checks metadata too (%s whiteou
         fmt === 'overlay' ? 'changed /d (xattr trusted.overlay.opaque removed)' : 'removed /d/.wh..wh..opq',
         'changed /f (mode 0644 -> 0600)',
         'changed /o (owner 0:0 -> 1000:1000)',
+        'changed /p (owner 7:8 -> 0:0, xattr user.lower removed)',
         'changed /p/q (mode 0700 -> 0755)',
         'changed /t (mtime 3000.000000000 -> 4000.000000000)',
         'changed /x (xattr user.added added)',
