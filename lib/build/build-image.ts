@@ -1,4 +1,4 @@
-import { NotFoundError } from '../errors';
+import { InvalidArgumentError, NotFoundError } from '../errors';
 import { hasImage, getImageSync, importImageLayers, looksLikeImage, exportChainImage } from '../image';
 import type { ImageConfig, ImageFormat } from '../image';
 import type { LayerCore } from '../layers';
@@ -33,7 +33,10 @@ export async function buildImage(store: LayerCore, opts: BuildImageOptions): Pro
   for (const l of opts.layers) planBuildLayer(l, () => undefined);
   // an image path is read in passing: its layers are imported, and no image record is made
   let base: { chain: string; config: ImageConfig };
-  if (hasImage(store, opts.from)) base = getImageSync(store, opts.from);
+  // `scratch` is the empty base, as in a Dockerfile: no layers, no config to inherit
+  const scratch = opts.from === 'scratch' && !hasImage(store, 'scratch');
+  if (scratch) base = { chain: '', config: { rootfs: { type: 'layers', diff_ids: [] } } };
+  else if (hasImage(store, opts.from)) base = getImageSync(store, opts.from);
   else if (looksLikeImage(opts.from)) base = await importImageLayers(store, opts.from, { signal: opts.signal });
   else throw new NotFoundError(opts.from, `the base image ${JSON.stringify(opts.from)} is neither an imported image nor an image path`);
   const built: BuiltLayer[] = [];
@@ -58,8 +61,9 @@ export async function buildImage(store: LayerCore, opts: BuildImageOptions): Pro
     ...(c.labels ? { Labels: { ...((baseCfg.Labels as Record<string, string>) ?? {}), ...c.labels } } : {}),
     ...(c.exposedPorts ? { ExposedPorts: Object.fromEntries(c.exposedPorts.map((p) => [p.includes('/') ? p : `${p}/tcp`, {}])) } : {}),
   };
+  if (!top) throw new InvalidArgumentError('an image built from scratch needs at least one layer');
   const r = await exportChainImage(store, top, {
-    from: opts.from,
+    from: scratch ? undefined : opts.from,
     to: opts.to,
     format: opts.format,
     tag: opts.tag,

@@ -1,13 +1,11 @@
 import * as fs from 'fs';
 import { parseImageRef } from '../image/ref';
 import type { LayerStore } from '../layer-store';
-import type { ResolvedTree } from './tree-ref';
 import type { ImageConfig } from '../oci/image-config';
 import { lazy } from '../lazy';
 
 const openModule = lazy<typeof import('../image/open')>(() => require('../image/open'));
 const storeImageModule = lazy<typeof import('../image/store-image')>(() => require('../image/store-image'));
-const viewModule = lazy<typeof import('../view')>(() => require('../view'));
 
 /**
  * Whether `ref` can name an image file or directory at all: an image path must exist, and
@@ -38,13 +36,3 @@ export async function imageOf(store: LayerStore, ref: string, onProgress?: (p: {
   }
   return null;
 }
-
-/** Image arguments for `diff`: the flattened image. */
-export const imageTreeResolvers: Array<(s: LayerStore, r: string) => Promise<ResolvedTree | null>> = [
-  async (store, ref) => {
-    const chain = await imageChain(store, ref);
-    if (chain === null) return null;
-    const { UnionView } = viewModule();
-    return { input: new UnionView(store.layerDirs(chain), store.whiteout), kind: 'image', cleanup: async () => undefined };
-  },
-];

@@ -7,6 +7,8 @@ import { NotFoundError } from '../errors';
 import type { TreeInput } from '../diff';
 import type { LayerStore } from '../layer-store';
 import { UsageError } from './usage';
+import { resolveRef } from './refs';
+import { imageChain } from './image-ref';
 
 export interface ResolvedTree {
   input: TreeInput;
@@ -45,10 +47,21 @@ export async function resolveTree(store: LayerStore, ref: string, extra: Array<(
     return { input: new UnionView([dir], store.whiteout), kind: 'layer tarball', cleanup: () => store.discard(staging) };
   }
   try {
-    const c = await store.getContainer(ref);
-    return { input: c.readTree(), kind: 'container', cleanup: none };
+    // a ChainID prefix, a container's id, name or prefix: the CLI's one resolver (an ambiguous prefix is an error)
+    const r = await resolveRef(store, ref, { chain: true, container: true });
+    if (r.kind === 'container') return { input: r.container.readTree(), kind: 'container', cleanup: none };
+    if (r.kind === 'chain') return { input: store.view(r.chain), kind: 'chain', cleanup: none };
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e;
   }
   throw new UsageError(`${JSON.stringify(ref)} is not a directory, a layer tarball, a ChainID in the store, a container or an image`);
 }
+
+/** Image arguments for `diff`: the flattened image. */
+export const imageTreeResolvers: Array<(s: LayerStore, r: string) => Promise<ResolvedTree | null>> = [
+  async (store, ref) => {
+    const chain = await imageChain(store, ref);
+    if (chain === null) return null;
+    return { input: new UnionView(store.layerDirs(chain), store.whiteout), kind: 'image', cleanup: async () => undefined };
+  },
+];

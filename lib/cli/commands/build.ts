@@ -92,7 +92,7 @@ export function register(program: Command, ctx: CliContext): void {
     image
       .command('build')
       .description('append layers built from directories to a base image and write the new image, with no daemon')
-      .requiredOption('--from <image>', 'the base image: an imported name or a layout/archive path')
+      .requiredOption('--from <image>', 'the base image: an imported name, a layout/archive path, or scratch (no base)')
       .requiredOption('--layer <dir[:prefix]>', 'a directory to add as a layer, optionally at a prefix (repeatable)', collect, [])
       .option('--entrypoint <json-or-word>', 'ENTRYPOINT: a JSON array or a single word')
       .option('--cmd <json-or-word>', 'CMD: a JSON array or a single word')

@@ -1,14 +1,11 @@
-import * as fs from 'fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
-import type { LayerStore } from '../../layer-store';
 import { DRIVER_CHOICES } from '../../types';
 import type { DriverChoice } from '../../types';
-import { InvalidArgumentError, NotFoundError } from '../../errors';
 import { progressBar } from '../progress';
-import { imageChain } from '../image-ref';
+import { resolveChainRef } from '../refs';
 
-// from drivers/types, which loads nothing: --help does not load the drivers
+// from lib/types, which loads nothing: --help does not load the drivers
 export { DRIVER_CHOICES };
 
 export interface CreateFlags {
@@ -36,7 +33,7 @@ export async function create(ctx: CliContext, chain: string, opts: CreateFlags):
   const store = await ctx.store();
   const bar = progressBar('creating container');
   try {
-    const c = await store.createContainer((await imageChain(store, chain)) ?? resolveChain(store, chain), { driver: opts.driver, name: opts.name, readOnly: opts.readOnly, onProgress: (p) => bar.update(p) });
+    const c = await store.createContainer(await resolveChainRef(store, chain, { scratch: true, chain: true, imagePath: true }), { driver: opts.driver, name: opts.name, readOnly: opts.readOnly, onProgress: (p) => bar.update(p) });
     const root = opts.mount ? await c.mount() : undefined;
     bar.done();
     // the record with its path and mount state is for --json only: text output is the id (and the mounted path)
@@ -44,16 +41,4 @@ export async function create(ctx: CliContext, chain: string, opts: CreateFlags):
   } finally {
     bar.done();
   }
-}
-
-/** A full ChainID, a unique hex prefix of one in the store, or "scratch" (null: no layers). */
-export function resolveChain(store: LayerStore, arg: string): string | null {
-  if (arg === 'scratch') return null;
-  const hex = arg.replace(/^sha256:/, '');
-  if (/^[0-9a-f]{64}$/.test(hex)) return `sha256:${hex}`;
-  if (!/^[0-9a-f]+$/.test(hex)) throw new InvalidArgumentError(`${JSON.stringify(arg)} is no image in the store, no image path, and no ChainID (sha256:<64 hex digits>, a hex prefix, or "scratch")`);
-  const matches = fs.readdirSync(store.paths.layersDir).filter((n) => n.startsWith(hex) && store.hasLayer(`sha256:${n}`));
-  if (matches.length === 1) return `sha256:${matches[0]}`;
-  if (matches.length > 1) throw new InvalidArgumentError(`ChainID prefix ${hex} is ambiguous: ${matches.map((m) => m.slice(0, 12)).join(', ')}`);
-  throw new NotFoundError(arg, `no layer with ChainID ${arg} in the store`);
 }

@@ -5,7 +5,6 @@ import type { ResolvedTree } from '../tree-ref';
 import { printable } from '../../names';
 import { paint } from '../style';
 import { formatBytes } from '../progress';
-import { imageTreeResolvers } from '../image-ref';
 import { lazy } from '../../lazy';
 
 const htmlReportModule = lazy<typeof import('../html-report')>(() => require('../html-report'));
@@ -47,7 +46,7 @@ export function register(program: Command, ctx: CliContext): void {
       } else {
         const trees: ResolvedTree[] = [];
         try {
-          const { resolveTree } = treeRefModule();
+          const { resolveTree, imageTreeResolvers } = treeRefModule();
           const { diffTreesAsync } = diffModule();
           trees.push(await resolveTree(store, a, imageTreeResolvers));
           trees.push(await resolveTree(store, b, imageTreeResolvers));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { lazy } from '../../lazy';
+import { resolveChainRef } from '../refs';
 
 const writeFileModule = lazy<typeof import('../write-file')>(() => require('../write-file'));
 
@@ -13,8 +14,9 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (chainId: string, opts: { output: string }) => {
       const dest = opts.output === '-' ? ctx.dataOut() : opts.output;
       const store = await ctx.store();
-      const layer = await store.getLayer(chainId);
-      const src = store.exportLayer(chainId);
+      const chain = (await resolveChainRef(store, chainId, { chain: true }))!;
+      const layer = await store.getLayer(chain);
+      const src = store.exportLayer(chain);
       const { writeStreamAtomically } = writeFileModule();
       await writeStreamAtomically(src, dest);
       ctx.print({ chainId: layer.chainId, digest: layer.digest, size: layer.size, mediaType: layer.mediaType, output: opts.output }, () => `${layer.digest} -> ${opts.output}`);

@@ -6,6 +6,7 @@ import { short } from './ls';
 import { imageOutput, UsageError } from '../usage';
 import { NotFoundError } from '../../errors';
 import { platformFlag } from '../registry-flags';
+import { resolveRef } from '../refs';
 
 export function register(program: Command, ctx: CliContext): void {
   const image = program.command('image').description('import, list and export images (OCI layout, oci-archive, docker-archive)');
@@ -72,7 +73,9 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (ref: string, opts: { from?: string; output: string; format: 'oci' | 'oci-archive' | 'docker-archive'; tag?: string; compress: 'gzip' | 'zstd' | 'none'; created?: string }) => {
       imageOutput('image export', opts.output);
       const store = await ctx.store();
-      const r = await store.exportImage(ref, { from: opts.from, to: opts.output, format: opts.format, tag: opts.tag, compression: opts.compress, created: opts.created });
+      const what = await resolveRef(store, ref, { chain: true, image: true, container: true });
+      const source = what.kind === 'container' ? what.container : what.kind === 'image' ? (what.name ?? what.chain) : what.kind === 'chain' ? what.chain : ref;
+      const r = await store.exportImage(source, { from: opts.from, to: opts.output, format: opts.format, tag: opts.tag, compression: opts.compress, created: opts.created });
       ctx.print({ ...r, output: opts.output, format: opts.format }, () => `${r.manifestDigest} -> ${opts.output}`);
     });
 }

@@ -3,8 +3,7 @@ import type { CliContext } from '../context';
 import { formatBytes } from '../progress';
 import { table } from '../table';
 import { UsageError } from '../usage';
-import { InvalidArgumentError } from '../../errors';
-import { imageChain } from '../image-ref';
+import { resolveChainRef } from '../refs';
 import { formatChanges } from './diff';
 import { short } from './ls';
 import { lazy } from '../../lazy';
@@ -25,7 +24,8 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (ref: string, opts: { layer?: string; html?: string; ci?: boolean; lowestEfficiency: string; highestWastedBytes: string }) => {
       for (const [flag, v] of [['--lowest-efficiency', opts.lowestEfficiency], ['--highest-wasted-bytes', opts.highestWastedBytes]]) if (Number.isNaN(Number(v)) || v.trim() === '') throw new UsageError(`${flag} takes a number, not ${JSON.stringify(v)}`);
       const store = await ctx.store();
-      const chain = (await imageChain(store, ref)) ?? chainOf(store, ref);
+      const chain = await resolveChainRef(store, ref, { chain: true, imagePath: true });
+      if (chain === null) throw new UsageError('scratch has no layers to show');
       const layers = store.chainSync(chain);
       if (opts.layer !== undefined) {
         const n = Number(opts.layer);
@@ -56,10 +56,4 @@ export function register(program: Command, ctx: CliContext): void {
       );
       if (opts.ci && !pass) process.exitCode = 1;
     });
-}
-
-/** A ChainID given to `layers`; anything else is said to be no image, no image path and no ChainID. */
-function chainOf(store: { resolveChain(ref: string): string }, ref: string): string {
-  if (!/^sha256:[0-9a-f]{64}$/.test(ref)) throw new InvalidArgumentError(`${JSON.stringify(ref)} is no image in the store, no image path, and no ChainID (sha256:<64 hex digits>)`);
-  return store.resolveChain(ref);
 }

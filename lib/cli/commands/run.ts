@@ -5,7 +5,7 @@ import type { LayerStore } from '../../layer-store';
 import type { Container } from '../../container';
 import { InvalidArgumentError, NotFoundError } from '../../errors';
 import { UsageError } from '../usage';
-import { imageOf } from '../image-ref';
+import { resolveRef } from '../refs';
 import { DRIVER_CHOICES } from '../../types';
 import type { DriverChoice } from '../../types';
 
@@ -90,16 +90,12 @@ export async function run(ctx: CliContext, ref: string, command: string[], opts:
   }
 }
 
-/** An existing container by id or name, else a new one on an image or chain. */
+/** An existing container (id, name or prefix), else a new one on an image or chain (lib/cli/refs.ts: one resolver). */
 async function containerFor(store: LayerStore, ref: string, opts: RunFlags): Promise<{ container: Container; created: boolean }> {
-  try {
-    return { container: await store.getContainer(ref), created: false };
-  } catch (e) {
-    if (!(e instanceof NotFoundError)) throw e;
-  }
-  const image = await imageOf(store, ref);
-  if (image === null && !/^(sha256:)?[0-9a-f]{64}$/.test(ref)) throw new NotFoundError(ref, `no container, image or layer ${JSON.stringify(ref)} in the store, and no image at that path`);
-  const container = await store.createContainer(image?.chain ?? ref, { driver: opts.driver, name: opts.name, image: image ? { name: image.name, config: image.config } : undefined });
+  const r = await resolveRef(store, ref, { container: true, imagePath: true, chain: true, scratch: true });
+  if (r.kind === 'container') return { container: r.container, created: false };
+  const image = r.kind === 'image' ? { name: r.name, config: r.config } : undefined;
+  const container = await store.createContainer(r.kind === 'scratch' ? null : r.chain, { driver: opts.driver, name: opts.name, image });
   return { container, created: true };
 }
 
