@@ -1,10 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { spawn, spawnSync } from 'child_process';
 import * as native from '../native';
 import { UserNamespaceError } from '../errors';
 import { IdMap, mapArgs, readIdMaps, sameMap, describeMap } from './idmap';
 import type { MappingPlan, RootlessFacts } from './detect';
+import { lazy } from '../lazy';
+
+// every store open asks holderMismatch: child_process (and net and the streams with it) loads only to start or map a holder
+const childProcess = lazy<typeof import('child_process')>(() => require('child_process'));
 
 /**
  * The process that holds a store's user and mount namespace, as podman's pause process does.
@@ -123,7 +126,7 @@ async function startHolder(storeDir: string, facts: RootlessFacts, plan: Mapping
   const own = nsOf('self');
   const sleepBin = ['/usr/bin/sleep', '/bin/sleep'].find((p) => fs.existsSync(p)) ?? 'sleep';
   // detached: its own session, so a Ctrl-C of the command that started it does not end it
-  const child = spawn(facts.unshare!, ['--user', '--mount', '--propagation', 'private', '--', sleepBin, 'infinity'], { detached: true, stdio: 'ignore', cwd: '/' });
+  const child = childProcess().spawn(facts.unshare!, ['--user', '--mount', '--propagation', 'private', '--', sleepBin, 'infinity'], { detached: true, stdio: 'ignore', cwd: '/' });
   const pid = child.pid;
   child.unref();
   if (pid === undefined) throw new UserNamespaceError(`could not start ${facts.unshare} to hold the user namespace`);
@@ -170,7 +173,7 @@ function writeMaps(pid: number, facts: RootlessFacts, plan: MappingPlan): void {
     [facts.newuidmap.path!, plan.uids],
     [facts.newgidmap.path!, plan.gids],
   ] as const) {
-    const r = spawnSync(tool, [String(pid), ...mapArgs(map)], { encoding: 'utf8' });
+    const r = childProcess().spawnSync(tool, [String(pid), ...mapArgs(map)], { encoding: 'utf8' });
     if (r.status !== 0) throw new UserNamespaceError(`${tool} ${pid} ${mapArgs(map).join(' ')} failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
   }
 }
