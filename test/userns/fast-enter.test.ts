@@ -119,4 +119,27 @@ describeIf(why === null, why ?? '')('bin/layerfs enters the holder itself: one N
     },
     T,
   );
+
+  test(
+    '`layerfs unshare --stop` ends the holder (its mounts go with it) and removes its pid file; the next command starts a new one',
+    () => {
+      const chain = JSON.parse(ok(binAs(u, ['--json', 'ls']), 'ls')).layers[0].chainId;
+      const c = JSON.parse(ok(binAs(u, ['--json', 'create', '--driver', 'overlay', '--mount', chain]), 'create --mount'));
+      const old = JSON.parse(fs.readFileSync(path.join(store(), 'userns.json'), 'utf8'));
+      const r = JSON.parse(ok(binAs(u, ['--json', 'unshare', '--stop']), 'unshare --stop'));
+      expect(r).toEqual({ store: store(), stopped: true, pid: old.pid });
+      for (let i = 0; i < 200 && fs.existsSync(`/proc/${old.pid}`); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      expect(fs.existsSync(`/proc/${old.pid}`)).toBe(false);
+      expect(fs.existsSync(path.join(store(), 'userns.pid'))).toBe(false);
+      expect(ok(binAs(u, ['unshare', '--stop']), 'again')).toBe(`${store()} has no user namespace holder running\n`);
+      // a new holder: the container is no longer mounted, and mounts again
+      const again = JSON.parse(ok(binAs(u, ['--json', 'mount', c.id]), 'mount'));
+      expect(JSON.parse(fs.readFileSync(path.join(store(), 'userns.json'), 'utf8')).pid).not.toBe(old.pid);
+      expect(ok(binAs(u, ['unshare', 'cat', `${c.path}/etc/passwd`]), 'cat')).toBe('root:x:0:0::/root:/bin/sh\n');
+      expect(again).toBeTruthy();
+      const usage = binAs(u, ['unshare', '--stop', 'ls']);
+      expect([usage.status, usage.stderr]).toEqual([2, expect.stringContaining('unshare --stop takes no command')]);
+    },
+    T,
+  );
 });

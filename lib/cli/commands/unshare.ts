@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
+import { UsageError } from '../usage';
 import { lazy } from '../../lazy';
 
 const usernsModule = lazy<typeof import('../../userns')>(() => require('../../userns'));
@@ -11,7 +12,19 @@ export function register(program: Command, ctx: CliContext): void {
     .command('unshare')
     .description("run a command (default: $SHELL) inside the store's user namespace, where its mounts are seen, as `podman unshare` does; global options go before `unshare`")
     .argument('[command...]', 'the command and its arguments: everything after `unshare` is its own')
-    .action((command: string[]) => unshare(ctx, command));
+    .option('--stop', "end the store's user namespace holder instead (its mounts go with it; the next command starts a new one)")
+    .action((command: string[], opts: { stop?: boolean }) => (opts.stop ? stop(ctx, command) : unshare(ctx, command)));
+}
+
+/** `layerfs unshare --stop`: ends the holder without entering it (opening the store would start one). */
+async function stop(ctx: CliContext, command: string[]): Promise<void> {
+  if (command.length) throw new UsageError(`unshare --stop takes no command (got ${JSON.stringify(command.join(' '))})`);
+  const { defaultStoreDir } = require('../../store/paths') as typeof import('../../store/paths');
+  const { liveHolder, stopHolder } = usernsModule();
+  const root = (require('path') as typeof import('path')).resolve(ctx.storeDir ?? defaultStoreDir());
+  const h = liveHolder(root);
+  const stopped = stopHolder(root);
+  ctx.print({ store: root, stopped, pid: stopped ? h?.pid : undefined }, () => (stopped ? `stopped the user namespace holder of ${root} (pid ${h?.pid}); the mounts it held are gone` : `${root} has no user namespace holder running`));
 }
 
 async function unshare(ctx: CliContext, command: string[]): Promise<void> {
