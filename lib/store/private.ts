@@ -14,7 +14,7 @@ export const PRIVATE_DIR_MODE = 0o700;
 
 /** The directories that guard the store's contents, outermost first. */
 export function privateDirs(paths: StorePaths): string[] {
-  return [paths.root, path.dirname(paths.blobsDir), paths.blobsDir, paths.layersDir, paths.containersDir, paths.imagesDir, paths.tmpDir, paths.downloadsDir];
+  return [paths.root, path.dirname(paths.blobsDir), paths.blobsDir, paths.layersDir, paths.containersDir, paths.imagesDir, paths.tmpDir];
 }
 
 /**
