@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { createHash, Hash } from 'crypto';
 import { UnionView } from '../view';
 import { whiteoutFormat } from '../whiteout';
 import { writeLayerManifestSync } from '../store/layer-manifest';
@@ -6,6 +7,7 @@ import type { Change } from '../diff';
 import type { Compression, WhiteoutFormatName } from '../store/types';
 import type { PackEntry, PackResult } from '../tar/types';
 import { createTarProducer } from '../tar/pack';
+import type { ListedEntry, PackObserver } from '../tar/pack';
 import { packWith } from '../tar/pack-run';
 import { ROOT, planPackEntriesSync } from './commit-entries';
 import { LayerDirBuilder } from './commit-layer-dir';
@@ -30,6 +32,33 @@ export interface CommitLayerJob {
   sourceDateEpoch?: number;
   /** the container, as errors name it */
   what: string;
+  /**
+   * The upperdir becomes the layer's directory (lib/container/commit-flip.ts): the pass packs
+   * and hashes, writes no directory; the content digests are returned by the source's inode
+   * (a rename keeps them)
+   */
+  flip?: boolean;
+}
+
+/** What a flip job gives besides the pack: each packed file's content digest, by its inode. */
+export type CommitJobResult = PackResult & { known?: Array<[number, string]> };
+
+/** Hears a pack's files and keeps their content digests by inode (a flip commit's content index takes them). */
+class ContentHasher implements PackObserver {
+  readonly known = new Map<number, string>();
+  private file: { ino: number; hash: Hash } | null = null;
+  entry(e: ListedEntry): void {
+    if (e.kind === 'entry' && e.st.isFile()) this.file = { ino: Number(e.st.ino), hash: createHash('sha256') };
+  }
+  fileOpen(): void {}
+  content(chunk: Buffer): void {
+    this.file?.hash.update(chunk);
+  }
+  fileEnd(): void {
+    const f = this.file!;
+    this.file = null;
+    this.known.set(f.ino, f.hash.digest('hex'));
+  }
 }
 
 /**
@@ -38,13 +67,19 @@ export interface CommitLayerJob {
  * and records the directory's manifest with the content digests the pass computed. Runs in the
  * commit worker (or inline for a tiny commit); `post` carries progress.
  */
-export async function runCommitLayerJob(job: CommitLayerJob, post: (m: Record<string, unknown>) => void): Promise<PackResult> {
+export async function runCommitLayerJob(job: CommitLayerJob, post: (m: Record<string, unknown>) => void): Promise<CommitJobResult> {
   let entries: PackEntry[];
   const lower = new UnionView(job.lowerDirs, job.whiteout);
   if ('entries' in job.plan) entries = job.plan.entries;
   else {
     const baseWhiteouts = job.baseIsUpper ? whiteoutFormat(job.whiteout) : undefined;
     entries = planPackEntriesSync(job.plan.changes, { base: job.base, lower, baseWhiteouts, what: job.what });
+  }
+  if (job.flip) {
+    const hasher = new ContentHasher();
+    const producer = createTarProducer({ root: job.base, entries, confined: job.what }, { sourceDateEpoch: job.sourceDateEpoch }, hasher);
+    const r = await packWith(producer, { opts: { sourceDateEpoch: job.sourceDateEpoch, compression: job.compression }, dest: job.blobFile }, post);
+    return { ...r, known: [...hasher.known] };
   }
   fs.mkdirSync(job.diffDir, { mode: 0o755 });
   const builder = new LayerDirBuilder(job.diffDir, job.whiteout, { from: job.base, what: job.what, sourceDateEpoch: job.sourceDateEpoch });

@@ -1,8 +1,7 @@
 import { Worker } from 'worker_threads';
 import { AbortedError, deserializeError } from '../errors';
 import { workerScript } from '../native/workers';
-import type { PackResult } from '../tar/types';
-import type { CommitLayerJob } from './commit-job';
+import type { CommitJobResult, CommitLayerJob } from './commit-job';
 
 /**
  * One warm commit worker, kept between commits: starting a worker and compiling the commit code
@@ -13,8 +12,8 @@ import type { CommitLayerJob } from './commit-job';
  */
 let idle: Worker | null = null;
 
-export function runCommitJobInWorker(job: CommitLayerJob, opts: { signal?: AbortSignal; onMessage?: (m: Record<string, unknown>) => void } = {}): Promise<PackResult> {
-  return new Promise<PackResult>((resolve, reject) => {
+export function runCommitJobInWorker(job: CommitLayerJob, opts: { signal?: AbortSignal; onMessage?: (m: Record<string, unknown>) => void } = {}): Promise<CommitJobResult> {
+  return new Promise<CommitJobResult>((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new AbortedError());
     const w = idle ?? new Worker(workerScript('container/commit-worker'));
     idle = null;
@@ -37,7 +36,7 @@ export function runCommitJobInWorker(job: CommitLayerJob, opts: { signal?: Abort
       void w.terminate().then(fn, fn);
     };
     const onMessage = (m: Record<string, unknown>) => {
-      if (m.type === 'done') finish(true, () => resolve(m.result as PackResult));
+      if (m.type === 'done') finish(true, () => resolve(m.result as CommitJobResult));
       else if (m.type === 'error') finish(false, () => reject(deserializeError(m.error as Record<string, unknown>)));
       else opts.onMessage?.(m);
     };

@@ -6,7 +6,8 @@ import { driverFor } from '../drivers';
 import { newLayerRecord, noSpace, refOf } from '../store/store-core';
 import type { LayerCore } from '../layers';
 import type { PackResult } from '../tar/types';
-import { CommitLayerJob, runCommitLayerJob } from './commit-job';
+import { CommitJobResult, CommitLayerJob, runCommitLayerJob } from './commit-job';
+import { canFlip, flipCommit } from './commit-flip';
 import { planPackEntriesSync } from './commit-entries';
 import { withoutRuntimeEntries } from './runtime-entries';
 import { withContainerLock } from './lock';
@@ -21,7 +22,7 @@ export const commitTestHooks: { afterDiff?: (rec: ContainerRecord) => void | Pro
 
 /** The bench's clock: hears when each part of a commit starts and ends (process.hrtime.bigint()). */
 export const commitPhases: { on?: (phase: CommitPhase, start: bigint, end: bigint) => void } = {};
-export type CommitPhase = 'diff' | 'plan' | 'pack and layer directory' | 'publish';
+export type CommitPhase = 'diff' | 'plan' | 'pack and layer directory' | 'publish' | 'unmount' | 'pack' | 'flip' | 'remount';
 async function timed<T>(phase: CommitPhase, p: () => Promise<T> | T): Promise<T> {
   if (!commitPhases.on) return p();
   const t0 = process.hrtime.bigint();
@@ -66,12 +67,26 @@ export async function commitContainer(store: LayerCore, container: ContainerReco
 }
 
 async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: CommitOptions & { changes?: Change[] }): Promise<LayerRef> {
+  if (canFlip(store, rec, opts)) {
+    const staging = store.makeStaging('commit');
+    try {
+      const flipped = await flipCommit(store, rec, opts, { runJob: (job, changes, entries) => runJob(job, changes, entries, opts), timed, afterDiff: () => commitTestHooks.afterDiff?.(rec) }, staging);
+      if (flipped) return flipped.ref;
+      // busy, or a runtime's entries: committed by copying, below (the container is as it was)
+    } catch (e) {
+      throw noSpace(e, `committing container ${rec.id}`);
+    } finally {
+      await store.discard(staging);
+    }
+  }
   const lower = store.view(rec.chain);
   const driver = driverFor(rec.driver);
   const ref = { store, record: rec };
   const home = driver.changesDir(ref);
   // the one path to a container's changes, as Container.diff reads them
   const changes = opts.changes ?? withoutRuntimeEntries(await timed('diff', () => driver.changes(ref, { lower, signal: opts.signal })), rec.runtimeEntries);
+  // nothing changed since a flip commit made the container's chain: that layer
+  if (!changes.length && rec.committed && rec.committed === rec.chain) return refOf(store.getLayerSync(rec.chain));
   const base = baseOf(changes) ?? home.dir;
   await commitTestHooks.afterDiff?.(rec);
   const what = `container ${rec.id}`;
@@ -97,13 +112,7 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
       sourceDateEpoch: opts.sourceDateEpoch,
       what,
     };
-    const onMessage = (m: Record<string, unknown>) => {
-      if (m.type === 'progress' && opts.onProgress) opts.onProgress({ bytes: m.bytes as number, entries: m.entries as number });
-    };
-    // a worker takes tens of milliseconds to start: a tiny commit is quicker made here
-    const tiny = opts.inline || ('entries' in plan && plan.entries.length <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES);
-    // (the staging directory is removed only once the job has ended: a failed or aborted worker is gone first)
-    const r = await timed('pack and layer directory', () => (tiny ? runCommitLayerJob(job, onMessage) : runCommitJobInWorker(job, { signal: opts.signal, onMessage })));
+    const r = await timed('pack and layer directory', () => runJob(job, changes, 'entries' in plan ? plan.entries.length : Infinity, opts));
     const record = newLayerRecord(rec.chain, { ...r, compression }, store.whiteout);
     if (opts.compression === undefined) record.deferred = true;
     await opts.onBlob?.(blobTmp, { digest: record.digest, mediaType: record.mediaType, size: record.size });
@@ -116,6 +125,19 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
   } finally {
     await store.discard(staging);
   }
+}
+
+/**
+ * Runs a commit's job: here for a tiny one (a worker takes tens of milliseconds to start) or
+ * when asked, else in the commit worker. The staging directory is removed only once the job has
+ * ended: a failed or aborted worker is gone first.
+ */
+function runJob(job: CommitLayerJob, changes: Change[], entries: number, opts: CommitOptions): Promise<CommitJobResult> {
+  const onMessage = (m: Record<string, unknown>) => {
+    if (m.type === 'progress' && opts.onProgress) opts.onProgress({ bytes: m.bytes as number, entries: m.entries as number });
+  };
+  const tiny = opts.inline || (entries <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES);
+  return tiny ? runCommitLayerJob(job, onMessage) : runCommitJobInWorker(job, { signal: opts.signal, onMessage });
 }
 
 /** The tree the changes were read from (an overlay diff may come from the merged tree): the part of a source before its path. */

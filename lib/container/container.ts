@@ -121,7 +121,11 @@ export class Container implements ContainerRef {
   commit(opts: CommitOptions = {}): Promise<LayerRef> {
     // loaded on first use: commit pulls in the packer and the diff code, which create and mount never need
     const { commitContainer } = commitModule();
-    return this.store.withLock('shared', () => commitContainer(this.store, this, opts));
+    // a flip commit rebases the container onto its new layer: the record is read again
+    return this.store.withLock('shared', () => commitContainer(this.store, this, opts)).then((r) => {
+      this.refresh();
+      return r;
+    });
   }
 
   /**

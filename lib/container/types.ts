@@ -26,6 +26,12 @@ export interface ContainerRecord {
   runtimeEntries?: string[];
   /** while a process runs in it: the runtime and its name for the container (`rm` cleans up after a crash) */
   runtime?: { path: string; id: string; stateRoot?: string };
+  /**
+   * the layer a flip commit made of the container's upper directory (lib/container/commit-flip.ts),
+   * rebasing the container onto it: while `chain` is still that layer and nothing changed since,
+   * a commit gives that layer again
+   */
+  committed?: string;
 }
 
 export interface CommitOptions {

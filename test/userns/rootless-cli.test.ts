@@ -198,7 +198,8 @@ describeIf(why === null, why ?? '')('rootless, a user with a subordinate range',
       const { spawnSync } = require('child_process') as typeof import('child_process');
       expect(spawnSync('python3', [idmap, lower, `/proc/${holder}/ns/user`], { encoding: 'utf8' }).stdout.trim()).toBe('mount_setattr ok');
       const d = JSON.parse(ok(cliAs(u, ['--json', 'diff', id]), 'diff'));
-      expect(d.changes.map((x: { kind: string; path: string }) => `${x.kind} ${x.path}`)).toEqual(['C /etc/shadow', 'D /gone', 'D /lowerdir', 'A /moved', 'A /moved/f', 'A /newfile']);
+      // the commit above took the upper directory as its layer and rebased the container on it: only what changed since
+      expect(d.changes.map((x: { kind: string; path: string }) => `${x.kind} ${x.path}`)).toEqual(['D /lowerdir', 'A /moved', 'A /moved/f']);
     },
     T,
   );

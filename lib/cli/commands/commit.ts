@@ -10,7 +10,7 @@ const writeFileModule = lazy<typeof import('../write-file')>(() => require('../w
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('commit')
-    .description("turn a container's changes into a new layer on top of its chain and print its DiffID and ChainID")
+    .description("turn a container's changes into a new layer on top of its chain and print its DiffID and ChainID (an overlay container, with no compression asked, gives its upper directory to the layer and goes on on top of it)")
     .argument('<container>', 'container id, name or unique id prefix')
     .addOption(new Option('--compress <kind>', 'compression of the layer blob (default: gzip with -o; else the tar is kept, and gzip made when an image export or push first needs it)').choices(['gzip', 'zstd', 'none']))
     .option('-o, --output <file>', 'also write the layer tarball to this file ("-": standard output, and the result goes to stderr)')

@@ -1,0 +1,116 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { BusyError } from '../errors';
+import { driverFor } from '../drivers';
+import { copyRootAttributes } from '../drivers/attributes';
+import { isMountPoint } from '../drivers/mounts';
+import { containerLayout } from '../drivers/layout';
+import { newLayerRecord, refOf } from '../store/store-core';
+import { writeJsonAtomicSync } from '../store/records';
+import { writeContentIndexSync } from '../store/content-index';
+import { inheritedRootMeta, setLayerRootSync } from '../tar/layer-root';
+import type { LayerCore } from '../layers';
+import type { CommitLayerJob, CommitJobResult } from './commit-job';
+import { ROOT, planPackEntriesSync } from './commit-entries';
+import { withoutRuntimeEntries } from './runtime-entries';
+import type { Change, CommitOptions, ContainerRecord, LayerRef } from './types';
+
+/** How the flip commit runs the pack (commit.ts's worker or inline choice, and its clock). */
+export type RunJob = (job: CommitLayerJob, changes: Change[], entries: number) => Promise<CommitJobResult>;
+export type Timed = <T>(phase: 'unmount' | 'diff' | 'plan' | 'pack' | 'flip' | 'remount', p: () => Promise<T> | T) => Promise<T>;
+
+/**
+ * Whether a commit may take the container's upper directory as the new layer's directory (a
+ * metadata flip, as containerd's snapshotter commits an active snapshot), before anything is
+ * done: a default commit (no compression asked, so the layer keeps the tar it packs) of a
+ * writable overlay container on a chain, in a store whose whiteouts are overlay's own (then the
+ * upperdir is a layer's diff in the store's format: the mount options keep it one, no redirect,
+ * no metacopy, no index), with no process run in it (no runtime, no runtime mountpoints).
+ */
+export function canFlip(store: LayerCore, rec: ContainerRecord, opts: CommitOptions & { changes?: Change[] }): boolean {
+  if (opts.compression !== undefined || opts.changes || opts.onBlob) return false;
+  if (rec.driver !== 'overlay' || rec.readOnly || !rec.chain || rec.runtime || rec.runtimeEntries?.length) return false;
+  return store.whiteout === 'overlay' || store.whiteout === 'overlay-userxattr';
+}
+
+/**
+ * The flip commit. The container is unmounted first (a busy mount: null, nothing changed, the
+ * caller commits by copying); its changes are read from the upper directory alone, planned as
+ * every commit plans them (`.wh.` names refused, runtime entries left out: either of those
+ * found, null again), and packed into the layer's tar, hashed, with each file's content digest
+ * kept; nothing of the container is written. Then the upper directory is renamed into the
+ * layer (its content index from those digests), the layer published, and the container rebased
+ * onto it: a fresh empty upper and work directory on the new chain, its record naming the new
+ * chain and the layer as its last commit (a commit with no change since returns that layer),
+ * mounted again if it was. The pack reads the container without following any symlink, as
+ * every commit does; the rename moves the directory, never what is in it.
+ *
+ * Returns null (nothing changed, the container mounted as it was) when the flip does not apply.
+ */
+export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: CommitOptions, how: { runJob: RunJob; timed: Timed; afterDiff: () => void | Promise<void> }, staging: string): Promise<{ ref: LayerRef; record: ContainerRecord } | null> {
+  const { runJob, timed } = how;
+  const driver = driverFor('overlay');
+  const l = containerLayout(store.paths, rec.id);
+  const mounted = isMountPoint(l.merged);
+  if (mounted) {
+    try {
+      await timed('unmount', () => driver.unmount({ store, record: rec }));
+    } catch (e) {
+      if (e instanceof BusyError) return null;
+      throw e;
+    }
+  }
+  let current = rec;
+  try {
+    const lower = store.view(rec.chain);
+    const all = await timed('diff', () => driver.changes({ store, record: rec }, { lower, signal: opts.signal }));
+    const changes = withoutRuntimeEntries(all, rec.runtimeEntries);
+    if (changes.length !== all.length) return null;
+    if (!changes.length && rec.committed === rec.chain) return { ref: refOf(store.getLayerSync(rec.chain!)), record: rec };
+    await how.afterDiff();
+    const what = `container ${rec.id}`;
+    const planHere = !changes.some((c) => c.opaque);
+    const plan: CommitLayerJob['plan'] = planHere ? { entries: await timed('plan', () => planPackEntriesSync(changes, { base: l.upper, lower, what })) } : { changes };
+    const blobFile = path.join(staging, 'blob');
+    const job: CommitLayerJob = {
+      plan,
+      base: l.upper,
+      baseIsUpper: true,
+      lowerDirs: lower.layerDirs,
+      whiteout: store.whiteout,
+      diffDir: path.join(staging, 'diff'),
+      manifestFile: path.join(staging, 'manifest.json'),
+      blobFile,
+      compression: 'none',
+      sourceDateEpoch: opts.sourceDateEpoch,
+      what,
+      flip: true,
+    };
+    const r = await timed('pack', () => runJob(job, changes, 'entries' in plan ? plan.entries.length : Infinity));
+    const record = newLayerRecord(rec.chain, { ...r, compression: 'none' }, store.whiteout);
+    record.deferred = true;
+    const ref = await timed('flip', async () => {
+      if (store.hasLayer(record.chainId)) {
+        // the same changes on the same chain: the store's layer is this one; the upper goes
+        await store.discard(l.upper);
+        return refOf(store.getLayerSync(record.chainId));
+      }
+      // the root takes the chain's attributes unless the commit carries the container root's (as every commit does)
+      const hasRoot = 'entries' in plan ? plan.entries.some((e) => e.path === ROOT) : changes.some((c) => c.path === '/');
+      if (!hasRoot) setLayerRootSync(l.upper, inheritedRootMeta(lower), process.geteuid?.() === 0);
+      writeContentIndexSync(l.upper, job.manifestFile, new Map(r.known ?? []));
+      fs.renameSync(l.upper, job.diffDir);
+      return store.publishLayer(staging, blobFile, record, opts.durable);
+    });
+    // rebased: an empty upper on the new chain, a fresh work directory
+    fs.mkdirSync(l.upper, { mode: 0o755 });
+    copyRootAttributes(store.view(ref.chainId), l.upper);
+    await store.discard(l.work);
+    fs.mkdirSync(l.work, { mode: 0o755 });
+    current = { ...rec, chain: ref.chainId, committed: ref.chainId };
+    writeJsonAtomicSync(store.paths.containerRecord(rec.id), current);
+    return { ref, record: current };
+  } finally {
+    if (mounted) await timed('remount', () => driver.mount({ store, record: current }));
+  }
+}
