@@ -26,7 +26,8 @@ export interface StoreLayerRef {
 }
 
 function fileBlob(file: string, descriptor: Descriptor): LayerBlob {
-  return { descriptor, open: (offset) => fs.createReadStream(file, { start: offset, highWaterMark: 1 << 20 }) };
+  // from the start with no position, so a blob that is a stream (a FIFO) reads too: a position is a pread
+  return { descriptor, open: (offset) => fs.createReadStream(file, { ...(offset ? { start: offset } : {}), highWaterMark: 1 << 20 }) };
 }
 
 /**
@@ -52,8 +53,10 @@ export async function blobForLayer(store: LayerCore, l: StoreLayerRef, opts: { c
   }
   const file = store.paths.blob(l.digest);
   const st = fs.statSync(file, { throwIfNoEntry: false });
-  if (st?.isFile() && !(rec?.deferred && rec.digest === l.digest)) {
-    if (st.size !== l.size) throw new SizeMismatchError(`the store's blob ${l.digest}`, l.size, st.size);
+  // whatever holds the blob's name is read as the blob (a FIFO streams; only the store's owner can
+  // put one there): only a missing blob is packed again
+  if (st && !st.isDirectory() && !(rec?.deferred && rec.digest === l.digest)) {
+    if (st.isFile() && st.size !== l.size) throw new SizeMismatchError(`the store's blob ${l.digest}`, l.size, st.size);
     return fileBlob(file, { mediaType: l.mediaType, digest: l.digest, size: l.size });
   }
   if (!rec) throw new NotFoundError(l.digest, `the blob ${l.digest} is missing from the store, and no layer of the store has it to pack again (layerfs fsck says more); nothing was sent`);
