@@ -83,6 +83,8 @@ export function readHolder(storeDir: string): HolderRecord | null {
 export function liveHolder(storeDir: string): HolderRecord | null {
   const h = readHolder(storeDir);
   if (!h || processStartTime(h.pid) !== h.startTime || nsOf(h.pid) !== h.userNs) return null;
+  // an exiting process drops its mount namespace first (its user namespace goes with its credentials, later): nsenter could not enter it
+  if (!fs.existsSync(`/proc/${h.pid}/ns/mnt`)) return null;
   return h;
 }
 
