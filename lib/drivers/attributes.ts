@@ -3,6 +3,7 @@ import * as native from '../native';
 import { fsArg, fsPath } from '../names';
 import { UnionView, xattrsOf } from '../view';
 import { utimeSeconds } from '../native/times';
+import { inUserNamespace } from '../userns/identity';
 
 /*
  * What a copy of an entry takes from its source, shared by the copy driver's materialiser and
@@ -50,6 +51,8 @@ function seconds(st: Stat, which: 'mtime' | 'atime'): number {
  */
 export class Attributes {
   private readonly asRoot = process.geteuid?.() === 0;
+  /** the kernel keeps set-id bits through a write only for CAP_FSETID of the initial user namespace: root of another clears them too */
+  private readonly writeKeepsSetId = this.asRoot && !inUserNamespace();
   private readonly xattrs = native.available();
 
   constructor(readonly newOwner: NewOwner = null) {}
@@ -75,7 +78,7 @@ export class Attributes {
     // chown clears set-id bits and security.capability: owner first, then mode and xattrs
     const chowned = this.chown(dest, m);
     // a write without CAP_FSETID clears set-id bits too
-    const modeKept = modeSet && !chowned && (this.asRoot || (m.mode & 0o6000) === 0);
+    const modeKept = modeSet && !chowned && (this.writeKeepsSetId || (m.mode & 0o6000) === 0);
     if ((m.mode & S_IFMT) !== S_IFLNK && !modeKept) fs.chmodSync(fsArg(dest), m.mode & 0o7777);
     this.copyXattrs(dest, real);
     fs.lutimesSync(fsArg(dest), m.atime, m.mtime);

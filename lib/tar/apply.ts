@@ -482,7 +482,15 @@ export class LayerApplier {
     const single = this.applyOwners && singleIdNamespace();
     if (single) {
       // single-uid mode: the file stays 0/0, its owner is kept aside (lib/userns/owner-xattr.ts)
-      if (h.uid !== 0 || h.gid !== 0) native.lsetxattrSync(real, OWNER_XATTR, encodeOwner({ uid: h.uid, gid: h.gid }));
+      if (h.uid !== 0 || h.gid !== 0) {
+        try {
+          native.lsetxattrSync(real, OWNER_XATTR, encodeOwner({ uid: h.uid, gid: h.gid }));
+        } catch (e) {
+          // Linux allows no user.* xattr on a symlink (umoci warns and goes on too)
+          if (h.type !== 'symlink' || !native.isNativeError(e, 'EPERM')) throw e;
+          this.warnings.push(`the owner ${h.uid}:${h.gid} of the symlink ${entry} is not kept: a symlink can hold no user.rootlesscontainers xattr, so in single-uid mode it is 0:0 (diff, commit and export say so)`);
+        }
+      }
     } else if (this.applyOwners) chownEntry(real, h, entry);
     for (const [name, value] of h.xattrs) {
       if (isOverlayXattr(name)) continue; // overlayfs's own: a layer may not forge whiteouts, redirects or metacopy

@@ -5,6 +5,7 @@ import * as native from '../../lib/native';
 import { LayerStore } from '../../lib/layer-store';
 import type { Container } from '../../lib/container';
 import type { DriverName } from '../../lib/drivers';
+import { inUserNamespace } from '../../lib/userns/identity';
 import type { Change } from '../../lib/diff/types';
 import type { TreeInput } from '../../lib/diff';
 import { cleanup, hashTree, makeLayer, makeOpaque, makeWhiteout, mountedUnder, tempDir } from './helpers';
@@ -12,6 +13,8 @@ import { snapshotDir, snapshotView, sameTree } from './tree-compare';
 import { buildUmociFixture, fixtureDir, hasUmoci, UmociFixture } from '../fixtures/umoci';
 
 const isRoot = process.getuid?.() === 0;
+/** root of the initial user namespace: trusted.* xattrs and real device nodes (root of a user namespace, as test/userns/as-user.test.ts runs this suite, has neither) */
+const hostRoot = isRoot && !inUserNamespace();
 
 function snapshotTree(t: TreeInput) {
   return typeof t === 'string' ? snapshotDir(t) : snapshotView(t);
@@ -62,10 +65,12 @@ export function buildChain(store: LayerStore): string {
     native.mknodSync(path.join(d, 'fifo'), fs.constants.S_IFIFO | 0o600);
     file(d, 'xattr', 'x\n');
     native.lsetxattrSync(path.join(d, 'xattr'), 'user.comment', 'kept');
-    if (isRoot) {
+    if (hostRoot) {
       native.lsetxattrSync(path.join(d, 'xattr'), 'trusted.t', 'root only');
       native.mknodSync(path.join(d, 'null'), fs.constants.S_IFCHR | 0o666, 1, 3);
       fs.chmodSync(path.join(d, 'null'), 0o666);
+    }
+    if (isRoot) {
       fs.mkdirSync(path.join(d, 'shared'));
       fs.chownSync(path.join(d, 'shared'), 1, 2);
       fs.chmodSync(path.join(d, 'shared'), 0o2775);

@@ -11,10 +11,15 @@ import { LayerStore } from '../../lib/layer-store';
 import { addonStatus, lgetxattrSync } from '../../lib/native';
 import type { WhiteoutFormatName } from '../../lib/store/types';
 import type { ImportLayerOptions } from '../../lib/layers';
+import { inUserNamespace } from '../../lib/userns/identity';
 import { rawTar, header, gzip, RawEntry } from '../tar/hostile';
 
 const root = process.getuid?.() === 0 && addonStatus().available;
-const formats: WhiteoutFormatName[] = root ? ['oci', 'overlay'] : ['oci'];
+/** root in a user namespace (test/userns/as-user.test.ts runs this file so, as an ordinary user): its overlay format is the userxattr one */
+const userns = inUserNamespace();
+const overlayFmt: WhiteoutFormatName = userns ? 'overlay-userxattr' : 'overlay';
+const opaqueXattr = userns ? 'user.overlay.opaque' : 'trusted.overlay.opaque';
+const formats: WhiteoutFormatName[] = root ? ['oci', overlayFmt] : ['oci'];
 if (!root) console.warn('security corpus: only the oci whiteout format runs (overlay needs root and the native addon)');
 
 type Check = (diff: string, fmt: WhiteoutFormatName) => void;
@@ -83,7 +88,8 @@ const cases: Case[] = [
   { name: 'a whiteout that is a directory', from: 'containerd TestBreakouts/WhiteoutDirectoryName', tar: t({ name: '.wh.d/', type: '5' }), reject: 'LAYERFS_UNSAFE_PATH' },
   { name: 'whiteout before the same-layer entry: the entry survives', from: 'layerfs', tar: t({ name: '.wh.x', body: '' }, { name: 'x', body: 'kept' }), check: (d) => expect(read(d, 'x')).toBe('kept') },
   { name: 'whiteout after the same-layer entry: the entry survives', from: 'layerfs', tar: t({ name: 'x', body: 'kept' }, { name: '.wh.x', body: '' }), check: (d) => expect(read(d, 'x')).toBe('kept') },
-  { name: 'opaque marker before and after its directory entry', from: 'layerfs', tar: t({ name: 'o/.wh..wh..opq', body: '' }, { name: 'o/', type: '5', mode: 0o700 }, { name: 'p/', type: '5' }, { name: 'p/.wh..wh..opq', body: '' }, { name: 'p/kid', body: 'k' }), check: (d, f) => { expect(read(d, 'p/kid')).toBe('k'); if (f !== 'oci') expect(lgetxattrSync(path.join(d, 'o'), 'trusted.overlay.opaque')?.toString()).toBe('y'); } },
+  { name: 'opaque marker before and after its directory entry', from: 'layerfs', tar: t({ name: 'o/.wh..wh..opq', body: '' }, { name: 'o/', type: '5', mode: 0o700 }, { name: 'p/', type: '5' }, { name: 'p/.wh..wh..opq', body: '' }, { name: 'p/kid', body: 'k' }), check: (d, f) => { expect(read(d, 'p/kid')).toBe('k'); if (f !== 'oci') expect(lgetxattrSync(path.join(d, 'o'), opaqueXattr)?.toString()).toBe('y'); } },
+  { name: 'a forged device record (user.layerfs.device, what a user namespace keeps for a device) is not applied', from: 'layerfs', tar: t({ name: 'f', body: '', pax: { 'SCHILY.xattr.user.layerfs.device': 'b 8 0' } }), check: (d) => expect(lgetxattrSync(path.join(d, 'f'), 'user.layerfs.device')).toBeNull() },
   { name: 'a character device 0/0 (a smuggled overlay whiteout)', from: 'layerfs', tar: t({ name: 'x', type: '3', devmajor: 0, devminor: 0 }), reject: 'LAYERFS_UNSAFE_PATH' },
   // headers
   { name: 'a name with NUL (PAX)', from: 'layerfs', tar: t({ name: 'x', body: 'x', pax: { path: Buffer.from('ok\0/../../victim') } }), reject: 'LAYERFS_UNSAFE_PATH' },
@@ -223,7 +229,7 @@ function viewOf(store: LayerStore, chain: string): string[] {
     fs.writeFileSync(file, c.tar());
     fs.writeFileSync(baseFile, base());
     const seen: Record<string, string[] | string> = {};
-    for (const fmt of ['oci', 'overlay'] as const) {
+    for (const fmt of ['oci', overlayFmt] as const) {
       const store = await LayerStore.open(path.join(dir, fmt), { whiteout: fmt });
       const b = await store.importLayer(baseFile);
       seen[fmt] = await store.importLayer(file, { parent: b.chainId }).then(
@@ -231,7 +237,7 @@ function viewOf(store: LayerStore, chain: string): string[] {
         (e: { code?: string }) => `refused: ${e.code}`,
       );
     }
-    expect(seen.overlay).toEqual(seen.oci);
+    expect(seen[overlayFmt]).toEqual(seen.oci);
     // the lower children of a re-created `d` stay hidden (a whiteout inside a directory the layer replaced went with it)
     if (recreated.includes(c) && Array.isArray(seen.oci) && seen.oci.some((l) => l.startsWith('/d/c '))) expect(seen.oci.filter((l) => l.startsWith('/d/lower '))).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true });

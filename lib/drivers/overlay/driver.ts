@@ -63,7 +63,8 @@ export class OverlayDriver implements Driver {
     const lowers = this.lowers(c);
     if (!this.mountPoint(c)) return [{ type: 'bind', source: l.upper, options: ['rbind', 'rw'] }];
     if (c.record.readOnly && lowers.length <= 1) return [{ type: 'bind', source: lowers[0] ?? l.upper, target: l.merged, options: ['rbind', 'ro'] }];
-    const probe = c.store.config.probes?.[OVERLAY_PROBE_KEY] as OverlayProbe | undefined;
+    // the options mount() would use: found by the probe (a userxattr mount refuses some of the defaults)
+    const probe = overlayBlocker(c.store) ? (c.store.config.probes?.[OVERLAY_PROBE_KEY] as OverlayProbe | undefined) : await probeOverlay(c.store);
     const keep = probe?.mountable ? probe.options : DEFAULT_OPTIONS;
     const options = [...(c.store.whiteout === 'overlay-userxattr' ? ['userxattr'] : []), ...(c.record.readOnly ? [] : keep), `lowerdir=${lowers.join(':')}`];
     if (!c.record.readOnly) options.push(`upperdir=${l.upper}`, `workdir=${l.work}`);
