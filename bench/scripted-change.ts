@@ -1,7 +1,8 @@
 /** The container change that the diff and commit groups time, applied the same way to every peer's tree. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { END_OF_ARCHIVE, ustarBlock } from '../lib/tar/writer';
+import { END_OF_ARCHIVE } from '../lib/tar/header';
+import { ustarBlock } from '../lib/tar/writer';
 
 export const APPENDS = 100;
 export const DELETES = 100;

@@ -10,7 +10,7 @@ import type { WhiteoutFormatName } from '../types';
 import type { UnionView } from '../view';
 import { xattrsOf } from '../view';
 import type { TarLimits } from './types';
-import { displayName, EntrySink, TarHeader } from './reader';
+import { displayName, EntrySink, ReadHeader } from './reader';
 import { LayerIndex, keyBytes, keyOf, splitName } from './apply-paths';
 import { setTimesSync } from '../native/times';
 import { inheritedRootMeta, setLayerRootSync } from './layer-root';
@@ -119,7 +119,7 @@ export class LayerApplier {
   }
 
   /** The reader's callback: applies one entry, returning where its data goes (regular files). */
-  entry(h: TarHeader): EntrySink | null {
+  entry(h: ReadHeader): EntrySink | null {
     const entry = displayName(h.name);
     try {
       return this.apply(h, entry);
@@ -138,7 +138,7 @@ export class LayerApplier {
     return k === '' ? this.root : Buffer.concat([this.root, SLASH, keyBytes(k)]);
   }
 
-  private apply(h: TarHeader, entry: string): EntrySink | null {
+  private apply(h: ReadHeader, entry: string): EntrySink | null {
     const parts = splitName(h.name, entry, 'name', this.limits.maxPathDepth);
     if (parts.length === 0) {
       // the root directory itself ("./", or "/" as umoci insert writes it): only its metadata
@@ -354,7 +354,7 @@ export class LayerApplier {
     }
   }
 
-  private file(k: string, real: Buffer, h: TarHeader, entry: string): EntrySink {
+  private file(k: string, real: Buffer, h: ReadHeader, entry: string): EntrySink {
     const fd = fs.openSync(real, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
     this.openFd = fd;
     this.index.set(k, 'file');
@@ -382,7 +382,7 @@ export class LayerApplier {
     };
   }
 
-  private hardlink(k: string, real: Buffer, h: TarHeader, entry: string): void {
+  private hardlink(k: string, real: Buffer, h: ReadHeader, entry: string): void {
     const target = splitName(h.linkname, entry, 'hardlink target', this.limits.maxPathDepth);
     const what = JSON.stringify(displayName(h.linkname));
     if (target.length === 0) throw new UnsafePathError(entry, 'a hardlink to the root directory');
@@ -403,7 +403,7 @@ export class LayerApplier {
     this.index.set(k, kind);
   }
 
-  private special(k: string, real: Buffer, h: TarHeader, entry: string): void {
+  private special(k: string, real: Buffer, h: ReadHeader, entry: string): void {
     if (h.type === 'char' && h.devmajor === 0 && h.devminor === 0) throw new UnsafePathError(entry, 'a character device 0/0 is an overlay whiteout, not a layer entry');
     this.clear(k); // later wins, even when this one is skipped
     if (h.type !== 'fifo' && !this.canMknod && this.devicePlaceholders) {
@@ -431,7 +431,7 @@ export class LayerApplier {
    * hide lower layers only: an entry of this layer named NAME (before or after the whiteout), or
    * a child of the opaque directory, survives.
    */
-  private whiteoutEntry(parts: Buffer[], entry: string, h: TarHeader): null {
+  private whiteoutEntry(parts: Buffer[], entry: string, h: ReadHeader): null {
     if (h.type === 'dir') throw new UnsafePathError(entry, 'a whiteout that is a directory');
     const base = parts[parts.length - 1];
     const dirKey = keyOf(parts, parts.length - 1);
@@ -473,12 +473,12 @@ export class LayerApplier {
   }
 
   /** oci whiteout files are layer content: indexed (a later entry may replace them) and dated as the tar says. */
-  private keepMarkerFile(k: string, h: TarHeader): void {
+  private keepMarkerFile(k: string, h: ReadHeader): void {
     this.index.set(k, 'file');
     setTimesSync(this.real(k), h.atimeNs, h.mtimeNs);
   }
 
-  private metadata(real: Buffer, h: TarHeader, entry: string, chmod: boolean): void {
+  private metadata(real: Buffer, h: ReadHeader, entry: string, chmod: boolean): void {
     const single = this.applyOwners && singleIdNamespace();
     if (single) {
       // single-uid mode: the file stays 0/0, its owner is kept aside (lib/userns/owner-xattr.ts)
@@ -547,7 +547,7 @@ export class LayerApplier {
  * lchown, where EINVAL means the owner is not mapped in this user namespace (a subordinate id
  * range smaller than the image's ids): said as containers/storage says it, never written wrong.
  */
-function chownEntry(real: Buffer, h: TarHeader, entry: string): void {
+function chownEntry(real: Buffer, h: ReadHeader, entry: string): void {
   try {
     fs.lchownSync(real, h.uid, h.gid);
   } catch (e) {

@@ -28,7 +28,8 @@ import * as native from '../native';
 import { nameBytes, nameOfBytes } from '../names';
 import { NoFollowDir } from '../native/no-follow-dir';
 import { checkUnchanged } from './tree-fingerprint';
-import { END_OF_ARCHIVE, TYPE, TarHeader, encodeHeader, padding } from './writer';
+import { END_OF_ARCHIVE, type TarHeader, padding } from './header';
+import { encodeHeader } from './writer';
 
 /** An entry of an explicit list, as it crosses to the worker (paths may be raw bytes). */
 export interface WirePackEntry {
@@ -166,7 +167,7 @@ class EntryEncoder {
   /** A whiteout (`.wh.NAME`) or opaque marker: an empty file with fixed metadata. */
   marker(path: Buffer): TarItem {
     this.entries++;
-    return { header: encodeHeader({ path, type: TYPE.file, mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 }) };
+    return { header: encodeHeader({ name: path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 }) };
   }
 
   /** The entry for `abs` stored as `path` (no trailing slash); null for what tar cannot hold (sockets). */
@@ -182,27 +183,27 @@ class EntryEncoder {
     let h: TarHeader;
     let file: TarItem['file'];
     if (st.isDirectory()) {
-      h = { ...base, path: Buffer.concat([path, SLASH_BUF]), type: TYPE.directory };
+      h = { ...base, name: Buffer.concat([path, SLASH_BUF]), type: 'dir' };
     } else if (st.isFile()) {
       if (st.nlink > 1n) {
         const key = `${st.dev}:${st.ino}`;
         const first = this.links.get(key);
         if (first) {
           this.entries++;
-          return { header: encodeHeader({ ...base, path, type: TYPE.hardlink, linkname: first }), listed: { rel: path, kind: 'entry', st, xattrs: [] } };
+          return { header: encodeHeader({ ...base, name: path, type: 'link', linkname: first }), listed: { rel: path, kind: 'entry', st, xattrs: [] } };
         }
         this.links.set(key, path);
       }
       const size = Number(st.size);
-      h = { ...base, path, type: TYPE.file, size };
+      h = { ...base, name: path, type: 'file', size };
       file = { abs, size, path, dev: st.dev, ino: st.ino };
     } else if (st.isSymbolicLink()) {
-      h = { ...base, path, type: TYPE.symlink, linkname: fs.readlinkSync(abs, { encoding: 'buffer' }) };
+      h = { ...base, name: path, type: 'symlink', linkname: fs.readlinkSync(abs, { encoding: 'buffer' }) };
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
       const { major, minor } = native.splitDev(st.rdev);
-      h = { ...base, path, type: st.isCharacterDevice() ? TYPE.charDevice : TYPE.blockDevice, devmajor: major, devminor: minor };
+      h = { ...base, name: path, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor };
     } else if (st.isFIFO()) {
-      h = { ...base, path, type: TYPE.fifo };
+      h = { ...base, name: path, type: 'fifo' };
     } else {
       return null;
     }
@@ -211,24 +212,24 @@ class EntryEncoder {
     const dev = xattrs.findIndex(([n]) => n === DEVICE_XATTR);
     if (dev >= 0) {
       // a device extracted in a user namespace (lib/userns/owner-xattr.ts): the entry is the device, the record stays behind
-      const d = h.type === TYPE.file && inUserNamespace() ? decodeDevice(xattrs[dev][1]) : null;
+      const d = h.type === 'file' && inUserNamespace() ? decodeDevice(xattrs[dev][1]) : null;
       if (d) {
-        Object.assign(h, { type: d.type === 'char' ? TYPE.charDevice : TYPE.blockDevice, size: 0, devmajor: d.major, devminor: d.minor });
+        Object.assign(h, { type: d.type, size: 0, devmajor: d.major, devminor: d.minor });
         file = undefined;
       }
       xattrs.splice(dev, 1);
     }
     if (singleIdNamespace() && !this.opts.owner) {
       // single-uid mode: the owner the image gave is kept in an xattr (lib/userns/owner-xattr.ts), which stays behind
-      const i = h.xattrs.findIndex(([n]) => n === OWNER_XATTR);
+      const i = xattrs.findIndex(([n]) => n === OWNER_XATTR);
       if (i >= 0) {
-        const o = decodeOwner(h.xattrs[i][1]);
+        const o = decodeOwner(xattrs[i][1]);
         if (o) Object.assign(h, o);
-        h.xattrs.splice(i, 1);
+        xattrs.splice(i, 1);
       }
     }
     this.entries++;
-    return { header: encodeHeader(h), file, listed: { rel: path, kind: 'entry', st, xattrs: h.xattrs, linkname: h.type === TYPE.symlink ? h.linkname : undefined } };
+    return { header: encodeHeader(h), file, listed: { rel: path, kind: 'entry', st, xattrs, linkname: h.type === 'symlink' ? h.linkname : undefined } };
   }
 }
 

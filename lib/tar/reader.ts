@@ -1,23 +1,14 @@
 import { BadTarError, LimitExceededError, UnsafePathError } from '../errors';
 import { nameOfBytes } from '../names';
 import type { TarLimits } from './types';
+import { BLOCK, ENTRY_TYPES, padding, type TarHeader } from './header';
 
-export type TarEntryType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
-
-/** One tar member, after PAX and GNU long-name records were folded into it. */
-export interface TarHeader {
-  /** raw bytes: non-UTF-8 names are kept byte for byte */
-  name: Buffer;
+/**
+ * A header as read, every field present: PAX and GNU long-name records folded in, and the times
+ * exactly as well as in seconds.
+ */
+export interface ReadHeader extends TarHeader {
   linkname: Buffer;
-  type: TarEntryType;
-  /** permission bits with setuid, setgid and sticky */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** bytes of data that follow: a regular file's size, 0 for every other type */
-  size: number;
-  /** seconds, possibly fractional or negative (PAX, base-256) */
-  mtime: number;
   /** seconds: PAX atime, else the mtime */
   atime: number;
   /** the mtime exactly, in nanoseconds (PAX times carry up to nanoseconds; a double cannot hold them) */
@@ -26,7 +17,6 @@ export interface TarHeader {
   atimeNs: bigint;
   devmajor: number;
   devminor: number;
-  /** SCHILY.xattr.* values as raw bytes */
   xattrs: Map<string, Buffer>;
 }
 
@@ -36,10 +26,8 @@ export interface EntrySink {
   end(): void;
 }
 
-const BLOCK = 512;
 const SLASH = Buffer.from('/');
 
-const ENTRY_TYPES: Record<string, TarEntryType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
 const KNOWN_UNSUPPORTED: Record<string, string> = { S: 'a GNU sparse file', D: 'a GNU dump directory', M: 'a GNU multi-volume continuation', V: 'a GNU volume header', N: 'an old GNU long-name record' };
 
 /** An entry's name for messages: its name string (lib/names), so even a name that is not UTF-8 says which it was. */
@@ -191,7 +179,7 @@ export class TarReader {
   /** entries seen (extended headers not counted) */
   entries = 0;
 
-  constructor(private readonly limits: TarLimits, private readonly onEntry: (h: TarHeader) => EntrySink | null) {}
+  constructor(private readonly limits: TarLimits, private readonly onEntry: (h: ReadHeader) => EntrySink | null) {}
 
   /** The entry being read, when there is one: errors from outside the parser (a truncated gzip stream) name it. */
   get currentEntry(): string | null {
@@ -263,7 +251,7 @@ export class TarReader {
 
   private startBody(size: number, state: 'data' | 'meta'): void {
     this.remaining = size;
-    this.pad = (BLOCK - (size % BLOCK)) % BLOCK;
+    this.pad = padding(size);
     this.state = state;
     if (size === 0) this.finishBody();
   }
@@ -313,7 +301,7 @@ export class TarReader {
     if (this.longName) name = this.longName;
     if (this.longLink) linkname = this.longLink;
     const mtime = parseNumeric(h, 136, 12, 'mtime', headerName, true);
-    const hdr: TarHeader = {
+    const hdr: ReadHeader = {
       name,
       linkname,
       type,

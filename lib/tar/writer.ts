@@ -17,41 +17,7 @@
  *   mtime 0.
  */
 import { UnsupportedError } from '../errors';
-
-export const BLOCK = 512;
-/** two zero blocks end the archive (no padding to a 10 KiB record) */
-export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
-
-export type TarType = '0' | '1' | '2' | '3' | '4' | '5' | '6';
-export const TYPE = {
-  file: '0',
-  hardlink: '1',
-  symlink: '2',
-  charDevice: '3',
-  blockDevice: '4',
-  directory: '5',
-  fifo: '6',
-} as const satisfies Record<string, TarType>;
-
-export interface TarHeader {
-  /** full path inside the archive; directories end with `/` */
-  path: Buffer;
-  type: TarType;
-  /** permission bits including setuid/setgid/sticky */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** content bytes (regular files only) */
-  size: number;
-  /** whole seconds since the epoch */
-  mtime: number;
-  /** symlink target or hardlink target path */
-  linkname?: Buffer;
-  devmajor?: number;
-  devminor?: number;
-  /** [name, value] pairs; encoded sorted by name */
-  xattrs?: Array<[string, Buffer]>;
-}
+import { BLOCK, TYPE_FLAG, padding, type TarHeader } from './header';
 
 const MAX_OCTAL_7 = 0o7777777; // 8-byte fields: mode, uid, gid, devmajor, devminor
 const MAX_OCTAL_11 = 0o77777777777; // 12-byte fields: size, mtime
@@ -101,19 +67,8 @@ function fitsOctal(n: number, width: 8 | 12): boolean {
   return Number.isInteger(n) && n >= 0 && n <= (width === 8 ? MAX_OCTAL_7 : MAX_OCTAL_11);
 }
 
-/** One 512-byte ustar header block, checksum included. */
-export function ustarBlock(h: {
-  name: Buffer;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname?: Buffer;
-  devmajor?: number;
-  devminor?: number;
-}): Buffer {
+/** One 512-byte ustar header block, checksum included; `type` is the typeflag itself ('x' for a PAX header). */
+export function ustarBlock(h: Omit<TarHeader, 'type' | 'xattrs'> & { type: string }): Buffer {
   const b = Buffer.allocUnsafe(BLOCK).fill(0); // from the shared pool: cheaper than a new ArrayBuffer per header
   writeString(b, 0, 100, h.name);
   writeNumber(b, 100, 8, h.mode & 0o7777);
@@ -142,7 +97,7 @@ function compareNames(a: string, b: string): number {
 /** The PAX records a header needs, in a fixed order; empty when ustar holds everything. */
 export function paxRecords(h: TarHeader): Buffer[] {
   const recs: Buffer[] = [];
-  if (h.path.length > 100) recs.push(paxRecord('path', h.path));
+  if (h.name.length > 100) recs.push(paxRecord('path', h.name));
   if (h.linkname && h.linkname.length > 100) recs.push(paxRecord('linkpath', h.linkname));
   if (!fitsOctal(h.size, 12)) recs.push(paxRecord('size', String(h.size)));
   if (!fitsOctal(h.uid, 8)) recs.push(paxRecord('uid', String(h.uid)));
@@ -150,16 +105,10 @@ export function paxRecords(h: TarHeader): Buffer[] {
   if (!fitsOctal(h.mtime, 12)) recs.push(paxRecord('mtime', String(h.mtime)));
   const xattrs = [...(h.xattrs ?? [])].sort((a, b) => compareNames(a[0], b[0]));
   for (const [name, value] of xattrs) {
-    if (name.includes('=') || name.includes('\n')) throw new UnsupportedError(`xattr name ${JSON.stringify(name)} on ${JSON.stringify(h.path.toString())} cannot be written in a PAX header`);
+    if (name.includes('=') || name.includes('\n')) throw new UnsupportedError(`xattr name ${JSON.stringify(name)} on ${JSON.stringify(h.name.toString())} cannot be written in a PAX header`);
     recs.push(paxRecord('SCHILY.xattr.' + name, value));
   }
   return recs;
-}
-
-/** Zeros that pad `size` content bytes to a whole block. */
-export function padding(size: number): number {
-  const r = size % BLOCK;
-  return r === 0 ? 0 : BLOCK - r;
 }
 
 const PAX_PREFIX = Buffer.from('PaxHeaders/');
@@ -167,8 +116,8 @@ const PAX_PREFIX = Buffer.from('PaxHeaders/');
 /** The header bytes of one entry: an optional PAX header entry (with its padded body), then the ustar block. */
 export function encodeHeader(h: TarHeader): Buffer {
   const ustar = ustarBlock({
-    name: h.path.subarray(0, 100),
-    type: h.type,
+    name: h.name.subarray(0, 100),
+    type: TYPE_FLAG[h.type],
     mode: h.mode,
     uid: h.uid,
     gid: h.gid,
@@ -181,7 +130,7 @@ export function encodeHeader(h: TarHeader): Buffer {
   const recs = paxRecords(h);
   if (recs.length === 0) return ustar;
   const body = Buffer.concat(recs);
-  let paxName = Buffer.concat([PAX_PREFIX, h.path]);
+  let paxName = Buffer.concat([PAX_PREFIX, h.name]);
   if (paxName[paxName.length - 1] === 0x2f) paxName = paxName.subarray(0, -1);
   const paxHead = ustarBlock({ name: paxName.subarray(0, 100), type: 'x', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: 0 });
   return Buffer.concat([paxHead, body, Buffer.alloc(padding(body.length)), ustar]);

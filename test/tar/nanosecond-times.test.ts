@@ -9,7 +9,7 @@ import * as path from 'path';
 import { gunzipSync } from 'zlib';
 import { LayerStore } from '../../lib/layer-store';
 import * as native from '../../lib/native';
-import { TarReader, type TarHeader } from '../../lib/tar/reader';
+import { TarReader, type ReadHeader } from '../../lib/tar/reader';
 import { DEFAULT_TAR_LIMITS } from '../../lib/tar/types';
 import { rawTar } from '../fixtures/hostile-tar';
 import { cleanup, tempDir } from '../drivers/helpers';
@@ -20,8 +20,8 @@ const ATIME = 1600000000n * NS + 1n;
 const haveAddon = native.hasLutimens();
 if (!haveAddon) console.warn('nanosecond-times: skipped: setting times to the nanosecond needs the native addon');
 
-function entriesOf(tar: Buffer): TarHeader[] {
-  const out: TarHeader[] = [];
+function entriesOf(tar: Buffer): ReadHeader[] {
+  const out: ReadHeader[] = [];
   const r = new TarReader(DEFAULT_TAR_LIMITS, (h) => {
     out.push(h);
     return null;

@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import { gunzipSync } from 'zlib';
 import { LayerStore } from '../../lib/layer-store';
 import { nameBytes, nameOfBytes, byteOrder, fsPath, compareTreePaths } from '../../lib/names';
-import { TarReader, type TarHeader } from '../../lib/tar/reader';
+import { TarReader, type ReadHeader } from '../../lib/tar/reader';
 import { DEFAULT_TAR_LIMITS } from '../../lib/tar/types';
 import type { WhiteoutFormatName } from '../../lib/store/types';
 import type { DriverName } from '../../lib/container/types';
@@ -52,8 +52,8 @@ function upperTar(): Buffer {
 }
 
 /** The entries of an uncompressed tar, as the project's reader sees them (names as raw bytes). */
-function entriesOf(tar: Buffer): TarHeader[] {
-  const out: TarHeader[] = [];
+function entriesOf(tar: Buffer): ReadHeader[] {
+  const out: ReadHeader[] = [];
   const r = new TarReader(DEFAULT_TAR_LIMITS, (h) => {
     out.push(h);
     return null;

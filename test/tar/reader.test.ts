@@ -1,14 +1,14 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { TarReader, TarHeader, parseNumeric } from '../../lib/tar/reader';
+import { TarReader, ReadHeader, parseNumeric } from '../../lib/tar/reader';
 import { DEFAULT_TAR_LIMITS, TarLimits } from '../../lib/tar/types';
 import { BadTarError, LimitExceededError, UnsafePathError } from '../../lib/errors';
 import { rawTar, header, metaEntry, paxBody, base256, fixChecksum, entryBytes, pad } from '../fixtures/hostile-tar';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 
 interface Seen {
-  h: TarHeader;
+  h: ReadHeader;
   data: Buffer;
 }
 
@@ -124,7 +124,7 @@ describe('TarReader: formats', () => {
     base256(2n ** 40n, 8).copy(h, 108);
     base256(-86400n, 12).copy(h, 136);
     fixChecksum(h);
-    let seen: TarHeader | undefined;
+    let seen: ReadHeader | undefined;
     const r = new TarReader(DEFAULT_TAR_LIMITS, (e) => {
       seen = e;
       return null;

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { BLOCK, END_OF_ARCHIVE, TYPE, TarHeader, encodeHeader, paxRecord, paxRecords, ustarBlock } from '../../lib/tar/writer';
+import { BLOCK, END_OF_ARCHIVE, type TarHeader } from '../../lib/tar/header';
+import { encodeHeader, paxRecord, paxRecords, ustarBlock } from '../../lib/tar/writer';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 
 let work: string;
@@ -10,7 +11,7 @@ beforeEach(() => {
 });
 afterEach(() => removeTempDir(work));
 
-const file = (over: Partial<TarHeader> = {}): TarHeader => ({ path: Buffer.from('f'), type: TYPE.file, mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 1_600_000_000, ...over });
+const file = (over: Partial<TarHeader> = {}): TarHeader => ({ name: Buffer.from('f'), type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 1_600_000_000, ...over });
 
 const field = (b: Buffer, off: number, n: number) => {
   const s = b.subarray(off, off + n);
@@ -28,7 +29,7 @@ function gnuList(blocks: Buffer[], allowShort = false): { out: string; err: stri
 
 describe('ustar header', () => {
   it('writes octal fields, the ustar magic, no owner names, and a checksum GNU tar accepts', () => {
-    const b = encodeHeader(file({ path: Buffer.from('etc/passwd'), mode: 0o4755, uid: 1000, gid: 100, size: 0, mtime: 1_700_000_000 }));
+    const b = encodeHeader(file({ name: Buffer.from('etc/passwd'), mode: 0o4755, uid: 1000, gid: 100, size: 0, mtime: 1_700_000_000 }));
     expect(b.length).toBe(BLOCK);
     expect(field(b, 0, 100)).toBe('etc/passwd');
     expect(field(b, 100, 8)).toBe('0004755');
@@ -49,10 +50,10 @@ describe('ustar header', () => {
   });
 
   it('writes device numbers and link targets', () => {
-    const dev = encodeHeader(file({ path: Buffer.from('dev/null'), type: TYPE.charDevice, devmajor: 1, devminor: 3 }));
+    const dev = encodeHeader(file({ name: Buffer.from('dev/null'), type: 'char', devmajor: 1, devminor: 3 }));
     expect(field(dev, 329, 8)).toBe('0000001');
     expect(field(dev, 337, 8)).toBe('0000003');
-    const sym = encodeHeader(file({ path: Buffer.from('l'), type: TYPE.symlink, mode: 0o777, linkname: Buffer.from('../target') }));
+    const sym = encodeHeader(file({ name: Buffer.from('l'), type: 'symlink', mode: 0o777, linkname: Buffer.from('../target') }));
     expect(field(sym, 157, 100)).toBe('../target');
     const l = gnuList([dev, sym]);
     expect(l.err).toBe('');
@@ -76,14 +77,14 @@ describe('PAX records', () => {
   });
 
   it('are empty when ustar holds everything', () => {
-    expect(paxRecords(file({ path: Buffer.from('a'.repeat(100)), linkname: Buffer.from('b'.repeat(100)), size: 8 * 2 ** 30 - 1, uid: 0o7777777 }))).toEqual([]);
-    expect(encodeHeader(file({ path: Buffer.from('a'.repeat(100)) })).length).toBe(BLOCK);
+    expect(paxRecords(file({ name: Buffer.from('a'.repeat(100)), linkname: Buffer.from('b'.repeat(100)), size: 8 * 2 ** 30 - 1, uid: 0o7777777 }))).toEqual([]);
+    expect(encodeHeader(file({ name: Buffer.from('a'.repeat(100)) })).length).toBe(BLOCK);
   });
 
   it('hold a path longer than 100 bytes, and a long link target', () => {
     const long = 'd'.repeat(120) + '/' + 'f'.repeat(150);
     const target = 't'.repeat(200);
-    const b = encodeHeader(file({ path: Buffer.from(long), type: TYPE.symlink, linkname: Buffer.from(target) }));
+    const b = encodeHeader(file({ name: Buffer.from(long), type: 'symlink', linkname: Buffer.from(target) }));
     expect(field(b, 0, 100)).toBe(`PaxHeaders/${long}`.slice(0, 100));
     expect(field(b, 156, 1)).toBe('x');
     expect(field(b, 136, 12)).toBe('00000000000');
@@ -96,7 +97,7 @@ describe('PAX records', () => {
 
   it('carry a long path that is not UTF-8 byte for byte, and GNU tar reads its bytes', () => {
     const name = Buffer.concat([Buffer.from('x'.repeat(120) + '/'), Buffer.from([0xff, 0xfe, 0x41])]);
-    const b = encodeHeader(file({ path: name }));
+    const b = encodeHeader(file({ name: name }));
     const body = b.subarray(BLOCK, BLOCK + parseInt(field(b, 124, 12), 8));
     expect(body).toEqual(paxRecord('path', name));
     const r = spawnSync('tar', ['--quoting-style=literal', '-tf', '-'], { input: Buffer.concat([b, END_OF_ARCHIVE]) });
@@ -106,7 +107,7 @@ describe('PAX records', () => {
 
   it('carry a size of 8 GiB or more, with the GNU base-256 size in the ustar field too', () => {
     const size = 9 * 2 ** 30 + 3;
-    const b = encodeHeader(file({ path: Buffer.from('huge'), size }));
+    const b = encodeHeader(file({ name: Buffer.from('huge'), size }));
     const ustar = b.subarray(b.length - BLOCK);
     expect(ustar[124]).toBe(0x80);
     expect(ustar.readBigUInt64BE(128)).toBe(BigInt(size));
@@ -142,7 +143,7 @@ describe('PAX records', () => {
 
   it('name the PAX header entry after the path, without a trailing slash', () => {
     const dir = 'd'.repeat(150) + '/';
-    const b = encodeHeader(file({ path: Buffer.from(dir), type: TYPE.directory, mode: 0o755 }));
+    const b = encodeHeader(file({ name: Buffer.from(dir), type: 'dir', mode: 0o755 }));
     expect(field(b, 0, 100)).toBe(('PaxHeaders/' + dir.slice(0, -1)).slice(0, 100));
     expect(field(b, 100, 8)).toBe('0000644');
     const l = gnuList([b]);
