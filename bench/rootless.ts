@@ -100,7 +100,8 @@ function main(): void {
     } catch {
       // no holder
     }
-    spawnSync('userdel', ['-r', user]);
+    // userdel refuses a user with a process, and the killed holder takes a moment to go
+    for (let i = 0; i < 100 && /currently used by process/.test(spawnSync('userdel', ['-r', user], { encoding: 'utf8' }).stderr); i++) spawnSync('sleep', ['0.05']);
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

@@ -58,12 +58,20 @@ export function removeUser(u: TestUser, stores: string[] = []): void {
     try {
       const h = JSON.parse(fs.readFileSync(path.join(s, 'userns.json'), 'utf8')) as { pid: number; startTime: string };
       const stat = fs.readFileSync(`/proc/${h.pid}/stat`, 'latin1');
-      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === h.startTime) process.kill(h.pid, 'SIGKILL');
+      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === h.startTime) {
+        process.kill(h.pid, 'SIGKILL');
+        // userdel refuses a user with a process, and a killed one takes a moment to go
+        for (let i = 0; i < 300 && fs.existsSync(`/proc/${h.pid}/ns/mnt`); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
     } catch {
       // no holder, or gone
     }
   }
-  spawnSync('userdel', ['-r', u.name], { encoding: 'utf8' });
+  for (let i = 0; i < 100; i++) {
+    const r = spawnSync('userdel', ['-r', u.name], { encoding: 'utf8' });
+    if (r.status === 0 || !/currently used by process/.test(r.stderr)) break;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
 }
 
 /** Runs a command as the user, from its home, with a clean environment. */
