@@ -40,12 +40,22 @@ export async function withContainerLock<T>(dir: string, id: string, fn: () => Pr
 /**
  * Runs `fn` holding an exclusive flock on directory `dir`, waiting for it on this thread: for
  * critical sections of a few file operations (a name's claim). Without the addon `fn` just runs.
+ * With `onMissing`, a directory that is not there, or is no longer the one locked, runs that instead.
  */
-export function withDirLockSync<T>(dir: string, fn: () => T): T {
+export function withDirLockSync<T>(dir: string, fn: () => T, onMissing?: () => T): T {
   if (!native.available()) return fn();
-  const fd = fs.openSync(dir, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, 'r');
+  } catch (e) {
+    if (onMissing && (e as NodeJS.ErrnoException).code === 'ENOENT') return onMissing();
+    throw e;
+  }
   try {
     native.flockSync(fd, LOCK_EX);
+    // with onMissing: the directory locked must still be the one at that name (not removed, nor
+    // removed and made again, while this waited)
+    if (onMissing && fs.statSync(dir, { throwIfNoEntry: false })?.ino !== fs.fstatSync(fd).ino) return onMissing();
     return fn();
   } finally {
     fs.closeSync(fd);

@@ -119,19 +119,41 @@ export function recordsNamed(store: StoreCore, name: string): ContainerRecord[] 
 export function claimName(store: StoreCore, name: string, id: string): boolean {
   if (!ensureIndex(store)) return readAllRecords(store).filter((r) => r.name === name).sort(byAge)[0]?.id === id;
   const dir = nameDir(store, name);
-  fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   if (!native.available()) {
     writeClaim(dir, id);
     return recordsNamed(store, name)[0]?.id === id;
   }
-  return withDirLockSync(dir, () => {
-    if (recordsNamed(store, name).some((r) => r.id !== id)) return false;
-    writeClaim(dir, id);
-    return true;
-  });
+  for (;;) {
+    fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    // undefined: the directory went with its last claim (releaseName) while this waited: again
+    const got = withDirLockSync<boolean | undefined>(
+      dir,
+      () => {
+        if (recordsNamed(store, name).some((r) => r.id !== id)) return false;
+        writeClaim(dir, id);
+        return true;
+      },
+      () => undefined,
+    );
+    if (got !== undefined) return got;
+  }
 }
 
-/** Forgets a removed container's claim on its name. */
+/**
+ * Forgets a removed container's claim on its name; the name's directory goes with its last claim
+ * (a `run --rm --name` leaves nothing). Under the directory's lock, so a claim made meanwhile
+ * either lands first (the directory is then not empty) or sees the directory gone and makes it again.
+ */
 export function releaseName(store: StoreCore, name: string, id: string): void {
-  fs.rmSync(path.join(nameDir(store, name), id), { force: true });
+  const dir = nameDir(store, name);
+  fs.rmSync(path.join(dir, id), { force: true });
+  const prune = () => {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      // claims left (ENOTEMPTY), or gone already
+    }
+  };
+  if (!native.available()) return;
+  withDirLockSync(dir, prune, () => undefined);
 }

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { spawn } from 'child_process';
 import { LayerStore } from '../../lib/layer-store';
 import { cleanup, makeStack, tempDir } from '../drivers/helpers';
 
@@ -31,11 +32,48 @@ describe('container names', () => {
     await expect(store.createContainer(top, { driver: 'copy', name: 'web' })).rejects.toMatchObject({ code: 'LAYERFS_INVALID_ARGUMENT', message: expect.stringContaining('"web" exists already') });
     expect(claims('web')).toEqual([a.id]); // the refused one claimed nothing
     await a.remove();
-    expect(claims('web')).toEqual([]);
+    // the name's directory goes with its last claim (run --rm --name leaves nothing)
+    expect(fs.existsSync(store.paths.containerNameClaims('web'))).toBe(false);
     await expect(store.getContainer('web')).rejects.toMatchObject({ code: 'LAYERFS_NOT_FOUND' });
     const b = await store.createContainer(top, { driver: 'copy', name: 'web' });
     expect((await store.getContainer('web')).id).toBe(b.id);
     await b.remove();
+    expect(fs.readdirSync(store.paths.containerNamesDir)).not.toContain('web');
+  });
+
+  test('one name taken and given back over and over by several processes: each create gets it or is refused, never an error of a directory gone under it; nothing is left', async () => {
+    const script = `
+      const { LayerStore } = require(${JSON.stringify(path.resolve(__dirname, '../../dist/lib/layer-store'))});
+      (async () => {
+        const store = await LayerStore.open(process.argv[1]);
+        const out = { made: 0, refused: 0, other: [] };
+        for (let i = 0; i < 25; i++) {
+          try {
+            const c = await store.createContainer(process.argv[2], { driver: 'copy', name: 'churn' });
+            out.made++;
+            await c.remove();
+          } catch (e) {
+            if (e.code === 'LAYERFS_INVALID_ARGUMENT') out.refused++;
+            else out.other.push(e.code + ' ' + e.message);
+          }
+        }
+        console.log(JSON.stringify(out));
+      })();`;
+    const runs = await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<{ made: number; refused: number; other: string[] }>((resolve, reject) => {
+            const child = spawn(process.execPath, ['-e', script, storeDir, top], { stdio: ['ignore', 'pipe', 'inherit'] });
+            let stdout = '';
+            child.stdout.on('data', (b) => (stdout += b));
+            child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`exit ${code}: ${stdout}`))));
+          }),
+      ),
+    );
+    for (const r of runs) expect(r.other).toEqual([]);
+    expect(runs.reduce((n, r) => n + r.made, 0)).toBeGreaterThan(0);
+    expect(fs.readdirSync(store.paths.containerNamesDir)).not.toContain('churn');
+    expect((await store.listContainers()).filter((c) => c.name === 'churn')).toEqual([]);
   });
 
   test('a claim whose container is gone (a removal killed midway) is ignored and dropped', async () => {

@@ -165,6 +165,12 @@ describeRun('run: processes in containers, by runc', () => {
       expect(r.code).toBe(5);
       expect(fs.readdirSync(store.paths.containersDir).sort()).toEqual(before);
       expect(mountedUnder(store.root)).toEqual([]);
+      // a named one leaves no claim on its name either
+      const names = () => (fs.existsSync(store.paths.containerNamesDir) ? fs.readdirSync(store.paths.containerNamesDir).sort() : []);
+      const namesBefore = names();
+      expect(cli(['run', '--rm', '--name', 'gone-after', base, '--', 'true']).code).toBe(0);
+      expect(names()).toEqual(namesBefore.filter((n) => n !== 'gone-after'));
+      expect(fs.readdirSync(store.paths.containersDir).sort()).toEqual(before);
     });
 
     test('--commit prints the new ChainID (on stderr: stdout is the process\'s), and a run of it reads the file', () => {
