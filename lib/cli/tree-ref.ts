@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { UnionView } from '../view';
-import { applyLayer } from '../tar/apply-layer';
+import { applyLayer } from '../tar/apply-in-worker';
 import { isDigest } from '../digest';
 import { NotFoundError } from '../errors';
 import type { TreeInput } from '../diff';

@@ -3,7 +3,7 @@ import { AbortedError } from '../errors';
 import { refOf } from '../store/store-core';
 import { withBlobLock } from '../store/downloads';
 import type { LayerCore } from '../layers';
-import type { FileRange } from '../tar/apply-layer';
+import type { FileRange } from '../tar/apply-in-worker';
 import type { LayerRef } from '../store/types';
 import type { OperationOptions } from '../types';
 import type { Descriptor } from './types';

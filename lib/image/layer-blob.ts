@@ -6,7 +6,7 @@ import type { LayerCore } from '../layers';
 import { MEDIA_TYPES } from '../store/types';
 import type { Compression } from '../store/types';
 import { stagingName } from '../store/tmp';
-import { packToFile } from '../tar/pack-layer';
+import { packToFile } from '../tar/pack-in-worker';
 import { compressionOf } from './media-types';
 import type { Descriptor } from './types';
 

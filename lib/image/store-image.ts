@@ -10,7 +10,7 @@ import { hostPlatform } from '../oci/platform';
 import type { LayerCore } from '../layers';
 import { importLayers } from './import-layers';
 import type { ImportLayersOptions, LayerSource } from './import-layers';
-import type { FileRange } from '../tar/apply-layer';
+import type { FileRange } from '../tar/apply-in-worker';
 import { blobFileOf } from './blobs';
 import { keepRawImage } from './raw';
 import { blobForLayer } from './layer-blob';

@@ -3,7 +3,7 @@ import * as path from 'path';
 import type { Readable } from 'stream';
 import { parseDigest } from '../digest';
 import { DigestMismatchError, SizeMismatchError, InvalidArgumentError } from '../errors';
-import type { FileRange } from '../tar/apply-layer';
+import type { FileRange } from '../tar/apply-in-worker';
 import type { StoreCore } from '../store/store-core';
 import { PARTIAL_BLOB_NOTE } from '../store/downloads';
 import { newLayerRecord, noSpace } from '../store/store-core';
@@ -11,7 +11,7 @@ import type { LayerRef } from '../store/types';
 import type { OperationOptions } from '../types';
 import { lazy } from '../lazy';
 
-const applier = lazy<typeof import('../tar/apply-layer')>(() => require('../tar/apply-layer'));
+const applier = lazy<typeof import('../tar/apply-in-worker')>(() => require('../tar/apply-in-worker'));
 
 // The applier (worker plumbing) loads on first use: a CLI that only creates or mounts a
 // container opens the store without it.

@@ -1,5 +1,5 @@
 import type { Readable } from 'stream';
-import type { FileRange } from '../tar/apply-layer';
+import type { FileRange } from '../tar/apply-in-worker';
 import { probeWhiteoutFormat } from '../whiteout';
 import { inUserNamespace } from '../userns/identity';
 import { UnionView } from '../view';

@@ -5,7 +5,7 @@ import { compareContentIndex, contentIndexSync, writeContentIndexSync } from '..
 import type { IndexLine } from '../store/content-index';
 import { restoreRecordedMetadata } from '../store/content-index-restore';
 import type { LayerRecord } from '../store/types';
-import { applyLayer } from '../tar/apply-layer';
+import { applyLayer } from '../tar/apply-in-worker';
 
 /**
  * Extracts a layer again from its blob, on its lower chain (implicit parent directories take the

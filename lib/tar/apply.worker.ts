@@ -11,7 +11,7 @@ import { BadTarError, InvalidArgumentError, LayerfsError, LimitExceededError, Un
 import { defineWorker } from '../workers/define';
 import type { WorkerContext } from '../workers/define';
 import { decompressChunks, detectCompression, unsupportedCompression } from './compression';
-import { LayerApplier } from './apply';
+import { LayerApplier } from './apply-entries';
 import { TarReader } from './reader';
 import { UnionView } from '../view';
 import { writeContentIndexSync } from '../store/content-index';

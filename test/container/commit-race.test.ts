@@ -11,7 +11,7 @@ import { spawn } from 'child_process';
 import { LayerStore } from '../../lib/layer-store';
 import { commitTestHooks } from '../../lib/container/commit';
 import { buildLayerDirSync } from '../../lib/container/commit-layer-dir';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import type { DriverName } from '../../lib/container/types';
 import type { WhiteoutFormatName } from '../../lib/store/types';
 import type { PackEntry } from '../../lib/tar/types';

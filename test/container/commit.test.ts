@@ -4,7 +4,7 @@ import { createHash } from 'crypto';
 import * as zlib from 'zlib';
 import { LayerStore } from '../../lib/layer-store';
 import { commitContainer } from '../../lib/container/commit';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { whiteoutFormat } from '../../lib/whiteout';
 import * as native from '../../lib/native';
 import type { DriverName } from '../../lib/container/types';

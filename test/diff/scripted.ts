@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as native from '../../lib/native';
-import { packToFile } from '../../lib/tar/pack-layer';
+import { packToFile } from '../../lib/tar/pack-in-worker';
 import type { LayerCore } from '../../lib/layers';
 import { removeTempDir } from '../fixtures/tmp';
 

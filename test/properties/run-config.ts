@@ -19,7 +19,7 @@ export interface Feature {
 
 export const FEATURES = {
   /** a whiteout of NAME, and NAME (or something under it) again, in one layer */
-  recreate: { on: true, why: 'issue 12 "a whiteout, then the same name re-created as a directory, in one layer": the formats differed, and a child before the .wh. took the lower directory\'s xattrs (fixed: lib/tar/apply.ts)' },
+  recreate: { on: true, why: 'issue 12 "a whiteout, then the same name re-created as a directory, in one layer": the formats differed, and a child before the .wh. took the lower directory\'s xattrs (fixed: lib/tar/apply-entries.ts)' },
   /** a `./` entry with its own metadata, and the root's metadata compared with the reference */
   root: { on: true, why: 'issue 12 "the root directory of a layer takes the process\'s umask, its owner and the current time" (fixed: lib/tar/layer-root.ts)' },
   /** names with bytes that are not UTF-8 */
@@ -40,13 +40,13 @@ export const FEATURES = {
    * own xattrs are added to them, so the merged directory keeps xattrs its entry does not have;
    * with the entry first it has only its own. Fixed: the entry is the directory's metadata.
    */
-  childBeforeDir: { on: true, why: 'found by this suite: a directory entry after its children kept the lower directory\'s xattrs (fixed: lib/tar/apply.ts)' },
+  childBeforeDir: { on: true, why: 'found by this suite: a directory entry after its children kept the lower directory\'s xattrs (fixed: lib/tar/apply-entries.ts)' },
   /**
    * Found by this suite (not yet in an issue): an overlay-format layer keeps a whiteout device
    * for a name nothing below it has; in a directory only that layer has, a mounted overlay
    * lists the name but lstat gives ENOENT. Fixed: the applier keeps no whiteout that hides nothing.
    */
-  strictOverlayListing: { on: true, why: 'found by this suite: an overlay mount listed whiteouts of names nothing lower has (a/.wh.a in a new directory a; fixed: lib/tar/apply.ts drops them)' },
+  strictOverlayListing: { on: true, why: 'found by this suite: an overlay mount listed whiteouts of names nothing lower has (a/.wh.a in a new directory a; fixed: lib/tar/apply-entries.ts drops them)' },
 } satisfies Record<string, Feature>;
 
 export type FeatureName = keyof typeof FEATURES;

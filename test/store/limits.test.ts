@@ -15,7 +15,7 @@ import { LayerStore } from '../../lib/layer-store';
 import { LimitExceededError } from '../../lib/errors';
 import { freeBytes, layerByteLimit } from '../../lib/store/limits';
 import { spawn } from 'child_process';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { header } from '../fixtures/hostile-tar';
 import { itIf } from '../fixtures/peers';
 import { cleanup, tempDir } from '../drivers/helpers';

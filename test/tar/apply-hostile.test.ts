@@ -4,7 +4,7 @@
  * nothing written outside the target.
  */
 import * as zlib from 'zlib';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { addonStatus } from '../../lib/native';
 import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError } from '../../lib/errors';
 import type { TarLimits } from '../../lib/tar/types';

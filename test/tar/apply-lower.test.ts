@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { addonStatus, lgetxattrSync, lsetxattrSync } from '../../lib/native';
 import { rawTar, gzip, Sandbox } from '../fixtures/hostile-tar';
 

@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { addonStatus, lgetxattrSync, llistxattrSync, lsetxattrSync } from '../../lib/native';
 import type { WhiteoutFormatName } from '../../lib/store/types';
 import { rawTar, RawEntry, Sandbox } from '../fixtures/hostile-tar';

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { addonStatus } from '../../lib/native';
 import { whiteoutFormat } from '../../lib/whiteout';
 import { rawTar, Sandbox } from '../fixtures/hostile-tar';

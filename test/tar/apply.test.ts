@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { addonStatus, lgetxattrSync, lsetxattrSync } from '../../lib/native';
 import { UnionView } from '../../lib/view';
 import type { ApplyOptions } from '../../lib/tar/types';
@@ -118,7 +118,7 @@ describe('a representative layer', () => {
     const input = sb.file('in.tar', rawTar([...entries(), { name: 'tr', body: 't', pax: { 'SCHILY.xattr.trusted.x': 'y' } }, { name: 'cdev', type: '3', devmajor: 1, devminor: 3 }]));
     // the child loads a world-readable copy of dist: the checkout may sit under a 0700 home
     const lib = readableDist();
-    const script = `require(process.argv[1] + '/dist/lib/tar/apply-layer.js').applyLayer(process.argv[2], process.argv[3], { whiteout: 'oci' })
+    const script = `require(process.argv[1] + '/dist/lib/tar/apply-in-worker.js').applyLayer(process.argv[2], process.argv[3], { whiteout: 'oci' })
       .then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ error: e.code, message: e.message })));`;
     let out;
     try {

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { LayerStore } from '../../lib/layer-store';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import * as native from '../../lib/native';
 import type { WhiteoutFormatName } from '../../lib/store/types';
 import type { DriverName } from '../../lib/container/types';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { packToFile, PackSource } from '../../lib/tar/pack-layer';
+import { packToFile, PackSource } from '../../lib/tar/pack-in-worker';
 import type { PackEntry, PackOptions } from '../../lib/tar/types';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 import { itIf } from '../fixtures/peers';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { packStream, packToFile, PackSource } from '../../lib/tar/pack-layer';
+import { packStream, packToFile, PackSource } from '../../lib/tar/pack-in-worker';
 import type { PackOptions } from '../../lib/tar/types';
 import { CHUNK_SIZE, INITIAL_CREDITS } from '../../lib/tar/sink';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { metaEntry, paxBody, rawTar } from '../fixtures/hostile-tar';
 import { hasTool } from '../fixtures/peers';
 import { tempDir, cleanup } from '../drivers/helpers';

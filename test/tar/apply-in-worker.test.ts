@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { createHash } from 'crypto';
-import { applyLayer } from '../../lib/tar/apply-layer';
+import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { readContentIndexSync } from '../../lib/store/content-index';
 import { AbortedError, DigestMismatchError, InvalidArgumentError, UnsupportedError } from '../../lib/errors';
 import type { ProgressEvent } from '../../lib/store/types';

@@ -1,5 +1,5 @@
 /**
- * Deterministic layer packing from the main thread. The walking, reading, hashing and
+ * Deterministic layer packing from the calling thread (packToFile, packStream): the walking, reading, hashing and
  * compressing run in a worker (lib/tar/pack.worker.ts); see lib/tar/pack.ts for the order and
  * form of the entries and lib/tar/writer.ts for the header encoding.
  */

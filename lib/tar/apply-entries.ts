@@ -1,3 +1,8 @@
+/**
+ * The applier itself, synchronous, in the thread that runs it (the apply worker,
+ * lib/tar/apply.worker.ts): LayerApplier writes each tar entry the reader hands it. The calling
+ * side, which starts that worker and feeds it, is lib/tar/apply-in-worker.ts.
+ */
 import * as fs from 'fs';
 import { createHash } from 'crypto';
 import * as native from '../native';

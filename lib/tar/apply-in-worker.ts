@@ -1,3 +1,8 @@
+/**
+ * applyLayer, from the calling thread: starts an apply worker (lib/tar/apply.worker.ts, which runs
+ * the reader and the applier of lib/tar/apply-entries.ts), feeds it the input (a path, a range of
+ * a file, or a stream in acknowledged 1 MiB batches) and collects its result.
+ */
 import * as fs from 'fs';
 import { MessageChannel, MessagePort } from 'worker_threads';
 import type { Readable } from 'stream';
