@@ -2,9 +2,9 @@ import * as fs from 'fs';
 import { createHash, Hash } from 'crypto';
 import { UnionView } from '../view';
 import { whiteoutFormat } from '../whiteout';
-import { writeLayerManifestSync } from '../store/layer-manifest';
+import { writeContentIndexSync } from '../store/content-index';
 import type { Change } from '../diff';
-import type { Compression, WhiteoutFormatName } from '../store/types';
+import type { Compression, WhiteoutFormatName } from '../types';
 import type { PackEntry, PackResult } from '../tar/types';
 import { createTarProducer } from '../tar/pack';
 import type { ListedEntry, PackObserver } from '../tar/pack';
@@ -94,6 +94,6 @@ export async function runCommitLayerJob(job: CommitLayerJob, post: (m: Record<st
   // the root takes the container root's attributes when the commit carries them, else what its
   // import will give it: the chain's root, or the default on no layers (lib/tar/layer-root.ts)
   if (!entries.some((e) => e.path === ROOT)) setLayerRootSync(job.diffDir, inheritedRootMeta(lower), process.geteuid?.() === 0);
-  writeLayerManifestSync(job.diffDir, job.manifestFile, builder.known);
+  writeContentIndexSync(job.diffDir, job.manifestFile, builder.known);
   return r;
 }

@@ -9,7 +9,7 @@ import type { EntryMeta } from '../drivers/attributes';
 import { FileCopier } from '../drivers/file-copy';
 import { whiteoutFormat, OCI_OPAQUE_MARKER, OCI_WHITEOUT_PREFIX } from '../whiteout';
 import type { WhiteoutFormat } from '../whiteout';
-import type { WhiteoutFormatName } from '../store/types';
+import type { WhiteoutFormatName } from '../types';
 import type { PackEntry } from '../tar/types';
 import { createTarProducer } from '../tar/pack';
 import type { ListedEntry, PackObserver } from '../tar/pack';

@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { addonStatus, lgetxattrSync, llistxattrSync, lsetxattrSync } from '../../lib/native';
-import type { WhiteoutFormatName } from '../../lib/store/types';
+import type { WhiteoutFormatName } from '../../lib/types';
 import { rawTar, RawEntry, Sandbox } from '../fixtures/hostile-tar';
 
 const addon = addonStatus().available;

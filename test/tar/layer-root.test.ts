@@ -10,7 +10,7 @@ import { execFileSync } from 'child_process';
 import { LayerStore } from '../../lib/layer-store';
 import { applyLayer } from '../../lib/tar/apply-in-worker';
 import * as native from '../../lib/native';
-import type { WhiteoutFormatName } from '../../lib/store/types';
+import type { WhiteoutFormatName } from '../../lib/types';
 import type { DriverName } from '../../lib/container/types';
 import { rawTar } from '../fixtures/hostile-tar';
 import { hasTool } from '../fixtures/peers';

@@ -12,7 +12,7 @@ import { LayerStore } from '../../lib/layer-store';
 import { nameBytes, nameOfBytes, byteOrder, fsPath, compareTreePaths } from '../../lib/names';
 import { TarReader, type ReadHeader } from '../../lib/tar/reader';
 import { DEFAULT_TAR_LIMITS } from '../../lib/tar/types';
-import type { WhiteoutFormatName } from '../../lib/store/types';
+import type { WhiteoutFormatName } from '../../lib/types';
 import type { DriverName } from '../../lib/container/types';
 import { rawTar } from '../fixtures/hostile-tar';
 import { canMount, cleanup, tempDir } from '../drivers/helpers';
