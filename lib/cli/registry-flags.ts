@@ -50,7 +50,7 @@ export function jobsFlag(s: string): number {
 
 /** Every flag of a command that moves images (pull, push, copy): auth, TLS and --jobs. */
 export function addTransferFlags(cmd: Command): Command {
-  return addAuthFlags(addTlsFlags(cmd)).addOption(new Option('--jobs <n>', 'blobs moved at once').argParser(jobsFlag).default(4));
+  return addAuthFlags(addTlsFlags(cmd)).addOption(new Option('--jobs <n>', 'blobs moved at once (default: 4 uploads for a push, 2 layers applied at once for a pull, as image import)').argParser(jobsFlag));
 }
 
 /** `--platform`, read as containerd reads it; a bad one is a usage error. */
