@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as native from '../native';
 import { NotFoundError } from '../errors';
 
-const { LOCK_EX, LOCK_NB } = native.constants;
+const { LOCK_EX } = native.constants;
 
 /** Opens the container directory for locking, or NotFoundError when it is gone (removed meanwhile). */
 function openDir(dir: string, id: string): number {
@@ -24,13 +24,8 @@ export async function withContainerLock<T>(dir: string, id: string, fn: () => Pr
   if (!native.available()) return fn();
   const fd = openDir(dir, id);
   try {
-    try {
-      native.flockSync(fd, LOCK_EX | LOCK_NB);
-    } catch (e) {
-      if (!native.isNativeError(e, 'EWOULDBLOCK') && !native.isNativeError(e, 'EAGAIN')) throw e;
-      // held elsewhere: wait for it on the libuv pool, off the main thread
-      await native.flock(fd, LOCK_EX);
-    }
+    // held elsewhere: wait for it on the libuv pool, off the main thread
+    if (!native.tryFlockSync(fd, LOCK_EX)) await native.flock(fd, LOCK_EX);
     return await fn();
   } finally {
     fs.closeSync(fd);
@@ -72,12 +67,7 @@ export function ifContainerUnlockedSync<T>(dir: string, id: string, fn: () => T)
     return undefined;
   }
   try {
-    try {
-      native.flockSync(fd, LOCK_EX | LOCK_NB);
-    } catch (e) {
-      if (native.isNativeError(e, 'EWOULDBLOCK') || native.isNativeError(e, 'EAGAIN')) return undefined;
-      throw e;
-    }
+    if (!native.tryFlockSync(fd, LOCK_EX)) return undefined;
     return fn();
   } finally {
     fs.closeSync(fd);

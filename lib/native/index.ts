@@ -341,6 +341,29 @@ export async function flock(fd: number, operation: number): Promise<void> {
   return need('flock').flock(fd, operation);
 }
 
+/** flock(2) with LOCK_NB added: false when another descriptor holds the lock (EWOULDBLOCK). */
+export function tryFlockSync(fd: number, operation: number): boolean {
+  try {
+    flockSync(fd, operation | constants.LOCK_NB);
+    return true;
+  } catch (e) {
+    if (isNativeError(e, 'EWOULDBLOCK') || isNativeError(e, 'EAGAIN')) return false;
+    throw e;
+  }
+}
+
+/**
+ * Waits for a flock by trying it every `intervalMs`: no pool thread is held while another holds
+ * the lock (a blocking flock would take one of libuv's four). `beforeWait` runs before each
+ * wait and may throw (an abort, a deadline).
+ */
+export async function pollFlock(fd: number, operation: number, intervalMs: number, beforeWait?: () => void): Promise<void> {
+  while (!tryFlockSync(fd, operation)) {
+    beforeWait?.();
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 /**
  * Copies the regular file open at `inFd` into the empty file open for writing at `outFd`, holes
  * kept: a reflink where the filesystem can, else only the data extents (SEEK_DATA/SEEK_HOLE)

@@ -81,16 +81,9 @@ export async function withBlobLock<T>(paths: StorePaths, digest: string, signal:
     }
     let mine = false;
     try {
-      for (;;) {
-        try {
-          native.flockSync(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
-          break;
-        } catch (e) {
-          if (!native.isNativeError(e, 'EWOULDBLOCK') && !native.isNativeError(e, 'EAGAIN')) throw e;
-        }
+      await native.pollFlock(fd, native.constants.LOCK_EX, LOCK_POLL_MS, () => {
         if (signal?.aborted) throw new AbortedError(`waiting for another download of ${digest}`);
-        await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
-      }
+      });
       // the lock of the file at that name, not of one its holder has removed since it was opened
       const at = fs.statSync(file, { throwIfNoEntry: false });
       if (!at || at.ino !== fs.fstatSync(fd).ino) continue;
@@ -134,11 +127,11 @@ export function reapBlobLocks(paths: StorePaths): void {
       continue; // gone already
     }
     try {
-      native.flockSync(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
+      if (!native.tryFlockSync(fd, native.constants.LOCK_EX)) continue; // held: a pull is running
       const at = fs.statSync(file, { throwIfNoEntry: false });
       if (at && at.ino === fs.fstatSync(fd).ino) fs.rmSync(file, { force: true });
     } catch {
-      // held: a pull is running
+      // gone meanwhile
     } finally {
       fs.closeSync(fd);
     }

@@ -40,10 +40,6 @@ function defaultTimeout(mode: StoreLockMode): number {
   return process.env.LAYERFS_LOCK_TIMEOUT && Number.isFinite(env) && env >= 0 ? env * 1000 : DEFAULT_EXCLUSIVE_TIMEOUT_MS;
 }
 
-function busy(e: unknown): boolean {
-  return native.isNativeError(e, 'EWOULDBLOCK') || native.isNativeError(e, 'EAGAIN');
-}
-
 /** Runs `fn` holding the store lock in `mode` (see above). */
 export async function withStoreLock<T>(lockFile: string, mode: StoreLockMode, fn: () => Promise<T>, opts: StoreLockOptions = {}): Promise<T> {
   const mine = held.getStore();
@@ -53,17 +49,12 @@ export async function withStoreLock<T>(lockFile: string, mode: StoreLockMode, fn
   if (!native.available()) return fn();
   const fd = fs.openSync(lockFile, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o600);
   try {
-    const op = (mode === 'shared' ? native.constants.LOCK_SH : native.constants.LOCK_EX) | native.constants.LOCK_NB;
+    const op = mode === 'shared' ? native.constants.LOCK_SH : native.constants.LOCK_EX;
     const timeout = opts.timeoutMs ?? defaultTimeout(mode);
     const deadline = Date.now() + timeout;
     let waited = false;
     for (;;) {
-      try {
-        native.flockSync(fd, op);
-        break;
-      } catch (e) {
-        if (!busy(e)) throw e;
-      }
+      if (native.tryFlockSync(fd, op)) break;
       if (opts.signal?.aborted) throw new AbortedError(`waiting for the store lock`);
       if (Date.now() >= deadline) {
         const by = mode === 'exclusive' ? 'an import, create, commit or remove' : 'gc or rmi';

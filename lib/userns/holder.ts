@@ -96,15 +96,7 @@ export function insideHolder(h: HolderRecord): boolean {
 async function withHolderLock<T>(storeDir: string, fn: () => Promise<T>): Promise<T> {
   const fd = fs.openSync(path.join(storeDir, LOCK_FILE), 'a', 0o600);
   try {
-    for (;;) {
-      try {
-        native.flockSync(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
-        break;
-      } catch (e) {
-        if (!native.isNativeError(e, 'EWOULDBLOCK') && !native.isNativeError(e, 'EAGAIN')) throw e;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    await native.pollFlock(fd, native.constants.LOCK_EX, 20);
     return await fn();
   } finally {
     fs.closeSync(fd);
