@@ -28,6 +28,7 @@ const imageCheckModule = lazy<typeof import('./image/check')>(() => require('./i
  */
 type BuildModule = typeof import('./build');
 const containers = lazy<typeof import('./container')>(() => require('./container'));
+const flipModule = lazy<typeof import('./container/commit-flip')>(() => require('./container/commit-flip'));
 const images = lazy<typeof import('./image')>(() => require('./image'));
 const builds = lazy<BuildModule>(() => require('./build'));
 
@@ -202,7 +203,10 @@ export class LayerStore extends LayerCore {
    */
   protected async reconcile(): Promise<void> {
     // a mount under tmp/ sits in some entry of it: with no stale entry there is nothing to unmount
-    if (fs.readdirSync(this.paths.tmpDir).some(isStale)) await containers().unmountStaleStaging(this);
+    const stale = fs.readdirSync(this.paths.tmpDir).filter(isStale);
+    if (stale.length) await containers().unmountStaleStaging(this);
+    // a commit by flip that a crash cut short: its changes back in the container, or the container on its layer
+    if (stale.some((n) => n.includes('.flip-'))) flipModule().recoverFlips(this);
     await super.reconcile();
   }
 

@@ -6,7 +6,8 @@ import { copyRootAttributes } from '../drivers/attributes';
 import { isMountPoint } from '../drivers/mounts';
 import { containerLayout } from '../drivers/layout';
 import { newLayerRecord, refOf } from '../store/store-core';
-import { writeJsonAtomicSync } from '../store/records';
+import { readJsonSync, writeJsonAtomicSync } from '../store/records';
+import { isStale, stagingName } from '../store/tmp';
 import { writeContentIndexSync } from '../store/content-index';
 import { inheritedRootMeta, setLayerRootSync } from '../tar/layer-root';
 import type { LayerCore } from '../layers';
@@ -89,6 +90,9 @@ export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: C
     const r = await timed('pack', () => runJob(job, changes, 'entries' in plan ? plan.entries.length : Infinity));
     const record = newLayerRecord(rec.chain, { ...r, compression: 'none' }, store.whiteout);
     record.deferred = true;
+    // from here the container's changes move: a crash before the rebase is written leaves this
+    // note in tmp/, and the next open puts them back or finishes the rebase (recoverFlips)
+    const intent = writeFlipIntent(store, { container: rec.id, from: rec.chain!, chain: record.chainId, staging });
     const ref = await timed('flip', async () => {
       if (store.hasLayer(record.chainId)) {
         // the same changes on the same chain: the store's layer is this one; the upper goes
@@ -100,17 +104,66 @@ export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: C
       if (!hasRoot) setLayerRootSync(l.upper, inheritedRootMeta(lower), process.geteuid?.() === 0);
       writeContentIndexSync(l.upper, job.manifestFile, new Map(r.known ?? []));
       fs.renameSync(l.upper, job.diffDir);
-      return store.publishLayer(staging, blobFile, record, opts.durable);
+      try {
+        return await store.publishLayer(staging, blobFile, record, opts.durable);
+      } catch (e) {
+        // not published (no space, say): the changes go back to the container before the staging is discarded
+        if (!store.hasLayer(record.chainId) && !fs.existsSync(l.upper)) fs.renameSync(job.diffDir, l.upper);
+        fs.rmSync(intent, { force: true });
+        throw e;
+      }
     });
-    // rebased: an empty upper on the new chain, a fresh work directory
-    fs.mkdirSync(l.upper, { mode: 0o755 });
-    copyRootAttributes(store.view(ref.chainId), l.upper);
-    await store.discard(l.work);
-    fs.mkdirSync(l.work, { mode: 0o755 });
-    current = { ...rec, chain: ref.chainId, committed: ref.chainId };
-    writeJsonAtomicSync(store.paths.containerRecord(rec.id), current);
+    current = rebase(store, rec, ref.chainId);
+    fs.rmSync(intent, { force: true });
     return { ref, record: current };
   } finally {
     if (mounted) await timed('remount', () => driver.mount({ store, record: current }));
+  }
+}
+
+/** What a flip in progress has moved, kept in tmp/ until the container's rebase is written. */
+interface FlipIntent {
+  container: string;
+  from: string;
+  chain: string;
+  staging: string;
+}
+
+function writeFlipIntent(store: LayerCore, intent: FlipIntent): string {
+  const file = path.join(store.paths.tmpDir, stagingName('flip') + '.json');
+  writeJsonAtomicSync(file, intent);
+  return file;
+}
+
+/** The container on the layer its changes became: an empty upper on the new chain, a fresh work directory, its record saying so. */
+function rebase(store: LayerCore, rec: ContainerRecord, chain: string): ContainerRecord {
+  const l = containerLayout(store.paths, rec.id);
+  if (!fs.existsSync(l.upper)) fs.mkdirSync(l.upper, { mode: 0o755 });
+  copyRootAttributes(store.view(chain), l.upper);
+  fs.rmSync(l.work, { recursive: true, force: true });
+  fs.mkdirSync(l.work, { mode: 0o755 });
+  const current = { ...rec, chain, committed: chain };
+  writeJsonAtomicSync(store.paths.containerRecord(rec.id), current);
+  return current;
+}
+
+/**
+ * After a crash, before stale staging is removed: each flip a dead process left unfinished is
+ * brought to one end. Its layer published: the container is rebased onto it (its changes are
+ * that layer). Not published: the upper directory, moved into the staging, goes back to the
+ * container. Either way nothing of the container's changes is lost.
+ */
+export function recoverFlips(store: LayerCore): void {
+  for (const n of fs.readdirSync(store.paths.tmpDir)) {
+    if (!/\.flip-[0-9a-f]+\.json$/.test(n) || !isStale(n)) continue;
+    const file = path.join(store.paths.tmpDir, n);
+    const intent = readJsonSync<FlipIntent>(file);
+    const rec = intent ? readJsonSync<ContainerRecord>(store.paths.containerRecord(intent.container)) : null;
+    if (intent && rec && rec.chain === intent.from) {
+      const l = containerLayout(store.paths, rec.id);
+      if (store.hasLayer(intent.chain)) rebase(store, rec, intent.chain);
+      else if (!fs.existsSync(l.upper) && fs.existsSync(path.join(intent.staging, 'diff'))) fs.renameSync(path.join(intent.staging, 'diff'), l.upper);
+    }
+    fs.rmSync(file, { force: true });
   }
 }

@@ -101,4 +101,49 @@ describeIf('commit by flip (overlay driver, overlay whiteouts, no compression as
     expect(lines(await c.diff())).toEqual(['A /gz']);
     expect(r.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
   });
+
+  /*
+   * A crash in the middle of a flip, left as the dead process would leave it: its note in tmp/
+   * under a pid that is gone, the container's upper directory moved into the staging (not yet
+   * published), or the layer published and the container's record not yet rebased.
+   */
+  const deadName = (kind: string) => `999999999.1.${kind}-0123456789ab`;
+  const writeIntent = (intent: object) => fs.writeFileSync(path.join(store.paths.tmpDir, deadName('flip') + '.json'), JSON.stringify(intent));
+
+  test('a crash after the upper directory moved into the staging: the next open gives the container its changes back', async () => {
+    const c = await store.createContainer(chain, { driver: 'overlay' });
+    fs.writeFileSync(path.join(await c.mount(), 'moved-away'), 'm\n');
+    await c.unmount();
+    const staging = path.join(store.paths.tmpDir, deadName('commit'));
+    fs.mkdirSync(staging);
+    fs.renameSync(store.paths.containerUpper(c.id), path.join(staging, 'diff'));
+    writeIntent({ container: c.id, from: chain, chain: 'sha256:' + '0'.repeat(64), staging });
+    const reopened = await LayerStore.open(store.root);
+    const again = await reopened.getContainer(c.id);
+    expect(again.chain).toBe(chain);
+    await again.mount();
+    expect(lines(await again.diff())).toEqual(['A /moved-away']);
+    expect(fs.readdirSync(reopened.paths.tmpDir)).toEqual([]);
+  });
+
+  test('a crash after the layer was published, before the container was rebased: the next open rebases it on that layer', async () => {
+    const c = await store.createContainer(chain, { driver: 'overlay' });
+    const root = await c.mount();
+    fs.writeFileSync(path.join(root, 'published'), 'p\n');
+    const merged = snapshot(root);
+    const ref = await c.commit();
+    await c.unmount();
+    // back to how the record and the upper were just after the publish
+    const recordFile = store.paths.containerRecord(c.id);
+    fs.writeFileSync(recordFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(recordFile, 'utf8')), chain, committed: undefined }));
+    fs.rmSync(store.paths.containerUpper(c.id), { recursive: true });
+    writeIntent({ container: c.id, from: chain, chain: ref.chainId, staging: path.join(store.paths.tmpDir, deadName('commit')) });
+    const reopened = await LayerStore.open(store.root);
+    const again = await reopened.getContainer(c.id);
+    expect(again.chain).toBe(ref.chainId);
+    const r2 = await again.mount();
+    expect(await again.diff()).toEqual([]);
+    expect(diffSnapshots(snapshot(r2), merged)).toEqual([]);
+    expect(fs.readdirSync(reopened.paths.tmpDir)).toEqual([]);
+  });
 });
