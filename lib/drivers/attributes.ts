@@ -91,13 +91,29 @@ export class Attributes {
 
   private copyXattrs(dest: string | Buffer, real: string | Buffer): void {
     if (!this.xattrs) return;
-    for (const [name, value] of Object.entries(xattrsOf(real))) {
-      try {
-        native.lsetxattrSync(fsArg(dest), name, value);
-      } catch (e) {
-        // a user may read xattrs it may not set (security.capability); root must get them all
-        if (this.asRoot || !native.isNativeError(e, 'EPERM')) throw e;
+    // an ordinary user sets a user.* xattr only on what it may write: a read-only copy (ro/f 0444,
+    // that keeps its owner in user.rootlesscontainers) is made writable to its owner for the while
+    let restore: number | null = null;
+    try {
+      for (const [name, value] of Object.entries(xattrsOf(real))) {
+        try {
+          try {
+            native.lsetxattrSync(fsArg(dest), name, value);
+          } catch (e) {
+            if (this.asRoot || restore !== null || !native.isNativeError(e, 'EACCES')) throw e;
+            const st = fs.lstatSync(fsArg(dest));
+            if (st.isSymbolicLink() || st.uid !== process.geteuid?.()) throw e;
+            restore = st.mode & 0o7777;
+            fs.chmodSync(fsArg(dest), restore | 0o200);
+            native.lsetxattrSync(fsArg(dest), name, value);
+          }
+        } catch (e) {
+          // a user may read xattrs it may not set (security.capability); root must get them all
+          if (this.asRoot || !native.isNativeError(e, 'EPERM')) throw e;
+        }
       }
+    } finally {
+      if (restore !== null) fs.chmodSync(fsArg(dest), restore);
     }
   }
 }

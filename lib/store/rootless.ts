@@ -33,7 +33,7 @@ export async function planStoreNamespace(dir?: string): Promise<NamespacePlan> {
   const blocker = userns.namespaceBlocker(facts);
   if (blocker) {
     if (config) throw new UserNamespaceError(`the store ${root} lives in a user namespace, and none can be had now: ${blocker}`);
-    return { where: 'off', reason: `${blocker}; containers use the copy driver` };
+    return { where: 'off', reason: `${blocker}; containers use the copy driver, and the owners and devices of image files are kept in the user.rootlesscontainers and user.layerfs.device xattrs` };
   }
   const plan = userns.planMapping(facts);
   if (config?.identity && (!userns.sameMap(config.identity.uids, plan.uids) || !userns.sameMap(config.identity.gids, plan.gids))) {
@@ -46,7 +46,7 @@ export async function planStoreNamespace(dir?: string): Promise<NamespacePlan> {
     holder = await userns.ensureHolder(root, facts, plan, (h) => userns.probeInside(facts.nsenter!, h, root));
   } catch (e) {
     if (config || !(e instanceof UserNamespaceError)) throw e;
-    return { where: 'off', reason: `${e.message}; containers use the copy driver` };
+    return { where: 'off', reason: `${e.message}; containers use the copy driver, and the owners and devices of image files are kept in the user.rootlesscontainers and user.layerfs.device xattrs` };
   }
   // the single mapping is said once, when the store is made with it
   return { where: 'namespace', holder, nsenter: facts.nsenter!, warnings: plan.warning && !config ? [plan.warning] : [] };

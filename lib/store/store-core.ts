@@ -10,6 +10,7 @@ import { keepPartialDownload, reapBlobLocks } from './downloads';
 import { discard, isStale, stagingName } from './tmp';
 import { currentViewer, ensurePrivateStore, PRIVATE_DIR_MODE } from './private';
 import { isIdentity } from '../userns/idmap';
+import { unprivilegedHost } from '../userns/owner-xattr';
 import { layerByteLimit, LayerByteLimit, StoreLimits } from './limits';
 import { withStoreLock, StoreLockMode, StoreLockOptions } from './lock';
 import { readJsonSync, writeJsonAtomicSync, fsyncTreeSync, fsyncDirSync, noSpace } from './records';
@@ -32,6 +33,12 @@ export interface StoreConfig {
   limits?: StoreLimits;
   /** who made the store, and in which id mapping (a user namespace, or none): owners on disk are ids of it */
   identity?: StoreIdentity;
+  /**
+   * `xattr`: made by an ordinary user with no user namespace, so the image's owners and devices
+   * are kept in xattrs (single-uid mode without a namespace, lib/userns/owner-xattr.ts). A store
+   * of such a user without it was made before, and its layers kept no owners.
+   */
+  owners?: 'xattr';
 }
 
 export interface OpenOptions {
@@ -104,7 +111,7 @@ export abstract class StoreCore {
       const staging = path.join(paths.tmpDir, stagingName('probe'));
       fs.mkdirSync(staging, { mode: PRIVATE_DIR_MODE });
       try {
-        config = { version: 1, whiteout: opts.whiteout ?? this.newStoreWhiteout(staging), identity };
+        config = { version: 1, whiteout: opts.whiteout ?? this.newStoreWhiteout(staging), identity, ...(unprivilegedHost() ? { owners: 'xattr' as const } : {}) };
       } finally {
         fs.rmSync(staging, { recursive: true, force: true });
       }
@@ -124,7 +131,11 @@ export abstract class StoreCore {
     if (entered) throw new UserNamespaceError(entered);
     // a store made before the record opens as it always did, in a user namespace too (root in a rootless container)
     const store = new this(root, config);
-    for (const m of privacy.problems) {
+    const problems = [...privacy.problems];
+    if (config.identity && config.identity.uid !== 0 && isIdentity(config.identity.uids) && config.owners !== 'xattr') {
+      problems.push(`the store ${root} was made without a user namespace before owners were kept in xattrs: the files of its layers have uid ${config.identity.uid} as their owner and kept no other, so a diff, commit or export gives 0:0 for them; import the images into a new store to keep their owners`);
+    }
+    for (const m of problems) {
       store.warnings.push(m);
       opts.onWarning?.(m);
     }

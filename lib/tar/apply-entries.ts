@@ -9,7 +9,7 @@ import * as native from '../native';
 import { fsPath, nameOfBytes } from '../names';
 import { BadTarError, LayerfsError, LimitExceededError, UnsafePathError, UserNamespaceError } from '../errors';
 import { inUserNamespace } from '../userns/identity';
-import { OWNER_XATTR, DEVICE_XATTR, encodeOwner, encodeDevice, singleIdNamespace } from '../userns/owner-xattr';
+import { OWNER_XATTR, DEVICE_XATTR, encodeOwner, encodeDevice, ownersInXattr, unprivilegedHost } from '../userns/owner-xattr';
 import { whiteoutFormat, isOverlayXattr, ociWhiteoutTarget, OCI_OPAQUE_MARKER, WhiteoutFormat } from '../whiteout';
 import type { WhiteoutFormatName } from '../types';
 import type { UnionView } from '../view';
@@ -68,6 +68,10 @@ export class LayerApplier {
   /** root of a user namespace: a device becomes an empty file that says what it stands for (DEVICE_XATTR) */
   private readonly devicePlaceholders: boolean;
   private readonly addon: boolean;
+  /** an ordinary user with no user namespace keeps owners (and devices) in xattrs, and chowns nothing (lib/userns/owner-xattr.ts) */
+  private readonly hostSingle: boolean;
+  /** owners are given with chown */
+  private readonly chowns: boolean;
   private openFd: number | null = null;
   /** Implicit parent directories waiting for the lower chain (when it is given late, see setLower): their depth. */
   private readonly implicit = new Map<string, number>();
@@ -120,7 +124,9 @@ export class LayerApplier {
     this.addon = native.addonStatus().available;
     // root in a user namespace may make whiteouts (0/0) but no real device
     this.canMknod = process.getuid?.() === 0 && this.addon && !inUserNamespace();
-    this.devicePlaceholders = !this.canMknod && this.addon && process.getuid?.() === 0;
+    this.hostSingle = applyOwners && unprivilegedHost();
+    this.chowns = applyOwners && !this.hostSingle;
+    this.devicePlaceholders = !this.canMknod && this.addon && (process.getuid?.() === 0 || this.hostSingle);
   }
 
   /** The reader's callback: applies one entry, returning where its data goes (regular files). */
@@ -235,7 +241,7 @@ export class LayerApplier {
     if (!this.lower || this.lower === 'later') return;
     const below = this.lower.lookupSync('/' + nameOfBytes(keyBytes(k)));
     if (!below || below.type !== 'dir') return;
-    if (this.applyOwners) fs.lchownSync(real, below.stat.uid, below.stat.gid);
+    if (this.chowns) fs.lchownSync(real, below.stat.uid, below.stat.gid);
     for (const [name, value] of Object.entries(xattrsOf(below.realPath))) {
       try {
         native.lsetxattrSync(real, name, value);
@@ -272,7 +278,7 @@ export class LayerApplier {
       if (this.implicit.delete(d)) continue; // waiting for the lower chain: it gets nothing now
       const real = this.real(d);
       this.stripXattrs(real, null, displayName(keyBytes(d)));
-      if (this.applyOwners) fs.lchownSync(real, 0, 0);
+      if (this.chowns) fs.lchownSync(real, 0, 0);
       this.dirs.delete(d); // its mode stays as made (0755), its times unknown
     }
   }
@@ -413,7 +419,8 @@ export class LayerApplier {
     this.clear(k); // later wins, even when this one is skipped
     if (h.type !== 'fifo' && !this.canMknod && this.devicePlaceholders) {
       // the file is made with no permissions, and gets the device's once it holds the record
-      fs.closeSync(fs.openSync(real, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, 0));
+      // (an ordinary user needs write permission to set a user.* xattr: its own, for a moment)
+      fs.closeSync(fs.openSync(real, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, this.hostSingle ? 0o600 : 0));
       native.lsetxattrSync(real, DEVICE_XATTR, encodeDevice({ type: h.type === 'char' ? 'char' : 'block', major: h.devmajor, minor: h.devminor }));
       this.index.set(k, 'other');
       this.metadata(real, h, entry, true);
@@ -484,7 +491,7 @@ export class LayerApplier {
   }
 
   private metadata(real: Buffer, h: ReadHeader, entry: string, chmod: boolean): void {
-    const single = this.applyOwners && singleIdNamespace();
+    const single = this.applyOwners && ownersInXattr();
     if (single) {
       // single-uid mode: the file stays 0/0, its owner is kept aside (lib/userns/owner-xattr.ts)
       if (h.uid !== 0 || h.gid !== 0) {
@@ -496,7 +503,7 @@ export class LayerApplier {
           this.warnings.push(`the owner ${h.uid}:${h.gid} of the symlink ${entry} is not kept: a symlink can hold no user.rootlesscontainers xattr, so in single-uid mode it is 0:0 (diff, commit and export say so)`);
         }
       }
-    } else if (this.applyOwners) chownEntry(real, h, entry);
+    } else if (this.chowns) chownEntry(real, h, entry);
     for (const [name, value] of h.xattrs) {
       if (isOverlayXattr(name)) continue; // overlayfs's own: a layer may not forge whiteouts, redirects or metacopy
       if (single && name === OWNER_XATTR) continue; // the tar header says the owner: a layer's own copy is not obeyed
@@ -540,7 +547,7 @@ export class LayerApplier {
       fs.chmodSync(real, d.mode);
       setTimesSync(real, d.atimeNs, d.mtimeNs);
     }
-    if (!this.dirs.has('')) setLayerRootSync(this.root, inheritedRootMeta(this.lower === 'later' ? null : this.lower), this.applyOwners, (w) => this.warnings.push(w));
+    if (!this.dirs.has('')) setLayerRootSync(this.root, inheritedRootMeta(this.lower === 'later' ? null : this.lower), this.chowns, (w) => this.warnings.push(w));
     if (this.durable) {
       for (const [k, kind] of this.index.entries()) if (kind === 'dir') fsyncPath(this.real(k));
       fsyncPath(this.root);

@@ -21,7 +21,7 @@
 import * as fs from 'fs';
 import { BadTarError, ChangedMeanwhileError, InvalidArgumentError, UnsafePathError } from '../errors';
 import type { WhiteoutFormatName } from '../types';
-import { OWNER_XATTR, DEVICE_XATTR, decodeOwner, decodeDevice, singleIdNamespace } from '../userns/owner-xattr';
+import { OWNER_XATTR, DEVICE_XATTR, decodeOwner, decodeDevice, ownersInXattr, unprivilegedHost } from '../userns/owner-xattr';
 import { inUserNamespace } from '../userns/identity';
 import { whiteoutFormat, isOverlayXattr, looksLikeWhiteout, WHITEOUT_NAME_REASON, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import * as native from '../native';
@@ -212,21 +212,24 @@ class EntryEncoder {
     const dev = xattrs.findIndex(([n]) => n === DEVICE_XATTR);
     if (dev >= 0) {
       // a device extracted in a user namespace (lib/userns/owner-xattr.ts): the entry is the device, the record stays behind
-      const d = h.type === 'file' && inUserNamespace() ? decodeDevice(xattrs[dev][1]) : null;
+      const d = h.type === 'file' && (inUserNamespace() || unprivilegedHost()) ? decodeDevice(xattrs[dev][1]) : null;
       if (d) {
         Object.assign(h, { type: d.type, size: 0, devmajor: d.major, devminor: d.minor });
         file = undefined;
       }
       xattrs.splice(dev, 1);
     }
-    if (singleIdNamespace() && !this.opts.owner) {
+    if (ownersInXattr() && !this.opts.owner) {
       // single-uid mode: the owner the image gave is kept in an xattr (lib/userns/owner-xattr.ts), which stays behind
       const i = xattrs.findIndex(([n]) => n === OWNER_XATTR);
-      if (i >= 0) {
-        const o = decodeOwner(xattrs[i][1]);
-        if (o) Object.assign(h, o);
-        xattrs.splice(i, 1);
+      const o = i >= 0 ? decodeOwner(xattrs[i][1]) : null;
+      if (o) Object.assign(h, o);
+      else if (unprivilegedHost()) {
+        // with no namespace the files are the user's own: that is 0 inside, as a namespace would show it
+        if (h.uid === process.geteuid!()) h.uid = 0;
+        if (h.gid === process.getegid!()) h.gid = 0;
       }
+      if (i >= 0) xattrs.splice(i, 1);
     }
     this.entries++;
     return { header: encodeHeader(h), file, listed: { rel: path, kind: 'entry', st, xattrs, linkname: h.type === 'symlink' ? h.linkname : undefined } };

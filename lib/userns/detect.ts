@@ -27,7 +27,12 @@ export interface RootlessFacts {
   newgidmap: HelperFacts;
   unshare: string | null;
   nsenter: string | null;
+  /** LAYERFS_USERNS=off: the user asks for no user namespace (the copy driver, owners kept in xattrs) */
+  switchedOff: boolean;
 }
+
+/** The environment switch that says never to use a user namespace. */
+export const USERNS_SWITCH = 'LAYERFS_USERNS';
 
 export interface HelperFacts {
   path: string | null;
@@ -117,11 +122,13 @@ export function detectRootless(storeDir: string): RootlessFacts {
     newgidmap: helper('newgidmap'),
     unshare: which('unshare'),
     nsenter: which('nsenter'),
+    switchedOff: process.env[USERNS_SWITCH] === 'off',
   };
 }
 
 /** Why this user cannot have a user namespace with overlay mounts here, or null. */
 export function namespaceBlocker(f: RootlessFacts): string | null {
+  if (f.switchedOff) return `${USERNS_SWITCH}=off says to use no user namespace`;
   if (!native.available()) return 'mounting needs the native addon';
   if (!f.kernelAllows) return `Linux ${f.kernel} cannot mount overlayfs in a user namespace (5.11 or later can)`;
   if (f.maxUserNamespaces === 0) return 'user namespaces are off (user.max_user_namespaces = 0)';

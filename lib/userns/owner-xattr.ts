@@ -71,6 +71,31 @@ export function singleIdNamespace(): boolean {
   return single;
 }
 
+let host: boolean | undefined;
+
+/**
+ * Single-uid mode without a namespace: an ordinary user outside any user namespace (none can be
+ * had, or LAYERFS_USERNS=off) can give no file another owner and make no device. As in a
+ * single-id namespace, the owner the image gives a file and its device are kept in xattrs
+ * (OWNER_XATTR, DEVICE_XATTR); the files are the user's own, and a pack reads the user's own
+ * uid and gid as 0 where no xattr says otherwise (a new file is 0:0 in a commit, as inside a namespace).
+ */
+export function unprivilegedHost(): boolean {
+  if (host === undefined) {
+    try {
+      host = process.geteuid?.() !== 0 && isIdentity(readIdMaps().uids);
+    } catch {
+      host = false;
+    }
+  }
+  return host;
+}
+
+/** Owners other than the process's own go in OWNER_XATTR: a single-id namespace, or an ordinary user with none. */
+export function ownersInXattr(): boolean {
+  return singleIdNamespace() || unprivilegedHost();
+}
+
 /**
  * In a user namespace no device node can be made (mknod(2) needs CAP_MKNOD of the initial
  * namespace). umoci then extracts an empty file in its place, with a warning, and loses the
