@@ -72,7 +72,7 @@ export async function buildLayer(store: StoreCore, opts: BuildLayerOptions): Pro
     // the layer directory is the blob applied: owner, mode and mtime exactly as the tar says
     const diff = path.join(staging, 'diff');
     fs.mkdirSync(diff);
-    await applyLayer(blob, diff, { whiteout: store.whiteout, signal: opts.signal, manifestPath: path.join(staging, 'manifest.json') });
+    await applyLayer(blob, diff, { whiteout: store.whiteout, applyOwners: store.applyOwners, signal: opts.signal, manifestPath: path.join(staging, 'manifest.json') });
     const record = newLayerRecord(parent, { ...r, compression }, store.whiteout);
     return { ...store.publishLayer(staging, blob, record), added: true, warnings };
   } finally {

@@ -39,7 +39,7 @@ export async function resolveTree(store: LayerStore, ref: string, extra: Array<(
     const dir = path.join(staging, 'layer');
     fs.mkdirSync(dir);
     try {
-      await applyLayer(ref, dir, { whiteout: store.whiteout, limits: store.tarLimits() });
+      await applyLayer(ref, dir, { whiteout: store.whiteout, applyOwners: store.applyOwners, limits: store.tarLimits() });
     } catch (e) {
       await store.discard(staging);
       throw e;

@@ -69,6 +69,7 @@ export async function importLayerLocked(store: StoreCore, input: Readable | stri
     if (opts.expectDigest && opts.expectSize !== undefined) fs.writeFileSync(path.join(staging, PARTIAL_BLOB_NOTE), JSON.stringify({ digest: opts.expectDigest, size: opts.expectSize }));
     const r = await applyLayer(input, diffDir, {
       whiteout: store.whiteout,
+      applyOwners: store.applyOwners,
       blobPath: blobTmp,
       signal: opts.signal,
       onProgress: opts.onProgress,

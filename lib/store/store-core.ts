@@ -100,6 +100,15 @@ export abstract class StoreCore {
     return this.config.whiteout;
   }
 
+  /**
+   * @internal how a layer is applied into this store: `true` in a store of an ordinary user with
+   * no user namespace (store.json `owners: "xattr"`), whose owners and devices go in xattrs;
+   * otherwise the default (chown as root).
+   */
+  get applyOwners(): true | undefined {
+    return this.config.owners === 'xattr' ? true : undefined;
+  }
+
   /** Opens (creating if needed) the store at `dir` (default: $LAYERFS_STORE, $XDG_DATA_HOME/layerfs, ~/.local/share/layerfs). */
   static async open<T extends StoreCore>(this: StoreClass<T>, dir?: string, opts: OpenOptions = {}): Promise<T> {
     const root = path.resolve(dir ?? defaultStoreDir());

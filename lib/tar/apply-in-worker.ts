@@ -12,7 +12,6 @@ import type { RunningWorker, WorkerHandle } from '../workers';
 import type { ApplyOptions, ApplyResult } from './types';
 import { ACK, APPLY_WORKER } from './apply.protocol';
 import type { ApplyWorkerData, InputMessage, LowerMessage } from './apply.protocol';
-import { unprivilegedHost } from '../userns/owner-xattr';
 
 /** A stretch of a file (a member of an archive, read in place by the worker). */
 export interface FileRange {
@@ -53,7 +52,7 @@ export async function applyLayer(input: Readable | string | FileRange, target: s
     target,
     whiteout: opts.whiteout,
     blobPath: opts.blobPath,
-    applyOwners: opts.applyOwners ?? (process.getuid?.() === 0 || unprivilegedHost()),
+    applyOwners: opts.applyOwners ?? process.getuid?.() === 0,
     limits: opts.limits ?? {},
     total: opts.total,
     durable: opts.durable,

@@ -35,7 +35,7 @@ export interface ApplyOptions {
   whiteout: WhiteoutFormatName;
   /** when set, every input byte (as received, still compressed) is also written to this new file */
   blobPath?: string;
-  /** apply owners (lchown); default: when running as root */
+  /** apply owners (lchown); default: when running as root. An ordinary user outside any user namespace who asks gets them kept in xattrs instead (user.rootlesscontainers, and devices in user.layerfs.device: lib/userns/owner-xattr.ts), as its store does */
   applyOwners?: boolean;
   /** safety limits; unset fields take DEFAULT_TAR_LIMITS */
   limits?: Partial<TarLimits>;
