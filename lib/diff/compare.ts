@@ -2,6 +2,12 @@ import * as fs from 'fs';
 import { byteOrder, fsPath, readlinkNameSync } from '../names';
 import { entryType, xattrsOf } from '../view';
 import type { Change, ChangedAspect } from './types';
+import { ownersInXattr, standsFor, unprivilegedHost } from '../userns/owner-xattr';
+import { inUserNamespace } from '../userns/identity';
+
+let recordsDevices: boolean | undefined;
+/** A device is kept as a record (lib/userns/owner-xattr.ts) by a process in a user namespace, or an ordinary user with none. */
+const devicesRecorded = () => (recordsDevices ??= inUserNamespace() || unprivilegedHost());
 
 /** One side of a comparison: where the entry is, and its lstat. */
 export interface Side {
@@ -139,6 +145,13 @@ export function changeOf(kind: Change['kind'], path: string, side: Side, extra: 
     mtime: seconds(side.st),
   };
   if (type === 'symlink') c.target = readlinkNameSync(side.real);
+  if (type !== 'symlink' && (ownersInXattr() || (type === 'file' && devicesRecorded()))) {
+    // single-uid mode, or a device kept as a record: the change says what the entry stands for, as a commit packs it
+    const s = standsFor(c, type === 'file', xattrsOf(side.real));
+    c.uid = s.uid;
+    c.gid = s.gid;
+    if (s.device) Object.assign(c, { type: s.device.type, size: 0 });
+  }
   if (extra.what) c.what = extra.what;
   if (extra.opaque) c.opaque = true;
   if (kind !== 'D') c.source = side.real;

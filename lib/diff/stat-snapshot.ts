@@ -5,6 +5,7 @@ import type { EntryType, UnionView } from '../view';
 import type { Change, ChangedAspect } from './types';
 import { LinkTracker, byChangePath, changeOf, sameContentSync, sameXattrMaps } from './compare';
 import { SnapshotReader, SnapshotRecord, SnapshotWriter } from './stat-snapshot-file';
+import { standsFor } from '../userns/owner-xattr';
 import { compareTreePaths, isUnder } from './walk';
 import { NoFollowWalkEntry as WalkEntry, walkTreeNoFollowSync } from './walk-no-follow';
 
@@ -152,7 +153,9 @@ function secondsOf(ns: bigint): number {
 
 function deletedChange(rec: SnapshotRecord): Change {
   const type = TYPES[rec.mode & S_IFMT] ?? 'socket';
-  const c: Change = { kind: 'D', path: rec.path, type, size: type === 'file' ? Number(rec.size) : 0, mode: rec.mode & 0o7777, uid: rec.uid, gid: rec.gid, mtime: secondsOf(rec.mtimeNs) };
+  // the record keeps no xattrs: in single-uid mode a deleted entry's owner is read as a namespace shows it (the user's own ids are 0)
+  const { uid, gid } = standsFor(rec, false, {});
+  const c: Change = { kind: 'D', path: rec.path, type, size: type === 'file' ? Number(rec.size) : 0, mode: rec.mode & 0o7777, uid, gid, mtime: secondsOf(rec.mtimeNs) };
   if (rec.target !== undefined) c.target = rec.target;
   return c;
 }

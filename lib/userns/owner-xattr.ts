@@ -91,6 +91,29 @@ export function unprivilegedHost(): boolean {
   return host;
 }
 
+/**
+ * What an entry of single-uid mode stands for, as a pack reads it back: the owner from OWNER_XATTR
+ * (else the user's own ids as 0, with no namespace) and the device from DEVICE_XATTR. `st` is
+ * returned as it is where owners are not kept aside.
+ */
+export function standsFor(st: Owner, isFile: boolean, xattrs: Record<string, Buffer>): Owner & { device?: DeviceNode } {
+  const out: Owner & { device?: DeviceNode } = { uid: st.uid, gid: st.gid };
+  const host = unprivilegedHost();
+  if (ownersInXattr()) {
+    const o = xattrs[OWNER_XATTR] ? decodeOwner(xattrs[OWNER_XATTR]) : null;
+    if (o) Object.assign(out, o);
+    else if (host) {
+      if (out.uid === process.geteuid!()) out.uid = 0;
+      if (out.gid === process.getegid!()) out.gid = 0;
+    }
+  }
+  if (isFile && xattrs[DEVICE_XATTR] && (host || !isIdentity(readIdMaps().uids))) {
+    const d = decodeDevice(xattrs[DEVICE_XATTR]);
+    if (d) out.device = d;
+  }
+  return out;
+}
+
 /** Owners other than the process's own go in OWNER_XATTR: a single-id namespace, or an ordinary user with none. */
 export function ownersInXattr(): boolean {
   return singleIdNamespace() || unprivilegedHost();

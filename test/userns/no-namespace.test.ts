@@ -88,6 +88,9 @@ describeIf(why === null, why ?? '')('rootless with no user namespace at all (LAY
       ok(asUser(u, 'sh', ['-c', `cd ${root} && echo more >> etc/shadow && echo new > newfile && echo more >> home/u/notes && rm gone && chmod 600 dev/null && chmod u+w ro && echo n > ro/new && chmod u-w ro`]), 'change');
       const d = JSON.parse(ok(cliAs(u, ['--json', 'diff', id], { env: OFF }), 'diff'));
       expect(d.changes.map((x: { kind: string; path: string }) => `${x.kind} ${x.path}`)).toEqual(['C /dev/null', 'C /etc/shadow', 'D /gone', 'C /home/u/notes', 'A /newfile', 'A /ro/new']);
+      // each change says what the commit will carry: the image's owner, the device, a new file 0:0
+      const meta = Object.fromEntries(d.changes.map((x: { path: string; type: string; uid: number; gid: number }) => [x.path, `${x.type} ${x.uid}:${x.gid}`]));
+      expect(meta).toEqual({ '/dev/null': 'char 0:0', '/etc/shadow': 'file 0:42', '/gone': 'file 0:0', '/home/u/notes': 'file 1000:1000', '/newfile': 'file 0:0', '/ro/new': 'file 0:0' });
       const layer = JSON.parse(ok(cliAs(u, ['--json', 'commit', id], { env: OFF }), 'commit'));
       const out = path.join(u.home, 'committed.tar');
       ok(cliAs(u, ['export', layer.chainId, '-o', out], { env: OFF }), 'export');
