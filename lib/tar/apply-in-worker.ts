@@ -1,17 +1,17 @@
 /**
  * applyLayer, from the calling thread: starts an apply worker (lib/tar/apply.worker.ts, which runs
  * the reader and the applier of lib/tar/apply-entries.ts), feeds it the input (a path, a range of
- * a file, or a stream in acknowledged 1 MiB batches) and collects its result.
+ * a file, or a stream over the windowed chunk channel of lib/workers) and collects its result.
  */
 import * as fs from 'fs';
 import { MessageChannel, MessagePort } from 'worker_threads';
 import type { Readable } from 'stream';
 import { AbortedError } from '../errors';
-import { startWorker } from '../workers';
+import { ChunkSender, startWorker } from '../workers';
 import type { RunningWorker, WorkerHandle } from '../workers';
 import type { ApplyOptions, ApplyResult } from './types';
-import { ACK, APPLY_WORKER } from './apply.protocol';
-import type { ApplyWorkerData, InputMessage, LowerMessage } from './apply.protocol';
+import { APPLY_WORKER } from './apply.protocol';
+import type { ApplyWorkerData, LowerMessage } from './apply.protocol';
 
 /** A stretch of a file (a member of an archive, read in place by the worker). */
 export interface FileRange {
@@ -33,10 +33,6 @@ export function isFileRange(x: unknown): x is FileRange {
   const r = x as FileRange | null;
   return typeof r === 'object' && r !== null && typeof r.path === 'string' && Number.isSafeInteger(r.start) && Number.isSafeInteger(r.length) && !('pipe' in r);
 }
-
-/** Stream input goes to the worker in transferred batches of this size, at most IN_FLIGHT unacknowledged. */
-const BATCH = 1 << 20;
-const IN_FLIGHT = 4;
 
 /**
  * Applies a layer tarball (plain, gzip or zstd, told by its bytes) into `target`, an existing empty
@@ -115,11 +111,11 @@ function isStream(input: Readable | string | FileRange): input is Readable {
 
 async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: ApplyWorkerData, t: MessagePort[]) => Promise<ApplyResult>): Promise<ApplyResult> {
   const { port1, port2 } = new MessageChannel();
-  const pump = new InputPump(port1);
+  const sender = ChunkSender.over(port1);
   let inputError: unknown;
-  const pumping = pump.run(input).catch((e) => {
+  const pumping = pump(input, sender).catch((e) => {
     inputError = e;
-    pump.fail(`reading the input failed: ${(e as Error)?.message ?? String(e)}`);
+    sender.fail(`reading the input failed: ${(e as Error)?.message ?? String(e)}`);
   });
   try {
     return await run({ ...data, port: port2 }, [port2]);
@@ -127,70 +123,20 @@ async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: Appl
     // the input's own error (a digest or size mismatch, a read error) says more than the worker's echo of it
     throw inputError ?? e;
   } finally {
-    pump.stop();
+    sender.stop();
     port1.close();
     input.destroy();
     void pumping; // it ends with the input; its errors were caught above
   }
 }
 
-/** Copies the input into 1 MiB batches and transfers them to the worker, waiting for acks when IN_FLIGHT are out. */
-class InputPump {
-  private inFlight = 0;
-  private release: (() => void) | null = null;
-  private stopped = false;
-  private batch = Buffer.allocUnsafeSlow(BATCH);
-  private used = 0;
-
-  constructor(private readonly port: MessagePort) {
-    port.on('message', (m) => {
-      if (m !== ACK) return;
-      this.inFlight--;
-      this.wake();
-    });
+/** Sends the input down the chunk channel, reading on only while the window has room. */
+async function pump(input: Readable, sender: ChunkSender): Promise<void> {
+  for await (const c of input) {
+    if (sender.stopped) return;
+    const b: Buffer = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+    const waited = sender.write(b);
+    if (waited) await waited;
   }
-
-  async run(input: Readable): Promise<void> {
-    for await (const c of input) {
-      if (this.stopped) return;
-      const b: Buffer = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
-      for (let off = 0; off < b.length && !this.stopped; ) {
-        const n = b.copy(this.batch, this.used, off);
-        this.used += n;
-        off += n;
-        if (this.used === BATCH) await this.flush();
-      }
-    }
-    if (this.stopped) return;
-    if (this.used > 0) await this.flush();
-    this.post({ type: 'end' });
-  }
-
-  fail(message: string): void {
-    if (!this.stopped) this.post({ type: 'error', message });
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.wake();
-  }
-
-  private async flush(): Promise<void> {
-    const data = this.batch.buffer as ArrayBuffer;
-    this.post({ type: 'chunk', data, length: this.used }, [data]);
-    this.batch = Buffer.allocUnsafeSlow(BATCH);
-    this.used = 0;
-    this.inFlight++;
-    while (this.inFlight >= IN_FLIGHT && !this.stopped) await new Promise<void>((r) => (this.release = r));
-  }
-
-  private post(m: InputMessage, transfer?: ArrayBuffer[]): void {
-    this.port.postMessage(m, transfer);
-  }
-
-  private wake(): void {
-    const r = this.release;
-    this.release = null;
-    r?.();
-  }
+  if (!sender.stopped) await sender.end();
 }

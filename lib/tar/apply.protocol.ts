@@ -1,11 +1,11 @@
-/** What the main thread and the apply worker say to each other (types only, plus the ack token). */
+/** What the main thread and the apply worker say to each other (types only). */
 import type { MessagePort } from 'worker_threads';
 import { workerSpec } from '../workers';
 import type { ApplyResult, TarLimits } from './types';
 import type { WhiteoutFormatName } from '../types';
 
 export interface ApplyWorkerData {
-  /** the input file; else `port` brings the input */
+  /** the input file; else `port` brings the input (the chunk channel of lib/workers/chunk-channel) */
   path?: string;
   /** with `path`: read only `length` bytes from offset `start` (a member of an archive, read in place) */
   start?: number;
@@ -38,9 +38,6 @@ export interface LowerMessage {
   dirs: string[];
 }
 
-/** main thread -> worker over `port`; the worker answers each chunk it takes with ACK (the backpressure) */
-export type InputMessage = { type: 'chunk'; data: ArrayBuffer; length: number } | { type: 'end' } | { type: 'error'; message: string };
-export const ACK = 'ack';
 
 /** worker -> main thread, throttled */
 export interface ProgressMessage {

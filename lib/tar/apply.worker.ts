@@ -5,11 +5,11 @@
  * gunzip (libuv threadpool) overlap with the writing done here.
  */
 import * as fs from 'fs';
-import type { MessagePort } from 'worker_threads';
 import { Sha256Counter } from '../digest';
 import { BadTarError, InvalidArgumentError, LayerfsError, LimitExceededError, UnsupportedError } from '../errors';
 import { defineWorker } from '../workers/define';
 import type { WorkerContext } from '../workers/define';
+import { receiveChunks } from '../workers/chunk-channel';
 import { decompressChunks, detectCompression, unsupportedCompression } from './compression';
 import { LayerApplier } from './apply-entries';
 import { TarReader } from './reader';
@@ -17,8 +17,8 @@ import { UnionView } from '../view';
 import { writeContentIndexSync } from '../store/content-index';
 import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
 import type { Compression } from '../types';
-import { ACK, APPLY_WORKER } from './apply.protocol';
-import type { InputMessage, LowerMessage, LowerWantedMessage, ProgressMessage } from './apply.protocol';
+import { APPLY_WORKER } from './apply.protocol';
+import type { LowerMessage, LowerWantedMessage, ProgressMessage } from './apply.protocol';
 import { lazy } from '../lazy';
 
 const v8Module = lazy<typeof import('v8')>(() => require('v8'));
@@ -128,29 +128,6 @@ async function lowerFromParent(ctx: WorkerContext<ProgressMessage | LowerWantedM
   throw new Error('the parent sent no chain below');
 }
 
-async function* fromPort(port: MessagePort): AsyncGenerator<Buffer> {
-  const queue: InputMessage[] = [];
-  let wake: (() => void) | null = null;
-  port.on('message', (m: InputMessage) => {
-    queue.push(m);
-    const w = wake;
-    wake = null;
-    w?.();
-  });
-  try {
-    for (;;) {
-      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      const m = queue.shift()!;
-      if (m.type === 'error') throw new Error(m.message);
-      if (m.type === 'end') return;
-      port.postMessage(ACK);
-      yield Buffer.from(m.data, 0, m.length);
-    }
-  } finally {
-    port.close(); // an open port would keep the worker alive
-  }
-}
-
 /** The first bytes (enough for every magic number), and all the chunks again from the start. */
 async function sniff(source: AsyncIterable<Buffer>): Promise<{ head: Buffer; chunks: AsyncGenerator<Buffer> }> {
   const it = source[Symbol.asyncIterator]();
@@ -214,7 +191,7 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
     };
 
     const file = data.path ? new FileChunks(data.path, data.start, data.length) : null;
-    const { head, chunks } = await sniff(file ? file.chunks() : fromPort(data.port!));
+    const { head, chunks } = await sniff(file ? file.chunks() : receiveChunks(data.port!));
     const foreign = unsupportedCompression(head);
     if (foreign) throw new UnsupportedError(`the layer is ${foreign}-compressed; layerfs reads plain, gzip and zstd tar streams`);
     const compression = detectCompression(head);

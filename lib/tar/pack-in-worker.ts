@@ -5,13 +5,12 @@
  */
 import { Readable } from 'stream';
 import { AbortedError } from '../errors';
-import { runWorker, startWorker } from '../workers';
-import type { RunningWorker } from '../workers';
+import { ChunkReceiver, runWorker, startWorker } from '../workers';
+import type { ChunkMessage, CreditMessage, RunningWorker } from '../workers';
 import type { WhiteoutFormatName } from '../types';
 import type { WirePackSource } from './pack';
 import { PACK_WORKER } from './pack.protocol';
 import type { PackProgressMessage, PackWorkerData } from './pack.protocol';
-import type { ChunkMessage, CreditMessage } from './sink';
 import type { PackEntry, PackOptions, PackResult } from './types';
 
 /**
@@ -54,20 +53,16 @@ export type PackReadable = Readable & {
 
 /**
  * The tar bytes of `source` (compressed as opts.compression, default none) as a stream. The
- * worker sends 1 MiB chunks only as fast as the stream is read. Destroying the stream or
+ * worker sends 1 MiB chunks over the chunk channel of lib/workers, only as fast as the stream is read. Destroying the stream or
  * aborting opts.signal stops the worker.
  */
 export function packStream(source: PackSource, opts: PackOptions = {}): PackReadable {
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   let worker: RunningWorker<CreditMessage> | null = null;
-  let owed = 0; // chunks pushed whose credit is not yet returned to the worker
-  const credit = () => {
-    if (owed > 0 && worker) {
-      worker.post({ type: 'credit', n: owed });
-      owed = 0;
-    }
-  };
+  // a chunk's credit goes back to the worker once the stream's consumer wants more
+  const receiver = new ChunkReceiver((m) => worker?.post(m));
+  const credit = () => receiver.consumed();
   let finished = false;
   const out = new Readable({
     highWaterMark: 1 << 20,
@@ -79,8 +74,7 @@ export function packStream(source: PackSource, opts: PackOptions = {}): PackRead
   }) as PackReadable;
   const onMessage = (m: PackProgressMessage | ChunkMessage) => {
     if (m.type === 'chunk') {
-      owed++;
-      if (out.push(Buffer.from(m.data, 0, m.length))) credit();
+      if (out.push(receiver.take(m))) credit();
     } else progressOf(opts)(m);
   };
   const started = startWorker(PACK_WORKER, workerData(source, opts), { signal, onMessage });

@@ -12,7 +12,8 @@ import type { Compression } from '../types';
 import type { PackResult } from './types';
 import { createCompressor } from './compression';
 import { createTarProducer, PackTarOptions, TarProducer, WirePackSource } from './pack';
-import { CHUNK_SIZE, FileSink, HashingSink, ParentSink } from './sink';
+import { CHUNK_SIZE } from '../workers/chunk-channel';
+import { FileSink, HashingSink, ParentSink } from './sink';
 
 export interface PackWorkerData {
   source: WirePackSource;

@@ -1,6 +1,6 @@
 import { workerSpec } from '../workers';
 import type { PackProgressMessage, PackWorkerData } from './pack-run';
-import type { ChunkMessage, CreditMessage } from './sink';
+import type { ChunkMessage, CreditMessage } from '../workers';
 import type { PackResult } from './types';
 
 export type { PackProgressMessage, PackWorkerData } from './pack-run';

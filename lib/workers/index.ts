@@ -9,3 +9,5 @@ export { workerSpec, workerScript } from './spec';
 export type { Message, WorkerSpec } from './spec';
 export { startWorker, runWorker } from './run';
 export type { StartOptions, RunningWorker, WorkerHandle } from './run';
+export { ChunkSender, ChunkReceiver, receiveChunks, CHUNK_SIZE, WINDOW } from './chunk-channel';
+export type { ChannelMessage, ChunkMessage, CreditMessage } from './chunk-channel';

@@ -155,3 +155,23 @@ test('backpressure: a 256 MiB stream passes with the main thread holding only a 
   // without the acks all 256 MiB would be queued to the worker at once
   expect(peak).toBeLessThan(128 << 20);
 });
+
+test('a worker error mid-stream ends both sides: the call rejects with it and the endless input is destroyed', async () => {
+  const bad = rawTar([{ name: 'ok', body: 'x' }, { name: '../victim', body: 'pwned' }]);
+  let destroyed = false;
+  let sent = 0;
+  // the bad entry, then padding forever: the worker fails while the window is full and the input still flowing
+  const input = new Readable({
+    read() {
+      this.push(sent++ === 0 ? bad.subarray(0, bad.length - 1024) : Buffer.alloc(1 << 20));
+    },
+    destroy(e, cb) {
+      destroyed = true;
+      cb(e);
+    },
+  });
+  await expect(applyLayer(input, sb.target, { whiteout: 'oci', blobPath: blobPath() })).rejects.toMatchObject({ code: 'LAYERFS_UNSAFE_PATH' });
+  expect(destroyed).toBe(true);
+  expect(fs.existsSync(blobPath())).toBe(false);
+  sb.expectVictimUntouched();
+});
