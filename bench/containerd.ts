@@ -18,7 +18,7 @@ import { removeTree, sh, unmountUnder, why } from './common';
 /** The image name the bench imports the oci-archive as (the index is kept under this name). */
 export const CONTAINERD_IMAGE = 'bench';
 /** The groups that use containerd, in the order the bench runs them. */
-const USERS = ['import', 'container'];
+const USERS = ['import', 'container', 'registry'];
 
 const config = (root: string, state: string, sock: string) => `version = 2
 root = "${root}"
