@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import type { PackProgressMessage } from '../tar/pack.protocol';
 import { createHash, Hash } from 'crypto';
 import { UnionView } from '../view';
 import { whiteoutFormat } from '../whiteout';
@@ -67,7 +68,7 @@ class ContentHasher implements PackObserver {
  * and records the directory's manifest with the content digests the pass computed. Runs in the
  * commit worker (or inline for a tiny commit); `post` carries progress.
  */
-export async function runCommitLayerJob(job: CommitLayerJob, post: (m: Record<string, unknown>) => void): Promise<CommitJobResult> {
+export async function runCommitLayerJob(job: CommitLayerJob, post: (m: PackProgressMessage) => void): Promise<CommitJobResult> {
   let entries: PackEntry[];
   const lower = new UnionView(job.lowerDirs, job.whiteout);
   if ('entries' in job.plan) entries = job.plan.entries;

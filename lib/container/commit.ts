@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { NotFoundError } from '../errors';
-import { runCommitJobInWorker } from './commit-pool';
+import { WarmWorker } from '../workers';
+import { COMMIT_WORKER } from './commit.protocol';
+import type { PackProgressMessage } from '../tar/pack.protocol';
 import { driverFor } from '../drivers';
 import { newLayerRecord, noSpace, refOf } from '../store/store-core';
 import type { LayerCore } from '../layers';
@@ -133,12 +135,13 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
  * ended: a failed or aborted worker is gone first.
  */
 function runJob(job: CommitLayerJob, changes: Change[], entries: number, opts: CommitOptions): Promise<CommitJobResult> {
-  const onMessage = (m: Record<string, unknown>) => {
-    if (m.type === 'progress' && opts.onProgress) opts.onProgress({ bytes: m.bytes as number, entries: m.entries as number });
-  };
+  const onMessage = (m: PackProgressMessage) => opts.onProgress?.({ bytes: m.bytes, entries: m.entries });
   const tiny = opts.inline || (entries <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES);
-  return tiny ? runCommitLayerJob(job, onMessage) : runCommitJobInWorker(job, { signal: opts.signal, onMessage });
+  return tiny ? runCommitLayerJob(job, onMessage) : commitWorker.run(job, { signal: opts.signal, onMessage });
 }
+
+/** One warm commit worker for the process: its start and compile are a large part of a commit of a few thousand files. */
+const commitWorker = new WarmWorker(COMMIT_WORKER);
 
 /** The tree the changes were read from (an overlay diff may come from the merged tree): the part of a source before its path. */
 function baseOf(changes: Change[]): string | undefined {

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { spawn, spawnSync, SpawnOptions } from 'child_process';
-import { workerScript } from '../native/workers';
+import { workerScript } from '../workers';
 import type { HolderRecord } from './holder';
 
 /** Set in a command that was re-executed inside the namespace by one that ran outside it. */

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import { serializeError } from '../errors';
 import type { Message, Reply, WorkerSpec } from './spec';
+import type { WarmJob, WarmSpec } from './warm';
 
 /** What a worker's body may do besides returning its result. */
 export interface WorkerContext<Out extends Message, In extends Message> {
@@ -48,4 +49,24 @@ export function defineWorker<Job, Result, Out extends Message, In extends Messag
       (result) => reply({ type: 'done', result }),
       (e) => reply({ type: 'error', error: serializeError(e) }),
     );
+}
+
+/**
+ * The body of a warm worker's `<name>.worker.ts` (see WarmWorker): runs `fn` on each job it is
+ * sent, one after another, and answers each with `done` or `error`; `post` carries the job's own
+ * messages meanwhile.
+ */
+export function defineWarmWorker<Job, Result, Out extends Message>(spec: WarmSpec<Job, Result, Out>, fn: (job: Job, post: (m: Out) => void) => Result | Promise<Result>): void {
+  const port = parentPort;
+  if (!port) throw new Error(`${spec.script} must run inside a worker thread`);
+  const reply = (m: Reply<Result, Out>) => port.postMessage(m);
+  port.on('message', (m: WarmJob<Job>) => {
+    if (m?.type !== 'job') return;
+    Promise.resolve()
+      .then(() => fn(m.job, reply))
+      .then(
+        (result) => reply({ type: 'done', result }),
+        (e) => reply({ type: 'error', error: serializeError(e) }),
+      );
+  });
 }

@@ -9,5 +9,7 @@ export { workerSpec, workerScript } from './spec';
 export type { Message, WorkerSpec } from './spec';
 export { startWorker, runWorker } from './run';
 export type { StartOptions, RunningWorker, WorkerHandle } from './run';
+export { WarmWorker } from './warm';
+export type { WarmJob, WarmSpec } from './warm';
 export { ChunkSender, ChunkReceiver, receiveChunks, CHUNK_SIZE, WINDOW } from './chunk-channel';
 export type { ChannelMessage, ChunkMessage, CreditMessage } from './chunk-channel';
