@@ -4,7 +4,7 @@ import type { Readable } from 'stream';
 import { BadImageError, NotFoundError, SizeMismatchError } from '../errors';
 import type { LayerCore } from '../layers';
 import { MEDIA_TYPES } from '../store/types';
-import type { Compression } from '../store/types';
+import type { Compression } from '../types';
 import { stagingName } from '../store/tmp';
 import { packToFile } from '../tar/pack-in-worker';
 import { compressionOf } from './media-types';

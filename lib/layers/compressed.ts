@@ -7,7 +7,8 @@ import { NotFoundError } from '../errors';
 import { noSpace, readJsonSync, writeJsonAtomicSync } from '../store/records';
 import type { StoreCore } from '../store/store-core';
 import { MEDIA_TYPES } from '../store/types';
-import type { Compression, CompressedForm, LayerRecord } from '../store/types';
+import type { Compression } from '../types';
+import type { CompressedForm, LayerRecord } from '../store/types';
 import { createCompressor } from '../tar/compression';
 
 /**

@@ -2,6 +2,7 @@ import * as tls from 'tls';
 import type { Readable } from 'stream';
 import type { Dispatcher } from 'undici';
 import { AbortedError, LayerfsError, RegistryError } from '../errors';
+import { lazy } from '../lazy';
 import { errorFromResponse, isAbort, isPlainHttpAnswer, isRetryableNetworkError, isTlsError, tlsError, unreachableError } from './errors';
 import type { ConnectSettings, RegistryOptions, TlsOptions } from './types';
 
@@ -46,7 +47,7 @@ export interface HttpResponse {
 }
 
 /** undici loads with the first request, not with the library (a `layerfs mount` never needs it) */
-const undici = (): typeof import('undici') => require('undici') as typeof import('undici');
+const undici = lazy<typeof import('undici')>(() => require('undici'));
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_ERROR_BODY = 64 * 1024;

@@ -6,7 +6,7 @@ import type { LayerBlob, StoreLayerRef } from '../image/layer-blob';
 import { rawPartsFor } from '../image/raw';
 import type { Descriptor, ImageConfig, RawImage } from '../image/types';
 import type { LayerCore } from '../layers';
-import type { Compression } from '../store/types';
+import type { Compression } from '../types';
 import { addBlobOrigin, mountSource } from '../store/blob-origins';
 
 /** The calls of the registry client a push needs (lib/registry/registry.ts's Registry has them). */

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
+import { constants as osConstants } from 'os';
 import { spawn, spawnSync, SpawnOptions } from 'child_process';
 import { workerScript } from '../workers';
 import type { HolderRecord } from './holder';
@@ -35,7 +36,7 @@ export function runInside(nsenter: string, h: HolderRecord, cmd: string[], opts:
       process.off('SIGINT', ignore);
       process.off('SIGTERM', forward);
       process.off('SIGHUP', forward);
-      resolve(code ?? 128 + (sig ? (require('os') as typeof import('os')).constants.signals[sig] : 0));
+      resolve(code ?? 128 + (sig ? osConstants.signals[sig] : 0));
     });
   });
 }

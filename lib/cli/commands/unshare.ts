@@ -1,3 +1,4 @@
+import * as path from 'path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { UsageError } from '../usage';
@@ -6,6 +7,7 @@ import { lazy } from '../../lazy';
 const usernsModule = lazy<typeof import('../../userns')>(() => require('../../userns'));
 const childProcessModule = lazy<typeof import('child_process')>(() => require('child_process'));
 const osModule = lazy<typeof import('os')>(() => require('os'));
+const pathsModule = lazy<typeof import('../../store/paths')>(() => require('../../store/paths'));
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -19,9 +21,8 @@ export function register(program: Command, ctx: CliContext): void {
 /** `layerfs unshare --stop`: ends the holder without entering it (opening the store would start one). */
 async function stop(ctx: CliContext, command: string[]): Promise<void> {
   if (command.length) throw new UsageError(`unshare --stop takes no command (got ${JSON.stringify(command.join(' '))})`);
-  const { defaultStoreDir } = require('../../store/paths') as typeof import('../../store/paths');
   const { liveHolder, stopHolder } = usernsModule();
-  const root = (require('path') as typeof import('path')).resolve(ctx.storeDir ?? defaultStoreDir());
+  const root = path.resolve(ctx.storeDir ?? pathsModule().defaultStoreDir());
   const h = liveHolder(root);
   const stopped = stopHolder(root);
   ctx.print({ store: root, stopped, pid: stopped ? h?.pid : undefined }, () => (stopped ? `stopped the user namespace holder of ${root} (pid ${h?.pid}); the mounts it held are gone` : `${root} has no user namespace holder running`));
