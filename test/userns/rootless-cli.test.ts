@@ -143,6 +143,13 @@ describeIf(why === null, why ?? '')('rootless, a user with a subordinate range',
       for (const e of listed) expect([e.name, Object.keys(e.pax).filter((k) => /overlay/.test(k))]).toEqual([e.name, []]);
       const fsck = JSON.parse(ok(cliAs(u, ['--json', 'fsck']), 'fsck'));
       expect(fsck.problems).toEqual([]);
+      // layers and gc work as the user too: the report lists the chain's layers, and a gc frees
+      // nothing a container or the new layer's chain still uses
+      const report = JSON.parse(ok(cliAs(u, ['--json', 'layers', layer.chainId]), 'layers'));
+      expect(report.layers.length).toBeGreaterThanOrEqual(2);
+      ok(cliAs(u, ['--json', 'gc']), 'gc');
+      expect(JSON.parse(ok(cliAs(u, ['--json', 'fsck']), 'fsck after gc')).problems).toEqual([]);
+      expect(fs.existsSync(path.join(store(), 'layers', layer.chainId.slice(7)))).toBe(true);
     },
     T,
   );
