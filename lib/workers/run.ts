@@ -45,24 +45,54 @@ export function startWorker<Job, Result, Out extends Message, In extends Message
     const { Worker } = workerThreadsModule();
     const worker = new Worker(workerScript(spec.script), { workerData: job, transferList: opts.transferList });
     w = worker;
-    let settled = false;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      opts.signal?.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const onAbort = () => finish(() => void worker.terminate().then(() => reject(new AbortedError())));
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (m: Reply<Result, Out>) => {
-      if (m.type === 'done') finish(() => resolve((m as { result: Result }).result));
-      else if (m.type === 'error') finish(() => reject(deserializeError((m as { error: Record<string, unknown> }).error)));
-      else opts.onMessage?.(m as Out, handle);
+    awaitReply<Result, Out>(worker, spec.script, { signal: opts.signal, onMessage: (m) => opts.onMessage?.(m, handle) }, (end) => {
+      if (end.ok) resolve(end.result);
+      else if (end.aborted) void worker.terminate().then(() => reject(end.error));
+      else reject(end.error);
     });
-    worker.on('error', (e) => finish(() => reject(e)));
-    worker.on('exit', (code) => finish(() => reject(new Error(`worker ${spec.script} exited with code ${code} before finishing`))));
   });
   return { ...handle, result };
+}
+
+const quieted = new WeakSet<Worker>();
+
+/** How one job of a worker ended: its `done` result, or why not (its `error`, a crash, an exit before `done`, the abort). */
+export type JobEnd<Result> = { ok: true; result: Result } | { ok: false; error: unknown; aborted: boolean };
+
+/**
+ * Listens to `worker` until the job it runs ends, and calls `end` once with how: the first of
+ * `done`, `error` (rebuilt as its own class), the worker's crash, its exit, or the abort. Its
+ * other messages go to `onMessage` meanwhile. Every listener is removed when it has ended, so a
+ * worker kept for another job (WarmWorker) starts clean.
+ */
+export function awaitReply<Result, Out extends Message>(worker: Worker, script: string, opts: { signal?: AbortSignal; onMessage?: (m: Out) => void }, end: (how: JobEnd<Result>) => void): void {
+  // an 'error' with no listener throws: one that comes once the job has ended (none is known) is dropped
+  if (!quieted.has(worker)) {
+    quieted.add(worker);
+    worker.on('error', () => undefined);
+  }
+  let settled = false;
+  const finish = (how: JobEnd<Result>) => {
+    if (settled) return;
+    settled = true;
+    opts.signal?.removeEventListener('abort', onAbort);
+    worker.off('message', onMessage);
+    worker.off('error', onError);
+    worker.off('exit', onExit);
+    end(how);
+  };
+  const onMessage = (m: Reply<Result, Out>) => {
+    if (m.type === 'done') finish({ ok: true, result: (m as { result: Result }).result });
+    else if (m.type === 'error') finish({ ok: false, error: deserializeError((m as { error: Record<string, unknown> }).error), aborted: false });
+    else opts.onMessage?.(m as Out);
+  };
+  const onError = (e: Error) => finish({ ok: false, error: e, aborted: false });
+  const onExit = (code: number) => finish({ ok: false, error: new Error(`worker ${script} exited with code ${code} before finishing`), aborted: false });
+  const onAbort = () => finish({ ok: false, error: new AbortedError(), aborted: true });
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  worker.on('message', onMessage);
+  worker.on('error', onError);
+  worker.on('exit', onExit);
 }
 
 /** startWorker, when only the result is wanted. */

@@ -1,8 +1,9 @@
 import type { Worker } from 'worker_threads';
-import { AbortedError, deserializeError } from '../errors';
+import { AbortedError } from '../errors';
 import { lazy } from '../lazy';
 import { workerScript } from './spec';
-import type { Message, Reply, WorkerSpec } from './spec';
+import type { Message, WorkerSpec } from './spec';
+import { awaitReply } from './run';
 
 const workerThreadsModule = lazy<typeof import('worker_threads')>(() => require('worker_threads'));
 
@@ -34,34 +35,17 @@ export class WarmWorker<Job, Result, Out extends Message> {
       const w = this.idle ?? new Worker(workerScript(this.spec.script));
       this.idle = null;
       w.ref();
-      let settled = false;
-      const finish = (keep: boolean, fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        opts.signal?.removeEventListener('abort', onAbort);
-        w.off('message', onMessage);
-        w.off('error', onError);
-        w.off('exit', onExit);
-        if (keep && this.idle === null) {
+      awaitReply<Result, Out>(w, this.spec.script, opts, (end) => {
+        if (end.ok && this.idle === null) {
           w.unref();
           this.idle = w;
-          fn();
+          resolve(end.result);
           return;
         }
-        void w.terminate().then(fn, fn);
-      };
-      const onMessage = (m: Reply<Result, Out>) => {
-        if (m.type === 'done') finish(true, () => resolve((m as { result: Result }).result));
-        else if (m.type === 'error') finish(false, () => reject(deserializeError((m as { error: Record<string, unknown> }).error)));
-        else opts.onMessage?.(m as Out);
-      };
-      const onError = (e: Error) => finish(false, () => reject(e));
-      const onExit = (code: number) => finish(false, () => reject(new Error(`worker ${this.spec.script} exited with code ${code} before finishing`)));
-      const onAbort = () => finish(false, () => reject(new AbortedError()));
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      w.on('message', onMessage);
-      w.on('error', onError);
-      w.on('exit', onExit);
+        // a failed or aborted job may have left the worker in any state; a second idle one is not kept
+        const settle = () => (end.ok ? resolve(end.result) : reject(end.error));
+        void w.terminate().then(settle, settle);
+      });
       const message: WarmJob<Job> = { type: 'job', job };
       w.postMessage(message);
     });
