@@ -48,4 +48,9 @@ export interface ProgressMessage {
 }
 
 /** The apply worker: reads, hashes and writes one layer (lib/tar/apply.worker.ts). */
-export const APPLY_WORKER = workerSpec<ApplyWorkerData, ApplyResult, ProgressMessage | LowerWantedMessage, LowerMessage>('tar/apply.worker');
+/**
+ * A small young generation: the worker's JavaScript objects (tar headers, chunk wrappers) die
+ * young, and V8's default (sized for a main thread, up to 48 MiB) only held garbage longer.
+ * 4 MiB took about 6 MiB of peak RSS off each layer in flight at no measurable CPU cost.
+ */
+export const APPLY_WORKER = workerSpec<ApplyWorkerData, ApplyResult, ProgressMessage | LowerWantedMessage, LowerMessage>('tar/apply.worker', { youngGenerationMb: 4 });

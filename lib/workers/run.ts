@@ -43,7 +43,11 @@ export function startWorker<Job, Result, Out extends Message, In extends Message
     if (opts.signal?.aborted) return reject(new AbortedError());
     // worker_threads loads with the first worker, not with every command that imports this module
     const { Worker } = workerThreadsModule();
-    const worker = new Worker(workerScript(spec.script), { workerData: job, transferList: opts.transferList });
+    const worker = new Worker(workerScript(spec.script), {
+      workerData: job,
+      transferList: opts.transferList,
+      resourceLimits: spec.youngGenerationMb === undefined ? undefined : { maxYoungGenerationSizeMb: spec.youngGenerationMb },
+    });
     w = worker;
     awaitReply<Result, Out>(worker, spec.script, { signal: opts.signal, onMessage: (m) => opts.onMessage?.(m, handle) }, (end) => {
       if (end.ok) resolve(end.result);

@@ -13,12 +13,14 @@ export interface Message {
  */
 export interface WorkerSpec<Job, Result, Out extends Message = never, In extends Message = never> {
   readonly script: string;
+  /** the young generation of the worker's heap, in MiB (V8's default is sized for a main thread) */
+  readonly youngGenerationMb?: number;
   /** never set: carries the types */
   readonly types?: { job: Job; result: Result; out: Out; in: In };
 }
 
-export function workerSpec<Job, Result, Out extends Message = never, In extends Message = never>(script: string): WorkerSpec<Job, Result, Out, In> {
-  return { script };
+export function workerSpec<Job, Result, Out extends Message = never, In extends Message = never>(script: string, opts: { youngGenerationMb?: number } = {}): WorkerSpec<Job, Result, Out, In> {
+  return { script, ...opts };
 }
 
 /** What a worker posts: its own messages, then one `done` or one `error`. */
