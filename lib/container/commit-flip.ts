@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BusyError } from '../errors';
+import { overlayChangesAsync } from '../diff/async';
 import { driverFor } from '../drivers';
 import { copyRootAttributes } from '../drivers/attributes';
 import { isMountPoint } from '../drivers/mounts';
@@ -8,7 +9,7 @@ import { containerLayout } from '../drivers/layout';
 import { newLayerRecord, refOf } from '../store/store-core';
 import { readJsonSync, writeJsonAtomicSync } from '../store/records';
 import { isStale, stagingName } from '../store/tmp';
-import { writeContentIndexSync } from '../store/content-index';
+import { DeferredContentIndex, writeContentIndexSync } from '../store/content-index';
 import { inheritedRootMeta, setLayerRootSync } from '../tar/layer-root';
 import type { LayerCore } from '../layers';
 import type { CommitLayerJob, CommitJobResult } from './commit-job';
@@ -16,9 +17,12 @@ import { ROOT, planPackEntriesSync } from './commit-entries';
 import { withoutRuntimeEntries } from './runtime-entries';
 import type { Change, CommitOptions, ContainerRecord, LayerRef } from './types';
 
+/** Up to this many entries, a flip commit reads the layer's content index while the pack runs. */
+const DEFERRED_INDEX_ENTRIES = 100_000;
+
 /** How the flip commit runs the pack (commit.ts's worker or inline choice, and its clock). */
 export type RunJob = (job: CommitLayerJob, changes: Change[], entries: number) => Promise<CommitJobResult>;
-export type Timed = <T>(phase: 'unmount' | 'diff' | 'plan' | 'pack' | 'flip' | 'remount', p: () => Promise<T> | T) => Promise<T>;
+export type Timed = <T>(phase: 'unmount' | 'diff' | 'plan' | 'pack' | 'index' | 'flip' | 'remount', p: () => Promise<T> | T) => Promise<T>;
 
 /**
  * Whether a commit may take the container's upper directory as the new layer's directory (a
@@ -53,18 +57,17 @@ export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: C
   const driver = driverFor('overlay');
   const l = containerLayout(store.paths, rec.id);
   const mounted = isMountPoint(l.merged);
-  if (mounted) {
-    try {
-      await timed('unmount', () => driver.unmount({ store, record: rec }));
-    } catch (e) {
-      if (e instanceof BusyError) return null;
-      throw e;
-    }
-  }
+  // the unmount runs on a pool thread: unmounting overlayfs syncs its upper filesystem (the
+  // writeback of the change just made), which goes on while the changes are read and packed;
+  // the mount is gone from the tree first, so nothing writes to the upper once that is seen
+  const unmounting = mounted ? timed('unmount', () => driver.unmount({ store, record: rec })) : null;
+  unmounting?.catch(() => {}); // observed below
+  if (unmounting && (await detached(l.merged, unmounting)) === 'busy') return null;
   let current = rec;
   try {
     const lower = store.view(rec.chain);
-    const all = await timed('diff', () => driver.changes({ store, record: rec }, { lower, signal: opts.signal }));
+    // the upper alone (the mount is going): its options keep it free of redirects and metacopy
+    const all = await timed('diff', () => overlayChangesAsync(l.upper, lower, store.whiteout, { signal: opts.signal }));
     const changes = withoutRuntimeEntries(all, rec.runtimeEntries);
     if (changes.length !== all.length) return null;
     if (!changes.length && rec.committed === rec.chain) return { ref: refOf(store.getLayerSync(rec.chain!)), record: rec };
@@ -87,9 +90,23 @@ export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: C
       what,
       flip: true,
     };
-    const r = await timed('pack', () => runJob(job, changes, 'entries' in plan ? plan.entries.length : Infinity));
+    const entries = 'entries' in plan ? plan.entries.length : Infinity;
+    const packing = timed('pack', () => runJob(job, changes, entries));
+    packing.catch(() => {}); // observed below
+    // the layer's content index is read meanwhile, but for the digests the pack computes (held in
+    // memory until then: a commit of very many entries walks it after the pack, as it is written)
+    let index: DeferredContentIndex | null = null;
+    try {
+      if (entries <= DEFERRED_INDEX_ENTRIES) index = await timed('index', () => new DeferredContentIndex(l.upper).walk());
+    } catch (e) {
+      await packing.catch(() => {}); // the staging is removed only once the job has ended
+      throw e;
+    }
+    const r = await packing;
     const record = newLayerRecord(rec.chain, { ...r, compression: 'none' }, store.whiteout);
     record.deferred = true;
+    // the upper moves only once the old mount is wholly gone
+    if (unmounting) await unmounting;
     // from here the container's changes move: a crash before the rebase is written leaves this
     // note in tmp/, and the next open puts them back or finishes the rebase (recoverFlips)
     const intent = writeFlipIntent(store, { container: rec.id, from: rec.chain!, chain: record.chainId, staging });
@@ -102,7 +119,8 @@ export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: C
       // the root takes the chain's attributes unless the commit carries the container root's (as every commit does)
       const hasRoot = 'entries' in plan ? plan.entries.some((e) => e.path === ROOT) : changes.some((c) => c.path === '/');
       if (!hasRoot) setLayerRootSync(l.upper, inheritedRootMeta(lower), process.geteuid?.() === 0);
-      writeContentIndexSync(l.upper, job.manifestFile, new Map(r.known ?? []));
+      if (index) index.write(job.manifestFile, new Map(r.known ?? []));
+      else writeContentIndexSync(l.upper, job.manifestFile, new Map(r.known ?? []));
       fs.renameSync(l.upper, job.diffDir);
       try {
         return await store.publishLayer(staging, blobFile, record, opts.durable);
@@ -117,7 +135,33 @@ export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: C
     fs.rmSync(intent, { force: true });
     return { ref, record: current };
   } finally {
-    if (mounted) await timed('remount', () => driver.mount({ store, record: current }));
+    if (mounted) {
+      await unmounting!.catch(() => {});
+      await timed('remount', () => driver.mount({ store, record: current }));
+    }
+  }
+}
+
+/**
+ * Resolves once `target` is no longer in the mount tree ('gone': nothing can write through it
+ * any more, while the unmount may still be syncing), or the unmount ended ('busy' when it was
+ * refused as busy; another error is thrown).
+ */
+async function detached(target: string, unmounting: Promise<void>): Promise<'gone' | 'busy'> {
+  let ended: { error?: unknown } | null = null;
+  unmounting.then(
+    () => (ended = {}),
+    (error) => (ended = { error }),
+  );
+  for (;;) {
+    const e = ended as { error?: unknown } | null;
+    if (e) {
+      if (e.error instanceof BusyError) return 'busy';
+      if (e.error) throw e.error;
+      return 'gone';
+    }
+    if (!isMountPoint(target)) return 'gone';
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
 
