@@ -24,7 +24,7 @@ export const commitTestHooks: { afterDiff?: (rec: ContainerRecord) => void | Pro
 
 /** The bench's clock: hears when each part of a commit starts and ends (process.hrtime.bigint()). */
 export const commitPhases: { on?: (phase: CommitPhase, start: bigint, end: bigint) => void } = {};
-export type CommitPhase = 'diff' | 'plan' | 'pack and layer directory' | 'publish' | 'unmount' | 'pack' | 'flip' | 'remount';
+export type CommitPhase = 'diff' | 'plan' | 'pack and layer directory' | 'publish' | 'unmount' | 'pack' | 'index' | 'flip' | 'remount';
 async function timed<T>(phase: CommitPhase, p: () => Promise<T> | T): Promise<T> {
   if (!commitPhases.on) return p();
   const t0 = process.hrtime.bigint();

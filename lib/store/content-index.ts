@@ -60,8 +60,11 @@ function xattrsOf(p: string): Record<string, string> | null {
 
 function lineOf(real: string, p: string, known: Map<number, string> | undefined): IndexLine {
   const st = fs.lstatSync(fsPath(real), { bigint: true });
+  return lineWith(st, real, p, st.isFile() ? (known?.get(Number(st.ino)) ?? hashFile(real)) : null);
+}
+
+function lineWith(st: fs.BigIntStats, real: string, p: string, digest: string | null): IndexLine {
   const file = st.isFile();
-  const digest = file ? (known?.get(Number(st.ino)) ?? hashFile(real)) : null;
   return [p, typeOf(st), Number(st.mode & 0o7777n), file ? Number(st.size) : 0, digest, st.isSymbolicLink() ? readlinkNameSync(real) : null, Number(st.uid), Number(st.gid), String(st.mtimeNs), xattrsOf(real)];
 }
 
@@ -89,6 +92,43 @@ export function contentIndexSync(dir: string, known?: Map<number, string>): Inde
   const out: IndexLine[] = [];
   eachManifestLine(dir, known, (l) => out.push(l));
   return out;
+}
+
+/**
+ * A tree's content index made in two steps, for a tree whose files are being read meanwhile by
+ * someone who hashes them (a flip commit walks the container's upper directory while the pack
+ * reads it): `walk` reads every entry below the root, hashing no file; `write` takes the content
+ * digests computed meanwhile (by inode), hashes any file they lack, and writes the index with the
+ * root's line as the root is then. The tree must not change between the two but at its root.
+ */
+export class DeferredContentIndex {
+  /** the lines below the root, in index order; a file's digest is filled in by `write` */
+  private readonly lines: Array<{ line: IndexLine; real: string; ino: number }> = [];
+  constructor(private readonly dir: string) {}
+
+  walk(): this {
+    const walk = (real: string, rel: string) => {
+      for (const n of readdirNamesSync(real).sort(byteOrder)) {
+        const r = path.join(real, n);
+        const p = rel + '/' + n;
+        const st = fs.lstatSync(fsPath(r), { bigint: true });
+        const line = lineWith(st, r, p, null);
+        this.lines.push({ line, real: r, ino: Number(st.ino) });
+        if (line[1] === 'dir') walk(r, p);
+      }
+    };
+    walk(this.dir, '');
+    return this;
+  }
+
+  write(file: string, known: Map<number, string>): void {
+    const text = [JSON.stringify(lineOf(this.dir, '/', known))];
+    for (const { line, real, ino } of this.lines) {
+      if (line[1] === 'file') line[4] = known.get(ino) ?? hashFile(real);
+      text.push(JSON.stringify(line));
+    }
+    fs.writeFileSync(file, text.join('\n') + '\n');
+  }
 }
 
 /** Written as it is walked, 64 KiB at a time: a layer of many files never holds its whole index in memory (it shows in an import's peak RSS). */
