@@ -217,8 +217,9 @@ export class Registry {
 
   /**
    * Pushes a blob unless the repository has it: a mount from `mountFrom` when given (any mount
-   * failure falls back to an upload), then one PUT for a small blob or chunked PATCHes for a large
-   * one. `open(offset)` gives the blob's bytes from `offset` on, as often as a resume needs.
+   * failure falls back to an upload), then one PUT for a small blob, or PATCHes for a large one
+   * (one of the whole blob unless `chunkSize` asks for chunks). `open(offset)` gives the blob's
+   * bytes from `offset` on, as often as a resume needs.
    */
   async pushBlob(repo: string, desc: BlobDescriptor, open: BlobOpener, opts: PushBlobOptions = {}): Promise<PushBlobResult> {
     checkRepository(repo);
@@ -231,7 +232,7 @@ export class Registry {
       progress(desc.size, 'exists');
       return { how: 'exists', bytes: 0 };
     }
-    const up = new BlobUpload(this.t, repo, desc, open, { monolithicMax: this.options.monolithicMax ?? 16 << 20, chunkSize: this.options.chunkSize ?? 16 << 20, onProgress }, this.t.signal(opts.signal));
+    const up = new BlobUpload(this.t, repo, desc, open, { monolithicMax: this.options.monolithicMax ?? 16 << 20, chunkSize: this.options.chunkSize, onProgress }, this.t.signal(opts.signal));
     let session: URL | null = null;
     if (opts.mountFrom && opts.mountFrom !== repo) {
       checkRepository(opts.mountFrom);

@@ -59,9 +59,9 @@ export interface RegistryOptions {
   backoffMs?: number;
   /** the longest wait a Retry-After may ask for before the client gives up, in ms; default 60000 */
   maxRetryAfterMs?: number;
-  /** blobs up to this size go up in one PUT; larger ones in PATCH chunks; default 16 MiB */
+  /** blobs up to this size go up in one PUT; larger ones in PATCHes (see chunkSize); default 16 MiB */
   monolithicMax?: number;
-  /** PATCH chunk size (raised to the registry's OCI-Chunk-Min-Length); default 16 MiB */
+  /** PATCH chunk size (raised to the registry's OCI-Chunk-Min-Length); default none: the whole blob in one streamed PATCH (a 413 to it: 16 MiB chunks) */
   chunkSize?: number;
   /** HTTP/2 where the server offers it (ALPN); default false: HTTP/1.1 with several connections */
   http2?: boolean;

@@ -6,9 +6,13 @@ import type { BlobDescriptor, Progress, PushBlobResult } from './types';
 
 /**
  * A blob upload (distribution spec, "pushing blobs"): POST opens a session, then either one PUT
- * with the whole blob (small blobs) or PATCHes of chunks and an empty PUT with the digest. Each
- * answer's Location is the session's newest URL, relative or absolute, its query kept. A failed
- * chunk asks the session where it stands (GET, Range: 0-N) and goes on from there; a session the
+ * with the whole blob (small blobs) or PATCHes and an empty PUT with the digest. By default one
+ * PATCH streams the whole blob (as containerd and containers/image do: a PATCH per 16 MiB costs
+ * distribution a round trip and a saved hash state each); `chunkSize` sends it in chunks of that
+ * size instead, and a registry that refuses the whole blob in one PATCH (413) gets chunks of
+ * STREAM_FALLBACK_CHUNK from where it stands. Each answer's Location is the session's newest URL,
+ * relative or absolute, its query kept. A failed PATCH asks the session where it stands (GET,
+ * Range: 0-N) and goes on from there, the rest again in one PATCH (or in chunks); a session the
  * registry forgot is opened again.
  */
 
@@ -16,11 +20,14 @@ export type BlobOpener = (offset: number) => Readable | Promise<Readable>;
 
 export interface UploadSettings {
   monolithicMax: number;
-  chunkSize: number;
+  /** PATCH chunks of this size (raised to the session's OCI-Chunk-Min-Length); none: the whole rest of the blob in one PATCH */
+  chunkSize?: number;
   onProgress?: (p: Progress) => void;
 }
 
 const OCTETS = 'application/octet-stream';
+/** the chunk size after a registry answered 413 to a PATCH of the whole blob */
+export const STREAM_FALLBACK_CHUNK = 16 << 20;
 
 /** The session URL an answer gives, resolved against where the answer came from. */
 export function locationOf(res: HttpResponse, what: string): URL {
@@ -70,11 +77,17 @@ class Pieces {
   }
 }
 
-/** The offset the session has reached, from its Range header (`0-N`, or `bytes=0-N`). */
-export function uploadedUpTo(res: HttpResponse): number {
+/**
+ * The offset the session has reached, from its Range header (`0-N`, or `bytes=0-N`). `0-0` is
+ * what distribution says of an empty session as well as of one byte: it is taken as empty, unless
+ * `refusedAtZero` (a PATCH from 0 was just refused with 416, so the session holds that byte).
+ */
+export function uploadedUpTo(res: HttpResponse, refusedAtZero = false): number {
   const r = header(res, 'range');
   const m = r ? /^(?:bytes=)?0-(\d+)$/.exec(r.trim()) : null;
-  return m ? Number(m[1]) + 1 : 0;
+  if (!m) return 0;
+  const end = Number(m[1]);
+  return end === 0 && !refusedAtZero ? 0 : end + 1;
 }
 
 export class BlobUpload {
@@ -220,12 +233,26 @@ export class BlobUpload {
   private async chunks(session: URL): Promise<void> {
     let url = session;
     let offset = 0;
-    const size = Math.max(this.settings.chunkSize, this.minChunk);
-    let pieces = new Pieces(Readable.from(this.openAt(0), { objectMode: false }));
+    // none: each PATCH sends the rest of the blob, straight from the source
+    let chunk = this.settings.chunkSize;
+    const size = () => (chunk === undefined ? Infinity : Math.max(chunk, this.minChunk));
+    let pieces: Pieces | null = null;
+    /** the body of a PATCH of n bytes from `from` */
+    const bodyFrom = (from: number, n: number): Readable => {
+      if (from + n === this.desc.size && !pieces) return this.counted(this.openAt(from));
+      pieces ??= new Pieces(Readable.from(this.openAt(from), { objectMode: false }));
+      return this.counted(pieces.take(n, this.what));
+    };
+    /** the source is read from `from` on again (a resume), the next PATCH opening it */
+    const restartAt = (from: number) => {
+      offset = from;
+      pieces?.close();
+      pieces = null;
+    };
     let recoveries = 0;
     try {
       while (offset < this.desc.size) {
-        const n = Math.min(size, this.desc.size - offset);
+        const n = Math.min(size(), this.desc.size - offset);
         const from = offset;
         try {
           const res = await this.t.request({
@@ -238,7 +265,7 @@ export class BlobUpload {
                 // a PATCH is sent once: a retry goes through the session's status instead
                 if (used) throw new RegistryError('PROTOCOL', `${this.what}: a chunk cannot be sent twice`);
                 used = true;
-                return this.counted(pieces.take(n, this.what));
+                return bodyFrom(from, n);
               };
             })(),
             scopes: this.scopes,
@@ -255,29 +282,26 @@ export class BlobUpload {
           if (res.status === 416) throw new RegistryError('RANGE_INVALID', `chunk ${from}-${from + n - 1} of ${this.what}: the registry answered 416`, res.url.href, 416);
           const reached = header(res, 'range') ? uploadedUpTo(res) : from + n;
           offset = from + n;
-          if (reached !== offset) {
-            // the registry kept less (or more) than was sent: go on from where it is
-            offset = reached;
-            pieces.close();
-            pieces = new Pieces(Readable.from(this.openAt(offset), { objectMode: false }));
-          }
+          // the registry kept less (or more) than was sent: go on from where it is
+          if (reached !== offset) restartAt(reached);
         } catch (e) {
           if (this.sourceFailure) throw this.sourceFailure;
           if (e instanceof LayerfsError && !(e instanceof RegistryError)) throw e;
-          if (!(e instanceof RegistryError) || !(e.status === 416 || ['UNREACHABLE', 'UNAVAILABLE', 'RANGE_INVALID', 'TOOMANYREQUESTS'].includes(e.kind)) || recoveries >= this.t.retries) throw e;
-          await sleep(this.t.backoff(recoveries++), this.signal);
+          // a registry that will not take the whole blob in one PATCH takes it in chunks
+          const tooLarge = e instanceof RegistryError && e.status === 413 && chunk === undefined;
+          if (tooLarge) chunk = STREAM_FALLBACK_CHUNK;
+          else if (!(e instanceof RegistryError) || !(e.status === 416 || ['UNREACHABLE', 'UNAVAILABLE', 'RANGE_INVALID', 'TOOMANYREQUESTS'].includes(e.kind)) || recoveries >= this.t.retries) throw e;
+          else await sleep(this.t.backoff(recoveries++), this.signal);
           // where does the session stand?
           const st = await this.t.request({ method: 'GET', path: url, scopes: this.scopes, idempotent: true, ok: [204, 200], notFound: 'BLOB_UPLOAD_UNKNOWN', what: `status of ${this.what}`, signal: this.signal });
           await st.body.dump().catch(() => undefined);
           if (header(st, 'location')) url = locationOf(st, this.what);
-          offset = uploadedUpTo(st);
+          restartAt(uploadedUpTo(st, from === 0 && e instanceof RegistryError && e.status === 416));
           this.progress(offset, 'resumed');
-          pieces.close();
-          pieces = new Pieces(Readable.from(this.openAt(offset), { objectMode: false }));
         }
       }
     } finally {
-      pieces.close();
+      (pieces as Pieces | null)?.close();
     }
     const res = await this.t.request({
       method: 'PUT',

@@ -300,6 +300,58 @@ describe('Registry against a fake registry', () => {
       expect(put.url.searchParams.get('_state')).toMatch(/\+\/=$/);
     });
 
+    test('by default a large blob goes in one PATCH of the whole blob (OCI-Chunk-Min-Length met: it is the last chunk), then the PUT', async () => {
+      await fake.close();
+      fake = await FakeRegistry.start({ chunkMinLength: 100_000 });
+      const data = randomBytes(350_000);
+      const desc = { digest: sha256(data), size: data.length };
+      expect(await open({ monolithicMax: 1000 }).pushBlob('a/b', desc, (o) => Readable.from([data.subarray(o)]))).toEqual({ how: 'uploaded', bytes: data.length });
+      expect(fake.log.map((r) => r.method)).toEqual(['HEAD', 'POST', 'PATCH', 'PUT']);
+      expect(fake.requests('PATCH').map((p) => p.headers['content-range'])).toEqual(['0-349999']);
+      expect(fake.blobs.get(desc.digest)?.equals(data)).toBe(true);
+    });
+
+    test('a connection cut during the PATCH of the whole blob: GET tells how much the session holds, and one PATCH sends the rest from there', async () => {
+      const data = randomBytes(300_000);
+      const desc = { digest: sha256(data), size: data.length };
+      let cut = false;
+      fake.hooks.push((req, res) => {
+        if (req.method === 'PATCH' && !cut) {
+          cut = true;
+          const u = fake.uploads.get(req.url.pathname.split('/').pop()!)!;
+          u.data = Buffer.concat([u.data, req.body.subarray(0, 123_457)]);
+          res.socket?.destroy();
+          return true;
+        }
+        return false;
+      });
+      const opened: number[] = [];
+      await open({ monolithicMax: 1000 }).pushBlob('a/b', desc, (o) => {
+        opened.push(o);
+        return Readable.from([data.subarray(o)]);
+      });
+      expect(fake.blobs.get(desc.digest)?.equals(data)).toBe(true);
+      expect(opened).toEqual([0, 123_457]);
+      expect(fake.requests('PATCH').map((p) => p.headers['content-range'])).toEqual(['0-299999', '123457-299999']);
+      const methods = fake.log.map((r) => r.method);
+      expect(methods.slice(methods.indexOf('GET'))).toEqual(['GET', 'PATCH', 'PUT']);
+    });
+
+    test('a registry that answers 413 to the PATCH of the whole blob gets it in 16 MiB chunks from where the session stands', async () => {
+      const data = randomBytes((16 << 20) + 5000);
+      const desc = { digest: sha256(data), size: data.length };
+      fake.hooks.push((req, res) => {
+        if (req.method === 'PATCH' && req.body.length > 16 << 20) {
+          sendError(res, 413, 'SIZE_INVALID', 'too large');
+          return true;
+        }
+        return false;
+      });
+      await open({ monolithicMax: 1000 }).pushBlob('a/b', desc, (o) => Readable.from([data.subarray(o)]));
+      expect(fake.blobs.get(desc.digest)?.equals(data)).toBe(true);
+      expect(fake.requests('PATCH').map((p) => p.headers['content-range'])).toEqual([`0-${data.length - 1}`, `0-${(16 << 20) - 1}`, `${16 << 20}-${data.length - 1}`]);
+    });
+
     test('a small blob goes up in one PUT after the POST', async () => {
       const data = randomBytes(5000);
       const desc = { digest: sha256(data), size: data.length };

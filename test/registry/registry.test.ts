@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'crypto';
 import { Readable } from 'stream';
 import { Agent, type Dispatcher } from 'undici';
-import { Registry, OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST } from '../../lib/registry';
+import { Registry, OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, type RegistryOptions } from '../../lib/registry';
 import { sha256 } from '../../lib/digest';
 import { describeIf } from '../fixtures/peers';
 import { registryUnmet, startRegistry, type RegistryServer } from './registry-server';
@@ -98,23 +98,35 @@ describeIf(registryUnmet().length === 0, registryUnmet().join('; '))('Registry a
     await expect(reg.pushBlob('app/bad', wrong, () => Readable.from([bytes]))).rejects.toMatchObject({ code: 'LAYERFS_REGISTRY_DIGEST_INVALID', status: 400 });
   });
 
-  test('a large blob goes up in PATCH chunks to the real registry (each request seen through the dispatcher seam)', async () => {
+  /** a client whose every request is written down (method, path, Content-Range) through the dispatcher seam */
+  function counting(opts: RegistryOptions) {
     const sent: string[] = [];
     const agents: Agent[] = [];
-    const counting = new Registry(server.host, {
+    const reg = new Registry(server.host, {
       plainHttp: () => true,
-      chunkSize: 64 * 1024,
-      monolithicMax: 100 * 1024,
+      ...opts,
       dispatcher: (_host, connect) =>
         (agents[agents.length] = new Agent({ connect })).compose((dispatch: Dispatcher['dispatch']) => (o, handler) => {
           sent.push(`${o.method} ${String(o.path).split('?')[0].replace(/uploads\/[^/]+$/, 'uploads/ID')} ${(o.headers as Record<string, string>)['content-range'] ?? ''}`.trim());
           return dispatch(o, handler);
         }),
     });
+    const close = async () => {
+      await reg.close();
+      // a given dispatcher is the giver's to close
+      expect(agents).toHaveLength(1);
+      expect(agents[0].closed).toBe(false);
+      await agents[0].close();
+    };
+    return { reg, sent, close };
+  }
+
+  test('a large blob goes up in PATCH chunks to the real registry when chunkSize asks (each request seen through the dispatcher seam)', async () => {
+    const c = counting({ chunkSize: 64 * 1024, monolithicMax: 100 * 1024 });
     try {
       const big = blob(randomBytes(200_000));
-      await counting.pushBlob('app/chunks', big.desc, big.open);
-      expect(sent).toEqual([
+      await c.reg.pushBlob('app/chunks', big.desc, big.open);
+      expect(c.sent).toEqual([
         `HEAD /v2/app/chunks/blobs/${big.desc.digest}`,
         'POST /v2/app/chunks/blobs/uploads/',
         'PATCH /v2/app/chunks/blobs/uploads/ID 0-65535',
@@ -123,13 +135,21 @@ describeIf(registryUnmet().length === 0, registryUnmet().join('; '))('Registry a
         'PATCH /v2/app/chunks/blobs/uploads/ID 196608-199999',
         'PUT /v2/app/chunks/blobs/uploads/ID',
       ]);
-      expect(sha256(await readAll(await counting.getBlob('app/chunks', big.desc)))).toBe(big.desc.digest);
+      expect(sha256(await readAll(await c.reg.getBlob('app/chunks', big.desc)))).toBe(big.desc.digest);
     } finally {
-      await counting.close();
-      // a given dispatcher is the giver's to close
-      expect(agents).toHaveLength(1);
-      expect(agents[0].closed).toBe(false);
-      await agents[0].close();
+      await c.close();
+    }
+  });
+
+  test('by default a large blob goes up to the real registry in one PATCH of the whole blob, then the PUT', async () => {
+    const c = counting({ monolithicMax: 100 * 1024 });
+    try {
+      const big = blob(randomBytes(300_000));
+      await c.reg.pushBlob('app/stream', big.desc, big.open);
+      expect(c.sent).toEqual([`HEAD /v2/app/stream/blobs/${big.desc.digest}`, 'POST /v2/app/stream/blobs/uploads/', 'PATCH /v2/app/stream/blobs/uploads/ID 0-299999', 'PUT /v2/app/stream/blobs/uploads/ID']);
+      expect(sha256(await readAll(await c.reg.getBlob('app/stream', big.desc)))).toBe(big.desc.digest);
+    } finally {
+      await c.close();
     }
   });
 
