@@ -50,7 +50,7 @@ async function storeWith(ctx: Ctx, count: number): Promise<{ dir: string; chain:
 }
 
 export async function cliStartGroup(ctx: Ctx): Promise<GroupResult> {
-  const title = '9. CLI start: short commands against a bare Node start, with 1 and with 1,000 containers';
+  const title = 'CLI start: short commands against a bare Node start, with 1 and with 1,000 containers';
   const note = `Each line is one command of a user's session: \`create --mount\` makes and mounts a new named container (the name checked against the store's), \`mount\` and \`umount\` take a container by name. The store holds the image's base layer and 1 or ${MANY.toLocaleString('en')} containers (overlay, every tenth named). The floor is \`node -e 0\`, the same Node binary starting and doing nothing; all lines are run interleaved, round after round. The untimed --prepare step puts the container back (removed, unmounted or mounted).`;
   const rows: Row[] = [];
   const targets: Target[] = [];

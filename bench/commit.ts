@@ -194,7 +194,7 @@ export async function commitGroup(ctx: Ctx): Promise<GroupResult> {
   }
   return {
     section: {
-      title: '5. Commit of the scripted change',
+      title: 'Commit of the scripted change',
       note: `The scripted change: ${describeChange(n)}. layerfs writes the layer tarball (hashing it; compressing it only when a compression is asked: by default the tar is kept and gzip is made when an image export or push first needs it, as buildah keeps its local layers) and the unpacked layer in one pass over the changed files; umoci repack writes a gzip layer into the layout; buildah commit writes an image into its containers-storage (layers uncompressed). Each run commits a fresh container that got the change untimed, right before. Where a commit's time goes (diff, plan, the one pass of pack and layer directory, publish), before the one-pass commit and after it: ${charts.length ? `![commit phases](${chartFile('commit-phases.svg', ctx.quick, ctx.partial)})` : '(not measured: no overlay here)'}.`,
       rows,
     },

@@ -153,7 +153,7 @@ async function containerRows(ctx: Ctx): Promise<GroupResult> {
 
   return {
     section: {
-      title: '2. Create and mount a container on the image',
+      title: 'Create and mount a container on the image',
       note: 'Each run creates and mounts a new container; removal is not timed. buildah runs against a containers-storage of its own that already holds the image; containerd is the bench\'s private daemon (see section 1) holding the image unpacked in the snapshotter named, and its create is `ctr snapshots prepare` of an active snapshot on the image\'s ChainID, whose mount command it prints and the shell runs.',
       rows,
     },

@@ -78,7 +78,7 @@ export async function diffGroup(ctx: Ctx): Promise<GroupResult> {
     targets.push(target(`diff of a 1-file change costs the same on the root and on the ${big.factor}x root`, times[1] <= times[0] * 1.5 + 0.001, `${ms(times[0])} vs ${ms(times[1])}`));
   }
   return {
-    section: { title: '4. Diff after a scripted container change', note: `The scripted change: ${describeChange(n)}. The naive double walk is layerfs's own tree-against-tree diff of the whole merged root against the chain: what a diff costs that does not know the upperdir.`, rows },
+    section: { title: 'Diff after a scripted container change', note: `The scripted change: ${describeChange(n)}. The naive double walk is layerfs's own tree-against-tree diff of the whole merged root against the chain: what a diff costs that does not know the upperdir.`, rows },
     targets,
   };
 }

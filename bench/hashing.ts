@@ -89,7 +89,7 @@ export async function hashingGroup(ctx: Ctx): Promise<GroupResult> {
   ];
   const o = med(openssl);
   return {
-    section: { title: '6. Hashing and compression throughput (MB/s; ratio = layerfs / peer)', note: 'All inputs are read from the page cache. The ratio column is layerfs throughput / peer throughput.', rows },
+    section: { title: 'Hashing and compression throughput (MB/s; ratio = layerfs / peer)', note: 'All inputs are read from the page cache. The ratio column is layerfs throughput / peer throughput.', rows },
     targets: [target('sha256 throughput at least 90% of openssl dgst -sha256', o ? sha.sample!.median >= 0.9 * o : null, o ? `${((sha.sample!.median / o) * 100).toFixed(0)} % (${sha.sample!.median.toFixed(0)} vs ${o.toFixed(0)} MB/s)` : openssl.skipped ?? '')],
   };
 }

@@ -106,7 +106,7 @@ export async function importGroup(ctx: Ctx): Promise<GroupResult> {
   const cores = summarise(lib.results.map((r) => r.cpuSeconds / r.seconds)).median;
   return {
     section: {
-      title: '1. Import the whole image into layers',
+      title: 'Import the whole image into layers',
       note: 'layerfs verifies every blob digest and DiffID, keeps the blobs, and unpacks each layer into its own directory; umoci unpack also writes an mtree manifest of the flattened bundle; buildah pull also stores each layer; containerd runs as a private daemon of the bench (bench/containerd.ts: its root on the scratch filesystem, started with `containerd --config $WORK/containerd/config.toml`, which its lines\' commands need running), keeps the blobs in its content store and unpacks into snapshots. The floors do no verification and keep nothing.',
       rows,
     },

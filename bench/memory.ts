@@ -67,7 +67,7 @@ export async function memoryGroup(ctx: Ctx): Promise<GroupResult> {
   const worst = Math.max(...bigImport, ...commit);
   return {
     section: {
-      title: '7. Peak memory (RSS) of layerfs',
+      title: 'Peak memory (RSS) of layerfs',
       note: 'Peak RSS (VmHWM, worker threads included) of a process that opens the store and does the one operation; the ratio column is peer / layerfs (a bare node process is the floor, so its ratio is below 1).',
       rows,
     },

@@ -9,7 +9,7 @@ import { Ctx, fresh, GroupResult, librarySubject, ms, perIteration, removeTree, 
 const COUNTS = [1, 5, 10, 50, 128, 500];
 
 export async function mountScalingGroup(ctx: Ctx): Promise<GroupResult> {
-  const title = '3. Mount and unmount against the number of layers';
+  const title = 'Mount and unmount against the number of layers';
   if (ctx.peers.noOverlay) return { section: { title, note: `not measured: ${ctx.peers.noOverlay}`, rows: [] }, targets: [target('mount+umount of 5 lowers under 5 ms', null, ctx.peers.noOverlay)] };
   const dir = path.join(ctx.work, 'scaling');
   const store = await LayerStore.open(path.join(dir, 'store'));

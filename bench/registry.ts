@@ -37,7 +37,7 @@ export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
   if (unmetReg.length) {
     const why = unmetReg.join('; ');
     rows.push({ label: 'pull of the whole image', layerfs: skippedSubject('layerfs pull', why), peers: [] });
-    return { section: { title: '9. Registries: pull and push', note: why, rows }, targets: [target('layerfs pull at least 2x faster than podman pull', null, why)] };
+    return { section: { title: 'Registries: pull and push', note: why, rows }, targets: [target('layerfs pull at least 2x faster than podman pull', null, why)] };
   }
   const servers: RegistryServer[] = [];
   try {
@@ -134,7 +134,7 @@ export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
   }
   return {
     section: {
-      title: '9. Registries: pull and push',
+      title: 'Registries: pull and push',
       note: 'A private docker-registry (distribution 2.8) on 127.0.0.1 in plain HTTP serves the bench image (pushed into it once by skopeo). layerfs pull streams each layer from the socket into the store in one pass (digest, decompression, DiffID, apply) and keeps the blobs; podman pull writes containers-storage overlay; ctr pull fetches into containerd\'s content store, then unpacks into overlayfs snapshots. Each push goes to a fresh second registry (new storage and port), so nothing can be mounted from an earlier run.',
       rows,
     },

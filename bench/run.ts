@@ -161,12 +161,14 @@ async function main(): Promise<void> {
 
   const results: GroupResult[] = [];
   let failed = false;
-  for (const [name, run] of GROUPS) {
+  for (const [index, [name, run]] of GROUPS.entries()) {
     if (only && !only.includes(name)) continue;
     const t0 = Date.now();
     console.log(`— ${name}`);
     try {
       const r = await run(ctx);
+      // sections are numbered by the group's place in the bench, so a partial run's numbers are the full report's
+      r.section.title = `${index + 1}. ${r.section.title}`;
       results.push(r);
       for (const row of r.section.rows) {
         const lf = row.layerfs.sample?.median;
@@ -176,7 +178,7 @@ async function main(): Promise<void> {
     } catch (e) {
       failed = true;
       console.log(`  ${name} failed: ${(e as Error).stack ?? e}`);
-      const section: Section = { title: name, note: `**failed**: ${firstLine(e)}`, rows: [] };
+      const section: Section = { title: `${index + 1}. ${name}`, note: `**failed**: ${firstLine(e)}`, rows: [] };
       results.push({ section, targets: [] });
     }
     console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);

@@ -49,7 +49,7 @@ export async function runtimeGroup(ctx: Ctx): Promise<GroupResult> {
   }
   return {
     section: {
-      title: '8. Run a process in a container of the image',
+      title: 'Run a process in a container of the image',
       note: 'Both run `true` with runc on an overlay mount and remove the container afterwards; neither sets up a network (layerfs: a new, empty network namespace; podman: --network none), and podman is given 1024 open files and 4096 processes (runc spec\'s file limit; its own defaults are above what this machine lets a container set). podman uses the bench\'s own containers-storage and cgroupfs.',
       rows,
     },
