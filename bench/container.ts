@@ -1,13 +1,14 @@
 /**
  * 2. Create and mount a container on the image: the overlay driver, the copy driver on ext4 and
- * on a reflink filesystem (XFS on a loop device), against buildah (overlay, vfs), containerd's
+ * on a reflink filesystem (XFS on a loop device; the big file's clone and the small files also apart), against buildah (overlay, vfs), containerd's
  * snapshotters (overlayfs, native) and cp -a.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { LayerStore } from '../lib/layer-store';
 import type { Container } from '../lib/container';
-import { measure } from './lib/measure';
+import { measure, summarise } from './lib/measure';
+import { FileCopier } from '../lib/drivers/file-copy';
 import type { Row, Subject, Target } from './lib/report';
 import { Ctx, fresh, GroupResult, hyperfineLine, librarySubject, med, ms, ratioText, removeTree, settle, sh, shellSubject, skippedSubject, target, why } from './common';
 import type { PeerStorage } from './peer-storage';
@@ -44,6 +45,56 @@ async function xfsStore(ctx: Ctx, mnt: string, img: string): Promise<{ store: La
   const store = await LayerStore.open(path.join(mnt, 'store'));
   const rec = await store.importImage(ctx.data.ociArchive, { name: 'bench' });
   return { store, chain: rec.chain };
+}
+
+/** Entries of the chain's union (the view's walk), for the row's label. */
+function countEntries(store: LayerStore, chain: string): number {
+  let n = 0;
+  for (const _ of store.view(chain).walkSync()) n++;
+  return n;
+}
+
+/**
+ * Times the copy of the image's big file (big.bin, in the big file's layer) to a new file under
+ * `dir` (on the store's filesystem) with the copy driver's own file copier; each copy is removed,
+ * untimed, before the next.
+ */
+async function cloneBig(store: LayerStore, chain: string, ctx: Ctx, dir: string, runs: number) {
+  const src = path.join(store.paths.layerDiff(store.chainSync(chain)[ctx.data.bigLayer].chainId), 'big.bin');
+  const st = fs.statSync(src);
+  fs.mkdirSync(dir, { recursive: true });
+  const dest = path.join(dir, 'big.bin');
+  try {
+    return await measure(
+      runs,
+      () => new FileCopier({ exclusive: true }).copy(src, dest, { size: st.size, blocks: st.blocks }),
+      () => fs.rmSync(dest, { force: true }),
+    );
+  } finally {
+    removeTree(dir);
+  }
+}
+
+/** createMount of `a` and of `b`, one run each in turn (A B A B ...), so both see the same load. */
+async function interleaved(runs: number, a: [LayerStore, string], b: [LayerStore, string]) {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ta.push(...(await createMount(a[0], a[1], 'copy', 1)).times);
+    tb.push(...(await createMount(b[0], b[1], 'copy', 1)).times);
+  }
+  return [summarise(ta), summarise(tb)];
+}
+
+/** cp -a on XFS of the union of `small`: a copy container of it made once (untimed) is the source, so both copy the same files. */
+async function cpOfSmall(ctx: Ctx, mnt: string, store: LayerStore, small: string): Promise<Subject> {
+  const source = await store.createContainer(small, { driver: 'copy' });
+  const dest = path.join(mnt, 'cp-small');
+  try {
+    return await shellSubject(ctx, { name: 'cp -a of the same files on XFS', tool: 'cp', cmd: `cp -a ${source.path} ${dest}/root`, prepare: `rm -rf ${dest} && mkdir -p ${dest}`, after: `rm -rf ${dest}`, runs: ctx.heavyRuns });
+  } finally {
+    await source.remove();
+  }
 }
 
 /** buildah from + mount on its own storage, each run from a storage with no containers. */
@@ -129,11 +180,25 @@ async function containerRows(ctx: Ctx): Promise<GroupResult> {
   targets.push(target(`copy driver container on ${fsType} faster than cp -a`, med(cp) ? copy.median < med(cp)! : null, med(cp) ? ratioText(med(cp), copy.median) : cp.skipped ?? ''));
   targets.push(target(`copy driver container on ${fsType} at least 1.5x faster than buildah's vfs`, med(vfs) ? med(vfs)! / copy.median >= 1.5 : null, med(vfs) ? ratioText(med(vfs), copy.median) : vfs.skipped ?? ''));
 
-  // copy driver on a reflink filesystem
+  // copy driver on a reflink filesystem: the whole image, then its two parts apart (the big file's
+  // clone, and the small files against the same on the store's filesystem, run interleaved)
+  const small = store.chainSync(chain)[ctx.data.bigLayer - 1].chainId;
+  const smallEntries = countEntries(store, small);
+  const smallLabel = `the small files (the chain below the big file's layer: ${smallEntries} entries)`;
+  const bigName = `the ${ctx.data.bigFileBytes >> 20} MiB file (big.bin)`;
   const noXfs = ctx.peers.missing('mkfs.xfs') ?? (process.getuid?.() !== 0 ? 'loop mounts need root' : undefined);
   let xfsSubject: Subject;
-  if (noXfs) xfsSubject = skippedSubject('layerfs library', noXfs);
-  else {
+  let cloneSubject: Subject;
+  let smallXfs: Subject;
+  let smallHere: Subject = skippedSubject(`layerfs copy driver on ${fsType}`, noXfs ?? '');
+  let cpSmallXfs: Subject = skippedSubject('cp -a of the same files on XFS', noXfs ?? '');
+  const copyHere = await cloneBig(store, chain, ctx, path.join(ctx.work, 'big-copy'), ctx.heavyRuns);
+  const copyHereSubject = librarySubject(`the same copy on ${fsType} (copy_file_range)`, copyHere, `new FileCopier().copy(big.bin, NEW) on ${fsType}`, 'container');
+  if (noXfs) {
+    xfsSubject = skippedSubject('layerfs library', noXfs);
+    cloneSubject = skippedSubject('layerfs library', noXfs);
+    smallXfs = skippedSubject('layerfs library', noXfs);
+  } else {
     const mnt = fresh(path.join(ctx.work, 'xfs'));
     // the image file lives beside the scratch directory, not inside it (which may be a loop mount itself)
     const img = `${ctx.work}.xfs`;
@@ -141,15 +206,31 @@ async function containerRows(ctx: Ctx): Promise<GroupResult> {
       const x = await xfsStore(ctx, mnt, img);
       const s = await createMount(x.store, x.chain, 'copy', ctx.quick ? ctx.heavyRuns : ctx.runs);
       xfsSubject = librarySubject('layerfs library', s, "store.createContainer(chain, { driver: 'copy' }) + container.mount(), store on XFS (reflink=1, loop device)", 'container');
+      const clone = await cloneBig(x.store, x.chain, ctx, path.join(mnt, 'big-copy'), ctx.runs);
+      cloneSubject = librarySubject('layerfs library: a clone (FICLONE)', clone, 'new FileCopier().copy(big.bin, NEW) on XFS, as the copy driver copies a file (lib/drivers/file-copy.ts)', 'container');
+      const [sx, sh4] = await interleaved(ctx.quick ? ctx.heavyRuns : ctx.runs, [x.store, small], [store, small]);
+      smallXfs = librarySubject('layerfs library', sx, `store.createContainer(SMALL, { driver: 'copy' }) + container.mount(), store on XFS, SMALL the chain below the big file's layer; run interleaved with the ${fsType} line`, 'container');
+      smallHere = librarySubject(`layerfs copy driver on ${fsType}`, sh4, `store.createContainer(SMALL, { driver: 'copy' }) + container.mount() on ${fsType}, interleaved with the XFS line`, 'container');
+      // cp -a of the same files on XFS: the per-file cost the copy driver is held against
+      cpSmallXfs = await cpOfSmall(ctx, mnt, x.store, small);
     } catch (e) {
-      xfsSubject = skippedSubject('layerfs library', `could not make or use a loop-mounted XFS here: ${why(e)}`);
+      const reason = `could not make or use a loop-mounted XFS here: ${why(e)}`;
+      xfsSubject = skippedSubject('layerfs library', reason);
+      cloneSubject = skippedSubject('layerfs library', reason);
+      smallXfs = skippedSubject('layerfs library', reason);
     } finally {
       removeTree(mnt);
       fs.rmSync(img, { force: true });
     }
   }
   rows.push({ label: 'create + mount, copy driver (xfs, reflinks)', layerfs: xfsSubject, peers: [{ ...copySubject, name: `layerfs copy driver on ${fsType}` }] });
-  targets.push(target(`copy driver on a reflink filesystem (XFS) at least 10x faster than on ${fsType}`, med(xfsSubject) ? copy.median / med(xfsSubject)! >= 10 : null, med(xfsSubject) ? `${ratioText(copy.median, med(xfsSubject))} (${ms(med(xfsSubject)!)} vs ${ms(copy.median)})` : xfsSubject.skipped ?? ''));
+  rows.push({ label: `copy of ${bigName}, XFS`, layerfs: cloneSubject, peers: [copyHereSubject] });
+  rows.push({ label: `create + mount, copy driver (xfs): ${smallLabel}`, layerfs: smallXfs, peers: [smallHere, cpSmallXfs] });
+  const cl = med(cloneSubject);
+  targets.push(target(`copy driver on a reflink filesystem (XFS): ${bigName} is cloned in under 10 ms`, cl !== undefined ? cl < 0.01 : null, cl !== undefined ? `${ms(cl)} (on ${fsType}, copy_file_range: ${ms(copyHere.median)}); the whole image on XFS ${ms(med(xfsSubject) ?? NaN)} vs ${ms(copy.median)} on ${fsType}` : cloneSubject.skipped ?? ''));
+  const sx = med(smallXfs);
+  const s4 = med(smallHere);
+  targets.push(target(`copy driver on a reflink filesystem (XFS): the small files no slower than on ${fsType}`, sx && s4 ? sx <= s4 : null, sx && s4 ? `${ratioText(s4, sx)} (${ms(sx)} vs ${ms(s4)}, interleaved); cp -a of the same files on XFS: ${med(cpSmallXfs) ? ms(med(cpSmallXfs)!) : cpSmallXfs.skipped}` : smallXfs.skipped ?? smallHere.skipped ?? ''));
 
   return {
     section: {

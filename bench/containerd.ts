@@ -227,6 +227,8 @@ function groupsOfRun(): string[] {
 /** Called by a group at its end: stops the daemon when no later group of this run uses it. */
 export function doneWithContainerd(group: string): void {
   if (!daemon) return;
-  const later = groupsOfRun().slice(USERS.indexOf(group) + 1);
+  // the groups after this one in the bench's order (an index into USERS, not into the run's own list:
+  // with --only container,registry the run's list is shorter, and slicing it by USERS's index lost registry)
+  const later = groupsOfRun().filter((g) => USERS.indexOf(g) > USERS.indexOf(group));
   if (!later.length) daemon.d.stop();
 }
