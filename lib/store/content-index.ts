@@ -109,7 +109,8 @@ export class DeferredContentIndex {
   walk(): this {
     const walk = (real: string, rel: string) => {
       for (const n of readdirNamesSync(real).sort(byteOrder)) {
-        const r = path.join(real, n);
+        // (a name is one component: joined as it is, with no normalizing)
+        const r = real + '/' + n;
         const p = rel + '/' + n;
         const st = fs.lstatSync(fsPath(r), { bigint: true });
         const line = lineWith(st, r, p, null);
@@ -117,7 +118,7 @@ export class DeferredContentIndex {
         if (line[1] === 'dir') walk(r, p);
       }
     };
-    walk(this.dir, '');
+    walk(this.dir.replace(/\/+$/, '') || '/', '');
     return this;
   }
 
