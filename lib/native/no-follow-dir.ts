@@ -90,7 +90,16 @@ export class NoFollowDir {
 
   /** The lstat of `rel`; ChangedMeanwhileError when it is gone. */
   lstat(rel: TreePath): fs.BigIntStats {
+    return this.lstatAt(this.at(rel), rel);
+  }
+
+  /** `at(rel)` and the lstat of what it names, the directories on the way looked up once for both. */
+  atWithLstat(rel: TreePath): { path: string | Buffer; st: fs.BigIntStats } {
     const p = this.at(rel);
+    return { path: p, st: this.lstatAt(p, rel) };
+  }
+
+  private lstatAt(p: string | Buffer, rel: TreePath): fs.BigIntStats {
     try {
       return fs.lstatSync(p, { bigint: true });
     } catch (e) {

@@ -332,8 +332,9 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
       // confined: the directories above the entry are reached by descriptor, never through a
       // symlink (the root itself is the caller's own directory)
       const isRoot = s.parts.length === 0;
-      const abs = tree && !isRoot ? toBuffer(tree.at(s.clean)) : s.source;
-      const st = tree && !isRoot ? tree.lstat(s.clean) : lstat(abs);
+      const found = tree && !isRoot ? tree.atWithLstat(s.clean) : null;
+      const abs = found ? toBuffer(found.path) : s.source;
+      const st = found ? found.st : lstat(abs);
       if (isRoot && !st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is the root but ${JSON.stringify(show(s.source))} is not a directory`);
       const item = enc.entry(s.out, abs, st);
       if (item?.file && confined !== undefined) item.file.confined = { tree: confined, st };
