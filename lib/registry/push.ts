@@ -81,8 +81,8 @@ async function eachLimited<T>(items: T[], jobs: number, fn: (t: T) => Promise<vo
  * Pushes an image: each layer blob read from the store as it is (no recompression; a layer with
  * no blob is packed from its directory, lib/image/layer-blob.ts), skipped
  * when the repository has it, mounted when the store knows it came from another repository of
- * the same registry, else uploaded (several at once); then the config; the manifest last, so
- * the tag never names an image whose blobs are not all there. An image whose source's manifest
+ * the same registry, else uploaded (several at once, the largest first, the config among them);
+ * the manifest last, so the tag never names an image whose blobs are not all there. An image whose source's manifest
  * and config are at hand (`src.raw`, naming these layer blobs) is sent as those bytes, so its
  * digest does not change on the way; else the manifest is made here. Memory stays flat: blobs stream
  * from their files, from any offset a resumed upload asks for.
@@ -113,10 +113,12 @@ export async function pushImage(store: LayerCore | null, client: RemotePush, hos
     opts.onBlob?.(b);
     if (store) addBlobOrigin(store.paths, d.digest, { registry: host, repository });
   };
-  // a layer that repeats in the image goes once
+  // a layer that repeats in the image goes once; the config goes beside the layers (only the manifest waits for all);
+  // the largest first, so that a large blob late in the list does not start when the rest are done
   const unique = descs.map((d, i) => ({ d, open: opens[i] })).filter((x, i, all) => all.findIndex((y) => y.d.digest === x.d.digest) === i);
+  if (!unique.some((x) => x.d.digest === configDesc.digest)) unique.push({ d: configDesc, open: (offset) => Readable.from([configBytes.subarray(offset)]) });
+  unique.sort((a, b) => b.d.size - a.d.size);
   await eachLimited(unique, Math.max(1, opts.jobs ?? 4), ({ d, open }) => send(d, open));
-  await send(configDesc, (offset) => Readable.from([configBytes.subarray(offset)]));
   const put = await client.putManifest(repository, tag ?? manifestDesc.digest, manifestDesc.mediaType, manifestBytes, { signal: opts.signal });
   if (put.digest !== manifestDesc.digest) throw new DigestMismatchError(`the manifest put to ${host}/${repository}`, manifestDesc.digest, put.digest);
   return { manifestDigest: manifestDesc.digest, configDigest: configDesc.digest, bytes: blobs.reduce((a, b) => a + b.bytes, 0), blobs };
