@@ -71,3 +71,22 @@ export async function sha256OfFile(file: string): Promise<string> {
   for await (const c of fs.createReadStream(file, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
   return h.digest();
 }
+
+const VERIFIED_DIGEST = Symbol('layerfs.verifiedDigest');
+
+/**
+ * Marks a stream that checks its own bytes: it ends only once they hashed to `digest`, and
+ * otherwise fails (with the mismatch, the size over, or the read error). A consumer may take
+ * `digest` as the bytes' digest without hashing them again (lib/tar/apply-in-worker.ts).
+ */
+export function markVerified<T extends object>(stream: T, digest: string): T {
+  (stream as { [VERIFIED_DIGEST]?: string })[VERIFIED_DIGEST] = digest;
+  return stream;
+}
+
+/** The digest a stream marked by markVerified checks its bytes against, else undefined. */
+export function verifiedDigestOf(x: unknown): string | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const d = (x as { [VERIFIED_DIGEST]?: unknown })[VERIFIED_DIGEST];
+  return typeof d === 'string' ? d : undefined;
+}

@@ -3,7 +3,7 @@ import { createHash } from 'crypto';
 import { PassThrough } from 'stream';
 import { pipeline } from 'stream/promises';
 import { claimPartialDownload } from '../store/downloads';
-import { chainIds } from '../digest';
+import { chainIds, markVerified } from '../digest';
 import type { Readable } from 'stream';
 import { BadImageError, InvalidArgumentError, NotFoundError, RegistryError } from '../errors';
 import { hostPlatform } from '../oci/platform';
@@ -118,7 +118,8 @@ function layerInput(store: LayerCore, layer: ImageLayer): FileRange | Readable |
  * done with, whatever the outcome.
  */
 function resumed(kept: { file: string; bytes: number }, layer: ImageLayer): Readable {
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  // the kept bytes then the rest: it ends only once the client's check of the whole blob passed (or the whole blob's, read again)
+  const out = markVerified(new PassThrough({ highWaterMark: 1 << 20 }), layer.descriptor.digest);
   const done = () => fs.rmSync(kept.file, { force: true });
   out.on('close', done);
   (async () => {

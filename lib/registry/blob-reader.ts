@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'crypto';
+import { markVerified } from '../digest';
 import { Readable } from 'stream';
 import { AbortedError, DigestMismatchError, LayerfsError, RegistryError, SizeMismatchError } from '../errors';
 import { isAbort, isRetryableNetworkError, unreachableError } from './errors';
@@ -100,5 +101,6 @@ export function verifiedBlobStream(
   stream.once('close', () => {
     if (!started && first && !first.body.destroyed) discard(first.body);
   });
-  return stream;
+  // it ends only after the size and digest checks above: a consumer of the whole blob need not hash it again (from an offset, its bytes are only the rest)
+  return start.offset === 0 ? markVerified(stream, desc.digest) : stream;
 }

@@ -1,7 +1,7 @@
 import { PassThrough } from 'stream';
 import type { Readable } from 'stream';
 import type { Hash } from 'crypto';
-import { sha256 } from '../digest';
+import { markVerified, sha256 } from '../digest';
 import { BadImageError, LimitExceededError } from '../errors';
 import { blobName, checkDescriptor, parseJson } from '../image/blobs';
 import { INDEX_TYPES, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION } from '../image/media-types';
@@ -11,7 +11,11 @@ import { listIndex, MAX_DESCRIPTORS, MAX_NESTING, selectManifest } from '../imag
 import type { ImageSource } from '../image/source';
 import type { Descriptor, ImageLayer, OpenedImage, Platform } from '../image/types';
 
-/** The two calls of the registry client a pull needs (lib/registry/registry.ts's Registry has them). */
+/**
+ * The two calls of the registry client a pull needs (lib/registry/registry.ts's Registry has
+ * them). getBlob's stream verifies the blob as it goes: it ends only when size and digest
+ * match (from `offset`, with `hash` holding the bytes before it), and fails otherwise.
+ */
 export interface RemoteBlobs {
   getManifest(repo: string, ref: string, opts?: { signal?: AbortSignal }): Promise<{ mediaType: string; digest: string; size: number; body: Buffer }>;
   getBlob(repo: string, desc: { digest: string; size: number; mediaType?: string }, opts?: { signal?: AbortSignal; offset?: number; hash?: Hash }): Promise<Readable>;
@@ -63,6 +67,8 @@ class FetchedSource implements ImageSource {
     const d = this.remote.get(name);
     if (!d) return new PassThrough().end(this.read(name));
     const out = new PassThrough({ highWaterMark: 1 << 20 });
+    // the whole blob: the client's stream ends only once it verified (RemoteBlobs.getBlob), and `out` only with it
+    if (!from) markVerified(out, d.digest);
     this.client.getBlob(this.repo, d, { signal: this.signal, ...(from ?? {}) }).then(
       (s) => {
         s.on('error', (e) => out.destroy(e));

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import { MessageChannel, MessagePort } from 'worker_threads';
 import type { Readable } from 'stream';
 import { AbortedError } from '../errors';
+import { verifiedDigestOf } from '../digest';
 import { ChunkSender, startWorker } from '../workers';
 import type { RunningWorker, WorkerHandle } from '../workers';
 import type { ApplyOptions, ApplyResult } from './types';
@@ -95,7 +96,10 @@ export async function applyLayer(input: Readable | string | FileRange, target: s
     if (typeof input === 'string') return await run({ ...data, path: input });
     if (isFileRange(input)) return await run({ ...data, path: input.path, start: input.start, length: input.length, total: data.total ?? input.length });
     if (earlyError !== undefined) throw earlyError;
-    return await applyStream(input, data, run);
+    const digest = verifiedDigestOf(input);
+    if (digest === undefined) return await applyStream(input, data, run, null);
+    // a stream that checks its own digest: this thread writes the blob, the worker neither hashes the bytes again nor writes them
+    return await applyStream(input, { ...data, blobPath: undefined, digest }, run, { blobPath: opts.blobPath, durable: opts.durable === true, signal: opts.signal });
   } catch (e) {
     await worker?.terminate(); // nothing may write once this call has returned
     if (blobCreated) await fs.promises.rm(opts.blobPath!, { force: true });
@@ -109,34 +113,98 @@ function isStream(input: Readable | string | FileRange): input is Readable {
   return typeof input !== 'string' && !isFileRange(input);
 }
 
-async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: ApplyWorkerData, t: MessagePort[]) => Promise<ApplyResult>): Promise<ApplyResult> {
+/** What this thread does for a stream that checks its own digest: it keeps the blob, and has the stream's word on a failure. */
+interface VerifiedInput {
+  blobPath: string | undefined;
+  durable: boolean;
+  signal: AbortSignal | undefined;
+}
+
+async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: ApplyWorkerData, t: MessagePort[]) => Promise<ApplyResult>, verified: VerifiedInput | null): Promise<ApplyResult> {
   const { port1, port2 } = new MessageChannel();
   const sender = ChunkSender.over(port1);
+  const blob = verified?.blobPath ? await fs.promises.open(verified.blobPath, 'w') : null;
+  const mode = { drain: false };
   let inputError: unknown;
-  const pumping = pump(input, sender).catch((e) => {
-    inputError = e;
-    sender.fail(`reading the input failed: ${(e as Error)?.message ?? String(e)}`);
-  });
+  const pumping = pump(input, sender, blob, mode)
+    .then(async () => {
+      if (blob !== null && verified!.durable) await blob.sync();
+    })
+    .catch((e) => {
+      inputError = e;
+      sender.fail(`reading the input failed: ${(e as Error)?.message ?? String(e)}`);
+    });
   try {
-    return await run({ ...data, port: port2 }, [port2]);
+    const r = await run({ ...data, port: port2 }, [port2]);
+    await pumping; // the blob written (the worker had the end, so the stream verified)
+    if (inputError !== undefined) throw inputError;
+    return r;
   } catch (e) {
+    // The worker failed first (a flipped byte is a corrupt gzip stream before it is a wrong
+    // digest): the stream is read to its end, without sending it on, so that its own check has
+    // the last word. It is bounded by the descriptor's size, and a wrong digest is the root cause.
+    if (verified !== null && inputError === undefined && !verified.signal?.aborted) {
+      mode.drain = true;
+      sender.stop();
+      await pumping;
+    }
     // the input's own error (a digest or size mismatch, a read error) says more than the worker's echo of it
     throw inputError ?? e;
   } finally {
     sender.stop();
     port1.close();
     input.destroy();
-    void pumping; // it ends with the input; its errors were caught above
+    await blob?.close();
   }
 }
 
-/** Sends the input down the chunk channel, reading on only while the window has room. */
-async function pump(input: Readable, sender: ChunkSender): Promise<void> {
+/** bytes of the input gathered before each write of the blob */
+const BLOB_WRITE = 1 << 20;
+
+/**
+ * Sends the input down the chunk channel, reading on only while the window has room, and writes
+ * it to `blob` when given (one write in flight, on the thread pool, while the next megabyte comes
+ * in). Once the sender is stopped it returns, or with `mode.drain` reads the rest and drops it.
+ */
+async function pump(input: Readable, sender: ChunkSender, blob: fs.promises.FileHandle | null, mode: { drain: boolean }): Promise<void> {
+  let gathered: Buffer[] = [];
+  let bytes = 0;
+  let writing: Promise<void> | null = null;
+  const write = async () => {
+    if (writing !== null) await writing;
+    writing = null;
+    if (bytes === 0) return;
+    const w = writeAllv(blob!, gathered, bytes);
+    w.catch(() => undefined); // surfaces at the next await of it
+    writing = w;
+    gathered = [];
+    bytes = 0;
+  };
   for await (const c of input) {
-    if (sender.stopped) return;
+    if (sender.stopped) {
+      if (mode.drain) continue;
+      return;
+    }
     const b: Buffer = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+    if (blob !== null) {
+      gathered.push(b);
+      bytes += b.length;
+      if (bytes >= BLOB_WRITE) await write();
+    }
     const waited = sender.write(b);
     if (waited) await waited;
   }
-  if (!sender.stopped) await sender.end();
+  if (sender.stopped) return;
+  if (blob !== null) {
+    await write();
+    await writing;
+  }
+  await sender.end();
+}
+
+async function writeAllv(fh: fs.promises.FileHandle, bufs: Buffer[], total: number): Promise<void> {
+  let { bytesWritten } = await fh.writev(bufs);
+  if (bytesWritten === total) return;
+  const rest = Buffer.concat(bufs).subarray(bytesWritten);
+  for (let o = 0; o < rest.length; ) o += (await fh.write(rest, o)).bytesWritten;
 }

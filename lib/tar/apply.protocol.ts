@@ -15,6 +15,11 @@ export interface ApplyWorkerData {
   whiteout: WhiteoutFormatName;
   /** an empty file the main thread created: the input bytes are written into it */
   blobPath?: string;
+  /**
+   * the input's digest, checked by the sender (a stream marked by markVerified, lib/digest): the
+   * bytes are not hashed again here, and the channel ends only once they verified
+   */
+  digest?: string;
   applyOwners: boolean;
   limits: Partial<TarLimits>;
   total?: number;
