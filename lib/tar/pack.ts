@@ -129,6 +129,18 @@ export function compareComponents(a: Buffer[], b: Buffer[]): number {
   return a.length - b.length;
 }
 
+/** Whether `p` is exactly `parts` joined by '/' (no empty, '.' or trailing components were dropped). */
+function isJoined(p: Buffer, parts: Buffer[]): boolean {
+  if (parts.length === 0) return p.length === 0;
+  let n = parts.length - 1;
+  for (const c of parts) n += c.length;
+  return n === p.length;
+}
+
+function joinParts(parts: Buffer[]): Buffer {
+  return Buffer.concat(parts.flatMap((c, i) => (i ? [SLASH_BUF, c] : [c])));
+}
+
 function splitPath(p: Buffer): Buffer[] {
   const out: Buffer[] = [];
   let start = 0;
@@ -307,15 +319,17 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
     }
     if (parts.length === 0 && (e.whiteout || e.opaque)) throw new InvalidArgumentError(`pack entry path ${JSON.stringify(show(rel))} is the root: it cannot be a whiteout or opaque`);
     refuseWhiteoutNames(parts, rel);
-    const clean = Buffer.from(parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
+    // the path as its components joined by '/': the path itself when splitting dropped nothing (a list's usual case)
+    const clean = isJoined(rel, parts) ? rel : joinParts(parts);
     if (e.whiteout) parts[parts.length - 1] = Buffer.concat([WH_PREFIX, parts[parts.length - 1]]);
-    const source = e.source !== undefined ? toBuffer(e.source) : join(root, clean);
+    const at = join(root, clean);
+    const source = e.source !== undefined ? toBuffer(e.source) : at;
     const isRoot = parts.length === 0;
-    if (confined !== undefined && !e.whiteout && !source.equals(join(root, clean)) && !(isRoot && source.equals(root))) {
-      throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(clean))} of ${confined} must be read at ${JSON.stringify(show(join(root, clean)))}, not ${JSON.stringify(show(source))}`);
+    if (confined !== undefined && !e.whiteout && !source.equals(at) && !(isRoot && source.equals(root))) {
+      throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(clean))} of ${confined} must be read at ${JSON.stringify(show(at))}, not ${JSON.stringify(show(source))}`);
     }
     // the root's own entry is `./` (the encoder adds the slash)
-    const out = isRoot ? ROOT_NAME : Buffer.concat(parts.flatMap((p, i) => (i ? [SLASH_BUF, p] : [p])));
+    const out = isRoot ? ROOT_NAME : e.whiteout ? joinParts(parts) : clean;
     return { parts, clean, out, source, e };
   });
   sorted.sort((a, b) => compareComponents(a.parts, b.parts));
