@@ -4,13 +4,19 @@ import { bytesText } from '../report/format';
 /** Bytes in binary units: one formatter for the CLI and the HTML reports. */
 export const formatBytes = bytesText;
 
-/** A one-line progress bar on stderr, only when stderr is a terminal and not in CI; otherwise nothing. */
-export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): { update(p: ProgressEvent): void; done(): void } {
-  const enabled = !!stream.isTTY && !process.env.CI;
+/**
+ * A one-line progress bar on stderr, only when stderr is a terminal and not in CI; otherwise nothing.
+ * The stream is looked at on the first update, not before: making process.stderr loads Node's
+ * stream code (a millisecond and more of a short command), and a `create` on overlay reports no
+ * progress at all.
+ */
+export function progressBar(label: string, to?: NodeJS.WriteStream): { update(p: ProgressEvent): void; done(): void } {
+  let stream: NodeJS.WriteStream | undefined;
+  let enabled: boolean | undefined;
   let last = 0;
   let shown = false;
-  const render = (p: ProgressEvent) => {
-    const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - label.length - 30));
+  const render = (out: NodeJS.WriteStream, p: ProgressEvent) => {
+    const width = Math.max(10, Math.min(40, (out.columns ?? 80) - label.length - 30));
     let bar = '';
     let tail = formatBytes(p.bytes);
     if (p.total) {
@@ -20,19 +26,23 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
       tail = `${(frac * 100).toFixed(0).padStart(3)}% ${formatBytes(p.bytes)}/${formatBytes(p.total)}`;
     }
     if (p.entries !== undefined) tail += ` ${p.entries} entries`;
-    stream.write(`\r\x1b[2K${label} ${bar}${tail}`);
+    out.write(`\r\x1b[2K${label} ${bar}${tail}`);
     shown = true;
   };
   return {
     update(p) {
+      if (enabled === undefined) {
+        stream = to ?? process.stderr;
+        enabled = !!stream.isTTY && !process.env.CI;
+      }
       if (!enabled) return;
       const now = Date.now();
       if (now - last < 100) return;
       last = now;
-      render(p);
+      render(stream!, p);
     },
     done() {
-      if (enabled && shown) stream.write('\r\x1b[2K');
+      if (enabled && shown) stream!.write('\r\x1b[2K');
     },
   };
 }
