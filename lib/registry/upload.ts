@@ -13,7 +13,7 @@ import type { BlobDescriptor, Progress, PushBlobResult } from './types';
  * STREAM_FALLBACK_CHUNK from where it stands. Each answer's Location is the session's newest URL,
  * relative or absolute, its query kept. A failed PATCH asks the session where it stands (GET,
  * Range: 0-N) and goes on from there, the rest again in one PATCH (or in chunks); a session the
- * registry forgot is opened again.
+ * registry forgot, or will not go on with, is opened again.
  */
 
 export type BlobOpener = (offset: number) => Readable | Promise<Readable>;
@@ -172,9 +172,16 @@ export class BlobUpload {
     return res.status === 200 && Number(header(res, 'content-length')) === this.desc.size;
   }
 
+  /** the session's status was refused after a failed PATCH (see chunks) */
+  private sessionLost = false;
+
   private worthAnotherSession(e: unknown): boolean {
     if (e instanceof AbortedError || isAbort(e, this.signal)) return false;
     if (!(e instanceof RegistryError)) return false;
+    if (this.sessionLost) {
+      this.sessionLost = false;
+      return true;
+    }
     return e.kind === 'UNREACHABLE' || e.kind === 'UNAVAILABLE' || e.kind === 'BLOB_UPLOAD_UNKNOWN' || e.kind === 'TOOMANYREQUESTS';
   }
 
@@ -293,7 +300,12 @@ export class BlobUpload {
           else if (!(e instanceof RegistryError) || !(e.status === 416 || ['UNREACHABLE', 'UNAVAILABLE', 'RANGE_INVALID', 'TOOMANYREQUESTS'].includes(e.kind)) || recoveries >= this.t.retries) throw e;
           else await sleep(this.t.backoff(recoveries++), this.signal);
           // where does the session stand?
-          const st = await this.t.request({ method: 'GET', path: url, scopes: this.scopes, idempotent: true, ok: [204, 200], notFound: 'BLOB_UPLOAD_UNKNOWN', what: `status of ${this.what}`, signal: this.signal });
+          const st = await this.t.request({ method: 'GET', path: url, scopes: this.scopes, idempotent: true, ok: [204, 200], notFound: 'BLOB_UPLOAD_UNKNOWN', what: `status of ${this.what}`, signal: this.signal }).catch((err: unknown) => {
+            // distribution 2.8 will not go on with a session that a cut PATCH wrote part of (its
+            // state token names the offset before it): BLOB_UPLOAD_INVALID, and a new session is the way on
+            if (err instanceof RegistryError && err.kind === 'BLOB_UPLOAD_INVALID') this.sessionLost = true;
+            throw err;
+          });
           await st.body.dump().catch(() => undefined);
           if (header(st, 'location')) url = locationOf(st, this.what);
           restartAt(uploadedUpTo(st, from === 0 && e instanceof RegistryError && e.status === 416));

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'crypto';
+import * as net from 'net';
 import { Readable } from 'stream';
 import { Agent, type Dispatcher } from 'undici';
 import { Registry, OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, type RegistryOptions } from '../../lib/registry';
@@ -99,10 +100,10 @@ describeIf(registryUnmet().length === 0, registryUnmet().join('; '))('Registry a
   });
 
   /** a client whose every request is written down (method, path, Content-Range) through the dispatcher seam */
-  function counting(opts: RegistryOptions) {
+  function counting(opts: RegistryOptions, host = server.host) {
     const sent: string[] = [];
     const agents: Agent[] = [];
-    const reg = new Registry(server.host, {
+    const reg = new Registry(host, {
       plainHttp: () => true,
       ...opts,
       dispatcher: (_host, connect) =>
@@ -150,6 +151,61 @@ describeIf(registryUnmet().length === 0, registryUnmet().join('; '))('Registry a
       expect(sha256(await readAll(await c.reg.getBlob('app/stream', big.desc)))).toBe(big.desc.digest);
     } finally {
       await c.close();
+    }
+  });
+
+  test('a connection cut in the middle of the PATCH of the whole blob: distribution 2.8 refuses the status of a session the cut wrote into (BLOB_UPLOAD_INVALID), so a new session sends the blob', async () => {
+    // a proxy that cuts the first connection once 1 MiB of a PATCH has gone through it
+    let cut = false;
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((c) => {
+      const r = net.connect(server.port, '127.0.0.1');
+      sockets.add(c).add(r);
+      let seen = 0;
+      let patch = false;
+      c.on('data', (d) => {
+        patch ||= d.includes('PATCH ');
+        seen += d.length;
+        if (patch && !cut && seen > 1 << 20) {
+          cut = true;
+          c.destroy();
+          r.destroy();
+          return;
+        }
+        r.write(d);
+      });
+      r.on('data', (d) => c.write(d));
+      for (const s of [c, r]) s.on('error', () => undefined).on('close', () => (c.destroy(), r.destroy()));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    const c = counting({ monolithicMax: 100 * 1024, backoffMs: 10 }, host);
+    try {
+      const bytes = randomBytes(3 << 20);
+      const desc = { digest: sha256(bytes), size: bytes.length };
+      const opened: number[] = [];
+      const open = (o: number) => {
+        opened.push(o);
+        return Readable.from((function* () {
+          for (let i = o; i < bytes.length; i += 64 * 1024) yield bytes.subarray(i, Math.min(i + 64 * 1024, bytes.length));
+        })());
+      };
+      expect(await c.reg.pushBlob('app/resumed', desc, open)).toMatchObject({ how: 'uploaded' });
+      expect(cut).toBe(true);
+      const tail = c.sent.slice(c.sent.indexOf('GET /v2/app/resumed/blobs/uploads/ID'));
+      expect(tail).toEqual([
+        'GET /v2/app/resumed/blobs/uploads/ID',
+        `HEAD /v2/app/resumed/blobs/${desc.digest}`,
+        'POST /v2/app/resumed/blobs/uploads/',
+        `PATCH /v2/app/resumed/blobs/uploads/ID 0-${bytes.length - 1}`,
+        'PUT /v2/app/resumed/blobs/uploads/ID',
+      ]);
+      expect(opened).toEqual([0, 0]);
+      expect(sha256(await readAll(await reg.getBlob('app/resumed', desc)))).toBe(desc.digest);
+    } finally {
+      await c.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
     }
   });
 
