@@ -9,7 +9,7 @@ import { Sha256Counter } from '../digest';
 import { BadTarError, InvalidArgumentError, LayerfsError, LimitExceededError, UnsupportedError } from '../errors';
 import { defineWorker } from '../workers/define';
 import type { WorkerContext } from '../workers/define';
-import { receiveChunks } from '../workers/chunk-channel';
+import { receiveChunks, returnChunk } from '../workers/chunk-channel';
 import { decompressChunks, detectCompression, unsupportedCompression } from './compression';
 import { LayerApplier } from './apply-entries';
 import { TarReader } from './reader';
@@ -216,7 +216,10 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
     const tar = compression === 'none' ? null : new Sha256Counter();
     const collect = compression === 'none' ? null : minorCollector();
     let collectAt = COLLECT_EVERY;
-    const it = decompressChunks(received(), compression, file?.release)[Symbol.asyncIterator]();
+    // each input buffer goes back to be filled again once the decompressor is done with it (the file's, or the sender's)
+    const port = data.port;
+    const release = file ? file.release : port ? (piece: Buffer) => returnChunk(port, piece) : undefined;
+    const it = decompressChunks(received(), compression, release)[Symbol.asyncIterator]();
     try {
       for (;;) {
         let r: IteratorResult<Buffer>;

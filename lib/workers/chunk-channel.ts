@@ -35,16 +35,26 @@ export interface CreditMessage {
   type: 'credit';
   bytes: number;
 }
+/** receiver -> sender: a chunk's buffer (transferred back) whose bytes were consumed, to be filled again */
+export interface ReturnMessage {
+  type: 'return';
+  data: ArrayBuffer;
+}
+export type SenderMessage = CreditMessage | ReturnMessage;
+/** returned buffers a sender keeps for reuse (more than the window holds are never in flight) */
+const FREE_BUFFERS = 8;
 
 /** What the sender needs of a port: to post, and to hear the credits. */
 interface SenderPort {
   postMessage(m: ChannelMessage, transfer?: ArrayBuffer[]): void;
-  on(event: 'message', fn: (m: CreditMessage) => void): unknown;
-  off(event: 'message', fn: (m: CreditMessage) => void): unknown;
+  on(event: 'message', fn: (m: SenderMessage) => void): unknown;
+  off(event: 'message', fn: (m: SenderMessage) => void): unknown;
 }
 
 export class ChunkSender {
-  private batch = Buffer.allocUnsafeSlow(CHUNK_SIZE);
+  private batch: Buffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
+  /** buffers the receiver gave back: filled again rather than a new one allocated per chunk */
+  private readonly free: Buffer[] = [];
   private used = 0;
   /** bytes of the buffers posted and not yet credited back */
   private unacked = 0;
@@ -60,7 +70,7 @@ export class ChunkSender {
   /** A sender on `port` that listens to its credits itself (until detach or stop). */
   static over(port: SenderPort, window?: number): ChunkSender {
     const s = new ChunkSender((m, t) => port.postMessage(m, t), window);
-    const onMessage = (m: CreditMessage) => s.credit(m);
+    const onMessage = (m: SenderMessage) => (m?.type === 'return' ? s.reuse(m) : s.credit(m));
     port.on('message', onMessage);
     s.detachFn = () => port.off('message', onMessage);
     return s;
@@ -76,6 +86,12 @@ export class ChunkSender {
     if (m?.type !== 'credit') return;
     this.unacked -= m.bytes;
     if (this.unacked < this.window) this.wake();
+  }
+
+  /** A buffer given back by the receiver (see returnChunk): the next chunk is copied into it. */
+  reuse(m: ReturnMessage): void {
+    if (m?.type !== 'return' || !(m.data instanceof ArrayBuffer) || m.data.byteLength !== CHUNK_SIZE || this.free.length >= FREE_BUFFERS || this.isStopped) return;
+    this.free.push(Buffer.from(m.data));
   }
 
   /**
@@ -143,7 +159,7 @@ export class ChunkSender {
     const data = this.batch.buffer as ArrayBuffer;
     this.unacked += data.byteLength;
     this.post({ type: 'chunk', data, length: this.used }, [data]);
-    this.batch = Buffer.allocUnsafeSlow(CHUNK_SIZE);
+    this.batch = this.free.pop() ?? Buffer.allocUnsafeSlow(CHUNK_SIZE);
     this.used = 0;
   }
 
@@ -174,6 +190,25 @@ export class ChunkReceiver {
     this.grant({ type: 'credit', bytes });
   }
 }
+
+/**
+ * Gives a chunk's buffer back to the sender on `port` (transferred: `piece` and every view of its
+ * buffer are empty afterwards), once nothing reads its bytes any more. Without it the sender
+ * allocates a new buffer per chunk and each transferred one is garbage here, left for the
+ * collector: native memory that shows in the peak RSS. A piece that is not a whole chunk's view,
+ * or was given back already, is left alone.
+ */
+export function returnChunk(port: MessagePort, piece: Buffer): void {
+  const data = piece.buffer;
+  if (!(data instanceof ArrayBuffer) || data.byteLength !== CHUNK_SIZE || returned.has(data)) return;
+  returned.add(data);
+  try {
+    port.postMessage({ type: 'return', data } satisfies ReturnMessage, [data]);
+  } catch {
+    // the port is closed (the stream ended): the buffer is the collector's
+  }
+}
+const returned = new WeakSet<ArrayBuffer>();
 
 /**
  * The chunks a ChunkSender posts on `port`, in order, until its end (an error it is sent is

@@ -5,7 +5,7 @@
  */
 import { MessageChannel } from 'worker_threads';
 import { createHash } from 'crypto';
-import { CHUNK_SIZE, ChunkReceiver, ChunkSender, receiveChunks, WINDOW } from '../../lib/workers/chunk-channel';
+import { CHUNK_SIZE, ChunkReceiver, ChunkSender, receiveChunks, returnChunk, WINDOW } from '../../lib/workers/chunk-channel';
 import type { ChannelMessage, ChunkMessage } from '../../lib/workers/chunk-channel';
 
 const sha = (b: Buffer | Buffer[]) => {
@@ -94,4 +94,25 @@ test('an error at the source is thrown by the receiver, and stopping releases a 
   await w;
   expect(posts).toBe(before);
   expect(stuck.stopped).toBe(true);
+});
+
+test('a buffer the receiver gives back is filled again, and the bytes stay whole', async () => {
+  const { port1, port2 } = new MessageChannel();
+  const sender = ChunkSender.over(port1);
+  const sent = Array.from({ length: 12 }, (_, i) => pattern(CHUNK_SIZE / 2 + 17 * i, i));
+  const sending = (async () => {
+    for (const p of sent) await sender.write(p);
+    await sender.end();
+  })();
+  const got: Buffer[] = [];
+  for await (const c of receiveChunks(port2)) {
+    got.push(Buffer.from(c)); // a copy: the chunk itself goes back
+    returnChunk(port2, c);
+    expect(c.length).toBe(0); // transferred back, so nothing here reads it again
+    returnChunk(port2, c); // twice, or a detached one: left alone
+  }
+  await sending;
+  sender.stop();
+  port1.close();
+  expect(sha(got)).toBe(sha(sent));
 });
