@@ -9,15 +9,18 @@ export interface ViewEntry {
   realPath: string;
   /** index into the layers, 0 = bottom */
   layer: number;
-  /** lstat of realPath */
+  /**
+   * lstat of realPath; a view made with `bigint` (UnionViewOptions) gives fs.BigIntStats here,
+   * which its caller reads through Number() (entryType and the whiteout formats do)
+   */
   stat: fs.Stats;
   type: EntryType;
 }
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO } = fs.constants;
 
-export function entryType(st: fs.Stats): EntryType {
-  switch (st.mode & S_IFMT) {
+export function entryType(st: fs.Stats | fs.BigIntStats): EntryType {
+  switch (Number(st.mode) & S_IFMT) {
     case S_IFREG:
       return 'file';
     case S_IFDIR:

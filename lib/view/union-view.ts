@@ -29,13 +29,23 @@ const OPAQUE_SUFFIX = OCI_OPAQUE_MARKER.slice(OCI_WHITEOUT_PREFIX.length);
 /** How many entries the async walk yields between turns of the event loop. */
 const WALK_BATCH = 512;
 
-function lstatOrUndefined(p: string): fs.Stats | undefined {
+/** (bigint: fs.BigIntStats in the fs.Stats' place, see UnionViewOptions) */
+function lstatOrUndefined(p: string, bigint: boolean): fs.Stats | undefined {
   try {
-    return fs.lstatSync(fsPath(p), { throwIfNoEntry: false });
+    return fs.lstatSync(fsPath(p), { throwIfNoEntry: false, bigint: bigint as false });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw e;
   }
+}
+
+export interface UnionViewOptions {
+  /**
+   * Entries' stats as fs.BigIntStats (typed fs.Stats still: read their numbers through Number()),
+   * for a caller that needs the times to the nanosecond and would else lstat every entry again
+   * (the copy driver's materialiser)
+   */
+  bigint?: boolean;
 }
 
 const missing = (p: string) => new NotFoundError(p, `no such path in the view: ${p}`);
@@ -67,7 +77,10 @@ export class UnionView {
   /** the layers whose root is part of the union, top first (cut at the first opaque root) */
   private rootLayers: number[] | undefined;
 
-  constructor(layerDirs: string[], whiteout: WhiteoutFormatName) {
+  private readonly bigint: boolean;
+
+  constructor(layerDirs: string[], whiteout: WhiteoutFormatName, opts: UnionViewOptions = {}) {
+    this.bigint = opts.bigint === true;
     this.layerDirs = layerDirs;
     this.whiteout = whiteout;
     this.fmt = whiteoutFormat(whiteout);
@@ -213,7 +226,7 @@ export class UnionView {
     let layers = this.getRootLayers();
     if (np === '/') {
       const top = this.roots.length - 1;
-      const st = fs.lstatSync(fsPath(this.roots[top]));
+      const st = fs.lstatSync(fsPath(this.roots[top]), { bigint: this.bigint as false });
       return { entry: { path: '/', realPath: this.roots[top], layer: top, stat: st, type: entryType(st) }, layers };
     }
     let rel = '';
@@ -241,7 +254,7 @@ export class UnionView {
       const L = layers[i];
       const dirReal = this.roots[L] + rel;
       const real = dirReal + '/' + name;
-      const st = lstatOrUndefined(real);
+      const st = lstatOrUndefined(real, this.bigint);
       if (st !== undefined) {
         const c = this.fmt.classify(name, st);
         if (c === null) {
@@ -263,7 +276,7 @@ export class UnionView {
   /** Does directory `dirReal` of one oci layer hold a whiteout for `name`? */
   private ociWhitedOut(dirReal: string, name: string): boolean {
     if (name === OPAQUE_SUFFIX) return false;
-    const st = lstatOrUndefined(dirReal + '/' + OCI_WHITEOUT_PREFIX + name);
+    const st = lstatOrUndefined(dirReal + '/' + OCI_WHITEOUT_PREFIX + name, false);
     return st !== undefined && !st.isDirectory();
   }
 
@@ -294,7 +307,7 @@ export class UnionView {
       for (const name of readdirNamesSync(dirReal)) {
         if (closed.has(name)) continue;
         const real = dirReal + '/' + name;
-        const st = lstatOrUndefined(real);
+        const st = lstatOrUndefined(real, this.bigint);
         if (st === undefined) continue; // removed since the listing
         const c = this.fmt.classify(name, st);
         if (c !== null) {

@@ -15,7 +15,7 @@ export function opaqueXattr(name: OverlayFormatName): string {
   return overlayXattrPrefix(name) + 'opaque';
 }
 
-const isWhiteoutStat = (st: fs.Stats) => st.isCharacterDevice() && st.rdev === 0;
+const isWhiteoutStat = (st: fs.Stats | fs.BigIntStats) => st.isCharacterDevice() && Number(st.rdev) === 0;
 
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code;
 

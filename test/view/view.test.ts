@@ -246,6 +246,27 @@ describe.each(formats)('UnionView over %s layers', (fmt) => {
     expect(v.statSync('/d/f').size).toBe(3);
   });
 
+  test('a view with bigint stats walks the same entries (whiteouts, opaque directories, devices) and gives each its lstat in bigint, times to the ns', () => {
+    const dirs = layers(fmt, [
+      { 'a/x': '1', 'a/y': '2', b: 'b0', 'c/f': 'f', 'o/old': 'old', d: { dir: true, mode: 0o751 } },
+      { 'a/x': { whiteout: true }, b: { whiteout: true }, o: { opaque: true }, 'o/new': 'new', l: { link: 'a' }, p: { fifo: true }, ...(isRoot ? { n: { dev: [1, 3] as [number, number] } } : {}) },
+    ]);
+    const plain = new UnionView(dirs, fmt);
+    const big = new UnionView(dirs, fmt, { bigint: true });
+    const entries = [...big.walkSync()];
+    expect(entries.map(word)).toEqual(show(plain));
+    expect(show(big)).toContain('/o/new=new');
+    expect(show(big)).not.toContain('/o/old=old');
+    for (const e of entries) {
+      const st = e.stat as unknown as fs.BigIntStats;
+      expect(typeof st.mtimeNs).toBe('bigint');
+      expect(st.mtimeNs).toBe(fs.lstatSync(e.realPath, { bigint: true }).mtimeNs);
+      expect(e.type).toBe(plain.lookupSync(e.path)!.type);
+    }
+    expect(Number(big.statSync('/d').mode) & 0o7777).toBe(0o751);
+    expect(big.lookupSync('/b')).toBeNull();
+  });
+
   test('.wh.-named junk is not a whiteout of "", "." or ".."', () => {
     const dirs = layers(fmt, [{ keep: 'k', 'd/x': 'x' }, { 'd/y': 'y' }]);
     for (const junk of ['.wh.', '.wh..', '.wh...']) {
