@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import { MessageChannel, MessagePort } from 'worker_threads';
-import type { Readable } from 'stream';
+import { finished, type Readable } from 'stream';
 import { AbortedError } from '../errors';
 import { verifiedDigestOf } from '../digest';
 import { ChunkSender, startWorker } from '../workers';
@@ -180,11 +180,8 @@ async function pump(input: Readable, sender: ChunkSender, blob: fs.promises.File
     gathered = [];
     bytes = 0;
   };
-  for await (const c of input) {
-    if (sender.stopped) {
-      if (mode.drain) continue;
-      return;
-    }
+  const ended = await eachChunk(input, async (c) => {
+    if (sender.stopped) return mode.drain;
     const b: Buffer = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
     if (blob !== null) {
       gathered.push(b);
@@ -193,13 +190,48 @@ async function pump(input: Readable, sender: ChunkSender, blob: fs.promises.File
     }
     const waited = sender.write(b);
     if (waited) await waited;
-  }
-  if (sender.stopped) return;
+    return true;
+  });
+  if (!ended || sender.stopped) return;
   if (blob !== null) {
     await write();
     await writing;
   }
   await sender.end();
+}
+
+/**
+ * Calls `fn` with each chunk of `input` as it was pushed, the stream paused while `fn`'s promise
+ * is pending; true once the input ended, false when `fn` said to stop (false). A for-await over a
+ * byte stream would read whatever is buffered as one new buffer, a copy of every byte (about
+ * 0.75 s of a 1 GiB pull's main thread) and garbage in the size of the stream's high-water mark.
+ */
+function eachChunk(input: Readable, fn: (c: Buffer | string) => Promise<boolean>): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    let settled = false;
+    const settle = (e: unknown, v: boolean) => {
+      if (settled) return;
+      settled = true;
+      input.off('data', onData);
+      cleanup();
+      if (e) reject(e);
+      else resolve(v);
+    };
+    // the end may be emitted while the last chunk's `fn` is still pending: it is settled after it
+    let pending: Promise<unknown> = Promise.resolve();
+    const onData = (c: Buffer | string) => {
+      input.pause();
+      pending = fn(c).then(
+        (more) => {
+          if (!more) settle(null, false);
+          else if (!settled) input.resume();
+        },
+        (e) => settle(e, false),
+      );
+    };
+    const cleanup = finished(input, (e) => (e ? settle(e, false) : void pending.then(() => settle(null, true))));
+    input.on('data', onData);
+  });
 }
 
 async function writeAllv(fh: fs.promises.FileHandle, bufs: Buffer[], total: number): Promise<void> {
