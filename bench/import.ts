@@ -7,11 +7,21 @@ import { PeerStorage } from './peer-storage';
 import { containerdFor, doneWithContainerd } from './containerd';
 
 /** Runs a child import `runs` times into a fresh store; the times, CPU and peak RSS it reports. */
+/**
+ * Run after each untimed prepare step of this group: a run writes over a gigabyte, and without it
+ * the next run starts while that is still being written back, so a line measured later in the
+ * group paid for the lines before it (the CLI line, run after the library's, stood 2.4 s above
+ * it; interleaved, the two took the same time). Each run starts from a settled disk, as a
+ * user's first import does.
+ */
+const SETTLE = 'sync';
+
 function childImports(ctx: Ctx, runs: number, args: (store: string) => string[]): { results: ChildResult[]; subject: (name: string) => Subject } {
   const store = path.join(ctx.work, 'import-store');
   const results: ChildResult[] = [];
   for (let i = 0; i < runs; i++) {
     fresh(store);
+    sh(SETTLE);
     results.push(runChild(args(store)));
   }
   removeTree(store);
@@ -36,7 +46,7 @@ async function containerdImport(ctx: Ctx, runs: number): Promise<Subject> {
   const name = 'containerd import + unpack (overlayfs snapshotter)';
   const d = containerdFor(ctx);
   const cmd = `${d.importCommand('overlayfs', ctx.data.ociArchive)} >/dev/null`;
-  const prepare = d.emptyCommand;
+  const prepare = `${d.emptyCommand}; ${SETTLE}`;
   const command = hyperfineLine(runs, cmd, prepare);
   const missing = ctx.peers.missing('containerd') ?? ctx.peers.missing('ctr');
   if (missing) return skippedSubject(name, missing, command);
@@ -59,7 +69,7 @@ export async function importGroup(ctx: Ctx): Promise<GroupResult> {
   const { data } = ctx;
   const runs = ctx.heavyRuns;
   const dest = path.join(ctx.work, 'unpack');
-  const prepDest = `rm -rf ${dest} && mkdir -p ${dest}`;
+  const prepDest = `rm -rf ${dest} && mkdir -p ${dest} && ${SETTLE}`;
   const rows: Row[] = [];
 
   // the whole image: the CLI as a user runs it, with the library call alone (in a child) beside it
@@ -69,12 +79,12 @@ export async function importGroup(ctx: Ctx): Promise<GroupResult> {
   const cliStore = path.join(ctx.work, 'import-cli-store');
   const cli = ctx.quick
     ? { ...libSubject, extra: `the library call, in a process of its own; ${libSubject.extra}` }
-    : await shellSubject(ctx, { name: 'layerfs CLI: image import (oci-archive)', cmd: `node ${ctx.cli} --store ${cliStore} image import ${data.ociArchive} >/dev/null`, prepare: `rm -rf ${cliStore}`, after: `rm -rf ${cliStore}`, runs });
+    : await shellSubject(ctx, { name: 'layerfs CLI: image import (oci-archive)', cmd: `node ${ctx.cli} --store ${cliStore} image import ${data.ociArchive} >/dev/null`, prepare: `rm -rf ${cliStore} && ${SETTLE}`, after: `rm -rf ${cliStore}`, runs });
   if (!ctx.quick) cli.extra = `library call alone: ${libSubject.sample!.median.toFixed(2)} s (${libSubject.sample!.min.toFixed(2)}–${libSubject.sample!.max.toFixed(2)}); ${libSubject.extra}`;
   const umoci = await shellSubject(ctx, { name: 'umoci unpack', tool: 'umoci', cmd: `umoci unpack --image ${data.layout}:${data.tag} ${dest}/bundle`, prepare: prepDest, runs });
   const raw = ctx.quick ? skippedSubject('umoci raw unpack', 'not in a quick run') : await shellSubject(ctx, { name: 'umoci raw unpack', tool: 'umoci', cmd: `umoci raw unpack --image ${data.layout}:${data.tag} ${dest}/rootfs`, prepare: prepDest, runs });
   const pull = new PeerStorage('overlay', path.join(ctx.work, 'pull'), data.ociArchive);
-  const buildah = await shellSubject(ctx, { name: 'buildah pull oci-archive (containers-storage overlay: import + unpack)', tool: 'buildah', cmd: pull.pullCommand, prepare: `${pull.buildah} rmi --all --force >/dev/null 2>&1; true`, runs });
+  const buildah = await shellSubject(ctx, { name: 'buildah pull oci-archive (containers-storage overlay: import + unpack)', tool: 'buildah', cmd: pull.pullCommand, prepare: `${pull.buildah} rmi --all --force >/dev/null 2>&1; ${SETTLE}`, runs });
   pull.destroy();
   let containerd: Subject;
   try {
@@ -107,7 +117,7 @@ export async function importGroup(ctx: Ctx): Promise<GroupResult> {
   return {
     section: {
       title: 'Import the whole image into layers',
-      note: 'layerfs verifies every blob digest and DiffID, keeps the blobs, and unpacks each layer into its own directory; umoci unpack also writes an mtree manifest of the flattened bundle; buildah pull also stores each layer; containerd runs as a private daemon of the bench (bench/containerd.ts: its root on the scratch filesystem, started with `containerd --config $WORK/containerd/config.toml`, which its lines\' commands need running), keeps the blobs in its content store and unpacks into snapshots. The floors do no verification and keep nothing.',
+      note: 'layerfs verifies every blob digest and DiffID, keeps the blobs, and unpacks each layer into its own directory; umoci unpack also writes an mtree manifest of the flattened bundle; buildah pull also stores each layer; containerd runs as a private daemon of the bench (bench/containerd.ts: its root on the scratch filesystem, started with `containerd --config $WORK/containerd/config.toml`, which its lines\' commands need running), keeps the blobs in its content store and unpacks into snapshots. The floors do no verification and keep nothing. Every run starts after a `sync` (untimed, in its prepare step), so no run pays for the writeback of the one before.',
       rows,
     },
     targets: [
