@@ -172,16 +172,12 @@ export class BlobUpload {
     return res.status === 200 && Number(header(res, 'content-length')) === this.desc.size;
   }
 
-  /** the session's status was refused after a failed PATCH (see chunks) */
-  private sessionLost = false;
-
   private worthAnotherSession(e: unknown): boolean {
     if (e instanceof AbortedError || isAbort(e, this.signal)) return false;
     if (!(e instanceof RegistryError)) return false;
-    if (this.sessionLost) {
-      this.sessionLost = false;
-      return true;
-    }
+    // distribution 2.8 will not go on with a session that a cut PATCH wrote part of (its state
+    // token names the offset before it): its status is BLOB_UPLOAD_INVALID, not a 416 of a chunk
+    if (e.kind === 'BLOB_UPLOAD_INVALID' && e.status !== 416) return true;
     return e.kind === 'UNREACHABLE' || e.kind === 'UNAVAILABLE' || e.kind === 'BLOB_UPLOAD_UNKNOWN' || e.kind === 'TOOMANYREQUESTS';
   }
 
@@ -300,12 +296,8 @@ export class BlobUpload {
           else if (!(e instanceof RegistryError) || !(e.status === 416 || ['UNREACHABLE', 'UNAVAILABLE', 'RANGE_INVALID', 'TOOMANYREQUESTS'].includes(e.kind)) || recoveries >= this.t.retries) throw e;
           else await sleep(this.t.backoff(recoveries++), this.signal);
           // where does the session stand?
-          const st = await this.t.request({ method: 'GET', path: url, scopes: this.scopes, idempotent: true, ok: [204, 200], notFound: 'BLOB_UPLOAD_UNKNOWN', what: `status of ${this.what}`, signal: this.signal }).catch((err: unknown) => {
-            // distribution 2.8 will not go on with a session that a cut PATCH wrote part of (its
-            // state token names the offset before it): BLOB_UPLOAD_INVALID, and a new session is the way on
-            if (err instanceof RegistryError && err.kind === 'BLOB_UPLOAD_INVALID') this.sessionLost = true;
-            throw err;
-          });
+          // a session the registry will not go on with fails here, and upload() opens another (worthAnotherSession)
+          const st = await this.t.request({ method: 'GET', path: url, scopes: this.scopes, idempotent: true, ok: [204, 200], notFound: 'BLOB_UPLOAD_UNKNOWN', what: `status of ${this.what}`, signal: this.signal });
           await st.body.dump().catch(() => undefined);
           if (header(st, 'location')) url = locationOf(st, this.what);
           restartAt(uploadedUpTo(st, from === 0 && e instanceof RegistryError && e.status === 416));
