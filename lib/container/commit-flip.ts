@@ -22,6 +22,8 @@ const DEFERRED_INDEX_ENTRIES = 100_000;
 
 /** How the flip commit runs the pack (commit.ts's worker or inline choice, and its clock). */
 export type RunJob = (job: CommitLayerJob, changes: Change[], entries: number) => Promise<CommitJobResult>;
+/** Whether commit.ts runs such a job on this thread (then the index is made from what the pack read, after it). */
+export type RunsInline = (changes: Change[], entries: number) => boolean;
 export type Timed = <T>(phase: 'unmount' | 'diff' | 'plan' | 'pack' | 'index' | 'flip' | 'remount', p: () => Promise<T> | T) => Promise<T>;
 
 /**
@@ -52,7 +54,7 @@ export function canFlip(store: LayerCore, rec: ContainerRecord, opts: CommitOpti
  *
  * Returns null (nothing changed, the container mounted as it was) when the flip does not apply.
  */
-export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: CommitOptions, how: { runJob: RunJob; timed: Timed; afterDiff: () => void | Promise<void> }, staging: string): Promise<{ ref: LayerRef; record: ContainerRecord } | null> {
+export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: CommitOptions, how: { runJob: RunJob; runsInline: RunsInline; timed: Timed; afterDiff: () => void | Promise<void> }, staging: string): Promise<{ ref: LayerRef; record: ContainerRecord } | null> {
   const { runJob, timed } = how;
   const driver = driverFor('overlay');
   const l = containerLayout(store.paths, rec.id);
@@ -91,18 +93,22 @@ export async function flipCommit(store: LayerCore, rec: ContainerRecord, opts: C
       flip: true,
     };
     const entries = 'entries' in plan ? plan.entries.length : Infinity;
+    // on this thread, the pack hands what it read of each entry to the index, walked after it
+    const inline = how.runsInline(changes, entries);
+    if (inline) job.keepRead = true;
     const packing = timed('pack', () => runJob(job, changes, entries));
     packing.catch(() => {}); // observed below
-    // the layer's content index is read meanwhile, but for the digests the pack computes (held in
+    // in a worker, the layer's content index is read meanwhile, but for the digests the pack computes (held in
     // memory until then: a commit of very many entries walks it after the pack, as it is written)
     let index: DeferredContentIndex | null = null;
     try {
-      if (entries <= DEFERRED_INDEX_ENTRIES) index = await timed('index', () => new DeferredContentIndex(l.upper).walk());
+      if (!inline && entries <= DEFERRED_INDEX_ENTRIES) index = await timed('index', () => new DeferredContentIndex(l.upper).walk());
     } catch (e) {
       await packing.catch(() => {}); // the staging is removed only once the job has ended
       throw e;
     }
     const r = await packing;
+    if (r.read) index = await timed('index', () => new DeferredContentIndex(l.upper).walk(r.read));
     const record = newLayerRecord(rec.chain, { ...r, compression: 'none' }, store.whiteout);
     record.deferred = true;
     // the upper moves only once the old mount is wholly gone

@@ -1,9 +1,11 @@
 import * as fs from 'fs';
 import type { PackProgressMessage } from '../tar/pack.protocol';
-import { createHash, Hash } from 'crypto';
+import { createHash, hash, Hash } from 'crypto';
 import { UnionView } from '../view';
 import { whiteoutFormat } from '../whiteout';
 import { writeContentIndexSync } from '../store/content-index';
+import type { ReadEntry } from '../store/content-index';
+import { nameOfBytes } from '../names';
 import type { Change } from '../diff';
 import type { Compression, WhiteoutFormatName } from '../types';
 import type { PackEntry, PackResult } from '../tar/types';
@@ -39,26 +41,41 @@ export interface CommitLayerJob {
    * (a rename keeps them)
    */
   flip?: boolean;
+  /**
+   * A flip job run on the caller's thread: what the pack read of each entry is returned too (by
+   * index path), so that the content index reads none of it again
+   */
+  keepRead?: boolean;
 }
 
-/** What a flip job gives besides the pack: each packed file's content digest, by its inode. */
-export type CommitJobResult = PackResult & { known?: Array<[number, string]> };
+/** What a flip job gives besides the pack: each packed file's content digest, by its inode, and with keepRead what it read. */
+export type CommitJobResult = PackResult & { known?: Array<[number, string]>; read?: Map<string, ReadEntry> };
 
 /** Hears a pack's files and keeps their content digests by inode (a flip commit's content index takes them). */
 class ContentHasher implements PackObserver {
   readonly known = new Map<number, string>();
-  private file: { ino: number; hash: Hash } | null = null;
+  readonly read: Map<string, ReadEntry> | undefined;
+  private file: { ino: number; size: number; hash: Hash | null; digest: string | null } | null = null;
+  constructor(keepRead: boolean) {
+    if (keepRead) this.read = new Map();
+  }
   entry(e: ListedEntry): void {
-    if (e.kind === 'entry' && e.st.isFile()) this.file = { ino: Number(e.st.ino), hash: createHash('sha256') };
+    if (e.kind !== 'entry') return;
+    if (this.read && e.allXattrs && e.rel.length > 0) this.read.set('/' + nameOfBytes(e.rel), { st: e.st, xattrs: e.allXattrs, linkname: e.linkname });
+    if (e.st.isFile()) this.file = { ino: Number(e.st.ino), size: Number(e.st.size), hash: null, digest: null };
   }
   fileOpen(): void {}
   content(chunk: Buffer): void {
-    this.file?.hash.update(chunk);
+    const f = this.file;
+    if (!f) return;
+    // most files come whole in one chunk: hashed at once, with no Hash object
+    if (!f.hash && chunk.length === f.size) f.digest = hash('sha256', chunk, 'hex');
+    else (f.hash ??= createHash('sha256')).update(chunk);
   }
   fileEnd(): void {
     const f = this.file!;
     this.file = null;
-    this.known.set(f.ino, f.hash.digest('hex'));
+    this.known.set(f.ino, f.digest ?? (f.hash ?? createHash('sha256')).digest('hex'));
   }
 }
 
@@ -77,10 +94,10 @@ export async function runCommitLayerJob(job: CommitLayerJob, post: (m: PackProgr
     entries = planPackEntriesSync(job.plan.changes, { base: job.base, lower, baseWhiteouts, what: job.what });
   }
   if (job.flip) {
-    const hasher = new ContentHasher();
+    const hasher = new ContentHasher(!!job.keepRead);
     const producer = createTarProducer({ root: job.base, entries, confined: job.what }, { sourceDateEpoch: job.sourceDateEpoch }, hasher);
     const r = await packWith(producer, { opts: { sourceDateEpoch: job.sourceDateEpoch, compression: job.compression }, dest: job.blobFile }, post);
-    return { ...r, known: [...hasher.known] };
+    return { ...r, known: [...hasher.known], read: hasher.read };
   }
   fs.mkdirSync(job.diffDir, { mode: 0o755 });
   const builder = new LayerDirBuilder(job.diffDir, job.whiteout, { from: job.base, what: job.what, sourceDateEpoch: job.sourceDateEpoch });

@@ -72,7 +72,7 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
   if (canFlip(store, rec, opts)) {
     const staging = store.makeStaging('commit');
     try {
-      const flipped = await flipCommit(store, rec, opts, { runJob: (job, changes, entries) => runJob(job, changes, entries, opts), timed, afterDiff: () => commitTestHooks.afterDiff?.(rec) }, staging);
+      const flipped = await flipCommit(store, rec, opts, { runJob: (job, changes, entries) => runJob(job, changes, entries, opts), runsInline: (changes, entries) => runsInline(changes, entries, opts), timed, afterDiff: () => commitTestHooks.afterDiff?.(rec) }, staging);
       if (flipped) return flipped.ref;
       // busy, or a runtime's entries: committed by copying, below (the container is as it was)
     } catch (e) {
@@ -136,8 +136,11 @@ async function commitLocked(store: LayerCore, rec: ContainerRecord, opts: Commit
  */
 function runJob(job: CommitLayerJob, changes: Change[], entries: number, opts: CommitOptions): Promise<CommitJobResult> {
   const onMessage = (m: PackProgressMessage) => opts.onProgress?.({ bytes: m.bytes, entries: m.entries });
-  const tiny = opts.inline || (entries <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES);
-  return tiny ? runCommitLayerJob(job, onMessage) : commitWorker.run(job, { signal: opts.signal, onMessage });
+  return runsInline(changes, entries, opts) ? runCommitLayerJob(job, onMessage) : commitWorker.run(job, { signal: opts.signal, onMessage });
+}
+
+function runsInline(changes: Change[], entries: number, opts: CommitOptions): boolean {
+  return !!opts.inline || (entries <= INLINE_ENTRIES && changes.reduce((n, c) => n + c.size, 0) <= INLINE_BYTES);
 }
 
 /** One warm commit worker for the process: its start and compile are a large part of a commit of a few thousand files. */

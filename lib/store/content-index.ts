@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { hexOf, sha256OfFdSync } from '../digest';
 import * as native from '../native';
-import { byteOrder, fsPath, readdirNamesSync, readlinkNameSync } from '../names';
+import { byteOrder, fsPath, nameOfBytes, readdirNamesSync, readlinkNameSync } from '../names';
 
 /**
  * The content index of a layer (on disk layers/<id>/manifest.json, the name older stores have).
@@ -54,8 +54,15 @@ function typeOf(st: fs.BigIntStats): string {
 /** The xattrs of `p` (not following a symlink), hex values by name; null without the addon. */
 function xattrsOf(p: string): Record<string, string> | null {
   if (!native.available()) return null;
-  const entries = native.readXattrsSync(fsPath(p)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return Object.fromEntries(entries.map(([n, v]) => [n, v.toString('hex')]));
+  return xattrRecord(native.readXattrsSync(fsPath(p)));
+}
+
+/** Xattrs as an index line holds them: hex values by name, sorted by name. */
+function xattrRecord(entries: Array<[string, Buffer]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (entries.length === 0) return out;
+  for (const [n, v] of [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) out[n] = v.toString('hex');
+  return out;
 }
 
 function lineOf(real: string, p: string, known: Map<number, string> | undefined): IndexLine {
@@ -63,9 +70,18 @@ function lineOf(real: string, p: string, known: Map<number, string> | undefined)
   return lineWith(st, real, p, st.isFile() ? (known?.get(Number(st.ino)) ?? hashFile(real)) : null);
 }
 
-function lineWith(st: fs.BigIntStats, real: string, p: string, digest: string | null): IndexLine {
+function lineWith(st: fs.BigIntStats, real: string, p: string, digest: string | null, read?: ReadEntry): IndexLine {
   const file = st.isFile();
-  return [p, typeOf(st), Number(st.mode & 0o7777n), file ? Number(st.size) : 0, digest, st.isSymbolicLink() ? readlinkNameSync(real) : null, Number(st.uid), Number(st.gid), String(st.mtimeNs), xattrsOf(real)];
+  const target = !st.isSymbolicLink() ? null : read?.linkname ? nameOfBytes(read.linkname) : readlinkNameSync(real);
+  const xattrs = read ? (native.available() ? xattrRecord(read.xattrs) : null) : xattrsOf(real);
+  return [p, typeOf(st), Number(st.mode & 0o7777n), file ? Number(st.size) : 0, digest, target, Number(st.uid), Number(st.gid), String(st.mtimeNs), xattrs];
+}
+
+/** What a reader of the tree (a commit's pack) has read of an entry already: its lstat, every xattr, a symlink's target. */
+export interface ReadEntry {
+  st: fs.BigIntStats;
+  xattrs: Array<[string, Buffer]>;
+  linkname?: Buffer;
 }
 
 /**
@@ -106,14 +122,19 @@ export class DeferredContentIndex {
   private readonly lines: Array<{ line: IndexLine; real: string; ino: number }> = [];
   constructor(private readonly dir: string) {}
 
-  walk(): this {
+  /**
+   * `read`: entries read already, by index path (`/a/b`), as the tree is now: their lines are
+   * made from that (a commit that packed them first, on the same thread), the rest are read.
+   */
+  walk(read?: Map<string, ReadEntry>): this {
     const walk = (real: string, rel: string) => {
       for (const n of readdirNamesSync(real).sort(byteOrder)) {
         // (a name is one component: joined as it is, with no normalizing)
         const r = real + '/' + n;
         const p = rel + '/' + n;
-        const st = fs.lstatSync(fsPath(r), { bigint: true });
-        const line = lineWith(st, r, p, null);
+        const known = read?.get(p);
+        const st = known ? known.st : fs.lstatSync(fsPath(r), { bigint: true });
+        const line = lineWith(st, r, p, null, known);
         this.lines.push({ line, real: r, ino: Number(st.ino) });
         if (line[1] === 'dir') walk(r, p);
       }

@@ -68,12 +68,13 @@ export interface TarItem {
 
 /**
  * An entry of an explicit list as the pack read it: its path in the layer (no `./`, '' for the
- * root), and for content its lstat, the xattrs and symlink target the tar holds.
+ * root), and for content its lstat, the xattrs and symlink target the tar holds, and every
+ * xattr the entry has as read (overlay's own too; absent for a hardlink's later names).
  */
 export type ListedEntry =
   | { rel: Buffer; kind: 'whiteout' }
   | { rel: Buffer; kind: 'opaque' }
-  | { rel: Buffer; kind: 'entry'; st: fs.BigIntStats; xattrs: Array<[string, Buffer]>; linkname?: Buffer };
+  | { rel: Buffer; kind: 'entry'; st: fs.BigIntStats; xattrs: Array<[string, Buffer]>; linkname?: Buffer; allXattrs?: Array<[string, Buffer]> };
 
 /**
  * Hears of every entry of an explicit list as it is packed, in pack order, and of each regular
@@ -219,7 +220,8 @@ class EntryEncoder {
     } else {
       return null;
     }
-    const xattrs = readXattrsSync(abs);
+    const allXattrs = native.readXattrsSync(abs);
+    const xattrs = allXattrs.filter(([name]) => !isOverlayXattr(name));
     h.xattrs = xattrs;
     const dev = xattrs.findIndex(([n]) => n === DEVICE_XATTR);
     if (dev >= 0) {
@@ -244,7 +246,7 @@ class EntryEncoder {
       if (i >= 0) xattrs.splice(i, 1);
     }
     this.entries++;
-    return { header: encodeHeader(h), file, listed: { rel: path, kind: 'entry', st, xattrs, linkname: h.type === 'symlink' ? h.linkname : undefined } };
+    return { header: encodeHeader(h), file, listed: { rel: path, kind: 'entry', st, xattrs, linkname: h.type === 'symlink' ? h.linkname : undefined, allXattrs } };
   }
 }
 
@@ -365,14 +367,6 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
   }
 }
 
-/**
- * The xattrs of `abs` (not following a symlink), overlay's own left out. Without the native
- * addon there is no way to read xattrs, and the pack carries none.
- */
-function readXattrsSync(abs: Buffer): Array<[string, Buffer]> {
-  return native.readXattrsSync(abs).filter(([name]) => !isOverlayXattr(name));
-}
-
 /** lib/whiteout classifies with ordinary (number) stats. */
 function numberStats(st: fs.BigIntStats): fs.Stats {
   const o = Object.create(fs.Stats.prototype) as fs.Stats & Record<string, unknown>;
@@ -391,6 +385,8 @@ export class TarProducer {
   private pad = 0;
   private ended = false;
   private readonly probe = Buffer.alloc(1);
+  /** O_NOATIME (the owner or root only): reading a file just written would dirty its inode for the atime */
+  private noAtime = fs.constants.O_NOATIME ?? 0;
   /** tar bytes produced so far */
   bytes = 0;
 
@@ -445,8 +441,16 @@ export class TarProducer {
   private openFile(item: NonNullable<TarItem['file']>): void {
     // O_NONBLOCK: should a fifo have replaced the file since lstat, open must not hang on it
     let fd: number;
+    const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
     try {
-      fd = fs.openSync(item.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      try {
+        fd = fs.openSync(item.abs, flags | this.noAtime);
+      } catch (e) {
+        if (this.noAtime === 0 || (e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+        // not this user's file: its atime moves, and so do the rest of this pack's
+        this.noAtime = 0;
+        fd = fs.openSync(item.abs, flags);
+      }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new ChangedMeanwhileError(item.confined?.tree ?? 'the tree being packed', show(item.path), 'a symlink is where a file was', { cause: e });
       throw e;
