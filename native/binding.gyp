@@ -15,7 +15,9 @@
         "src/fsmount.cc",
         "src/kmsg.cc",
         "src/flock.cc",
+        "src/copy-data.cc",
         "src/copy-fd.cc",
+        "src/copy-entries.cc",
         "src/utimens.cc"
       ],
       "dependencies": [

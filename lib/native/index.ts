@@ -107,7 +107,11 @@ interface Addon {
   lutimens(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<void>;
   copyFdSync(inFd: number, outFd: number): CopyFdResult;
   copyFd(inFd: number, outFd: number): Promise<CopyFdResult>;
+  copyEntriesSync(...args: CopyEntriesArgs): void;
+  copyEntries(...args: CopyEntriesArgs): Promise<void>;
 }
+
+type CopyEntriesArgs = [rootFd: number, dir: PathArg, dirShown: PathArg, srcDirs: PathArg[], names: PathArg[], stats: BigInt64Array, flags: number, newUid: number, newGid: number];
 
 /** What copyFd did: the source's size, the data bytes it copied, and whether it was a reflink. */
 export interface CopyFdResult {
@@ -374,6 +378,49 @@ export function copyFdSync(inFd: number, outFd: number): CopyFdResult {
 }
 export async function copyFd(inFd: number, outFd: number): Promise<CopyFdResult> {
   return need('copyFd').copyFd(inFd, outFd);
+}
+
+/** copyEntries: the values per entry in `stats`: its source directory's index, then the source's lstat fields in this order. */
+export const COPY_ENTRY_FIELDS = ['src', 'mode', 'uid', 'gid', 'size', 'blocks', 'rdev', 'atimeNs', 'mtimeNs'] as const;
+/** copyEntries flags: chown each entry to the source's owner (where it did not get it new); copy xattrs (overlay's own excepted). */
+export const COPY_OWNERS = 1;
+export const COPY_XATTRS = 2;
+
+/** One directory's entries for copyEntries. */
+export interface CopyEntriesBatch {
+  /** descriptor of the copy's root */
+  rootFd: number;
+  /** the directory under the root ('' for the root itself), '/'-separated, reached without following symlinks */
+  dir: PathArg;
+  /** its path for error messages */
+  dirShown: PathArg;
+  /** the source directories the entries come from */
+  srcDirs: PathArg[];
+  names: PathArg[];
+  /** COPY_ENTRY_FIELDS.length values per entry */
+  stats: BigInt64Array;
+  flags: number;
+  /** the owner every new entry gets without a chown; null when it is not known (a set-group-ID root) */
+  newOwner: { uid: number; gid: number } | null;
+}
+
+function batchArgs(b: CopyEntriesBatch): CopyEntriesArgs {
+  return [b.rootFd, b.dir, b.dirShown, b.srcDirs, b.names, b.stats, b.flags, b.newOwner?.uid ?? -1, b.newOwner?.gid ?? -1];
+}
+
+/**
+ * The copy driver's per-directory copy: each entry made new in `dir` (a regular file with its
+ * data, holes kept; a directory; a symlink; a device or fifo), with its owner (COPY_OWNERS),
+ * xattrs (COPY_XATTRS), mode and times; directories get only their owner and xattrs. Every call
+ * is relative to a descriptor of `dir`, opened from the root one component at a time with
+ * O_NOFOLLOW: a symlink on the way fails (ENOTDIR). Stops at the first error, which names the
+ * entry; what was made before it stays.
+ */
+export function copyEntriesSync(b: CopyEntriesBatch): void {
+  need('copyEntries').copyEntriesSync(...batchArgs(b));
+}
+export async function copyEntries(b: CopyEntriesBatch): Promise<void> {
+  return need('copyEntries').copyEntries(...batchArgs(b));
 }
 
 const NS = 1_000_000_000n;

@@ -158,6 +158,27 @@ export class UnionView {
     }
   }
 
+  /**
+   * Each directory under p (the root by default) with its merged children sorted by name in
+   * byte order, as walkSync reads them: p first, then depth first. For a caller that works one
+   * directory at a time (the copy driver's batches). Nothing when p is not a directory of the view.
+   */
+  *walkDirsSync(p = '/'): Generator<{ dir: ViewEntry; entries: ViewEntry[] }> {
+    const r = this.resolve(normalisePath(p), false);
+    if (!r || r.entry.type !== 'dir') return;
+    const todo: Array<{ dir: ViewEntry; layers: number[] }> = [{ dir: r.entry, layers: r.layers }];
+    while (todo.length > 0) {
+      const { dir, layers } = todo.pop()!;
+      const m = this.merge(dir.path, layers);
+      const entries = sortedEntries(m);
+      yield { dir, entries };
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const e = entries[i];
+        if (e.type === 'dir') todo.push({ dir: e, layers: m.stacks.get(e.path.slice(e.path.lastIndexOf('/') + 1))! });
+      }
+    }
+  }
+
   // Async forms for callers on the main thread. Lookups are a few sync lstats, cheaper than a
   // trip to the thread pool; reads and xattrs go off the thread, and the walk lets the event
   // loop run between batches.

@@ -45,6 +45,8 @@ export function startWorker<Job, Result, Out extends Message, In extends Message
     const { Worker } = workerThreadsModule();
     const worker = new Worker(workerScript(spec.script), {
       workerData: job,
+      // the default, named: where process.env was replaced (jest does), the worker gets the replacement
+      env: process.env,
       transferList: opts.transferList,
       resourceLimits: spec.youngGenerationMb === undefined ? undefined : { maxYoungGenerationSizeMb: spec.youngGenerationMb },
     });

@@ -13,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterFsmount(env, exports);
   RegisterFlock(env, exports);
   RegisterCopyFd(env, exports);
+  RegisterCopyEntries(env, exports);
   RegisterUtimens(env, exports);
   return exports;
 }

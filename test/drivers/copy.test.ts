@@ -6,6 +6,7 @@ import * as native from '../../lib/native';
 import { LayerStore } from '../../lib/layer-store';
 import { canMount, cleanup, hashTree, makeLayer, makeOpaque, makeWhiteout, mountedUnder, tempDir } from './helpers';
 import { sameTree, snapshotDir, snapshotView } from './tree-compare';
+import type { TreeSnapshot } from './tree-compare';
 
 const isRoot = process.getuid?.() === 0;
 const hasAddon = native.addonStatus().available;
@@ -21,9 +22,10 @@ const MTIME = new Date('2021-03-04T05:06:07.891Z');
 
 let work: string;
 let store: LayerStore;
+let outer: LayerStore;
 beforeAll(async () => {
   work = tempDir('copy');
-  store = await LayerStore.open(path.join(work, 'store'));
+  store = outer = await LayerStore.open(path.join(work, 'store'));
 });
 afterAll(() => cleanup(work));
 
@@ -120,65 +122,108 @@ describe('copy driver', () => {
     expect(fs.existsSync(store.paths.container(c.id))).toBe(false);
   });
 
-  // the copy is shared with a second thread past the first few hundred files, and files of 1 MiB
-  // and more always go to it: links to the files it makes are made after it is done
-  itRoot('a tree large enough for two threads: large and small files, hardlinks to both, owners, set-id bits, xattrs', async () => {
-    const bottom = makeLayer(store, null, (d) => {
-      for (let i = 0; i < 12; i++) {
-        fs.mkdirSync(path.join(d, `d${i}`));
-        for (let j = 0; j < 60; j++) {
-          const f = path.join(d, `d${i}/f${j}`);
-          fs.writeFileSync(f, `file ${i}/${j}\n`);
-          if (j % 7 === 0) fs.chownSync(f, 1000 + j, 2000 + i);
-          if (j % 11 === 0) fs.chmodSync(f, j % 2 ? 0o4755 : 0o2710);
-          if (j % 13 === 0) native.lsetxattrSync(f, 'user.n', String(j));
-          fs.utimesSync(f, MTIME, new Date(1_600_000_000_000 + i * 1000 + j * 60_000)); // whole seconds: a double of seconds holds them exactly
+  // with the addon, a batch per directory (and one per file of 1 MiB and more), several at once;
+  // without it, file by file, shared with a second thread past the first few hundred files, and
+  // files of 1 MiB and more always go to it. Either way links are made once the copies are done.
+  describe.each([
+    ['by directory (copyEntries)', false],
+    ['file by file (no addon in the worker)', true],
+  ])('%s', (_how, noAddon) => {
+    let envBefore: string | undefined;
+    beforeEach(() => {
+      envBefore = process.env.LAYERFS_DISABLE_ADDON;
+      if (noAddon) process.env.LAYERFS_DISABLE_ADDON = '1';
+    });
+    afterEach(() => {
+      if (envBefore === undefined) delete process.env.LAYERFS_DISABLE_ADDON;
+      else process.env.LAYERFS_DISABLE_ADDON = envBefore;
+    });
+    // without the addon a store reads no overlay whiteouts: it is made in the oci format
+    let store: LayerStore;
+    beforeAll(async () => {
+      store = noAddon ? await LayerStore.open(path.join(work, 'oci-store'), { whiteout: 'oci' }) : outer;
+    });
+    /** without the addon no xattr is copied */
+    const noXattrs = (snap: TreeSnapshot) => (noAddon ? new Map([...snap].map(([p, e]) => [p, { ...e, xattrs: [] }])) : snap);
+
+    itRoot('a tree large enough for two threads: large and small files, hardlinks to both, owners, set-id bits, xattrs', async () => {
+      const bottom = makeLayer(store, null, (d) => {
+        for (let i = 0; i < 12; i++) {
+          fs.mkdirSync(path.join(d, `d${i}`));
+          for (let j = 0; j < 60; j++) {
+            const f = path.join(d, `d${i}/f${j}`);
+            fs.writeFileSync(f, `file ${i}/${j}\n`);
+            if (j % 7 === 0) fs.chownSync(f, 1000 + j, 2000 + i);
+            if (j % 11 === 0) fs.chmodSync(f, j % 2 ? 0o4755 : 0o2710);
+            if (j % 13 === 0) native.lsetxattrSync(f, 'user.n', String(j));
+            fs.utimesSync(f, MTIME, new Date(1_600_000_000_000 + i * 1000 + j * 60_000)); // whole seconds: a double of seconds holds them exactly
+          }
+          // a link between two small files, far apart in the walk
+          fs.linkSync(path.join(d, `d${i}/f1`), path.join(d, `d${i}/z-link`));
         }
-        // a link between two small files, far apart in the walk
-        fs.linkSync(path.join(d, `d${i}/f1`), path.join(d, `d${i}/z-link`));
-      }
-      fs.mkdirSync(path.join(d, 'sgid'), { mode: 0o2775 });
-      fs.chmodSync(path.join(d, 'sgid'), 0o2775);
-      fs.chownSync(path.join(d, 'sgid'), 0, 4242);
-      fs.writeFileSync(path.join(d, 'sgid/in'), 'x');
-      for (const [name, owner, mode] of [['a-big', 1000, 0o4750], ['m-big', 0, 0o644], ['zz-big', 33, 0o600]] as const) {
-        const f = path.join(d, name);
-        fs.writeFileSync(f, randomBytes((1 << 20) + 4097));
-        fs.chownSync(f, owner, owner);
-        fs.chmodSync(f, mode);
-        native.lsetxattrSync(f, 'trusted.big', name);
-        fs.utimesSync(f, MTIME, MTIME);
-      }
-      // links to a large file, before and after the many small files
-      fs.linkSync(path.join(d, 'm-big'), path.join(d, 'b-link-to-m-big'));
-      fs.linkSync(path.join(d, 'm-big'), path.join(d, 'd5/link-to-m-big'));
-      fs.linkSync(path.join(d, 'm-big'), path.join(d, 'zzz-link-to-m-big'));
-      const sparse = path.join(d, 'n-sparse');
-      fs.writeFileSync(sparse, '');
-      fs.truncateSync(sparse, 32 << 20);
-      fs.appendFileSync(sparse, 'end');
+        fs.mkdirSync(path.join(d, 'sgid'), { mode: 0o2775 });
+        fs.chmodSync(path.join(d, 'sgid'), 0o2775);
+        fs.chownSync(path.join(d, 'sgid'), 0, 4242);
+        fs.writeFileSync(path.join(d, 'sgid/in'), 'x');
+        for (const [name, owner, mode] of [['a-big', 1000, 0o4750], ['m-big', 0, 0o644], ['zz-big', 33, 0o600]] as const) {
+          const f = path.join(d, name);
+          fs.writeFileSync(f, randomBytes((1 << 20) + 4097));
+          fs.chownSync(f, owner, owner);
+          fs.chmodSync(f, mode);
+          native.lsetxattrSync(f, 'trusted.big', name);
+          fs.utimesSync(f, MTIME, MTIME);
+        }
+        // links to a large file, before and after the many small files
+        fs.linkSync(path.join(d, 'm-big'), path.join(d, 'b-link-to-m-big'));
+        fs.linkSync(path.join(d, 'm-big'), path.join(d, 'd5/link-to-m-big'));
+        fs.linkSync(path.join(d, 'm-big'), path.join(d, 'zzz-link-to-m-big'));
+        const sparse = path.join(d, 'n-sparse');
+        fs.writeFileSync(sparse, '');
+        fs.truncateSync(sparse, 32 << 20);
+        fs.appendFileSync(sparse, 'end');
+      });
+      const top = makeLayer(store, bottom, (d) => {
+        makeWhiteout(store, d, 'zz-big');
+        fs.mkdirSync(path.join(d, 'd3'));
+        makeOpaque(store, path.join(d, 'd3'));
+        fs.writeFileSync(path.join(d, 'd3/only'), 'only');
+        fs.writeFileSync(path.join(d, 'a-big'), randomBytes(3 << 20));
+        fs.chmodSync(path.join(d, 'a-big'), 0o6755);
+      });
+      const c = await store.createContainer(top, { driver: 'copy' });
+      const root = await c.mount();
+      sameTree(snapshotDir(root), noXattrs(snapshotView(store.view(top))), { mtimes: true });
+      expect(fs.statSync(path.join(root, 'a-big')).mode & 0o7777).toBe(0o6755);
+      expect(fs.existsSync(path.join(root, 'zz-big'))).toBe(false);
+      const big = fs.statSync(path.join(root, 'm-big'));
+      expect(big.nlink).toBe(4);
+      expect(fs.statSync(path.join(root, 'd5/link-to-m-big')).ino).toBe(big.ino);
+      expect(fs.statSync(path.join(root, 'sgid/in')).gid).toBe(4242);
+      expect(fs.statSync(path.join(root, 'n-sparse')).blocks * 512).toBeLessThan(1 << 20);
+      // the manifest was taken once everything was in place: nothing shows as changed
+      expect(await c.diff()).toEqual([]);
+      await c.remove();
     });
-    const top = makeLayer(store, bottom, (d) => {
-      makeWhiteout(store, d, 'zz-big');
-      fs.mkdirSync(path.join(d, 'd3'));
-      makeOpaque(store, path.join(d, 'd3'));
-      fs.writeFileSync(path.join(d, 'd3/only'), 'only');
-      fs.writeFileSync(path.join(d, 'a-big'), randomBytes(3 << 20));
-      fs.chmodSync(path.join(d, 'a-big'), 0o6755);
+
+    // a failure met mid-copy (the filesystem full) leaves no container and no staging behind
+    itRoot('a copy that fails midway leaves nothing behind', async () => {
+      const mnt = path.join(work, noAddon ? 'full-js' : 'full');
+      fs.mkdirSync(mnt);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
+      try {
+        const small = await LayerStore.open(path.join(mnt, 'store'), { whiteout: store.whiteout });
+        const top = makeLayer(small, null, (d) => {
+          fs.mkdirSync(path.join(d, 'dir'));
+          for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(d, 'dir', `f${i}`), randomBytes(400 << 10));
+        });
+        await expect(small.createContainer(top, { driver: 'copy' })).rejects.toMatchObject({ code: 'ENOSPC' });
+        expect(await small.listContainers()).toEqual([]);
+        expect(fs.readdirSync(small.paths.tmpDir)).toEqual([]);
+        expect(fs.readdirSync(small.paths.containersDir)).toEqual([]);
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
     });
-    const c = await store.createContainer(top, { driver: 'copy' });
-    const root = await c.mount();
-    sameTree(snapshotDir(root), snapshotView(store.view(top)), { mtimes: true });
-    expect(fs.statSync(path.join(root, 'a-big')).mode & 0o7777).toBe(0o6755);
-    expect(fs.existsSync(path.join(root, 'zz-big'))).toBe(false);
-    const big = fs.statSync(path.join(root, 'm-big'));
-    expect(big.nlink).toBe(4);
-    expect(fs.statSync(path.join(root, 'd5/link-to-m-big')).ino).toBe(big.ino);
-    expect(fs.statSync(path.join(root, 'sgid/in')).gid).toBe(4242);
-    expect(fs.statSync(path.join(root, 'n-sparse')).blocks * 512).toBeLessThan(1 << 20);
-    // the manifest was taken once everything was in place: nothing shows as changed
-    expect(await c.diff()).toEqual([]);
-    await c.remove();
   });
 
   it('a container on no layers is an empty directory', async () => {

@@ -3,11 +3,13 @@ import { UnsafePathError } from '../../errors';
 import * as native from '../../native';
 import { fsPath } from '../../names';
 import { UnionView } from '../../view';
+import type { ViewEntry } from '../../view';
 import type { MaterialiseJob, MaterialiseProgress, MaterialiseResult } from './materialise.protocol';
 import { FileCopier } from '../file-copy';
 import { FileThread } from './materialise-files';
 import { Attributes, metaOf } from '../attributes';
 import type { EntryMeta, NewOwner } from '../attributes';
+import { Batches } from './batches';
 
 type Stat = fs.Stats | fs.BigIntStats;
 
@@ -47,6 +49,11 @@ const S_ISGID = 0o2000;
  * the source's mode (no chmod unless a chown cleared its set-id bits).
  */
 export async function materialise(job: MaterialiseJob, post?: (m: MaterialiseProgress) => void): Promise<MaterialiseResult> {
+  return native.supports('copyEntries') ? materialiseByDirectory(job, post) : materialiseByFile(job, post);
+}
+
+/** Without the addon's copyEntries: file by file, with Node's fs, and a second thread (FileThread). */
+async function materialiseByFile(job: MaterialiseJob, post?: (m: MaterialiseProgress) => void): Promise<MaterialiseResult> {
   // bigint stats: metaOf reads the times from them (to the ns) instead of an lstat of its own per entry
   const view = new UnionView(job.layers, job.whiteout, { bigint: true });
   fs.mkdirSync(job.root, { mode: 0o700 });
@@ -144,3 +151,158 @@ function newOwnerUnder(dir: string): NewOwner {
   return st.mode & S_ISGID ? null : { uid: st.uid, gid: st.gid };
 }
 
+
+/** A directory's entries go to copyEntries in batches of at most this many. */
+const BATCH_ENTRIES = 512;
+
+/**
+ * With the addon: one copyEntries call per directory (per BATCH_ENTRIES of it, and a call of
+ * its own for each file of BIG_FILE_BYTES or more), each relative to a descriptor of the
+ * directory the copy made (see copyEntries), run on libuv's pool while the walk merges the next
+ * directories; Batches keeps a few in flight. A directory's batch starts once the batch that
+ * made it is done. Hardlinks are made once every batch is done, then directories get their modes
+ * and times, deepest first.
+ */
+async function materialiseByDirectory(job: MaterialiseJob, post?: (m: MaterialiseProgress) => void): Promise<MaterialiseResult> {
+  const view = new UnionView(job.layers, job.whiteout, { bigint: true });
+  fs.mkdirSync(job.root, { mode: 0o700 });
+  const newOwner = newOwnerUnder(job.root);
+  const attrs = new Attributes(newOwner);
+  const flags = (process.geteuid?.() === 0 ? native.COPY_OWNERS : 0) | native.COPY_XATTRS;
+  const rootFd = fs.openSync(job.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  const batches = new Batches();
+  /** the batch that makes each directory not walked yet */
+  const making = new Map<string, Promise<void>>();
+  const links = new Map<string, string>();
+  const laterLinks: Array<[string, string]> = [];
+  const dirs: Array<{ dest: string; meta: EntryMeta }> = [];
+  let entries = 0;
+  let bytes = 0;
+  let sawRoot = false;
+  try {
+    for (const { dir, entries: children } of view.walkDirsSync()) {
+      if (dir.path === '/') {
+        sawRoot = true;
+        entries++;
+        const meta = metaOf(dir.stat, dir.realPath);
+        attrs.owner(job.root, dir.realPath, meta);
+        dirs.push({ dest: job.root, meta });
+      }
+      const after = making.get(dir.path);
+      making.delete(dir.path);
+      const destDir = job.root + (dir.path === '/' ? '' : dir.path);
+      const batch = new BatchBuilder(rootFd, dir.path, destDir, flags, newOwner);
+      const flush = async (b: BatchBuilder) => {
+        const done = batches.run(after, b.batch());
+        for (const d of b.dirs) making.set(d, done);
+        await batches.room();
+      };
+      for (const e of children) {
+        entries++;
+        if (post && entries % PROGRESS_EVERY === 0) post({ type: 'progress', entries, bytes });
+        const st = e.stat as unknown as fs.BigIntStats;
+        const dest = job.root + e.path;
+        if (e.type === 'dir') {
+          dirs.push({ dest, meta: metaOf(st, e.realPath) });
+        } else if (e.type === 'file') {
+          if (st.nlink > 1n) {
+            const key = `${st.dev}:${st.ino}`;
+            const first = links.get(key);
+            if (first !== undefined) {
+              laterLinks.push([first, dest]);
+              continue;
+            }
+            links.set(key, dest);
+          }
+          bytes += Number(st.size);
+          if (st.size >= BigInt(BIG_FILE_BYTES)) {
+            const big = new BatchBuilder(rootFd, dir.path, destDir, flags, newOwner);
+            big.add(e);
+            await flush(big);
+            continue;
+          }
+        } else if (e.type === 'socket') {
+          continue;
+        }
+        batch.add(e);
+        if (batch.size >= BATCH_ENTRIES) {
+          await flush(batch.take());
+        }
+      }
+      if (batch.size > 0) await flush(batch.take());
+    }
+    await batches.finish();
+  } finally {
+    await batches.settle();
+    fs.closeSync(rootFd);
+  }
+  for (const [first, dest] of laterLinks) fs.linkSync(fsPath(first), fsPath(dest));
+  if (!sawRoot) {
+    const top = view.lookupSync('/');
+    if (top) dirs.unshift({ dest: job.root, meta: metaOf(top.stat, top.realPath) });
+    else fs.chmodSync(job.root, 0o755);
+  }
+  for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(dirs[i].dest, dirs[i].meta);
+  return { entries, bytes };
+}
+
+/** The entries of one copyEntries call, gathered from one directory's children. */
+class BatchBuilder {
+  private srcDirs: Array<string | Buffer> = [];
+  private readonly srcIndex = new Map<number, number>();
+  private names: Array<string | Buffer> = [];
+  private stats: bigint[] = [];
+  /** the directories this batch makes (their view paths) */
+  dirs: string[] = [];
+
+  constructor(
+    private readonly rootFd: number,
+    private readonly dirPath: string,
+    private readonly destDir: string,
+    private readonly flags: number,
+    private readonly newOwner: NewOwner,
+  ) {}
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  add(e: ViewEntry): void {
+    const st = e.stat as unknown as fs.BigIntStats;
+    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
+    let src = this.srcIndex.get(e.layer);
+    if (src === undefined) {
+      src = this.srcDirs.length;
+      this.srcIndex.set(e.layer, src);
+      this.srcDirs.push(fsPath(e.realPath.slice(0, e.realPath.length - name.length - 1)));
+    }
+    this.names.push(fsPath(name));
+    this.stats.push(BigInt(src), st.mode, st.uid, st.gid, st.size, st.blocks, st.rdev, st.atimeNs, st.mtimeNs);
+    if (e.type === 'dir') this.dirs.push(e.path);
+  }
+
+  /** A builder holding what this one held; this one starts again empty. */
+  take(): BatchBuilder {
+    const b = new BatchBuilder(this.rootFd, this.dirPath, this.destDir, this.flags, this.newOwner);
+    [b.srcDirs, b.names, b.stats, b.dirs] = [this.srcDirs, this.names, this.stats, this.dirs];
+    this.srcDirs = [];
+    this.srcIndex.clear();
+    this.names = [];
+    this.stats = [];
+    this.dirs = [];
+    return b;
+  }
+
+  batch(): native.CopyEntriesBatch {
+    return {
+      rootFd: this.rootFd,
+      dir: this.dirPath === '/' ? '' : fsPath(this.dirPath.slice(1)),
+      dirShown: fsPath(this.destDir),
+      srcDirs: this.srcDirs,
+      names: this.names,
+      stats: BigInt64Array.from(this.stats),
+      flags: this.flags,
+      newOwner: this.newOwner,
+    };
+  }
+}
