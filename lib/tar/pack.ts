@@ -93,6 +93,7 @@ export interface PackObserver {
 }
 
 const SLASH = 0x2f;
+const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } = fs.constants;
 const WH_PREFIX = Buffer.from(OCI_WHITEOUT_PREFIX);
 const OPAQUE_MARKER = Buffer.from(OCI_OPAQUE_MARKER);
 const NS_PER_S = 1_000_000_000n;
@@ -120,16 +121,6 @@ function refuseWhiteoutNames(parts: Buffer[], shown: Buffer): void {
   if (parts.some(looksLikeWhiteout)) throw new UnsafePathError(show(shown), WHITEOUT_NAME_REASON);
 }
 
-/** Compares two paths split into components, component by component, by bytes. */
-export function compareComponents(a: Buffer[], b: Buffer[]): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const c = Buffer.compare(a[i], b[i]);
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
-}
-
 /** Whether `p` is exactly `parts` joined by '/' (no empty, '.' or trailing components were dropped). */
 function isJoined(p: Buffer, parts: Buffer[]): boolean {
   if (parts.length === 0) return p.length === 0;
@@ -139,7 +130,12 @@ function isJoined(p: Buffer, parts: Buffer[]): boolean {
 }
 
 function joinParts(parts: Buffer[]): Buffer {
-  return Buffer.concat(parts.flatMap((c, i) => (i ? [SLASH_BUF, c] : [c])));
+  const list: Buffer[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    if (i) list.push(SLASH_BUF);
+    list.push(parts[i]);
+  }
+  return Buffer.concat(list);
 }
 
 function splitPath(p: Buffer): Buffer[] {
@@ -167,10 +163,10 @@ class EntryEncoder {
     return this.opts.sourceDateEpoch !== undefined ? Math.min(m, this.opts.sourceDateEpoch) : m;
   }
 
-  private mode(st: fs.BigIntStats): number {
+  private mode(st: fs.BigIntStats, fmt: number): number {
     const own = Number(st.mode) & 0o7777;
-    if (st.isDirectory() && this.opts.dirMode !== undefined) return this.opts.dirMode;
-    if (st.isFile() && this.opts.fileMode !== undefined) {
+    if (fmt === S_IFDIR && this.opts.dirMode !== undefined) return this.opts.dirMode;
+    if (fmt === S_IFREG && this.opts.fileMode !== undefined) {
       const m = this.opts.fileMode;
       return own & 0o111 ? m | ((m & 0o444) >> 2) : m;
     }
@@ -185,38 +181,47 @@ class EntryEncoder {
 
   /** The entry for `abs` stored as `path` (no trailing slash); null for what tar cannot hold (sockets). */
   entry(path: Buffer, abs: Buffer, st: fs.BigIntStats): TarItem | null {
-    if (st.isSocket()) return null;
-    const base = {
-      mode: this.mode(st),
+    // the type from the mode once (each BigIntStats.isX() call makes BigInts of its own)
+    const fmt = Number(st.mode) & S_IFMT;
+    if (fmt === S_IFSOCK) return null;
+    const h: TarHeader = {
+      name: path,
+      type: 'file',
+      mode: this.mode(st, fmt),
       uid: this.opts.owner?.uid ?? Number(st.uid),
       gid: this.opts.owner?.gid ?? Number(st.gid),
       mtime: this.mtime(st),
       size: 0,
     };
-    let h: TarHeader;
     let file: TarItem['file'];
-    if (st.isDirectory()) {
-      h = { ...base, name: Buffer.concat([path, SLASH_BUF]), type: 'dir' };
-    } else if (st.isFile()) {
+    if (fmt === S_IFDIR) {
+      h.name = Buffer.concat([path, SLASH_BUF]);
+      h.type = 'dir';
+    } else if (fmt === S_IFREG) {
       if (st.nlink > 1n) {
         const key = `${st.dev}:${st.ino}`;
         const first = this.links.get(key);
         if (first) {
           this.entries++;
-          return { header: encodeHeader({ ...base, name: path, type: 'link', linkname: first }), listed: { rel: path, kind: 'entry', st, xattrs: [] } };
+          h.type = 'link';
+          h.linkname = first;
+          return { header: encodeHeader(h), listed: { rel: path, kind: 'entry', st, xattrs: [] } };
         }
         this.links.set(key, path);
       }
       const size = Number(st.size);
-      h = { ...base, name: path, type: 'file', size };
+      h.size = size;
       file = { abs, size, path, dev: st.dev, ino: st.ino };
-    } else if (st.isSymbolicLink()) {
-      h = { ...base, name: path, type: 'symlink', linkname: fs.readlinkSync(abs, { encoding: 'buffer' }) };
-    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+    } else if (fmt === S_IFLNK) {
+      h.type = 'symlink';
+      h.linkname = fs.readlinkSync(abs, { encoding: 'buffer' });
+    } else if (fmt === S_IFCHR || fmt === S_IFBLK) {
       const { major, minor } = native.splitDev(st.rdev);
-      h = { ...base, name: path, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor };
-    } else if (st.isFIFO()) {
-      h = { ...base, name: path, type: 'fifo' };
+      h.type = fmt === S_IFCHR ? 'char' : 'block';
+      h.devmajor = major;
+      h.devminor = minor;
+    } else if (fmt === S_IFIFO) {
+      h.type = 'fifo';
     } else {
       return null;
     }
@@ -312,7 +317,9 @@ function* dirItems(dir: Buffer, format: WhiteoutFormatName | undefined, enc: Ent
 }
 
 /** The entries of an explicit list, in pack order; each one's content and metadata come from its source. */
-function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, confined?: string): Generator<TarItem> {
+function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, confined?: string, rootName?: string): Generator<TarItem> {
+  // `root/` as a name string, for the cheap form of the check that an entry is read where it lies
+  const rootSlash = rootName === undefined ? undefined : rootName.endsWith('/') ? rootName : rootName + '/';
   const sorted = entries.map((e) => {
     const rel = toBuffer(e.path);
     const parts = splitPath(rel).filter((c) => !(c.length === 1 && c[0] === 0x2e));
@@ -322,21 +329,35 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
     if (parts.length === 0 && (e.whiteout || e.opaque)) throw new InvalidArgumentError(`pack entry path ${JSON.stringify(show(rel))} is the root: it cannot be a whiteout or opaque`);
     refuseWhiteoutNames(parts, rel);
     // the path as its components joined by '/': the path itself when splitting dropped nothing (a list's usual case)
-    const clean = isJoined(rel, parts) ? rel : joinParts(parts);
+    const joined = isJoined(rel, parts);
+    const clean = joined ? rel : joinParts(parts);
     if (e.whiteout) parts[parts.length - 1] = Buffer.concat([WH_PREFIX, parts[parts.length - 1]]);
-    const at = join(root, clean);
-    const source = e.source !== undefined ? toBuffer(e.source) : at;
     const isRoot = parts.length === 0;
-    if (confined !== undefined && !e.whiteout && !source.equals(at) && !(isRoot && source.equals(root))) {
-      throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(clean))} of ${confined} must be read at ${JSON.stringify(show(at))}, not ${JSON.stringify(show(source))}`);
+    // read at `root/clean` (the source given must be that path when confined); a confined entry
+    // below the root is reached through the tree, and its source is needed only to say so in an error
+    let source: Buffer | null = null;
+    if (confined === undefined || isRoot) source = e.source !== undefined ? toBuffer(e.source) : join(root, clean);
+    if (confined !== undefined && !e.whiteout && e.source !== undefined) {
+      // equal name strings are equal bytes; anything else is compared as bytes
+      const same = !isRoot && joined && rootSlash !== undefined && typeof e.source === 'string' && typeof e.path === 'string' && e.source.length === rootSlash.length + e.path.length && e.source.startsWith(rootSlash) && e.source.endsWith(e.path);
+      if (!same) {
+        const at = join(root, clean);
+        const src = source ?? toBuffer(e.source);
+        if (!src.equals(at) && !(isRoot && src.equals(root))) {
+          throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(clean))} of ${confined} must be read at ${JSON.stringify(show(at))}, not ${JSON.stringify(show(src))}`);
+        }
+      }
     }
     // the root's own entry is `./` (the encoder adds the slash)
     const out = isRoot ? ROOT_NAME : e.whiteout ? joinParts(parts) : clean;
-    return { parts, clean, out, source, e };
+    // component order as one string compare: the path's bytes (latin1: one unit per byte) with
+    // each '/' made NUL, which sorts below every byte a name can hold
+    const key = isRoot ? '' : out.toString('latin1').replaceAll('/', '\0');
+    return { key, clean, out, source, e };
   });
-  sorted.sort((a, b) => compareComponents(a.parts, b.parts));
+  sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
-    if (compareComponents(sorted[i - 1].parts, sorted[i].parts) === 0) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(sorted[i].out))} is listed twice`);
+    if (sorted[i - 1].key === sorted[i].key) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(sorted[i].out))} is listed twice`);
   }
   const tree = confined !== undefined ? new NoFollowDir(root, confined) : null;
   try {
@@ -347,18 +368,18 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
       }
       // confined: the directories above the entry are reached by descriptor, never through a
       // symlink (the root itself is the caller's own directory)
-      const isRoot = s.parts.length === 0;
+      const isRoot = s.key === '';
       const found = tree && !isRoot ? tree.atWithLstat(s.clean) : null;
-      const abs = found ? toBuffer(found.path) : s.source;
+      const abs = found ? toBuffer(found.path) : s.source!;
       const st = found ? found.st : lstat(abs);
-      if (isRoot && !st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is the root but ${JSON.stringify(show(s.source))} is not a directory`);
+      if (isRoot && !st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is the root but ${JSON.stringify(show(abs))} is not a directory`);
       const item = enc.entry(s.out, abs, st);
       if (item?.file && confined !== undefined) item.file.confined = { tree: confined, st };
       if (item?.listed) item.listed.rel = isRoot ? Buffer.alloc(0) : s.clean;
       // (the file is opened, by the producer, before this generator goes on: `abs` still holds)
       if (item) yield item;
       if (s.e.opaque) {
-        if (!st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is marked opaque but ${JSON.stringify(show(s.source))} is not a directory`);
+        if (!st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is marked opaque but ${JSON.stringify(show(s.source ?? join(root, s.clean)))} is not a directory`);
         yield { ...enc.marker(join(s.out, OPAQUE_MARKER)), listed: { rel: s.clean, kind: 'opaque' } };
       }
     }
@@ -373,6 +394,10 @@ function numberStats(st: fs.BigIntStats): fs.Stats {
   for (const [k, v] of Object.entries(st)) o[k] = typeof v === 'bigint' ? Number(v) : v;
   return o;
 }
+
+/** The typed array's own fill: Buffer.fill checks its arguments in JS first, a cost per tar entry. */
+const zeroFill = Uint8Array.prototype.fill;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Turns tar items into bytes, filling caller-owned buffers: file contents are read straight
@@ -411,7 +436,7 @@ export class TarProducer {
           off += this.readFile(out, off);
         } else if (this.pad > 0) {
           const n = Math.min(this.pad, out.length - off);
-          out.fill(0, off, off + n);
+          zeroFill.call(out, 0, off, off + n);
           off += n;
           this.pad -= n;
         } else if (this.ended) {
@@ -455,9 +480,11 @@ export class TarProducer {
       if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new ChangedMeanwhileError(item.confined?.tree ?? 'the tree being packed', show(item.path), 'a symlink is where a file was', { cause: e });
       throw e;
     }
-    // what is read is what was stat'ed: the same inode, still a regular file
-    const st = fs.fstatSync(fd, { bigint: true });
-    if (!st.isFile() || st.ino !== item.ino || st.dev !== item.dev) {
+    // what is read is what was stat'ed: the same inode, still a regular file (numbers are exact
+    // for an inode and device that fit in a double, and cost no BigInt allocation)
+    const exact = item.ino <= MAX_SAFE && item.dev <= MAX_SAFE;
+    const st = exact ? fs.fstatSync(fd) : fs.fstatSync(fd, { bigint: true });
+    if (!st.isFile() || (exact ? st.ino !== Number(item.ino) || st.dev !== Number(item.dev) : st.ino !== item.ino || st.dev !== item.dev)) {
       fs.closeSync(fd);
       throw new ChangedMeanwhileError(item.confined?.tree ?? 'the tree being packed', show(item.path), 'another file took its name while it was being packed');
     }
@@ -510,7 +537,7 @@ export class TarProducer {
 /** The tar producer for a pack source; `observer` hears of an explicit list's entries as they are packed. */
 export function createTarProducer(source: WirePackSource, opts: PackTarOptions, observer?: PackObserver): TarProducer {
   const enc = new EntryEncoder(opts);
-  const items = 'dir' in source ? dirItems(toBuffer(source.dir), source.whiteout, enc) : listItems(toBuffer(source.root), source.entries, enc, source.confined);
+  const items = 'dir' in source ? dirItems(toBuffer(source.dir), source.whiteout, enc) : listItems(toBuffer(source.root), source.entries, enc, source.confined, typeof source.root === 'string' ? source.root : undefined);
   return new TarProducer(items, enc, observer);
 }
 

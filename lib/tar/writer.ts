@@ -67,16 +67,20 @@ function fitsOctal(n: number, width: 8 | 12): boolean {
   return Number.isInteger(n) && n >= 0 && n <= (width === 8 ? MAX_OCTAL_7 : MAX_OCTAL_11);
 }
 
+const u8fill = Uint8Array.prototype.fill;
+
 /** One 512-byte ustar header block, checksum included; `type` is the typeflag itself ('x' for a PAX header). */
 export function ustarBlock(h: Omit<TarHeader, 'type' | 'xattrs'> & { type: string }): Buffer {
-  const b = Buffer.allocUnsafe(BLOCK).fill(0); // from the shared pool: cheaper than a new ArrayBuffer per header
+  // from the shared pool: cheaper than a new ArrayBuffer per header; the typed array's own fill, without Buffer.fill's checks in JS
+  const b = Buffer.allocUnsafe(BLOCK);
+  u8fill.call(b, 0);
   writeString(b, 0, 100, h.name);
   writeNumber(b, 100, 8, h.mode & 0o7777);
   writeNumber(b, 108, 8, h.uid);
   writeNumber(b, 116, 8, h.gid);
   writeNumber(b, 124, 12, h.size);
   writeNumber(b, 136, 12, h.mtime);
-  b.fill(0x20, 148, 156); // checksum counted as spaces
+  u8fill.call(b, 0x20, 148, 156); // checksum counted as spaces
   b[156] = h.type.charCodeAt(0);
   if (h.linkname) writeString(b, 157, 100, h.linkname);
   USTAR_MAGIC.copy(b, 257);
@@ -103,7 +107,9 @@ export function paxRecords(h: TarHeader): Buffer[] {
   if (!fitsOctal(h.uid, 8)) recs.push(paxRecord('uid', String(h.uid)));
   if (!fitsOctal(h.gid, 8)) recs.push(paxRecord('gid', String(h.gid)));
   if (!fitsOctal(h.mtime, 12)) recs.push(paxRecord('mtime', String(h.mtime)));
-  const xattrs = [...(h.xattrs ?? [])].sort((a, b) => compareNames(a[0], b[0]));
+  // (most entries have none: no copy, no sort)
+  if (h.xattrs === undefined || (Array.isArray(h.xattrs) && h.xattrs.length === 0)) return recs;
+  const xattrs = [...h.xattrs].sort((a, b) => compareNames(a[0], b[0]));
   for (const [name, value] of xattrs) {
     if (name.includes('=') || name.includes('\n')) throw new UnsupportedError(`xattr name ${JSON.stringify(name)} on ${JSON.stringify(h.name.toString())} cannot be written in a PAX header`);
     recs.push(paxRecord('SCHILY.xattr.' + name, value));

@@ -371,6 +371,22 @@ describe('explicit entries', () => {
     await expect(packToFile({ root: src, entries: [{ path: 'd/../../etc' }] }, path.join(work, 'x.tar'))).rejects.toMatchObject({ code: 'LAYERFS_INVALID_ARGUMENT' });
   });
 
+  it('orders a list by path components; a confined tree is read only where each entry lies', async () => {
+    const src = path.join(work, 'src');
+    for (const d of ['a', 'a-b', 'a/b', 'B']) fs.mkdirSync(path.join(src, d), { recursive: true });
+    for (const f of ['a/b/c', 'a.txt', 'a-b/x', 'a0']) fs.writeFileSync(path.join(src, f), f);
+    const names = ['a-b/x', 'a/b/c', 'a.txt', 'a', 'a/b', 'a-b', 'B', 'a0'];
+    const order = ['B/', 'a/', 'a/b/', 'a/b/c', 'a-b/', 'a-b/x', 'a.txt', 'a0'];
+    expect(headers(await packBytes({ root: src, entries: names.map((p) => ({ path: p })) })).map((h) => h.name)).toEqual(order);
+    // sources that are the entries' own paths, as strings or as bytes
+    const own = names.map((p, i) => ({ path: p, source: i % 2 ? path.join(src, p) : Buffer.from(path.join(src, p)) }));
+    expect(headers(await packBytes({ root: src, entries: own, confined: 'the test tree' })).map((h) => h.name)).toEqual(order);
+    for (const source of [path.join(src, 'a0'), src + '//a.txt']) {
+      await expect(packToFile({ root: src, entries: [{ path: 'a.txt', source }], confined: 'the test tree' }, path.join(work, 'x.tar'))).rejects.toMatchObject({ code: 'LAYERFS_INVALID_ARGUMENT', message: expect.stringContaining('must be read at') });
+    }
+    await expect(packToFile({ root: src, entries: [{ path: 'a0' }, { path: 'a0/' }] }, path.join(work, 'x.tar'))).rejects.toMatchObject({ message: expect.stringContaining('listed twice') });
+  });
+
   it('reads each entry from its source path', async () => {
     const src = path.join(work, 'src');
     fs.mkdirSync(src);
