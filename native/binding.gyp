@@ -18,6 +18,7 @@
         "src/copy-data.cc",
         "src/copy-fd.cc",
         "src/copy-entries.cc",
+        "src/stat-snapshot.cc",
         "src/utimens.cc"
       ],
       "dependencies": [

@@ -109,6 +109,8 @@ interface Addon {
   copyFd(inFd: number, outFd: number): Promise<CopyFdResult>;
   copyEntriesSync(...args: CopyEntriesArgs): void;
   copyEntries(...args: CopyEntriesArgs): Promise<void>;
+  writeStatSnapshotSync(root: PathArg, file: PathArg): void;
+  writeStatSnapshot(root: PathArg, file: PathArg): Promise<void>;
 }
 
 type CopyEntriesArgs = [rootFd: number, dir: PathArg, dirShown: PathArg, srcDirs: PathArg[], names: PathArg[], stats: BigInt64Array, flags: number, newUid: number, newGid: number];
@@ -421,6 +423,15 @@ export function copyEntriesSync(b: CopyEntriesBatch): void {
 }
 export async function copyEntries(b: CopyEntriesBatch): Promise<void> {
   return need('copyEntries').copyEntries(...batchArgs(b));
+}
+
+/**
+ * Writes the stat snapshot of the tree at `root` into `file` (made 0600, or emptied): the same
+ * bytes as lib/diff/stat-snapshot-file.ts's writer given lib/diff's no-follow walk of the tree,
+ * with nothing listed or stat'ed through a symlink.
+ */
+export function writeStatSnapshotSync(root: PathArg, file: PathArg): void {
+  need('writeStatSnapshot').writeStatSnapshotSync(root, file);
 }
 
 const NS = 1_000_000_000n;

@@ -14,6 +14,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterFlock(env, exports);
   RegisterCopyFd(env, exports);
   RegisterCopyEntries(env, exports);
+  RegisterStatSnapshot(env, exports);
   RegisterUtimens(env, exports);
   return exports;
 }

@@ -13,6 +13,7 @@ void RegisterFsmount(Napi::Env env, Napi::Object exports);
 void RegisterFlock(Napi::Env env, Napi::Object exports);
 void RegisterCopyFd(Napi::Env env, Napi::Object exports);
 void RegisterCopyEntries(Napi::Env env, Napi::Object exports);
+void RegisterStatSnapshot(Napi::Env env, Napi::Object exports);
 void RegisterUtimens(Napi::Env env, Napi::Object exports);
 
 }  // namespace layerfs
