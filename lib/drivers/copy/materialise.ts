@@ -35,24 +35,27 @@ const S_ISGID = 0o2000;
  * store format. Lower layers are only read. Hardlinks inside the chain stay hardlinks (grouped by
  * the source's device and inode). Owners are set when running as root, xattrs when the addon is
  * there; directories get their modes and mtimes last, deepest first, once nothing more is written
- * inside them. A second thread (FileThread) copies the large files and, while it keeps up, part of
- * the small ones; hardlinks to the files it makes wait for it.
+ * inside them. With the addon's copyEntries the work goes a directory at a time
+ * (materialiseByDirectory); without it, file by file (materialiseByFile).
  *
  * Nothing is written through a symlink: every entry goes into a directory this copy made itself
- * (mkdir, which fails on anything already there) in a root only this process can reach yet, and
- * an entry whose parent is not such a directory is refused (LAYERFS_UNSAFE_PATH); files are
- * created with O_EXCL. The layers are only read, by the view, which never descends a layer's
- * non-directory; they are never written after they were committed.
- *
- * Per entry it makes only the calls that change something: a new entry already has this
- * process's owner (no chown when the source has it too), and a file made by copyFile already has
- * the source's mode (no chmod unless a chown cleared its set-id bits).
+ * (mkdir, which fails on anything already there) in a root only this process can reach yet,
+ * reached by descriptor without following symlinks (copyEntries) or, file by file, refused when
+ * its parent is not such a directory (LAYERFS_UNSAFE_PATH); files are created with O_EXCL. The
+ * layers are only read, by the view, which never descends a layer's non-directory; they are
+ * never written after they were committed.
  */
 export async function materialise(job: MaterialiseJob, post?: (m: MaterialiseProgress) => void): Promise<MaterialiseResult> {
   return native.supports('copyEntries') ? materialiseByDirectory(job, post) : materialiseByFile(job, post);
 }
 
-/** Without the addon's copyEntries: file by file, with Node's fs, and a second thread (FileThread). */
+/**
+ * Without the addon's copyEntries: file by file, with Node's fs. A second thread (FileThread)
+ * copies the large files and, while it keeps up, part of the small ones; hardlinks to the files it
+ * makes wait for it. Per entry it makes only the calls that change something: a new entry already
+ * has this process's owner (no chown when the source has it too), and a file made by copyFile
+ * already has the source's mode (no chmod unless a chown cleared its set-id bits).
+ */
 async function materialiseByFile(job: MaterialiseJob, post?: (m: MaterialiseProgress) => void): Promise<MaterialiseResult> {
   // bigint stats: metaOf reads the times from them (to the ns) instead of an lstat of its own per entry
   const view = new UnionView(job.layers, job.whiteout, { bigint: true });
