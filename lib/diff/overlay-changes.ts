@@ -96,6 +96,8 @@ class UpperWalk {
     const names = sortedNamesSync(dirReal);
     const present = new Set<string>();
     let all: Set<string> | undefined;
+    // the lower directory resolved once for all its children's lookups (the chain does not change meanwhile)
+    const below = mode === 'new' ? null : this.lower.dirStackSync(dir);
     for (const name of names) {
       if (this.budget !== undefined && ++this.visited > this.budget) throw new OverBudgetError(`more than ${this.budget} upperdir entries`);
       const real = dirReal + '/' + name;
@@ -108,22 +110,22 @@ class UpperWalk {
         if (mode !== 'merge') continue;
         // (an oci layer directory may hold the name too, which survives its whiteout: a change, not a deletion)
         if (c.target !== name && (all ??= new Set(names)).has(c.target)) continue;
-        const gone = this.lower.lookupSync(childPath(dir, c.target));
+        const gone = this.lower.lookupInSync(below, c.target);
         if (gone) this.deleted(gone);
         continue;
       }
       present.add(name);
-      this.entry(childPath(dir, name), { real, st }, mode);
+      this.entry(childPath(dir, name), { real, st }, mode, mode === 'new' ? null : this.lower.lookupInSync(below, name));
     }
     if (mode === 'shadow') {
       for (const name of this.lower.readdirSync(dir)) {
-        if (!present.has(name)) this.deleted(this.lower.lookupSync(childPath(dir, name))!);
+        if (!present.has(name)) this.deleted(this.lower.lookupInSync(below, name)!);
       }
     }
   }
 
-  private entry(p: string, side: Side, mode: Mode): void {
-    const below = mode === 'new' ? null : this.lower.lookupSync(p);
+  /** `below`: the lower chain's entry at `p` (null in a new directory). */
+  private entry(p: string, side: Side, mode: Mode, below: ViewEntry | null): void {
     const isDir = side.st.isDirectory();
     if (!below) {
       this.report('A', p, side);

@@ -16,6 +16,12 @@ interface Resolved {
   layers: number[];
 }
 
+/** A directory of the view resolved once (UnionView.dirStackSync): its path ('' for the root) and its layer stack, cut at an opaque one. */
+export interface DirStack {
+  readonly rel: string;
+  readonly layers: number[];
+}
+
 /** The merged children of one directory. */
 interface Merged {
   byName: Map<string, ViewEntry>;
@@ -90,6 +96,24 @@ export class UnionView {
 
   lookupSync(p: string): ViewEntry | null {
     return this.resolve(normalisePath(p), false)?.entry ?? null;
+  }
+
+  /**
+   * @internal Directory `p` resolved once, for lookups of many of its children (lookupInSync):
+   * null when it is no directory of the view. Valid while the layers do not change (a chain's
+   * published layers, as a diff's lower side is).
+   */
+  dirStackSync(p: string): DirStack | null {
+    const np = normalisePath(p);
+    if (np === '/') return this.roots.length ? { rel: '', layers: this.getRootLayers() } : null;
+    const r = this.resolve(np, false);
+    if (!r || r.entry.type !== 'dir') return null;
+    return { rel: r.entry.path, layers: this.cutAtOpaque(r.entry.path, r.layers) };
+  }
+
+  /** @internal lookupSync of the child `name` of a directory dirStackSync resolved: the same entry, the directories above not resolved again. */
+  lookupInSync(dir: DirStack | null, name: string): ViewEntry | null {
+    return dir ? (this.step(dir.rel, dir.layers, name)?.entry ?? null) : null;
   }
 
   /** The lstat of the entry; NotFoundError when the path is not in the view. */

@@ -212,6 +212,19 @@ describe.each(formats)('UnionView over %s layers', (fmt) => {
     expect(v.readdirSync('/deep/a/b/../../..')).toEqual(['deep']);
   });
 
+  test('a directory resolved once looks its children up as lookupSync does (whiteouts, opaque directories, a file over a directory)', () => {
+    const v = view([
+      { 'd/a': 'a0', 'd/gone': 'g0', 'd/sub/f': 's', 'o/x': 'x0', 'o/y': 'y0', f: 'f0', 'fd/z': 'z' },
+      { 'd/gone': { whiteout: true }, 'd/b': 'b1', o: { opaque: true }, 'o/y': 'y1', fd: 'a file over a directory' },
+    ]);
+    const names = ['a', 'b', 'gone', 'sub', 'x', 'y', 'z', 'missing', 'd', 'o', 'f', 'fd'];
+    for (const dir of ['/', '/d', '/o', '/d/sub', '/fd', '/f', '/nowhere']) {
+      const stack = v.dirStackSync(dir);
+      expect(stack === null).toBe(v.lookupSync(dir)?.type !== 'dir');
+      for (const n of names) expect(v.lookupInSync(stack, n)).toEqual(v.lookupSync(dir === '/' ? '/' + n : `${dir}/${n}`));
+    }
+  });
+
   test('readdir merges the layers in byte order', () => {
     // UTF-16 order would put the emoji (a surrogate pair) before U+E000; UTF-8 byte order puts it after
     const names = ['b', 'B', 'a', 'a-b', 'a.b', 'a0', 'Z', '_', 'é', '\ue000', '😀', 'ß', '~'];
