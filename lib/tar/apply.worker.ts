@@ -1,8 +1,9 @@
 /**
  * Worker thread: reads a layer (from a file, or chunks the main thread transfers), hashes it as
  * received (digest; unless the sender checks it), keeps it as the blob when asked, decompresses it (told by its magic bytes),
- * hashes the tar (DiffID), parses it and writes every entry with synchronous fs calls. Reading and
- * gunzip (libuv threadpool) overlap with the writing done here.
+ * hashes the tar (DiffID), parses it and writes every entry with synchronous fs calls. A file is
+ * read here too, synchronously (lib/tar/file-chunks.ts); gunzip (libuv threadpool) overlaps with
+ * the work done here.
  */
 import * as fs from 'fs';
 import { Sha256Counter } from '../digest';
@@ -12,6 +13,7 @@ import type { WorkerContext } from '../workers/define';
 import { receiveChunks, returnChunk } from '../workers/chunk-channel';
 import { decompressChunks, detectCompression, unsupportedCompression } from './compression';
 import { LayerApplier } from './apply-entries';
+import { FileChunks } from './file-chunks';
 import { TarReader } from './reader';
 import { UnionView } from '../view';
 import { writeContentIndexSync } from '../store/content-index';
@@ -24,10 +26,6 @@ import { lazy } from '../lazy';
 const v8Module = lazy<typeof import('v8')>(() => require('v8'));
 const vmModule = lazy<typeof import('vm')>(() => require('vm'));
 
-/** file reads: 1 MiB keeps hashing at full speed (smaller buffers slow it) */
-const READ_CHUNK = 1 << 20;
-/** buffers the file is read into: one being decompressed, one queued, one read ahead */
-const READ_BUFFERS = 4;
 const PROGRESS_BYTES = 64 << 20;
 const PROGRESS_MS = 200;
 /** decompressed bytes between two minor collections (see collectChunks) */
@@ -50,76 +48,6 @@ function minorCollector(): () => void {
     // a Node that refuses the flag: collections come when V8 wants them
   }
   return () => undefined;
-}
-
-/**
- * A file (or `length` bytes of it from `start`) in READ_CHUNK pieces, read into a few buffers
- * that are reused: a piece's buffer is read into again only after `release(piece)` (the
- * decompressor is done with it), with one read ahead. A fresh buffer per read would leave
- * gigabytes of garbage for the collector to catch up with, which shows in the peak RSS.
- */
-class FileChunks {
-  private readonly free: Buffer[] = [];
-  private made = 0;
-  private wake: (() => void) | null = null;
-
-  constructor(private readonly path: string, private readonly start = 0, private readonly length?: number) {}
-
-  release = (piece: Buffer): void => {
-    this.free.push(Buffer.from(piece.buffer, piece.byteOffset - (piece.byteOffset % READ_CHUNK), READ_CHUNK));
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  };
-
-  private async buffer(): Promise<Buffer> {
-    for (;;) {
-      const b = this.free.pop();
-      if (b) return b;
-      if (this.made < READ_BUFFERS) {
-        this.made++;
-        return Buffer.allocUnsafeSlow(READ_CHUNK);
-      }
-      await new Promise<void>((r) => (this.wake = r));
-    }
-  }
-
-  async *chunks(): AsyncGenerator<Buffer> {
-    const fh = await fs.promises.open(this.path, 'r');
-    try {
-      const end = this.length === undefined ? Infinity : this.start + this.length;
-      let pos = this.start;
-      const read = async (): Promise<Buffer | null> => {
-        if (pos >= end) return null;
-        const b = await this.buffer();
-        const want = Math.min(READ_CHUNK, end - pos);
-        let n = 0;
-        while (n < want) {
-          const { bytesRead } = await fh.read(b, n, want - n, pos + n);
-          if (bytesRead === 0) break;
-          n += bytesRead;
-        }
-        if (n === 0) {
-          this.release(b);
-          if (end !== Infinity) throw new Error(`${this.path} ended after ${pos - this.start} of the ${this.length} bytes at offset ${this.start} (was it changed while being read?)`);
-          return null;
-        }
-        pos += n;
-        if (n < want && end !== Infinity) throw new Error(`${this.path} ended after ${pos - this.start} of the ${this.length} bytes at offset ${this.start} (was it changed while being read?)`);
-        return b.subarray(0, n);
-      };
-      let next = read();
-      for (;;) {
-        const piece = await next;
-        if (piece === null) return;
-        next = read(); // read ahead while this piece is hashed, written and decompressed
-        next.catch(() => undefined); // surfaces at the await above
-        yield piece;
-      }
-    } finally {
-      await fh.close();
-    }
-  }
 }
 
 /** The chain below, when the main thread sends it (the message comes once, after a LowerWantedMessage). */
