@@ -34,6 +34,9 @@ async function createMount(store: LayerStore, chain: string, driver: 'overlay' |
     async () => {
       for (const c of made.splice(0)) await c.remove();
       await settle(store);
+      // a copy run writes and deletes tens of thousands of files: without a sync the next run
+      // starts while the filesystem still writes back (XFS also frees the deleted ones late)
+      if (driver === 'copy') sh('sync');
     },
   );
 }
@@ -91,7 +94,7 @@ async function cpOfSmall(ctx: Ctx, mnt: string, store: LayerStore, small: string
   const source = await store.createContainer(small, { driver: 'copy' });
   const dest = path.join(mnt, 'cp-small');
   try {
-    return await shellSubject(ctx, { name: 'cp -a of the same files on XFS', tool: 'cp', cmd: `cp -a ${source.path} ${dest}/root`, prepare: `rm -rf ${dest} && mkdir -p ${dest}`, after: `rm -rf ${dest}`, runs: ctx.heavyRuns });
+    return await shellSubject(ctx, { name: 'cp -a of the same files on XFS', tool: 'cp', cmd: `cp -a ${source.path} ${dest}/root`, prepare: `rm -rf ${dest} && mkdir -p ${dest} && sync`, after: `rm -rf ${dest}`, runs: ctx.heavyRuns });
   } finally {
     await source.remove();
   }
@@ -101,7 +104,7 @@ async function cpOfSmall(ctx: Ctx, mnt: string, store: LayerStore, small: string
 async function buildahFrom(ctx: Ctx, name: string, s: PeerStorage, runs: number): Promise<Subject> {
   const unavailable = s.unavailable((t) => ctx.peers.missing(t), 'buildah');
   if (unavailable) return skippedSubject(name, unavailable);
-  return shellSubject(ctx, { name, tool: 'buildah', cmd: `c=$(${s.buildah} from --pull-never ${s.image()}) && ${s.buildah} mount $c >/dev/null`, prepare: `${s.buildah} rm --all >/dev/null`, after: `${s.buildah} rm --all`, runs });
+  return shellSubject(ctx, { name, tool: 'buildah', cmd: `c=$(${s.buildah} from --pull-never ${s.image()}) && ${s.buildah} mount $c >/dev/null`, prepare: `${s.buildah} rm --all >/dev/null; sync`, after: `${s.buildah} rm --all`, runs });
 }
 
 /**
@@ -116,7 +119,7 @@ async function containerdPrepare(ctx: Ctx, name: string, snapshotter: 'overlayfs
   const key = `bench-${snapshotter}`;
   const snap = `${d.ctr} snapshots --snapshotter ${snapshotter}`;
   const cmd = `m=$(${snap} prepare --target ${mnt} ${key} ${chain}) && eval "$m"`;
-  const prepare = `umount ${mnt} 2>/dev/null; ${snap} rm ${key} 2>/dev/null; mkdir -p ${mnt}; true`;
+  const prepare = `umount ${mnt} 2>/dev/null; ${snap} rm ${key} 2>/dev/null; mkdir -p ${mnt}; sync`;
   const command = hyperfineLine(runs, cmd, prepare);
   const missing = ctx.peers.missing('containerd') ?? ctx.peers.missing('ctr');
   if (missing) return skippedSubject(name, missing, command);
@@ -169,7 +172,7 @@ async function containerRows(ctx: Ctx): Promise<GroupResult> {
   const flat = fresh(path.join(ctx.work, 'flat'));
   sh(`umoci raw unpack --image ${ctx.data.layout}:${ctx.data.tag} ${flat}/root`);
   const cpDest = path.join(ctx.work, 'cp');
-  const cp = await shellSubject(ctx, { name: 'cp -a of the flattened root', tool: 'cp', cmd: `cp -a ${flat}/root ${cpDest}/root`, prepare: `rm -rf ${cpDest} && mkdir -p ${cpDest}`, after: `rm -rf ${cpDest}`, runs: ctx.heavyRuns });
+  const cp = await shellSubject(ctx, { name: 'cp -a of the flattened root', tool: 'cp', cmd: `cp -a ${flat}/root ${cpDest}/root`, prepare: `rm -rf ${cpDest} && mkdir -p ${cpDest} && sync`, after: `rm -rf ${cpDest}`, runs: ctx.heavyRuns });
   removeTree(flat);
   const vfs = await buildahFrom(ctx, 'buildah from + buildah mount (vfs)', ctx.peerStorage('vfs'), ctx.heavyRuns);
   const ctrdNative = await containerdPrepare(ctx, 'containerd: ctr snapshots prepare + mount (native snapshotter: a copy)', 'native', chain, ctx.heavyRuns);
@@ -235,7 +238,7 @@ async function containerRows(ctx: Ctx): Promise<GroupResult> {
   return {
     section: {
       title: 'Create and mount a container on the image',
-      note: 'Each run creates and mounts a new container; removal is not timed. buildah runs against a containers-storage of its own that already holds the image; containerd is the bench\'s private daemon (see section 1) holding the image unpacked in the snapshotter named, and its create is `ctr snapshots prepare` of an active snapshot on the image\'s ChainID, whose mount command it prints and the shell runs.',
+      note: 'Each run creates and mounts a new container; removal is not timed. buildah runs against a containers-storage of its own that already holds the image; containerd is the bench\'s private daemon (see section 1) holding the image unpacked in the snapshotter named, and its create is `ctr snapshots prepare` of an active snapshot on the image\'s ChainID, whose mount command it prints and the shell runs. Every run of every copy (layerfs\'s copy driver, cp -a, buildah vfs, containerd\'s native snapshotter) starts after a `sync` (untimed), as in section 1, so none pays for the writeback and deletes of the run before.',
       rows,
     },
     targets,
