@@ -29,9 +29,11 @@ export function proxyDispatcher(connect: ConnectSettings, opts: ProxyOptions = {
   const httpProxy = env.http_proxy ?? env.HTTP_PROXY;
   const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY;
   const noProxy = env.no_proxy ?? env.NO_PROXY;
-  // the client passes Node's roots plus the extra CAs; the system bundle is added here
-  const extra = (connect.ca ?? []).filter((c) => !ROOTS.has(typeof c === 'string' ? c : c.toString('utf8')));
-  const secureContext = tls.createSecureContext({ ca: [...systemCAs(), ...extra], cert: connect.cert, key: connect.key });
+  // the client passes Node's roots plus the extra CAs; the system bundle is added here. Unverified
+  // (--tls-verify=false) no CA is consulted, and parsing the system's 145 costs 40 ms a host
+  const verify = connect.rejectUnauthorized !== false;
+  const extra = verify ? (connect.ca ?? []).filter((c) => !ROOTS.has(typeof c === 'string' ? c : c.toString('utf8'))) : [];
+  const secureContext = tls.createSecureContext({ ...(verify ? { ca: [...systemCAs(), ...extra] } : {}), cert: connect.cert, key: connect.key });
   const settings = { rejectUnauthorized: connect.rejectUnauthorized, secureContext };
   const idle = opts.idleTimeoutMs ?? 60_000;
   return new EnvHttpProxyAgent({
