@@ -7,6 +7,7 @@ import { LayerStore } from '../../lib/layer-store';
 import { canMount, cleanup, hashTree, makeLayer, makeOpaque, makeWhiteout, mountedUnder, tempDir } from './helpers';
 import { sameTree, snapshotDir, snapshotView } from './tree-compare';
 import type { TreeSnapshot } from './tree-compare';
+import { writeSparse } from '../fixtures/tree';
 
 const isRoot = process.getuid?.() === 0;
 const hasAddon = native.addonStatus().available;
@@ -51,12 +52,7 @@ describe('copy driver', () => {
       native.lsetxattrSync(path.join(d, 'etc/passwd'), 'user.note', 'hello');
       native.lsetxattrSync(path.join(d, 'etc/passwd'), 'trusted.secret', Buffer.from([0, 1, 2]));
       native.lsetxattrSync(path.join(d, 'etc'), 'user.dir', 'd');
-      const sparse = path.join(d, 'sparse');
-      fs.writeFileSync(sparse, '');
-      fs.truncateSync(sparse, 64 << 20);
-      const fd = fs.openSync(sparse, 'r+');
-      fs.writeSync(fd, 'data in the middle', 10 << 20);
-      fs.closeSync(fd);
+      writeSparse(path.join(d, 'sparse'), 64 << 20, 10 << 20, 'data in the middle');
       fs.mkdirSync(path.join(d, 'gone-dir'));
       fs.writeFileSync(path.join(d, 'gone-dir/x'), 'x');
       fs.writeFileSync(path.join(d, 'gone'), 'x');

@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as native from '../../lib/native';
 import { itIf } from '../fixtures/peers';
 import { useTempDir } from '../fixtures/tmp';
+import { writeSparse } from '../fixtures/tree';
 
 const tmp = useTempDir('copy-entries');
 const isRoot = process.getuid?.() === 0;
@@ -37,12 +38,7 @@ describe('copyEntries', () => {
     native.lsetxattrSync(path.join(src, 'f'), 'user.note', 'n');
     native.lsetxattrSync(path.join(src, 'f'), 'user.overlay.opaque', 'y');
     fs.writeFileSync(path.join(src, 'empty'), '');
-    const sparse = path.join(src, 'sparse');
-    fs.writeFileSync(sparse, '');
-    fs.truncateSync(sparse, 32 << 20);
-    const fd = fs.openSync(sparse, 'r+');
-    fs.writeSync(fd, 'middle', 8 << 20);
-    fs.closeSync(fd);
+    writeSparse(path.join(src, 'sparse'), 32 << 20, 8 << 20, 'middle');
     fs.mkdirSync(path.join(src, 'd'), { mode: 0o755 });
     native.lsetxattrSync(path.join(src, 'd'), 'user.dir', 'd');
     fs.symlinkSync('f', path.join(src, 'l'));

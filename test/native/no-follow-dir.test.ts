@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as native from '../../lib/native';
 import { NoFollowDir } from '../../lib/native/no-follow-dir';
+import { writeSparse } from '../fixtures/tree';
 
 const itAddon = native.supports('copyFdSync') ? it : it.skip;
 if (!native.supports('copyFdSync')) console.warn(`copyFd tests skipped: the native addon is unavailable (${native.addonStatus().reason ?? 'it lacks copyFd: rebuild it'})`);
@@ -108,10 +109,7 @@ describe('copyFd', () => {
   itAddon('copies a sparse file keeping its holes: 64 MiB with 4 KiB of data stays small', () => {
     const src = path.join(dir, 'sparse');
     const data = Buffer.alloc(4096, 0x61);
-    let fd = fs.openSync(src, 'w');
-    fs.writeSync(fd, data, 0, data.length, 40 << 20);
-    fs.ftruncateSync(fd, 64 << 20);
-    fs.closeSync(fd);
+    writeSparse(src, 64 << 20, 40 << 20, data);
     const inFd = fs.openSync(src, 'r');
     const outFd = fs.openSync(path.join(dir, 'copy'), 'wx');
     let r: native.CopyFdResult;
@@ -126,7 +124,7 @@ describe('copyFd', () => {
     expect(r.size).toBe(64 << 20);
     if (!r.cloned) expect(r.copied).toBeLessThan(1 << 20);
     expect(st.blocks * 512).toBeLessThan(1 << 20);
-    fd = fs.openSync(path.join(dir, 'copy'), 'r');
+    const fd = fs.openSync(path.join(dir, 'copy'), 'r');
     const back = Buffer.alloc(8192);
     fs.readSync(fd, back, 0, 8192, (40 << 20) - 4096);
     fs.closeSync(fd);

@@ -134,14 +134,7 @@ async function materialiseByFile(job: MaterialiseJob, post?: (m: MaterialiseProg
     await helper.stop();
     throw e;
   }
-  for (const [first, dest] of laterLinks) fs.linkSync(fsPath(first), fsPath(dest));
-  if (!sawRoot) {
-    const top = view.lookupSync('/');
-    if (top) dirs.unshift({ dest: job.root, meta: metaOf(top.stat, top.realPath) });
-    // no layers: an empty tree with the usual root mode
-    else fs.chmodSync(job.root, 0o755);
-  }
-  for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(dirs[i].dest, dirs[i].meta);
+  finishTree(job, view, attrs, laterLinks, dirs, sawRoot);
   return { entries, bytes: copier.bytes + helperBytes };
 }
 
@@ -239,6 +232,16 @@ async function materialiseByDirectory(job: MaterialiseJob, post?: (m: Materialis
     await batches.settle();
     fs.closeSync(rootFd);
   }
+  finishTree(job, view, attrs, laterLinks, dirs, sawRoot);
+  return { entries, bytes };
+}
+
+/**
+ * What both ways do once every entry is made: the hardlinks that waited, then the directories'
+ * modes and times, deepest first (writing into a directory changes its times). A chain whose
+ * layers have no root entry gets the view's root, or, with no layers, the usual root mode.
+ */
+function finishTree(job: MaterialiseJob, view: UnionView, attrs: Attributes, laterLinks: Array<[string, string]>, dirs: Array<{ dest: string; meta: EntryMeta }>, sawRoot: boolean): void {
   for (const [first, dest] of laterLinks) fs.linkSync(fsPath(first), fsPath(dest));
   if (!sawRoot) {
     const top = view.lookupSync('/');
@@ -246,7 +249,6 @@ async function materialiseByDirectory(job: MaterialiseJob, post?: (m: Materialis
     else fs.chmodSync(job.root, 0o755);
   }
   for (let i = dirs.length - 1; i >= 0; i--) attrs.modeAndTimes(dirs[i].dest, dirs[i].meta);
-  return { entries, bytes };
 }
 
 /** The entries of one copyEntries call, gathered from one directory's children. */
