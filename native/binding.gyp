@@ -19,7 +19,8 @@
         "src/copy-fd.cc",
         "src/copy-entries.cc",
         "src/stat-snapshot.cc",
-        "src/utimens.cc"
+        "src/utimens.cc",
+        "src/read-file-at.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

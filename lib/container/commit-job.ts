@@ -55,6 +55,8 @@ export type CommitJobResult = PackResult & { known?: Array<[number, string]>; re
 class ContentHasher implements PackObserver {
   readonly known = new Map<number, string>();
   readonly read: Map<string, ReadEntry> | undefined;
+  /** it hashes what is read and needs no descriptor: small files may be read in one call */
+  readonly wantsDescriptor = false;
   private file: { ino: number; size: number; hash: Hash | null; digest: string | null } | null = null;
   constructor(keepRead: boolean) {
     if (keepRead) this.read = new Map();

@@ -110,6 +110,7 @@ interface Addon {
   copyEntriesSync(...args: CopyEntriesArgs): void;
   copyEntries(...args: CopyEntriesArgs): Promise<void>;
   writeStatSnapshotSync(root: PathArg, file: PathArg): void;
+  readFileAtSync(dirFd: number, name: PathArg, flags: number, buf: Buffer, st: Float64Array): number;
   writeStatSnapshot(root: PathArg, file: PathArg): Promise<void>;
 }
 
@@ -450,6 +451,18 @@ function split(ns: bigint): [number, number] {
  * Sets the access and modification times of the path itself (utimensat with
  * AT_SYMLINK_NOFOLLOW) to the nanosecond: Node's lutimes cuts them to microseconds.
  */
+/**
+ * A small regular file read whole, in one call: `name` opened in the directory open at `dirFd`
+ * with `flags` (O_NOFOLLOW is the caller's to give), fstat'ed, read into `buf` from its start
+ * until it is full or the file ends, fstat'ed again, closed. `st` (Float64Array(12)) gets ino,
+ * dev, mode, size, ctime s and ns of each fstat. Returns the bytes read, or -1 (nothing read)
+ * when what was opened is not a regular file. Throws NativeUnavailableError without the addon
+ * (supports('readFileAtSync') says whether it is there).
+ */
+export function readFileAtSync(dirFd: number, name: PathArg, flags: number, buf: Buffer, st: Float64Array): number {
+  return need('readFileAt').readFileAtSync(dirFd, name, flags, buf, st);
+}
+
 export function lutimensSync(p: PathArg, atimeNs: bigint, mtimeNs: bigint): void {
   needLutimens().lutimensSync(p, ...split(atimeNs), ...split(mtimeNs));
 }

@@ -93,10 +93,17 @@ export class NoFollowDir {
     return this.lstatAt(this.at(rel), rel);
   }
 
-  /** `at(rel)` and the lstat of what it names, the directories on the way looked up once for both. */
-  atWithLstat(rel: TreePath): { path: string | Buffer; st: fs.BigIntStats } {
-    const p = this.at(rel);
-    return { path: p, st: this.lstatAt(p, rel) };
+  /**
+   * `at(rel)` and the lstat of what it names, the directories on the way looked up once for
+   * both; also the descriptor of the directory that holds it and its last component (for *at()
+   * calls; valid until the next call on this tree).
+   */
+  atWithLstat(rel: Buffer): { path: Buffer; st: fs.BigIntStats; dirFd: number; name: Buffer } {
+    const parts = this.split(rel);
+    const name = parts.pop()!;
+    const dirFd = this.descend(parts, rel);
+    const p = Buffer.concat([Buffer.from(PROC_FD + dirFd + '/'), name]);
+    return { path: p, st: this.lstatAt(p, rel), dirFd, name };
   }
 
   private lstatAt(p: string | Buffer, rel: TreePath): fs.BigIntStats {

@@ -61,7 +61,7 @@ export interface TarItem {
   header: Buffer;
   /** `path` is the entry's tar path, for error messages */
   /** `confined`: the tree is another party's (its name, and the lstat the file must still match once read) */
-  file?: { abs: Buffer; size: number; path: Buffer; dev: bigint; ino: bigint; confined?: { tree: string; st: fs.BigIntStats } };
+  file?: { abs: Buffer; size: number; path: Buffer; dev: bigint; ino: bigint; confined?: { tree: string; st: fs.BigIntStats }; at?: { dirFd: number; name: Buffer } };
   /** an entry of an explicit list, as it was packed (what a PackObserver hears of) */
   listed?: ListedEntry;
 }
@@ -86,6 +86,11 @@ export interface PackObserver {
   entry(e: ListedEntry): void;
   /** the file just announced is open at `fd` (checked to be the inode its lstat saw), about to be read */
   fileOpen(fd: number): void;
+  /**
+   * false: fileOpen may be skipped (then a small file of a confined tree is opened, read and
+   * closed by one call of the addon, and no descriptor is there to hand over)
+   */
+  readonly wantsDescriptor?: boolean;
   /** the next bytes of that file */
   content(chunk: Buffer): void;
   /** that file was read whole, and is as its lstat saw it */
@@ -370,11 +375,14 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
       // symlink (the root itself is the caller's own directory)
       const isRoot = s.key === '';
       const found = tree && !isRoot ? tree.atWithLstat(s.clean) : null;
-      const abs = found ? toBuffer(found.path) : s.source!;
+      const abs = found ? found.path : s.source!;
       const st = found ? found.st : lstat(abs);
       if (isRoot && !st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is the root but ${JSON.stringify(show(abs))} is not a directory`);
       const item = enc.entry(s.out, abs, st);
-      if (item?.file && confined !== undefined) item.file.confined = { tree: confined, st };
+      if (item?.file && confined !== undefined) {
+        item.file.confined = { tree: confined, st };
+        if (found) item.file.at = { dirFd: found.dirFd, name: found.name };
+      }
       if (item?.listed) item.listed.rel = isRoot ? Buffer.alloc(0) : s.clean;
       // (the file is opened, by the producer, before this generator goes on: `abs` still holds)
       if (item) yield item;
@@ -398,6 +406,9 @@ function numberStats(st: fs.BigIntStats): fs.Stats {
 /** The typed array's own fill: Buffer.fill checks its arguments in JS first, a cost per tar entry. */
 const zeroFill = Uint8Array.prototype.fill;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Files up to this size of a confined tree are read by one call of the addon (native.readFileAtSync), when it has it. */
+const ONE_CALL_MAX = 64 << 10;
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
 /**
  * Turns tar items into bytes, filling caller-owned buffers: file contents are read straight
@@ -406,6 +417,10 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 export class TarProducer {
   private pending: Buffer | null = null;
   private pendingOff = 0;
+  /** what goes out once `pending` has: a small file's bytes, read whole already */
+  private then: Buffer | null = null;
+  /** where a small file is read whole (allocated on first use) */
+  private oneCall: { buf: Buffer; st: Float64Array } | null | undefined;
   private file: { fd: number; remaining: number; item: NonNullable<TarItem['file']> } | null = null;
   private pad = 0;
   private ended = false;
@@ -431,7 +446,11 @@ export class TarProducer {
           const n = this.pending.copy(out, off, this.pendingOff);
           off += n;
           this.pendingOff += n;
-          if (this.pendingOff === this.pending.length) this.pending = null;
+          if (this.pendingOff === this.pending.length) {
+            this.pending = this.then;
+            this.pendingOff = 0;
+            this.then = null;
+          }
         } else if (this.file) {
           off += this.readFile(out, off);
         } else if (this.pad > 0) {
@@ -464,9 +483,10 @@ export class TarProducer {
   }
 
   private openFile(item: NonNullable<TarItem['file']>): void {
+    if (item.at && item.confined && item.size <= ONE_CALL_MAX && this.observer?.wantsDescriptor === false && item.ino <= MAX_SAFE && item.dev <= MAX_SAFE && this.readInOneCall(item)) return;
     // O_NONBLOCK: should a fifo have replaced the file since lstat, open must not hang on it
     let fd: number;
-    const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+    const flags = OPEN_FLAGS;
     try {
       try {
         fd = fs.openSync(item.abs, flags | this.noAtime);
@@ -491,6 +511,49 @@ export class TarProducer {
     this.file = { fd, remaining: item.size, item };
     this.observer?.fileOpen(fd);
     if (item.size === 0) this.finishFile();
+  }
+
+  /**
+   * A small file of a confined tree, opened relative to its directory's descriptor (following
+   * no symlink), checked, read whole and checked again by one call of the addon, as openFile,
+   * readFile and finishFile would: its bytes go out after its header. False without the addon.
+   */
+  private readInOneCall(item: NonNullable<TarItem['file']>): boolean {
+    if (this.oneCall === undefined) this.oneCall = native.supports('readFileAtSync') ? { buf: Buffer.allocUnsafeSlow(ONE_CALL_MAX + 1), st: new Float64Array(12) } : null;
+    const c = this.oneCall;
+    if (!c) return false;
+    const { dirFd, name } = item.at!;
+    const tree = item.confined!.tree;
+    // one byte more than the lstat size: getting it means the file grew
+    const buf = c.buf.subarray(0, item.size + 1);
+    let n: number;
+    try {
+      try {
+        n = native.readFileAtSync(dirFd, name, OPEN_FLAGS | this.noAtime, buf, c.st);
+      } catch (e) {
+        if (this.noAtime === 0 || (e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+        this.noAtime = 0;
+        n = native.readFileAtSync(dirFd, name, OPEN_FLAGS, buf, c.st);
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new ChangedMeanwhileError(tree, show(item.path), 'a symlink is where a file was', { cause: e });
+      throw e;
+    }
+    const st = c.st;
+    if (n < 0 || st[0] !== Number(item.ino) || st[1] !== Number(item.dev)) throw new ChangedMeanwhileError(tree, show(item.path), 'another file took its name while it was being packed');
+    if (n > item.size) throw new BadTarError(show(item.path), `the file grew while it was being packed (beyond ${item.size} bytes)`);
+    if (n < item.size) throw new BadTarError(show(item.path), `the file shrank while it was being packed (${item.size} bytes expected, ended ${item.size - n} short)`);
+    // what was read is the file as it was stat'ed (checkUnchanged's test, on the fstat after the read)
+    const was = item.confined!.st;
+    if (st[6] !== Number(was.ino) || st[7] !== Number(was.dev) || st[9] !== Number(was.size) || BigInt(st[10]) * NS_PER_S + BigInt(st[11]) !== was.ctimeNs) {
+      throw new ChangedMeanwhileError(tree, show(item.path), 'the file changed while it was read');
+    }
+    const data = buf.subarray(0, n);
+    this.observer?.content(data);
+    this.observer?.fileEnd();
+    this.then = data;
+    this.pad = padding(item.size);
+    return true;
   }
 
   /**

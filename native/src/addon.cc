@@ -16,6 +16,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterCopyEntries(env, exports);
   RegisterStatSnapshot(env, exports);
   RegisterUtimens(env, exports);
+  RegisterReadFileAt(env, exports);
   return exports;
 }
 

@@ -15,5 +15,6 @@ void RegisterCopyFd(Napi::Env env, Napi::Object exports);
 void RegisterCopyEntries(Napi::Env env, Napi::Object exports);
 void RegisterStatSnapshot(Napi::Env env, Napi::Object exports);
 void RegisterUtimens(Napi::Env env, Napi::Object exports);
+void RegisterReadFileAt(Napi::Env env, Napi::Object exports);
 
 }  // namespace layerfs
