@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'crypto';
 import { markVerified } from '../digest';
-import { Readable } from 'stream';
-import { AbortedError, DigestMismatchError, LayerfsError, RegistryError, SizeMismatchError } from '../errors';
+import { finished, Readable } from 'stream';
+import { AbortedError, DigestMismatchError, RegistryError, SizeMismatchError } from '../errors';
 import { isAbort, isRetryableNetworkError, unreachableError } from './errors';
 import { discard, header, sleep, type HttpResponse } from './http';
 import type { BlobDescriptor, Progress } from './types';
@@ -40,6 +40,9 @@ export function rangeAnswer(res: HttpResponse, offset: number, size: number, wha
   }
 }
 
+/** bytes between two 'bytes' progress events of one blob (one per socket read would be tens of thousands per gigabyte) */
+const PROGRESS_STEP = 1 << 20;
+
 export function verifiedBlobStream(
   source: BlobSource,
   desc: BlobDescriptor,
@@ -51,56 +54,109 @@ export function verifiedBlobStream(
 ): Readable {
   const hash = start.hash ?? createHash('sha256');
   let offset = start.offset;
-  let started = false;
-  async function* bytes(): AsyncGenerator<Buffer> {
-    started = true;
-    let res = first;
-    let resumes = 0;
-    if (res) rangeAnswer(res, offset, desc.size, what);
-    while (offset < desc.size) {
-      if (!res) {
+  let reported = offset;
+  // the answer not yet read from (the first one until the first read, or a resume's)
+  let pending: HttpResponse | null = first;
+  // the body being read, with 'data' handlers: a for-await would hand on whatever is buffered as one new buffer, a copy of every byte
+  let body: Readable | null = null;
+  let resumes = 0;
+  let busy = false;
+  const report = (event: Progress['event']) => {
+    reported = offset;
+    onProgress?.({ direction: 'pull', digest: desc.digest, bytes: offset, total: desc.size, event });
+  };
+  const stream = new Readable({
+    highWaterMark: 1 << 20,
+    read() {
+      if (body !== null) body.resume();
+      else if (!busy) void next();
+    },
+    destroy(err, cb) {
+      if (body !== null && !body.destroyed) discard(body);
+      if (pending !== null && !pending.body.destroyed) discard(pending.body);
+      body = null;
+      pending = null;
+      cb(err);
+    },
+  });
+  const fail = (e: unknown) => {
+    if (!stream.destroyed) stream.destroy(e as Error);
+  };
+
+  /** Reads the next answer (the first, or a resume's) until it ends, or ends the stream once every byte came and verified. */
+  async function next(): Promise<void> {
+    busy = true;
+    try {
+      if (offset >= desc.size) return finish();
+      let res = pending;
+      pending = null;
+      if (res === null) {
         res = await source.open(offset, signal);
+        if (stream.destroyed) return discard(res.body);
         rangeAnswer(res, offset, desc.size, what);
-        onProgress?.({ direction: 'pull', digest: desc.digest, bytes: offset, total: desc.size, event: 'resumed' });
-      }
-      const body = res.body;
-      const url = res.url;
-      let cut: unknown = null;
-      try {
-        for await (const raw of body) {
-          const chunk = raw as Buffer;
-          if (offset + chunk.length > desc.size) throw new SizeMismatchError(what, desc.size, offset + chunk.length);
-          hash.update(chunk);
-          offset += chunk.length;
-          onProgress?.({ direction: 'pull', digest: desc.digest, bytes: offset, total: desc.size, event: 'bytes' });
-          yield chunk;
-        }
-      } catch (e) {
-        if (e instanceof LayerfsError) throw e;
-        if (isAbort(e, signal)) throw new AbortedError(what);
-        cut = e;
-      } finally {
-        if (!body.destroyed) discard(body);
-      }
-      res = null;
-      if (offset >= desc.size) break;
-      // cut short, by an error or by an early end: resume where it stopped
-      if (cut !== null && !isRetryableNetworkError(cut)) throw unreachableError(url.host, url.href, cut);
-      if (resumes >= source.retries) {
-        if (cut !== null) throw unreachableError(url.host, url.href, cut);
-        throw new SizeMismatchError(what, desc.size, offset);
-      }
-      await sleep(source.backoff(resumes++), signal);
+        report('resumed');
+      } else rangeAnswer(res, offset, desc.size, what);
+      read(res);
+    } catch (e) {
+      fail(e);
+    } finally {
+      busy = false;
     }
+  }
+
+  function read(res: HttpResponse): void {
+    const b = res.body;
+    body = b;
+    const onData = (chunk: Buffer) => {
+      if (offset + chunk.length > desc.size) {
+        b.off('data', onData);
+        discard(b);
+        return fail(new SizeMismatchError(what, desc.size, offset + chunk.length));
+      }
+      hash.update(chunk);
+      offset += chunk.length;
+      if (offset - reported >= PROGRESS_STEP) report('bytes');
+      if (!stream.push(chunk)) b.pause();
+    };
+    b.on('data', onData);
+    finished(b, (e) => {
+      b.off('data', onData);
+      if (body !== b || stream.destroyed) return;
+      body = null;
+      if (!b.destroyed) discard(b);
+      void ended(res, e ?? null);
+    });
+  }
+
+  /** An answer's body is over: at the blob's end it is verified; cut short (an error or an early end), the rest is asked for. */
+  async function ended(res: HttpResponse, e: Error | null): Promise<void> {
+    busy = true;
+    try {
+      if (e !== null && isAbort(e, signal)) throw new AbortedError(what);
+      if (offset < desc.size) {
+        if (e !== null && !isRetryableNetworkError(e)) throw unreachableError(res.url.host, res.url.href, e);
+        if (resumes >= source.retries) {
+          if (e !== null) throw unreachableError(res.url.host, res.url.href, e);
+          throw new SizeMismatchError(what, desc.size, offset);
+        }
+        await sleep(source.backoff(resumes++), signal);
+      }
+    } catch (err) {
+      busy = false;
+      return fail(err);
+    }
+    busy = false;
+    if (!stream.destroyed) await next();
+  }
+
+  function finish(): void {
+    if (offset > reported) report('bytes');
     const digest = 'sha256:' + hash.digest('hex');
     if (digest !== desc.digest) throw new DigestMismatchError(what, desc.digest, digest);
-    onProgress?.({ direction: 'pull', digest: desc.digest, bytes: offset, total: desc.size, event: 'done' });
+    report('done');
+    stream.push(null);
   }
-  const stream = Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 16 });
-  // destroyed before the first read: the generator never ran, so the answer it holds is ended here
-  stream.once('close', () => {
-    if (!started && first && !first.body.destroyed) discard(first.body);
-  });
+
   // it ends only after the size and digest checks above: a consumer of the whole blob need not hash it again (from an offset, its bytes are only the rest)
   return start.offset === 0 ? markVerified(stream, desc.digest) : stream;
 }
