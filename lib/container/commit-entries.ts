@@ -46,7 +46,11 @@ export function planPackEntriesSync(changes: Change[], o: EntryPlanOptions): Pac
     if (c.kind === 'D') {
       if (!underOpaque(c.path)) entries.set(rel, { path: rel, whiteout: true });
     } else {
-      entries.set(rel, { path: rel, source: c.source ?? o.base + c.path, ...(opaque.has(c.path) ? { opaque: true } : {}) });
+      const e: PackEntry = { path: rel, source: c.source ?? o.base + c.path };
+      if (opaque.has(c.path)) e.opaque = true;
+      // what the diff's lstat saw (the pack may then open it without an lstat of its own)
+      else if (c.type === 'file') e.file = true;
+      entries.set(rel, e);
     }
   }
   if (opaque.size) {

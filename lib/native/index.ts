@@ -110,7 +110,7 @@ interface Addon {
   copyEntriesSync(...args: CopyEntriesArgs): void;
   copyEntries(...args: CopyEntriesArgs): Promise<void>;
   writeStatSnapshotSync(root: PathArg, file: PathArg): void;
-  readFileAtSync(dirFd: number, name: PathArg, flags: number, buf: Buffer, st: Float64Array): number;
+  readFileAtSync(dirFd: number, name: PathArg, flags: number, buf: Buffer, st: BigInt64Array): number;
   writeStatSnapshot(root: PathArg, file: PathArg): Promise<void>;
 }
 
@@ -451,15 +451,19 @@ function split(ns: bigint): [number, number] {
  * Sets the access and modification times of the path itself (utimensat with
  * AT_SYMLINK_NOFOLLOW) to the nanosecond: Node's lutimes cuts them to microseconds.
  */
+/** The fields readFileAtSync writes: the fstat before the read, its xattr names' bytes, the fstat after it. */
+export const READ_FILE_AT_FIELDS = ['ino', 'dev', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'atimeNs', 'mtimeNs', 'ctimeNs', 'xattrBytes', 'afterIno', 'afterDev', 'afterSize', 'afterCtimeNs'] as const;
+
 /**
  * A small regular file read whole, in one call: `name` opened in the directory open at `dirFd`
- * with `flags` (O_NOFOLLOW is the caller's to give), fstat'ed, read into `buf` from its start
- * until it is full or the file ends, fstat'ed again, closed. `st` (Float64Array(12)) gets ino,
- * dev, mode, size, ctime s and ns of each fstat. Returns the bytes read, or -1 (nothing read)
- * when what was opened is not a regular file. Throws NativeUnavailableError without the addon
+ * with `flags` (O_NOFOLLOW is the caller's to give), fstat'ed, its xattr list measured, read
+ * into `buf` from its start (its size and one byte more, to see a file that grew), fstat'ed
+ * again, closed. `st` (BigInt64Array, READ_FILE_AT_FIELDS) gets both fstats. Returns the bytes
+ * read; -1 when what was opened is not a regular file, -2 when it has buf.length bytes or more
+ * (nothing read; `st` holds its fstat). Throws NativeUnavailableError without the addon
  * (supports('readFileAtSync') says whether it is there).
  */
-export function readFileAtSync(dirFd: number, name: PathArg, flags: number, buf: Buffer, st: Float64Array): number {
+export function readFileAtSync(dirFd: number, name: PathArg, flags: number, buf: Buffer, st: BigInt64Array): number {
   return need('readFileAt').readFileAtSync(dirFd, name, flags, buf, st);
 }
 

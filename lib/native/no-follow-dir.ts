@@ -94,16 +94,24 @@ export class NoFollowDir {
   }
 
   /**
-   * `at(rel)` and the lstat of what it names, the directories on the way looked up once for
-   * both; also the descriptor of the directory that holds it and its last component (for *at()
-   * calls; valid until the next call on this tree).
+   * `at(rel)` and the lstat of what it names, the directories on the way looked up once for both.
    */
-  atWithLstat(rel: Buffer): { path: Buffer; st: fs.BigIntStats; dirFd: number; name: Buffer } {
+  atWithLstat(rel: Buffer): { path: Buffer; st: fs.BigIntStats } {
+    const { dirFd, name } = this.entryAt(rel);
+    const p = Buffer.concat([Buffer.from(PROC_FD + dirFd + '/'), name]);
+    return { path: p, st: this.lstatAt(p, rel) };
+  }
+
+  /** The descriptor of the directory that holds `rel`, and its last component (for *at() calls; valid until the next call on this tree). */
+  entryAt(rel: Buffer): { dirFd: number; name: Buffer } {
     const parts = this.split(rel);
     const name = parts.pop()!;
-    const dirFd = this.descend(parts, rel);
-    const p = Buffer.concat([Buffer.from(PROC_FD + dirFd + '/'), name]);
-    return { path: p, st: this.lstatAt(p, rel), dirFd, name };
+    return { dirFd: this.descend(parts, rel), name };
+  }
+
+  /** `name` in the directory open at `dirFd` (from entryAt), as a path for Node's fs. */
+  static pathIn(dirFd: number, name: Buffer): Buffer {
+    return Buffer.concat([Buffer.from(PROC_FD + dirFd + '/'), name]);
   }
 
   private lstatAt(p: string | Buffer, rel: TreePath): fs.BigIntStats {

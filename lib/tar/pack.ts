@@ -37,6 +37,8 @@ export interface WirePackEntry {
   source?: string | Uint8Array;
   whiteout?: boolean;
   opaque?: boolean;
+  /** the planner saw a regular file (lib/tar/types.ts's PackEntry) */
+  file?: boolean;
 }
 
 /**
@@ -61,7 +63,9 @@ export interface TarItem {
   header: Buffer;
   /** `path` is the entry's tar path, for error messages */
   /** `confined`: the tree is another party's (its name, and the lstat the file must still match once read) */
-  file?: { abs: Buffer; size: number; path: Buffer; dev: bigint; ino: bigint; confined?: { tree: string; st: fs.BigIntStats }; at?: { dirFd: number; name: Buffer } };
+  file?: { abs: Buffer; size: number; path: Buffer; dev: bigint; ino: bigint; confined?: { tree: string; st: fs.BigIntStats } };
+  /** a regular file's bytes, read whole and checked already (SmallFileReader): they go out after the header */
+  data?: Buffer;
   /** an entry of an explicit list, as it was packed (what a PackObserver hears of) */
   listed?: ListedEntry;
 }
@@ -87,8 +91,8 @@ export interface PackObserver {
   /** the file just announced is open at `fd` (checked to be the inode its lstat saw), about to be read */
   fileOpen(fd: number): void;
   /**
-   * false: fileOpen may be skipped (then a small file of a confined tree is opened, read and
-   * closed by one call of the addon, and no descriptor is there to hand over)
+   * false: fileOpen may be skipped (then a small file of a confined tree that the list says is
+   * one is opened, read and closed by one call of the addon, and no descriptor is there to hand over)
    */
   readonly wantsDescriptor?: boolean;
   /** the next bytes of that file */
@@ -185,7 +189,7 @@ class EntryEncoder {
   }
 
   /** The entry for `abs` stored as `path` (no trailing slash); null for what tar cannot hold (sockets). */
-  entry(path: Buffer, abs: Buffer, st: fs.BigIntStats): TarItem | null {
+  entry(path: Buffer, abs: Buffer, st: fs.BigIntStats, noXattrs = false): TarItem | null {
     // the type from the mode once (each BigIntStats.isX() call makes BigInts of its own)
     const fmt = Number(st.mode) & S_IFMT;
     if (fmt === S_IFSOCK) return null;
@@ -230,7 +234,7 @@ class EntryEncoder {
     } else {
       return null;
     }
-    const allXattrs = native.readXattrsSync(abs);
+    const allXattrs = noXattrs ? [] : native.readXattrsSync(abs);
     const xattrs = allXattrs.filter(([name]) => !isOverlayXattr(name));
     h.xattrs = xattrs;
     const dev = xattrs.findIndex(([n]) => n === DEVICE_XATTR);
@@ -322,7 +326,7 @@ function* dirItems(dir: Buffer, format: WhiteoutFormatName | undefined, enc: Ent
 }
 
 /** The entries of an explicit list, in pack order; each one's content and metadata come from its source. */
-function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, confined?: string, rootName?: string): Generator<TarItem> {
+function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, confined?: string, rootName?: string, small?: SmallFileReader): Generator<TarItem> {
   // `root/` as a name string, for the cheap form of the check that an entry is read where it lies
   const rootSlash = rootName === undefined ? undefined : rootName.endsWith('/') ? rootName : rootName + '/';
   const sorted = entries.map((e) => {
@@ -374,15 +378,20 @@ function* listItems(root: Buffer, entries: WirePackEntry[], enc: EntryEncoder, c
       // confined: the directories above the entry are reached by descriptor, never through a
       // symlink (the root itself is the caller's own directory)
       const isRoot = s.key === '';
+      if (small && tree && s.e.file && !isRoot) {
+        const item = small.item(tree, s.clean, s.out, enc);
+        if (item) {
+          yield item;
+          continue;
+        }
+        // not a small regular file: as any entry
+      }
       const found = tree && !isRoot ? tree.atWithLstat(s.clean) : null;
       const abs = found ? found.path : s.source!;
       const st = found ? found.st : lstat(abs);
       if (isRoot && !st.isDirectory()) throw new InvalidArgumentError(`pack entry ${JSON.stringify(show(s.out))} is the root but ${JSON.stringify(show(abs))} is not a directory`);
       const item = enc.entry(s.out, abs, st);
-      if (item?.file && confined !== undefined) {
-        item.file.confined = { tree: confined, st };
-        if (found) item.file.at = { dirFd: found.dirFd, name: found.name };
-      }
+      if (item?.file && confined !== undefined) item.file.confined = { tree: confined, st };
       if (item?.listed) item.listed.rel = isRoot ? Buffer.alloc(0) : s.clean;
       // (the file is opened, by the producer, before this generator goes on: `abs` still holds)
       if (item) yield item;
@@ -403,11 +412,92 @@ function numberStats(st: fs.BigIntStats): fs.Stats {
   return o;
 }
 
+/** Files up to this size that a confined list says are regular files are read by one call of the addon. */
+const ONE_CALL_MAX = 64 << 10;
+let bigIntStatsProto: object | undefined;
+
+/**
+ * A small regular file of a confined tree as one tar item, from one call of the addon
+ * (native.readFileAtSync): opened relative to its directory's descriptor (following no
+ * symlink), its entry made from that descriptor's fstat (no lstat by path), read whole, and
+ * held to what the descriptor path checks: no growth or shrink, the same inode, size and ctime
+ * once read. Only for a list entry the planner saw as a regular file: what is opened is not
+ * lstat'ed first (open of anything else may do what its driver does on open).
+ */
+class SmallFileReader {
+  private readonly buf = Buffer.allocUnsafeSlow(ONE_CALL_MAX + 1);
+  private readonly st = new BigInt64Array(native.READ_FILE_AT_FIELDS.length);
+  /** O_NOATIME until a file of another owner refuses it (as TarProducer.openFile) */
+  private noAtime = fs.constants.O_NOATIME ?? 0;
+
+  /** The item, or null when what is there is not a regular file of at most ONE_CALL_MAX bytes (nothing read). */
+  item(tree: NoFollowDir, rel: Buffer, out: Buffer, enc: EntryEncoder): TarItem | null {
+    const { dirFd, name } = tree.entryAt(rel);
+    const what = tree.what;
+    let n: number;
+    try {
+      try {
+        n = native.readFileAtSync(dirFd, name, OPEN_FLAGS | this.noAtime, this.buf, this.st);
+      } catch (e) {
+        if (this.noAtime === 0 || (e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+        this.noAtime = 0;
+        n = native.readFileAtSync(dirFd, name, OPEN_FLAGS, this.buf, this.st);
+      }
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new ChangedMeanwhileError(what, show(rel), 'a symlink is where a file was', { cause: e });
+      if (code === 'ENOENT') throw new ChangedMeanwhileError(what, show(rel), 'it is gone', { cause: e });
+      throw e;
+    }
+    if (n < 0) return null;
+    const a = this.st;
+    const size = Number(a[7]);
+    if (n > size) throw new BadTarError(show(out), `the file grew while it was being packed (beyond ${size} bytes)`);
+    if (n < size) throw new BadTarError(show(out), `the file shrank while it was being packed (${size} bytes expected, ended ${size - n} short)`);
+    // what was read is the file as it was stat'ed (checkUnchanged's test)
+    if (a[14] !== a[0] || a[15] !== a[1] || a[16] !== a[7] || a[17] !== a[12]) throw new ChangedMeanwhileError(what, show(rel), 'the file changed while it was read');
+    const st = statsOf(a);
+    const abs = NoFollowDir.pathIn(dirFd, name);
+    const item = enc.entry(out, abs, st, a[13] === 0n);
+    if (!item) return null;
+    // a later name of a hardlinked inode, or a device record, carries no bytes
+    if (item.file) {
+      item.data = this.buf.subarray(0, n);
+      item.file = undefined;
+    }
+    if (item.listed) item.listed.rel = rel;
+    return item;
+  }
+}
+
+/** An fs.BigIntStats of readFileAtSync's fstat (the prototype's isFile() and kin read its mode). */
+function statsOf(a: BigInt64Array): fs.BigIntStats {
+  bigIntStatsProto ??= Object.getPrototypeOf(fs.lstatSync('/', { bigint: true })) as object;
+  const o = Object.create(bigIntStatsProto) as Record<string, bigint>;
+  o.ino = a[0];
+  o.dev = a[1];
+  o.mode = a[2];
+  o.nlink = a[3];
+  o.uid = a[4];
+  o.gid = a[5];
+  o.rdev = a[6];
+  o.size = a[7];
+  o.blksize = a[8];
+  o.blocks = a[9];
+  o.atimeNs = a[10];
+  o.mtimeNs = a[11];
+  o.ctimeNs = a[12];
+  o.birthtimeNs = 0n;
+  o.atimeMs = a[10] / 1_000_000n;
+  o.mtimeMs = a[11] / 1_000_000n;
+  o.ctimeMs = a[12] / 1_000_000n;
+  o.birthtimeMs = 0n;
+  return o as unknown as fs.BigIntStats;
+}
+
 /** The typed array's own fill: Buffer.fill checks its arguments in JS first, a cost per tar entry. */
 const zeroFill = Uint8Array.prototype.fill;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-/** Files up to this size of a confined tree are read by one call of the addon (native.readFileAtSync), when it has it. */
-const ONE_CALL_MAX = 64 << 10;
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
 /**
@@ -419,8 +509,7 @@ export class TarProducer {
   private pendingOff = 0;
   /** what goes out once `pending` has: a small file's bytes, read whole already */
   private then: Buffer | null = null;
-  /** where a small file is read whole (allocated on first use) */
-  private oneCall: { buf: Buffer; st: Float64Array } | null | undefined;
+
   private file: { fd: number; remaining: number; item: NonNullable<TarItem['file']> } | null = null;
   private pad = 0;
   private ended = false;
@@ -471,7 +560,13 @@ export class TarProducer {
           this.pending = next.value.header;
           this.pendingOff = 0;
           if (this.observer && next.value.listed) this.observer.entry(next.value.listed);
-          if (next.value.file) this.openFile(next.value.file);
+          const data = next.value.data;
+          if (data) {
+            this.observer?.content(data);
+            this.observer?.fileEnd();
+            this.then = data;
+            this.pad = padding(data.length);
+          } else if (next.value.file) this.openFile(next.value.file);
         }
       }
     } catch (e) {
@@ -483,7 +578,6 @@ export class TarProducer {
   }
 
   private openFile(item: NonNullable<TarItem['file']>): void {
-    if (item.at && item.confined && item.size <= ONE_CALL_MAX && this.observer?.wantsDescriptor === false && item.ino <= MAX_SAFE && item.dev <= MAX_SAFE && this.readInOneCall(item)) return;
     // O_NONBLOCK: should a fifo have replaced the file since lstat, open must not hang on it
     let fd: number;
     const flags = OPEN_FLAGS;
@@ -511,49 +605,6 @@ export class TarProducer {
     this.file = { fd, remaining: item.size, item };
     this.observer?.fileOpen(fd);
     if (item.size === 0) this.finishFile();
-  }
-
-  /**
-   * A small file of a confined tree, opened relative to its directory's descriptor (following
-   * no symlink), checked, read whole and checked again by one call of the addon, as openFile,
-   * readFile and finishFile would: its bytes go out after its header. False without the addon.
-   */
-  private readInOneCall(item: NonNullable<TarItem['file']>): boolean {
-    if (this.oneCall === undefined) this.oneCall = native.supports('readFileAtSync') ? { buf: Buffer.allocUnsafeSlow(ONE_CALL_MAX + 1), st: new Float64Array(12) } : null;
-    const c = this.oneCall;
-    if (!c) return false;
-    const { dirFd, name } = item.at!;
-    const tree = item.confined!.tree;
-    // one byte more than the lstat size: getting it means the file grew
-    const buf = c.buf.subarray(0, item.size + 1);
-    let n: number;
-    try {
-      try {
-        n = native.readFileAtSync(dirFd, name, OPEN_FLAGS | this.noAtime, buf, c.st);
-      } catch (e) {
-        if (this.noAtime === 0 || (e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
-        this.noAtime = 0;
-        n = native.readFileAtSync(dirFd, name, OPEN_FLAGS, buf, c.st);
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new ChangedMeanwhileError(tree, show(item.path), 'a symlink is where a file was', { cause: e });
-      throw e;
-    }
-    const st = c.st;
-    if (n < 0 || st[0] !== Number(item.ino) || st[1] !== Number(item.dev)) throw new ChangedMeanwhileError(tree, show(item.path), 'another file took its name while it was being packed');
-    if (n > item.size) throw new BadTarError(show(item.path), `the file grew while it was being packed (beyond ${item.size} bytes)`);
-    if (n < item.size) throw new BadTarError(show(item.path), `the file shrank while it was being packed (${item.size} bytes expected, ended ${item.size - n} short)`);
-    // what was read is the file as it was stat'ed (checkUnchanged's test, on the fstat after the read)
-    const was = item.confined!.st;
-    if (st[6] !== Number(was.ino) || st[7] !== Number(was.dev) || st[9] !== Number(was.size) || BigInt(st[10]) * NS_PER_S + BigInt(st[11]) !== was.ctimeNs) {
-      throw new ChangedMeanwhileError(tree, show(item.path), 'the file changed while it was read');
-    }
-    const data = buf.subarray(0, n);
-    this.observer?.content(data);
-    this.observer?.fileEnd();
-    this.then = data;
-    this.pad = padding(item.size);
-    return true;
   }
 
   /**
@@ -600,7 +651,8 @@ export class TarProducer {
 /** The tar producer for a pack source; `observer` hears of an explicit list's entries as they are packed. */
 export function createTarProducer(source: WirePackSource, opts: PackTarOptions, observer?: PackObserver): TarProducer {
   const enc = new EntryEncoder(opts);
-  const items = 'dir' in source ? dirItems(toBuffer(source.dir), source.whiteout, enc) : listItems(toBuffer(source.root), source.entries, enc, source.confined, typeof source.root === 'string' ? source.root : undefined);
+  const small = observer?.wantsDescriptor === false && native.supports('readFileAtSync') ? new SmallFileReader() : undefined;
+  const items = 'dir' in source ? dirItems(toBuffer(source.dir), source.whiteout, enc) : listItems(toBuffer(source.root), source.entries, enc, source.confined, typeof source.root === 'string' ? source.root : undefined, small);
   return new TarProducer(items, enc, observer);
 }
 

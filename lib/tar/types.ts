@@ -79,6 +79,12 @@ export interface PackEntry {
   whiteout?: boolean;
   /** a directory that hides its lower contents: `.wh..wh..opq` is written right after the directory */
   opaque?: boolean;
+  /**
+   * the planner saw a regular file here: a pack of a confined tree whose observer needs no
+   * descriptor opens a small one first and makes its entry from that descriptor's fstat (one
+   * call of the addon: lib/tar/pack.ts)
+   */
+  file?: boolean;
 }
 
 export interface PackOptions {

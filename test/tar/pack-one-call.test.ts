@@ -29,7 +29,7 @@ class Digests implements PackObserver {
 
 /** The whole tar of a confined explicit list, filled through a small buffer (so a header and its file's bytes fall across fills). */
 function pack(root: string, entries: string[], observer: PackObserver): Buffer {
-  const p = createTarProducer({ root, entries: entries.map((e) => ({ path: e })), confined: 'the test tree' }, {}, observer);
+  const p = createTarProducer({ root, entries: entries.map((e) => ({ path: e, file: e !== 'd' && e !== 'd/link' })), confined: 'the test tree' }, {}, observer);
   const out: Buffer[] = [];
   for (;;) {
     const buf = Buffer.alloc(700);
@@ -49,7 +49,9 @@ describe('a confined pack whose observer wants no descriptor', () => {
     fs.writeFileSync(path.join(root, 'd/edge'), Buffer.alloc(64 << 10, 3));
     fs.linkSync(path.join(root, 'd/small'), path.join(root, 'd/twin'));
     fs.symlinkSync('small', path.join(root, 'd/link'));
-    const entries = ['d', 'd/small', 'd/empty', 'd/big', 'd/edge', 'd/twin', 'd/link'];
+    fs.writeFileSync(path.join(root, 'd/marked'), 'with an xattr');
+    native.lsetxattrSync(path.join(root, 'd/marked'), 'user.mark', 'x');
+    const entries = ['d', 'd/small', 'd/empty', 'd/big', 'd/edge', 'd/twin', 'd/link', 'd/marked'];
     const old = Math.floor(Date.now() / 1000) - 3 * 86400;
     fs.utimesSync(path.join(root, 'd/small'), old, fs.statSync(path.join(root, 'd/small')).mtimeMs / 1000);
     const viaFd = new Digests(true);
@@ -57,13 +59,14 @@ describe('a confined pack whose observer wants no descriptor', () => {
     const oneCall = new Digests(false);
     const calls = jest.spyOn(native, 'readFileAtSync');
     const b = pack(root, entries, oneCall);
-    // small, empty and edge (64 KiB): big is read by descriptor, twin is a hardlink entry
-    expect(calls).toHaveBeenCalledTimes(3);
+    // every file the list says is one (big: found too large, nothing read, then read by descriptor)
+    expect(calls).toHaveBeenCalledTimes(6);
     calls.mockRestore();
     expect(b.equals(a)).toBe(true);
     expect([...oneCall.files]).toEqual([...viaFd.files]);
     expect(oneCall.files.get('d/small')).toBe(createHash('sha256').update('x'.repeat(300)).digest('hex'));
     expect(oneCall.files.get('d/empty')).toBe(createHash('sha256').digest('hex'));
+    expect(b.includes(Buffer.from('SCHILY.xattr.user.mark=x'))).toBe(true);
     // read without moving the atime, as the descriptor path reads
     expect(Math.floor(fs.statSync(path.join(root, 'd/small')).atimeMs / 1000)).toBe(old);
   });
@@ -95,22 +98,27 @@ describe('readFileAtSync', () => {
     fs.mkdirSync(path.join(dir, 'sub'));
     const dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      const st = new Float64Array(12);
-      const buf = Buffer.alloc(6);
+      const st = new BigInt64Array(native.READ_FILE_AT_FIELDS.length);
+      const field = (name: (typeof native.READ_FILE_AT_FIELDS)[number]) => st[native.READ_FILE_AT_FIELDS.indexOf(name)];
+      const buf = Buffer.alloc(64);
       const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
       expect(native.readFileAtSync(dirFd, 'f', flags, buf, st)).toBe(5);
       expect(buf.subarray(0, 5).toString()).toBe('hello');
       const s = fs.lstatSync(path.join(dir, 'f'), { bigint: true });
-      const ctime = [Number(s.ctimeNs / 1_000_000_000n), Number(s.ctimeNs % 1_000_000_000n)];
-      const want = [Number(s.ino), Number(s.dev), Number(s.mode), 5, ...ctime];
-      expect([...st]).toEqual([...want, ...want]);
-      // a buffer shorter than the file: filled, no more
-      expect(native.readFileAtSync(dirFd, 'f', flags, Buffer.alloc(2), st)).toBe(2);
+      for (const k of ['ino', 'dev', 'mode', 'nlink', 'uid', 'gid', 'size', 'blocks', 'mtimeNs', 'ctimeNs'] as const) expect([k, field(k)]).toEqual([k, s[k]]);
+      expect([field('afterIno'), field('afterDev'), field('afterSize'), field('afterCtimeNs')]).toEqual([s.ino, s.dev, s.size, s.ctimeNs]);
+      expect(field('xattrBytes')).toBe(0n);
+      native.lsetxattrSync(path.join(dir, 'f'), 'user.k', 'v');
+      native.readFileAtSync(dirFd, 'f', flags, buf, st);
+      expect(field('xattrBytes')).toBe(BigInt('user.k\0'.length));
+      // a file of buf.length bytes or more: nothing read, its fstat given
+      expect(native.readFileAtSync(dirFd, 'f', flags, Buffer.alloc(5), st)).toBe(-2);
+      expect(field('size')).toBe(5n);
       expect(() => native.readFileAtSync(dirFd, 'l', flags, buf, st)).toThrow(expect.objectContaining({ code: 'ELOOP', syscall: 'open', path: 'l' }));
       expect(() => native.readFileAtSync(dirFd, 'missing', flags, buf, st)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
       // not a regular file: -1, and its mode said
       expect(native.readFileAtSync(dirFd, 'sub', flags, buf, st)).toBe(-1);
-      expect(st[2] & fs.constants.S_IFMT).toBe(fs.constants.S_IFDIR);
+      expect(Number(field('mode')) & fs.constants.S_IFMT).toBe(fs.constants.S_IFDIR);
     } finally {
       fs.closeSync(dirFd);
     }
