@@ -46,7 +46,9 @@ export async function mountOverlay(target: string, req: OverlayRequest, api: Mou
     const params: native.FsParam[] = req.lowers.map((l): native.FsParam => ['lowerdir+', l]);
     if (req.upper) params.push(['upperdir', req.upper], ['workdir', req.work!]);
     params.push(...req.options);
-    await native.fsmount('overlay', target, params, { source: OVERLAY_SOURCE, mountAttrs: req.readOnly ? native.constants.MOUNT_ATTR_RDONLY : 0 });
+    // on this thread: an overlay's mount is a few hundred microseconds of kernel time, and the async
+    // form would start libuv's pool of four threads for it (and join them at exit) in a short command
+    native.fsmountSync('overlay', target, params, { source: OVERLAY_SOURCE, mountAttrs: req.readOnly ? native.constants.MOUNT_ATTR_RDONLY : 0 });
     return req.upper ?? null;
   }
   const plain = legacyData(req.lowers, req.upper, req.work, req.options);
