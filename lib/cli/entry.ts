@@ -35,9 +35,12 @@ export function bundlePath(): string {
   return path.join(__dirname, 'layerfs.js');
 }
 
-/** `layerfs.js.<build>.<command>.v8cache`: the command is the first word of the line that could be one. */
+/**
+ * `layerfs.js.<build>.<command>.v8cache`: the command is the first word of the line that could be
+ * one, not counting the value of `--store` (a store named `tmp` would give every command one cache).
+ */
 export function cachePath(build: string, argv: string[]): string {
-  const command = argv.find((a) => /^[a-z]{1,16}$/.test(a)) ?? 'none';
+  const command = argv.find((a, i) => /^[a-z]{1,16}$/.test(a) && argv[i - 1] !== '--store') ?? 'none';
   return path.join(__dirname, `layerfs.js.${build}.${command}.v8cache`);
 }
 

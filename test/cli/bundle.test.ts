@@ -90,3 +90,10 @@ describe('the bundled CLI', () => {
     }
   });
 });
+
+test('the code cache is named by the command, not by the value of --store', () => {
+  const { cachePath } = require('../../lib/cli/entry') as typeof import('../../lib/cli/entry');
+  expect(path.basename(cachePath('b1', ['--store', 'many', 'mount', 'probe']))).toBe('layerfs.js.b1.mount.v8cache');
+  expect(path.basename(cachePath('b1', ['--store=many', 'umount', 'probe']))).toBe('layerfs.js.b1.umount.v8cache');
+  expect(path.basename(cachePath('b1', ['--json']))).toBe('layerfs.js.b1.none.v8cache');
+});
