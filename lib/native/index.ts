@@ -447,10 +447,6 @@ function split(ns: bigint): [number, number] {
   return [Number(s), Number(r)];
 }
 
-/**
- * Sets the access and modification times of the path itself (utimensat with
- * AT_SYMLINK_NOFOLLOW) to the nanosecond: Node's lutimes cuts them to microseconds.
- */
 /** The fields readFileAtSync writes: the fstat before the read, its xattr names' bytes, the fstat after it. */
 export const READ_FILE_AT_FIELDS = ['ino', 'dev', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'atimeNs', 'mtimeNs', 'ctimeNs', 'xattrBytes', 'afterIno', 'afterDev', 'afterSize', 'afterCtimeNs'] as const;
 
@@ -467,6 +463,10 @@ export function readFileAtSync(dirFd: number, name: PathArg, flags: number, buf:
   return need('readFileAt').readFileAtSync(dirFd, name, flags, buf, st);
 }
 
+/**
+ * Sets the access and modification times of the path itself (utimensat with
+ * AT_SYMLINK_NOFOLLOW) to the nanosecond: Node's lutimes cuts them to microseconds.
+ */
 export function lutimensSync(p: PathArg, atimeNs: bigint, mtimeNs: bigint): void {
   needLutimens().lutimensSync(p, ...split(atimeNs), ...split(mtimeNs));
 }

@@ -98,7 +98,7 @@ export class NoFollowDir {
    */
   atWithLstat(rel: Buffer): { path: Buffer; st: fs.BigIntStats } {
     const { dirFd, name } = this.entryAt(rel);
-    const p = Buffer.concat([Buffer.from(PROC_FD + dirFd + '/'), name]);
+    const p = NoFollowDir.pathIn(dirFd, name);
     return { path: p, st: this.lstatAt(p, rel) };
   }
 
