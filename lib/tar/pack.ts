@@ -451,14 +451,14 @@ class SmallFileReader {
     }
     if (n < 0) return null;
     const a = this.st;
-    const size = Number(a[7]);
+    const size = Number(a[AT.size]);
     if (n > size) throw new BadTarError(show(out), `the file grew while it was being packed (beyond ${size} bytes)`);
     if (n < size) throw new BadTarError(show(out), `the file shrank while it was being packed (${size} bytes expected, ended ${size - n} short)`);
     // what was read is the file as it was stat'ed (checkUnchanged's test)
-    if (a[14] !== a[0] || a[15] !== a[1] || a[16] !== a[7] || a[17] !== a[12]) throw new ChangedMeanwhileError(what, show(rel), 'the file changed while it was read');
+    if (a[AT.afterIno] !== a[AT.ino] || a[AT.afterDev] !== a[AT.dev] || a[AT.afterSize] !== a[AT.size] || a[AT.afterCtimeNs] !== a[AT.ctimeNs]) throw new ChangedMeanwhileError(what, show(rel), 'the file changed while it was read');
     const st = statsOf(a);
     const abs = NoFollowDir.pathIn(dirFd, name);
-    const item = enc.entry(out, abs, st, a[13] === 0n);
+    const item = enc.entry(out, abs, st, a[AT.xattrBytes] === 0n);
     if (!item) return null;
     // a later name of a hardlinked inode, or a device record, carries no bytes
     if (item.file) {
@@ -470,27 +470,20 @@ class SmallFileReader {
   }
 }
 
+/** Where each of readFileAtSync's fields is in its array, by name. */
+const AT = Object.fromEntries(native.READ_FILE_AT_FIELDS.map((name, i) => [name, i])) as Record<(typeof native.READ_FILE_AT_FIELDS)[number], number>;
+/** the fstat's own fields, named as fs.BigIntStats names them (ino to ctimeNs) */
+const STAT_FIELDS = native.READ_FILE_AT_FIELDS.slice(0, AT.ctimeNs + 1);
+
 /** An fs.BigIntStats of readFileAtSync's fstat (the prototype's isFile() and kin read its mode). */
 function statsOf(a: BigInt64Array): fs.BigIntStats {
   bigIntStatsProto ??= Object.getPrototypeOf(fs.lstatSync('/', { bigint: true })) as object;
   const o = Object.create(bigIntStatsProto) as Record<string, bigint>;
-  o.ino = a[0];
-  o.dev = a[1];
-  o.mode = a[2];
-  o.nlink = a[3];
-  o.uid = a[4];
-  o.gid = a[5];
-  o.rdev = a[6];
-  o.size = a[7];
-  o.blksize = a[8];
-  o.blocks = a[9];
-  o.atimeNs = a[10];
-  o.mtimeNs = a[11];
-  o.ctimeNs = a[12];
+  for (let i = 0; i < STAT_FIELDS.length; i++) o[STAT_FIELDS[i]] = a[i];
   o.birthtimeNs = 0n;
-  o.atimeMs = a[10] / 1_000_000n;
-  o.mtimeMs = a[11] / 1_000_000n;
-  o.ctimeMs = a[12] / 1_000_000n;
+  o.atimeMs = o.atimeNs / 1_000_000n;
+  o.mtimeMs = o.mtimeNs / 1_000_000n;
+  o.ctimeMs = o.ctimeNs / 1_000_000n;
   o.birthtimeMs = 0n;
   return o as unknown as fs.BigIntStats;
 }
