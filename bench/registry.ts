@@ -86,27 +86,39 @@ export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
       servers.push(r);
       return r;
     };
-    const timesOf = async (label: string, one: (host: string) => Promise<ChildResult>): Promise<{ subject: Subject; results: ChildResult[] } | Subject> => {
-      try {
-        const results: ChildResult[] = [];
-        for (let i = 0; i < runs; i++) results.push(await one((await freshRegistry()).host));
-        const rss = Math.max(...results.map((r) => r.peakRssBytes));
-        return { results, subject: { name: label, sample: summarise(results.map((r) => r.seconds)), command: '', extra: rss ? `peak RSS ${mib(rss)}` : undefined } };
-      } catch (e) {
-        return skippedSubject(label, `could not run here: ${(e as Error).message.split('\n')[0].slice(0, 200)}`);
-      }
-    };
-    const pushed = await timesOf('layerfs library: store.push(image, docker://…)', async (host) => runChild(['push', store, 'bench', `${host}/bench/pushed:v1`]));
-    const pushSubject = 'subject' in pushed ? { ...pushed.subject, command: `(a fresh registry) && ${childLine(['push', 'STORE', 'bench', 'HOST/bench/pushed:v1'])}` } : pushed;
-    const skopeoRun = await timesOf('skopeo copy oci:… docker://…', async (host) => {
+    const pushOne = (host: string): ChildResult => runChild(['push', store, 'bench', `${host}/bench/pushed:v1`]);
+    const skopeoOne = (host: string): ChildResult => {
       const t0 = process.hrtime.bigint();
       sh(`skopeo --insecure-policy copy -q --dest-tls-verify=false oci:${data.layout}:${data.tag} docker://${host}/bench/pushed:v1`);
       return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpuSeconds: 0, peakRssBytes: 0 };
-    });
-    const skopeoSubject = 'subject' in skopeoRun ? { ...skopeoRun.subject, command: `(a fresh registry) && skopeo --insecure-policy copy --dest-tls-verify=false oci:$CACHE/layout:${data.tag} docker://HOST/bench/pushed:v1` } : skopeoRun;
-    console.log(`  push: layerfs ${med(pushSubject as Subject)?.toFixed(2) ?? (pushSubject as Subject).skipped} s, skopeo ${med(skopeoSubject as Subject)?.toFixed(2) ?? (skopeoSubject as Subject).skipped} s`);
-    rows.push({ label: 'push the whole image to an empty loopback registry', layerfs: pushSubject as Subject, peers: [skopeoSubject as Subject] });
-    targets.push(target('layerfs push no slower than skopeo copy oci:… docker://…', med(skopeoSubject as Subject) && med(pushSubject as Subject) ? med(pushSubject as Subject)! <= med(skopeoSubject as Subject)! : null, med(skopeoSubject as Subject) ? ratioText(med(skopeoSubject as Subject), med(pushSubject as Subject)) : (skopeoSubject as Subject).skipped ?? ''));
+    };
+    // the two tools take turns, in the order ABBA…, so that a machine getting busier or quieter during the runs weighs on both alike
+    const ours: ChildResult[] = [];
+    const theirs: ChildResult[] = [];
+    let failure: string | undefined;
+    try {
+      for (let i = 0; i < runs; i++) {
+        const order = i % 2 === 0 ? ['layerfs', 'skopeo'] : ['skopeo', 'layerfs'];
+        for (const who of order) {
+          const host = (await freshRegistry()).host;
+          sh('sync'); // untimed: the last run's writes are not this run's
+          if (who === 'layerfs') ours.push(pushOne(host));
+          else theirs.push(skopeoOne(host));
+        }
+      }
+    } catch (e) {
+      failure = `could not run here: ${(e as Error).message.split('\n')[0].slice(0, 200)}`;
+    }
+    const subjectOf = (label: string, command: string, results: ChildResult[]): Subject => {
+      if (failure) return skippedSubject(label, failure, command);
+      const rss = Math.max(...results.map((r) => r.peakRssBytes));
+      return { name: label, sample: summarise(results.map((r) => r.seconds)), command, extra: rss ? `peak RSS ${mib(rss)}` : undefined };
+    };
+    const pushSubject = subjectOf('layerfs library: store.push(image, docker://…)', `(a fresh registry) && ${childLine(['push', 'STORE', 'bench', 'HOST/bench/pushed:v1'])}`, ours);
+    const skopeoSubject = subjectOf('skopeo copy oci:… docker://…', `(a fresh registry) && skopeo --insecure-policy copy --dest-tls-verify=false oci:$CACHE/layout:${data.tag} docker://HOST/bench/pushed:v1`, theirs);
+    console.log(`  push: layerfs ${med(pushSubject)?.toFixed(2) ?? pushSubject.skipped} s, skopeo ${med(skopeoSubject)?.toFixed(2) ?? skopeoSubject.skipped} s`);
+    rows.push({ label: 'push the whole image to an empty loopback registry', layerfs: pushSubject, peers: [skopeoSubject] });
+    targets.push(target('layerfs push no slower than skopeo copy oci:… docker://…', med(skopeoSubject) && med(pushSubject) ? med(pushSubject)! <= med(skopeoSubject)! : null, med(skopeoSubject) ? ratioText(med(skopeoSubject), med(pushSubject)) : skopeoSubject.skipped ?? ''));
 
     // a re-push after a one-file commit: only the new layer and the config go
     try {
