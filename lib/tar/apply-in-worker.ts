@@ -123,7 +123,8 @@ interface VerifiedInput {
 async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: ApplyWorkerData, t: MessagePort[]) => Promise<ApplyResult>, verified: VerifiedInput | null): Promise<ApplyResult> {
   const { port1, port2 } = new MessageChannel();
   const sender = ChunkSender.over(port1);
-  const blob = verified?.blobPath ? await fs.promises.open(verified.blobPath, 'w') : null;
+  // made empty by applyLayer; not truncated again (see lib/tar/apply.worker.ts: on ext4 that costs a flush at close)
+  const blob = verified?.blobPath ? await fs.promises.open(verified.blobPath, fs.constants.O_WRONLY) : null;
   const mode = { drain: false };
   let inputError: unknown;
   const pumping = pump(input, sender, blob, mode)

@@ -104,7 +104,9 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
   const lower = data.lowerLater ? 'later' : data.lowerDirs?.length ? new UnionView(data.lowerDirs, data.whiteout) : null;
   // lowerDirs given (even empty): the layer's own chain, against which a whiteout may hide nothing
   const applier = new LayerApplier(data.target, data.whiteout, limits, data.applyOwners, data.durable, lower, data.lowerLater === true || data.lowerDirs !== undefined);
-  const blob = data.blobPath ? fs.openSync(data.blobPath, fs.constants.O_WRONLY | fs.constants.O_TRUNC) : null;
+  // the caller made it, empty: no O_TRUNC, which on ext4 marks the file for a flush at close
+  // (auto_da_alloc), so the close of a 1 GiB blob waited for its whole writeback
+  const blob = data.blobPath ? fs.openSync(data.blobPath, fs.constants.O_WRONLY) : null;
   try {
     const reader = new TarReader(limits, (h) => applier.entry(h));
     // a digest the sender checks (the stream ends only once it verified) is not computed twice: the bytes are only counted
