@@ -90,7 +90,8 @@ export async function applyLayer(input: Readable | string | FileRange, target: s
   let blobCreated = false;
   try {
     if (opts.blobPath) {
-      await (await fs.promises.open(opts.blobPath, 'wx', 0o644)).close();
+      // made here, new (O_EXCL); written later without O_TRUNC (see lib/tar/apply.worker.ts)
+      await (await fs.promises.open(opts.blobPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644)).close();
       blobCreated = true;
     }
     if (typeof input === 'string') return await run({ ...data, path: input });
