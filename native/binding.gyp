@@ -20,7 +20,8 @@
         "src/copy-entries.cc",
         "src/stat-snapshot.cc",
         "src/utimens.cc",
-        "src/read-file-at.cc"
+        "src/read-file-at.cc",
+        "src/mount-root.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

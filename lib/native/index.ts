@@ -12,7 +12,7 @@ import { NativeUnavailableError } from '../errors';
  * LAYERFS_DISABLE_ADDON=1) this module still loads and every call throws NativeUnavailableError.
  */
 
-export { readMountInfo, parseMountInfo, parseMountOptions, isMountPoint, mountsUnder } from './mountinfo';
+export { readMountInfo, parseMountInfo, parseMountOptions, isMountPoint, mountsUnder, lastMountAt } from './mountinfo';
 export type { MountInfo } from './mountinfo';
 
 /** A path as a string, or as a Buffer for names that are not UTF-8 (taken byte for byte). */
@@ -112,6 +112,8 @@ interface Addon {
   writeStatSnapshotSync(root: PathArg, file: PathArg): void;
   readFileAtSync(dirFd: number, name: PathArg, flags: number, buf: Buffer, st: BigInt64Array): number;
   writeStatSnapshot(root: PathArg, file: PathArg): Promise<void>;
+  mountRootSync(p: PathArg): number;
+  mountRoot(p: PathArg): Promise<number>;
 }
 
 type CopyEntriesArgs = [rootFd: number, dir: PathArg, dirShown: PathArg, srcDirs: PathArg[], names: PathArg[], stats: BigInt64Array, flags: number, newUid: number, newGid: number];
@@ -461,6 +463,23 @@ export const READ_FILE_AT_FIELDS = ['ino', 'dev', 'mode', 'nlink', 'uid', 'gid',
  */
 export function readFileAtSync(dirFd: number, name: PathArg, flags: number, buf: Buffer, st: BigInt64Array): number {
   return need('readFileAt').readFileAtSync(dirFd, name, flags, buf, st);
+}
+
+/**
+ * Whether `p` (symlinks followed) is the root of a mount, from one statx (STATX_ATTR_MOUNT_ROOT):
+ * null where that cannot be told (no addon, an addon built without it, a kernel before 5.8 that
+ * does not report the attribute, or a statx error other than a missing path), so the caller reads
+ * mountinfo instead. A missing path is no mount point.
+ */
+export function mountRootSync(p: PathArg): boolean | null {
+  if (!supports('mountRootSync')) return null;
+  try {
+    const r = load().addon!.mountRootSync(p);
+    return r < 0 ? null : r === 1;
+  } catch (e) {
+    if (isNativeError(e, 'ENOENT') || isNativeError(e, 'ENOTDIR')) return false;
+    return null;
+  }
 }
 
 /**

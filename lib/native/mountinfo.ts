@@ -63,6 +63,31 @@ export function parseMountInfo(latin1Text: string): MountInfo[] {
   return out;
 }
 
+/** A path as mountinfo writes it: its UTF-8 bytes as latin1, with space, tab, newline and backslash as \ooo. */
+function escapePath(p: string): string {
+  return Buffer.from(p, 'utf8')
+    .toString('latin1')
+    .replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+}
+
+/**
+ * The topmost mount on `mountPoint` (absolute, symlinks resolved), or undefined: the last line
+ * of mountinfo whose mount point it is. The text is searched for the path rather than every
+ * line parsed (a machine with a thousand containers mounted has a thousand lines); where the
+ * search finds no such line, every line is parsed after all.
+ */
+export function lastMountAt(mountPoint: string, latin1Text: string = fs.readFileSync(MOUNTINFO, 'latin1')): MountInfo | undefined {
+  const needle = ' ' + escapePath(mountPoint) + ' ';
+  for (let at = latin1Text.lastIndexOf(needle); at >= 0; at = at === 0 ? -1 : latin1Text.lastIndexOf(needle, at - 1)) {
+    const start = latin1Text.lastIndexOf('\n', at) + 1;
+    const nl = latin1Text.indexOf('\n', at);
+    const [m] = parseMountInfo(latin1Text.slice(start, nl < 0 ? latin1Text.length : nl));
+    if (m?.mountPoint === mountPoint) return m;
+  }
+  const all = parseMountInfo(latin1Text).filter((m) => m.mountPoint === mountPoint);
+  return all[all.length - 1];
+}
+
 /** The mounts of this process's mount namespace, in the kernel's order (oldest first). */
 export function readMountInfo(): MountInfo[] {
   return parseMountInfo(fs.readFileSync(MOUNTINFO, 'latin1'));

@@ -17,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterStatSnapshot(env, exports);
   RegisterUtimens(env, exports);
   RegisterReadFileAt(env, exports);
+  RegisterMountRoot(env, exports);
   return exports;
 }
 

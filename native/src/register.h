@@ -16,5 +16,6 @@ void RegisterCopyEntries(Napi::Env env, Napi::Object exports);
 void RegisterStatSnapshot(Napi::Env env, Napi::Object exports);
 void RegisterUtimens(Napi::Env env, Napi::Object exports);
 void RegisterReadFileAt(Napi::Env env, Napi::Object exports);
+void RegisterMountRoot(Napi::Env env, Napi::Object exports);
 
 }  // namespace layerfs

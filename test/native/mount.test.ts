@@ -87,6 +87,39 @@ describe('mount and umount2', () => {
   });
 });
 
+describe('mountRootSync and lastMountAt: one statx, one line of mountinfo', () => {
+  itMount('agree with a full parse of mountinfo: plain, escaped, stacked and missing paths', () => {
+    const [plain, odd, stacked, below] = mkdirs('plain', 'with space\\and\ttab\nnewline', 'stacked', 'not-mounted');
+    native.mountSync('one', plain, 'tmpfs');
+    native.mountSync('odd', odd, 'tmpfs');
+    native.mountSync('lower', stacked, 'tmpfs');
+    native.mountSync('upper', stacked, 'tmpfs');
+    // a directory named like a mount point inside a bind's root field must not be taken for it
+    const bindSrc = path.join(plain, 'src');
+    fs.mkdirSync(bindSrc);
+    native.mountSync(bindSrc, below, null, native.constants.MS_BIND, null);
+    const text = fs.readFileSync('/proc/self/mountinfo', 'latin1');
+    for (const m of native.parseMountInfo(text)) {
+      const want = native.parseMountInfo(text).filter((x) => x.mountPoint === m.mountPoint).pop();
+      expect(native.lastMountAt(m.mountPoint, text)).toEqual(want);
+    }
+    expect(native.lastMountAt(odd)).toMatchObject({ source: 'odd', mountPoint: odd });
+    expect(native.lastMountAt(stacked)).toMatchObject({ source: 'upper' });
+    expect(native.lastMountAt(bindSrc)).toBeUndefined();
+    expect(native.lastMountAt(path.join(dir, 'missing'))).toBeUndefined();
+    if (!native.supports('mountRootSync') || native.mountRootSync('/') === null) return console.warn('mountRootSync: this kernel does not report STATX_ATTR_MOUNT_ROOT; mountinfo is read instead');
+    for (const p of [plain, odd, stacked, below]) expect([p, native.mountRootSync(p)]).toEqual([p, true]);
+    expect(native.mountRootSync(bindSrc)).toBe(false);
+    expect(native.mountRootSync(dir)).toBe(native.isMountPoint(dir));
+    expect(native.mountRootSync(path.join(dir, 'missing'))).toBe(false);
+    // symlinks are followed, as a lookup by the real path is
+    fs.symlinkSync(plain, path.join(dir, 'link'));
+    expect(native.mountRootSync(path.join(dir, 'link'))).toBe(true);
+    native.umount2Sync(plain, MNT_DETACH);
+    expect(native.mountRootSync(plain)).toBe(false);
+  });
+});
+
 describe('fsmount', () => {
   itNewApi('mounts an overlay of 3 lowers with lowerdir+, and mountinfo shows it', async () => {
     const [top, mid, bottom, upper, work, merged] = mkdirs('l1', 'l2', 'l3', 'upper', 'work', 'merged');
