@@ -14,6 +14,7 @@ import { NativeUnavailableError } from '../errors';
 
 export { readMountInfo, parseMountInfo, parseMountOptions, isMountPoint, mountsUnder, lastMountAt } from './mountinfo';
 export type { MountInfo } from './mountinfo';
+import type { MountInfo } from './mountinfo';
 
 /** A path as a string, or as a Buffer for names that are not UTF-8 (taken byte for byte). */
 export type PathArg = string | Buffer;
@@ -114,6 +115,8 @@ interface Addon {
   writeStatSnapshot(root: PathArg, file: PathArg): Promise<void>;
   mountRootSync(p: PathArg): number;
   mountRoot(p: PathArg): Promise<number>;
+  statMountSync(p: PathArg): { fstype: string; source: string; readOnly: boolean; options: string } | false | null;
+  statMount(p: PathArg): Promise<{ fstype: string; source: string; readOnly: boolean; options: string } | false | null>;
 }
 
 type CopyEntriesArgs = [rootFd: number, dir: PathArg, dirShown: PathArg, srcDirs: PathArg[], names: PathArg[], stats: BigInt64Array, flags: number, newUid: number, newGid: number];
@@ -478,6 +481,28 @@ export function mountRootSync(p: PathArg): boolean | null {
     return r < 0 ? null : r === 1;
   } catch (e) {
     if (isNativeError(e, 'ENOENT') || isNativeError(e, 'ENOTDIR')) return false;
+    return null;
+  }
+}
+
+/** What statMountSync tells of a mount: mountinfo's fields of it that a check of its options needs. */
+export type MountedFs = Pick<MountInfo, 'fstype' | 'source' | 'superOptions'>;
+
+/**
+ * The topmost mount on `p` (symlinks followed) from statx and statmount (Linux 6.11 for its
+ * options), without reading mountinfo: its type, source and superblock options as mountinfo
+ * writes them (`rw` or `ro` first, paths escaped); undefined when nothing is mounted on `p`
+ * (or `p` is missing); null where the kernel or the addon cannot tell.
+ */
+export function statMountSync(p: PathArg): MountedFs | undefined | null {
+  if (!supports('statMountSync')) return null;
+  try {
+    const r = load().addon!.statMountSync(p);
+    if (r === null) return null;
+    if (r === false) return undefined;
+    return { fstype: r.fstype, source: r.source, superOptions: (r.readOnly ? 'ro' : 'rw') + (r.options ? ',' + r.options : '') };
+  } catch (e) {
+    if (isNativeError(e, 'ENOENT') || isNativeError(e, 'ENOTDIR')) return undefined;
     return null;
   }
 }

@@ -118,6 +118,24 @@ describe('mountRootSync and lastMountAt: one statx, one line of mountinfo', () =
     native.umount2Sync(plain, MNT_DETACH);
     expect(native.mountRootSync(plain)).toBe(false);
   });
+
+  itMount('statMountSync gives what mountinfo gives of the topmost mount, where the kernel has statmount', () => {
+    const [plain, stacked, none] = mkdirs('plain', 'stacked', 'none');
+    native.mountSync('one', plain, 'tmpfs', 0, 'size=1m');
+    native.mountSync('lower', stacked, 'tmpfs', 0, 'size=2m');
+    native.mountSync('upper', stacked, 'tmpfs', MS_NOSUID, 'size=3m,mode=0700');
+    if (!native.supports('statMountSync') || native.statMountSync(plain) === null) return console.warn('statMountSync: this kernel has no statmount with options (Linux 6.11); mountinfo is read instead');
+    const all = native.readMountInfo();
+    for (const m of all) {
+      const got = native.statMountSync(m.mountPoint);
+      // null: statmount has no options for this mount (none of its own), and mountinfo decides
+      if (got !== null && all.filter((x) => x.mountPoint === m.mountPoint).pop() === m) expect(got).toEqual({ fstype: m.fstype, source: m.source, superOptions: m.superOptions });
+    }
+    expect(native.statMountSync(stacked)).toMatchObject({ fstype: 'tmpfs', source: 'upper' });
+    expect(native.parseMountOptions(native.statMountSync(stacked)!.superOptions)).toEqual(expect.arrayContaining([['size', '3072k'], ['mode', '700']]));
+    expect(native.statMountSync(none)).toBeUndefined();
+    expect(native.statMountSync(path.join(dir, 'missing'))).toBeUndefined();
+  });
 });
 
 describe('fsmount', () => {
