@@ -22,17 +22,8 @@ export function mountsUnder(dir: string, mounts?: native.MountInfo[]): native.Mo
   return native.mountsUnder(dir, mounts);
 }
 
-/**
- * Whether something is mounted on `p` itself. Without a mountinfo snapshot given, one statx tells
- * (native.mountRootSync) where the kernel reports it: reading and parsing all of mountinfo costs
- * in proportion to the mounts of the machine, twice for every mount and unmount.
- */
 export function isMountPoint(p: string, mounts?: native.MountInfo[]): boolean {
   if (process.platform !== 'linux') return false;
-  if (mounts === undefined) {
-    const root = native.mountRootSync(p);
-    if (root !== null) return root;
-  }
   return native.isMountPoint(p, mounts);
 }
 

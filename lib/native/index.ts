@@ -12,9 +12,9 @@ import { NativeUnavailableError } from '../errors';
  * LAYERFS_DISABLE_ADDON=1) this module still loads and every call throws NativeUnavailableError.
  */
 
-export { readMountInfo, parseMountInfo, parseMountOptions, isMountPoint, mountsUnder, lastMountAt } from './mountinfo';
-export type { MountInfo } from './mountinfo';
-import type { MountInfo } from './mountinfo';
+export { readMountInfo, parseMountInfo, parseMountOptions, mountsUnder, lastMountAt } from './mountinfo';
+import { isMountPoint as isMountPointInInfo, type MountInfo } from './mountinfo';
+export type { MountInfo };
 
 /** A path as a string, or as a Buffer for names that are not UTF-8 (taken byte for byte). */
 export type PathArg = string | Buffer;
@@ -483,6 +483,20 @@ export function mountRootSync(p: PathArg): boolean | null {
     if (isNativeError(e, 'ENOENT') || isNativeError(e, 'ENOTDIR')) return false;
     return null;
   }
+}
+
+/**
+ * Whether something is mounted on `p` itself: one statx where the kernel tells (mountRootSync),
+ * else mountinfo, or the snapshot `mounts` when given. Reading and parsing all of mountinfo
+ * costs in proportion to the mounts of the machine, and it was read for every mount, unmount
+ * and diff of a mounted overlay.
+ */
+export function isMountPoint(p: string, mounts?: MountInfo[]): boolean {
+  if (mounts === undefined) {
+    const root = mountRootSync(p);
+    if (root !== null) return root;
+  }
+  return isMountPointInInfo(p, mounts);
 }
 
 /** What statMountSync tells of a mount: mountinfo's fields of it that a check of its options needs. */
