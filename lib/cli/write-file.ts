@@ -1,7 +1,6 @@
-import * as fs from 'fs';
 import type { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
-import { writeBeside } from '../store/partial-files';
+import { createNewFileStream, writeBeside } from '../store/partial-files';
 
 /**
  * Writes beside the target, then renames: a failed or interrupted write leaves no half file
@@ -10,5 +9,5 @@ import { writeBeside } from '../store/partial-files';
  */
 export async function writeStreamAtomically(src: Readable, dest: string | NodeJS.WritableStream): Promise<void> {
   if (typeof dest !== 'string') return pipeline(src, dest);
-  await writeBeside(dest, (tmp) => pipeline(src, fs.createWriteStream(tmp, { flags: 'wx' })));
+  await writeBeside(dest, (tmp) => pipeline(src, createNewFileStream(tmp)));
 }

@@ -3,7 +3,7 @@ import { once } from 'events';
 import { pipeline } from 'stream/promises';
 import * as tarStream from 'tar-stream';
 import { InvalidArgumentError } from '../errors';
-import { writeBeside } from '../store/partial-files';
+import { createNewFileStream, writeBeside } from '../store/partial-files';
 import { openVerified, OutBlob } from './blob-copy';
 
 export type ArchiveMember = { name: string; dir: true } | { name: string; blob: OutBlob };
@@ -43,7 +43,7 @@ export async function writeArchive(dest: string, members: ArchiveMember[]): Prom
   checkArchiveTarget(dest);
   await writeBeside(dest, async (tmp) => {
     const pack = tarStream.pack();
-    const written = pipeline(pack, fs.createWriteStream(tmp, { flags: 'wx' }));
+    const written = pipeline(pack, createNewFileStream(tmp));
     const broken = written.then(
       () => Promise.reject(new Error('the archive ended before its last member')),
       (e) => Promise.reject(e),

@@ -5,7 +5,7 @@ import { hexOf } from '../digest';
 import { BadImageError, InvalidArgumentError, UnsupportedError } from '../errors';
 import { MAX_METADATA, parseJson } from './blobs';
 import { OCI_INDEX, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION, REF_NAME } from './media-types';
-import { writeBeside } from '../store/partial-files';
+import { createNewFileStream, writeBeside } from '../store/partial-files';
 import { openVerified, OutBlob, uniqueBlobs } from './blob-copy';
 import type { Descriptor, ImageIndex } from './types';
 
@@ -22,7 +22,7 @@ async function writeAtomic(layout: string, file: string, data: Buffer | OutBlob)
     async (tmp) => {
       if (Buffer.isBuffer(data)) fs.writeFileSync(tmp, data, { flag: 'wx' });
       else if (data.bytes) fs.writeFileSync(tmp, data.bytes, { flag: 'wx' });
-      else await pipeline(openVerified(data), fs.createWriteStream(tmp, { flags: 'wx' }));
+      else await pipeline(openVerified(data), createNewFileStream(tmp));
     },
     { beside: path.join(layout, 'layerfs') },
   );

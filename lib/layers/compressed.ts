@@ -10,6 +10,7 @@ import { MEDIA_TYPES } from '../store/types';
 import type { Compression } from '../types';
 import type { CompressedForm, LayerRecord } from '../store/types';
 import { createCompressor } from '../tar/compression';
+import { createNewFileStream } from '../store/partial-files';
 
 /**
  * The layer as an export or push sends it: its record as it is, unless it is deferred (a commit
@@ -32,7 +33,7 @@ export async function exportedLayer(store: StoreCore, chainId: string, compressi
   const staging = store.makeStaging('compress');
   try {
     const tmp = path.join(staging, 'blob');
-    const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+    const out = createNewFileStream(tmp, 0o644);
     const hash = new Sha256Counter();
     const counting = new Writable({
       write(chunk: Buffer, _enc, cb) {

@@ -35,6 +35,15 @@ export function partialPath(dest: string): string {
   return path.join(path.dirname(abs), `.${path.basename(abs)}.${stagingName('part')}.tmp`);
 }
 
+/**
+ * A write stream on a new `file` (O_EXCL), opened now rather than on the stream's own deferred
+ * open: a pipeline whose source fails at once rejects before that open would have run, and the
+ * file it then made would outlive the cleanup that removed it.
+ */
+export function createNewFileStream(file: string, mode = 0o666): fs.WriteStream {
+  return fs.createWriteStream(file, { fd: fs.openSync(file, 'wx', mode) });
+}
+
 /** Removes `file` if a signal ends the process before the returned function is called. */
 export function trackPartial(file: string): () => void {
   if (live.size === 0) install();
