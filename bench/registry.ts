@@ -21,6 +21,7 @@ function children(runs: number, args: string[], before: () => void, name: string
   const results: ChildResult[] = [];
   for (let i = 0; i < runs; i++) {
     before();
+    sh('sync'); // untimed: the last run's writeback is not this run's
     results.push(runChild(args));
   }
   const cores = summarise(results.map((r) => r.cpuSeconds / r.seconds)).median;
@@ -48,12 +49,12 @@ export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
 
     // pull: layerfs (library, in a child: its own time, CPU and RSS) against its own import of the same layout
     const store = path.join(ctx.work, 'pull-store');
-    const pull = children(runs, ['pull', store, ref], () => fresh(store), 'layerfs library: store.pull(docker://…)', `rm -rf STORE && ${childLine(['pull', 'STORE', ref])}`);
+    const pull = children(runs, ['pull', store, ref], () => fresh(store), 'layerfs library: store.pull(docker://…)', `rm -rf STORE && sync && ${childLine(['pull', 'STORE', ref])}`);
     const cliStore = path.join(ctx.work, 'pull-cli-store');
-    const cli = await shellSubject(ctx, { name: 'layerfs CLI: pull --tls-verify=false', cmd: `node ${ctx.cli} --store ${cliStore} pull --tls-verify=false ${ref} >/dev/null`, prepare: `rm -rf ${cliStore}`, after: `rm -rf ${cliStore}`, runs });
-    const imp = children(runs, ['import-image', store, `${data.layout}:${data.tag}`], () => fresh(store), 'layerfs library: store.importImage(the same image, an OCI layout)', `rm -rf STORE && ${childLine(['import-image', 'STORE', `${data.layout}:${data.tag}`])}`);
+    const cli = await shellSubject(ctx, { name: 'layerfs CLI: pull --tls-verify=false', cmd: `node ${ctx.cli} --store ${cliStore} pull --tls-verify=false ${ref} >/dev/null`, prepare: `rm -rf ${cliStore}; sync`, after: `rm -rf ${cliStore}`, runs });
+    const imp = children(runs, ['import-image', store, `${data.layout}:${data.tag}`], () => fresh(store), 'layerfs library: store.importImage(the same image, an OCI layout)', `rm -rf STORE && sync && ${childLine(['import-image', 'STORE', `${data.layout}:${data.tag}`])}`);
     const peer = new PeerStorage('overlay', path.join(ctx.work, 'podman-pull'), data.ociArchive);
-    const podman = await shellSubject(ctx, { name: 'podman pull (containers-storage overlay)', tool: 'podman', cmd: `${peer.podman} pull -q --tls-verify=false docker://${ref} >/dev/null`, prepare: `${peer.podman} rmi --all --force >/dev/null 2>&1; true`, runs });
+    const podman = await shellSubject(ctx, { name: 'podman pull (containers-storage overlay)', tool: 'podman', cmd: `${peer.podman} pull -q --tls-verify=false docker://${ref} >/dev/null`, prepare: `${peer.podman} rmi --all --force >/dev/null 2>&1; sync`, runs });
     peer.destroy();
     let ctr: Subject;
     try {
@@ -61,7 +62,7 @@ export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
       const missing = ctx.peers.missing('containerd') ?? ctx.peers.missing('ctr');
       const cmd = `${d.ctr} images pull --plain-http --snapshotter overlayfs ${ref} >/dev/null`;
       const failed = missing ?? d.start();
-      ctr = failed ? skippedSubject('ctr pull (overlayfs snapshotter)', failed, cmd) : await shellSubject(ctx, { name: 'ctr pull (containerd, overlayfs snapshotter: pull + unpack)', tool: 'ctr', cmd, prepare: d.emptyCommand, runs });
+      ctr = failed ? skippedSubject('ctr pull (overlayfs snapshotter)', failed, cmd) : await shellSubject(ctx, { name: 'ctr pull (containerd, overlayfs snapshotter: pull + unpack)', tool: 'ctr', cmd, prepare: `${d.emptyCommand}; sync`, runs });
       if (!failed) sh(d.emptyCommand);
     } finally {
       doneWithContainerd('registry');
