@@ -3,11 +3,11 @@
 // (this file is not bundled, so it does not share the bundle's helper)
 import fs = require('fs');
 import path = require('path');
-import { lazy } from '../lazy';
 
-const vmModule = lazy<typeof import('vm')>(() => require('vm'));
-const moduleModule = lazy<typeof import('module')>(() => require('module'));
-const mainModule = lazy<typeof import('./main')>(() => require('./main'));
+// required where used, not through lib/lazy.ts: each file the loader resolves is a fraction of a millisecond of every start
+const vmModule = (): typeof import('vm') => require('vm');
+const moduleModule = (): typeof import('module') => require('module');
+const mainModule = (): typeof import('./main') => require('./main');
 
 /*
  * What bin/layerfs starts. A short command costs mostly Node's start plus loading the CLI, so
