@@ -8,6 +8,7 @@
  * credits it receives); `receiveChunks` and `ChunkSender.over` wire them to a MessagePort.
  */
 import type { MessagePort } from 'worker_threads';
+import { portMessages } from './port-messages';
 
 export const CHUNK_SIZE = 1 << 20;
 /** bytes a sender may have unacknowledged: four chunks */
@@ -216,20 +217,9 @@ const returned = new WeakSet<ArrayBuffer>();
  * consumed. The port is this generator's: it is closed when the generator ends.
  */
 export async function* receiveChunks(port: MessagePort): AsyncGenerator<Buffer> {
-  const queue: ChannelMessage[] = [];
-  let wake: (() => void) | null = null;
-  const onMessage = (m: ChannelMessage) => {
-    queue.push(m);
-    const w = wake;
-    wake = null;
-    w?.();
-  };
   const receiver = new ChunkReceiver((m) => port.postMessage(m));
-  port.on('message', onMessage);
   try {
-    for (;;) {
-      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      const m = queue.shift()!;
+    for await (const m of portMessages<ChannelMessage>(port)) {
       if (m.type === 'error') throw new Error(m.message);
       if (m.type === 'end') return;
       const b = receiver.take(m);
@@ -237,7 +227,6 @@ export async function* receiveChunks(port: MessagePort): AsyncGenerator<Buffer> 
       yield b;
     }
   } finally {
-    port.off('message', onMessage);
     port.close(); // an open port would keep the worker alive
   }
 }

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import { serializeError } from '../errors';
 import type { Message, Reply, WorkerSpec } from './spec';
+import { portMessages } from './port-messages';
 import type { WarmJob, WarmSpec } from './warm';
 
 /** What a worker's body may do besides returning its result. */
@@ -22,24 +23,9 @@ export function defineWorker<Job, Result, Out extends Message, In extends Messag
   const ctx: WorkerContext<Out, In> = {
     post: (m, transfer) => reply(m, transfer),
     async *received(until) {
-      const queue: In[] = [];
-      let wake: (() => void) | null = null;
-      const onMessage = (m: In) => {
-        queue.push(m);
-        const w = wake;
-        wake = null;
-        w?.();
-      };
-      port.on('message', onMessage);
-      try {
-        for (;;) {
-          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-          const m = queue.shift()!;
-          yield m;
-          if (until(m)) return;
-        }
-      } finally {
-        port.off('message', onMessage); // a listener left on the port would keep the worker alive
+      for await (const m of portMessages<In>(port)) {
+        yield m;
+        if (until(m)) return;
       }
     },
   };
