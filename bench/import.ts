@@ -121,7 +121,7 @@ export async function importGroup(ctx: Ctx): Promise<GroupResult> {
       rows,
     },
     targets: [
-      target(`import of the whole image at least 1.5x faster than umoci unpack (${ctx.quick ? 'library' : 'CLI'})`, med(umoci) && lf ? med(umoci)! / lf >= 1.5 : null, med(umoci) ? ratioText(med(umoci), lf) : umoci.skipped ?? ''),
+      target(`import of the whole image at least 2.5x faster than umoci unpack (${ctx.quick ? 'library' : 'CLI'}; the first round asked 1.5x, the second keeps 2.5x)`, med(umoci) && lf ? med(umoci)! / lf >= 2.5 : null, med(umoci) ? ratioText(med(umoci), lf) : umoci.skipped ?? ''),
       target(
         `import faster than containerd's import+unpack (${ctx.quick ? 'library' : 'CLI'} against ctr)`,
         med(containerd) && lf ? lf < med(containerd)! : null,
