@@ -26,7 +26,7 @@ describe('writeBeside', () => {
     }
   });
 
-  test('a complete write is renamed into place, and an existing partial name is refused, not truncated', async () => {
+  test('a complete write is renamed into place; a new-file stream refuses a name that exists rather than truncate it', async () => {
     const dest = path.join(dir, 'out');
     await writeBeside(dest, (tmp) => pipeline(Readable.from([Buffer.from('hello')]), createNewFileStream(tmp)));
     expect(fs.readFileSync(dest, 'utf8')).toBe('hello');
