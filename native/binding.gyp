@@ -21,7 +21,8 @@
         "src/stat-snapshot.cc",
         "src/utimens.cc",
         "src/read-file-at.cc",
-        "src/mount-root.cc"
+        "src/mount-root.cc",
+        "src/release-buffer.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -105,6 +105,7 @@ interface Addon {
   flockSync(fd: number, operation: number): void;
   flock(fd: number, operation: number): Promise<void>;
   lutimensSync(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
+  releaseBuffer(ab: ArrayBuffer): boolean;
   lutimens(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<void>;
   copyFdSync(inFd: number, outFd: number): CopyFdResult;
   copyFd(inFd: number, outFd: number): Promise<CopyFdResult>;
@@ -225,6 +226,16 @@ function need(operation: string): Addon {
 export function supports(operation: keyof Addon): boolean {
   const l = load();
   return l.addon !== null && typeof l.addon[operation] === 'function';
+}
+
+/**
+ * Detaches `ab` so that its memory is freed now, not when the collector next finds it dead:
+ * true if it was. Without the addon (or one built before it had this) nothing happens, and
+ * false. Every view of `ab` is empty afterwards: the caller must hold the only ones.
+ */
+export function releaseBuffer(ab: ArrayBuffer): boolean {
+  const l = load();
+  return l.addon !== null && typeof l.addon.releaseBuffer === 'function' && l.addon.releaseBuffer(ab);
 }
 
 let newMountApi: boolean | undefined;

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'crypto';
 import { markVerified } from '../digest';
+import { markHandedOver } from '../tar/handed-over';
 import { finished, Readable } from 'stream';
 import { AbortedError, DigestMismatchError, RegistryError, SizeMismatchError } from '../errors';
 import { isAbort, isRetryableNetworkError, unreachableError } from './errors';
@@ -157,6 +158,8 @@ export function verifiedBlobStream(
     stream.push(null);
   }
 
-  // it ends only after the size and digest checks above: a consumer of the whole blob need not hash it again (from an offset, its bytes are only the rest)
+  // it ends only after the size and digest checks above: a consumer of the whole blob need not hash it again (from an offset, its bytes are only the rest);
+  // its chunks are the socket's own buffers, held by nothing once read: the reader may free them
+  markHandedOver(stream);
   return start.offset === 0 ? markVerified(stream, desc.digest) : stream;
 }

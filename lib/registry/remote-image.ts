@@ -1,4 +1,5 @@
 import { PassThrough } from 'stream';
+import { isHandedOver, markHandedOver } from '../tar/handed-over';
 import type { Readable } from 'stream';
 import type { Hash } from 'crypto';
 import { markVerified, sha256 } from '../digest';
@@ -71,6 +72,8 @@ class FetchedSource implements ImageSource {
     if (!from) markVerified(out, d.digest);
     this.client.getBlob(this.repo, d, { signal: this.signal, ...(from ?? {}) }).then(
       (s) => {
+        // a PassThrough hands on the very chunks it is given: they are as free to release as the client's
+        if (isHandedOver(s)) markHandedOver(out);
         s.on('error', (e) => out.destroy(e));
         out.on('close', () => s.destroy());
         s.pipe(out);

@@ -9,6 +9,7 @@ import { finished, type Readable } from 'stream';
 import { AbortedError } from '../errors';
 import { verifiedDigestOf } from '../digest';
 import { ChunkSender, startWorker } from '../workers';
+import { isHandedOver, releaseChunks } from './handed-over';
 import type { RunningWorker, WorkerHandle } from '../workers';
 import type { ApplyOptions, ApplyResult } from './types';
 import { APPLY_WORKER } from './apply.protocol';
@@ -167,14 +168,19 @@ const BLOB_WRITE = 1 << 20;
  * Sends the input down the chunk channel, reading on only while the window has room, and writes
  * it to `blob` when given (one write in flight, on the thread pool, while the next megabyte comes
  * in). Once the sender is stopped it returns, or with `mode.drain` reads the rest and drops it.
+ * A handed-over input's chunks are released once written and sent (lib/tar/handed-over.ts).
  */
 async function pump(input: Readable, sender: ChunkSender, blob: fs.promises.FileHandle | null, mode: { drain: boolean }): Promise<void> {
   let gathered: Buffer[] = [];
   let bytes = 0;
   let writing: Promise<void> | null = null;
+  let written: Buffer[] = [];
   const write = async () => {
     if (writing !== null) await writing;
     writing = null;
+    // written, and sent on (each chunk's send was awaited before the next); asked each time, as a stream may be marked once its source is known
+    if (isHandedOver(input)) releaseChunks(written);
+    written = gathered;
     if (bytes === 0) return;
     const w = writeAllv(blob!, gathered, bytes);
     w.catch(() => undefined); // surfaces at the next await of it

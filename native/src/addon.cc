@@ -18,6 +18,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterUtimens(env, exports);
   RegisterReadFileAt(env, exports);
   RegisterMountRoot(env, exports);
+  RegisterReleaseBuffer(env, exports);
   return exports;
 }
 

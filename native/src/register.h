@@ -17,5 +17,6 @@ void RegisterStatSnapshot(Napi::Env env, Napi::Object exports);
 void RegisterUtimens(Napi::Env env, Napi::Object exports);
 void RegisterReadFileAt(Napi::Env env, Napi::Object exports);
 void RegisterMountRoot(Napi::Env env, Napi::Object exports);
+void RegisterReleaseBuffer(Napi::Env env, Napi::Object exports);
 
 }  // namespace layerfs
