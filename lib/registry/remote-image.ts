@@ -11,6 +11,7 @@ import { openOci } from '../image/open-oci';
 import { listIndex, MAX_DESCRIPTORS, MAX_NESTING, selectManifest } from '../image/select';
 import type { ImageSource } from '../image/source';
 import type { Descriptor, ImageLayer, OpenedImage, Platform } from '../image/types';
+import { BLOB_HIGH_WATER } from './blob-reader';
 
 /**
  * The two calls of the registry client a pull needs (lib/registry/registry.ts's Registry has
@@ -67,7 +68,7 @@ class FetchedSource implements ImageSource {
   open(name: string, from?: { offset: number; hash: Hash }): Readable {
     const d = this.remote.get(name);
     if (!d) return new PassThrough().end(this.read(name));
-    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    const out = new PassThrough({ highWaterMark: BLOB_HIGH_WATER });
     // the whole blob: the client's stream ends only once it verified (RemoteBlobs.getBlob), and `out` only with it
     if (!from) markVerified(out, d.digest);
     this.client.getBlob(this.repo, d, { signal: this.signal, ...(from ?? {}) }).then(
