@@ -105,8 +105,8 @@ interface Addon {
   flockSync(fd: number, operation: number): void;
   flock(fd: number, operation: number): Promise<void>;
   lutimensSync(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
-  releaseBuffer(ab: ArrayBuffer): boolean;
   lutimens(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<void>;
+  releaseBuffer(ab: ArrayBuffer): boolean;
   copyFdSync(inFd: number, outFd: number): CopyFdResult;
   copyFd(inFd: number, outFd: number): Promise<CopyFdResult>;
   copyEntriesSync(...args: CopyEntriesArgs): void;

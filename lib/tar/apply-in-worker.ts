@@ -175,8 +175,8 @@ const BLOB_WRITE = 512 << 10;
 
 /**
  * Sends the input down the chunk channel, reading on only while the window has room, and writes
- * it to `blob` when given (one write in flight, on the thread pool, while the next megabyte comes
- * in). Once the sender is stopped it returns, or with `mode.drain` reads the rest and drops it.
+ * it to `blob` when given (one write in flight, on the thread pool, while the next BLOB_WRITE bytes
+ * come in). Once the sender is stopped it returns, or with `mode.drain` reads the rest and drops it.
  * A handed-over input's chunks are released once written and sent (lib/tar/handed-over.ts).
  */
 async function pump(input: Readable, sender: ChunkSender, blob: fs.promises.FileHandle | null, mode: { drain: boolean }): Promise<void> {
