@@ -9,6 +9,7 @@ import type { Change } from './types';
 import { CONTAINER_POLICY, LinkTracker, Side, byChangePath, changeOf, compareSides } from './compare';
 import { childPath, lstatListedSync, sortedNamesSync } from './walk';
 import { diffTreesWithPolicy } from './trees';
+import { LowerLinkNames } from './lower-links';
 
 /** xattrs that mean the upperdir alone does not tell what the merged tree holds. */
 const REDIRECT_OR_METACOPY = new Set(['trusted.overlay.redirect', 'trusted.overlay.metacopy', 'user.overlay.redirect', 'user.overlay.metacopy']);
@@ -77,11 +78,14 @@ export function overlayChanges(upperDir: string, lowerView: UnionView, whiteout:
 class UpperWalk {
   private readonly out: Change[] = [];
   private readonly links = new LinkTracker();
+  private readonly lowerLinks: LowerLinkNames;
   private readonly checkXattrs = native.available();
   private visited = 0;
   private toRead = 0;
 
-  constructor(private readonly lower: UnionView, private readonly fmt: WhiteoutFormat, private readonly budget?: number, private readonly readBudget?: number) {}
+  constructor(private readonly lower: UnionView, private readonly fmt: WhiteoutFormat, private readonly budget?: number, private readonly readBudget?: number) {
+    this.lowerLinks = new LowerLinkNames(lower);
+  }
 
   run(upperDir: string): Change[] {
     const below = this.lower.lookupSync('/');
@@ -154,7 +158,8 @@ class UpperWalk {
     const what = compareSides({ real: below.realPath, st: below.stat }, side, CONTAINER_POLICY);
     // a copy-up (index=off) gives one name of a hardlinked lower file an inode of its own: the
     // other names no longer share it, and a layer that left this one out would join them again
-    if (what.length === 0 && side.st.isFile() && below.stat.isFile() && below.stat.nlink > 1) what.push('link');
+    // (names a layer above hides are no group: nothing to join)
+    if (what.length === 0 && side.st.isFile() && below.stat.isFile() && below.stat.nlink > 1 && this.lowerLinks.hasOtherVisibleName(below)) what.push('link');
     if (what.length === 0) {
       this.links.unchangedEntry(p, side.real, side.st);
       return false;

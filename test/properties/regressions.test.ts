@@ -154,6 +154,16 @@ const mutationCases: MutationCase[] = [
     base: [[{ op: 'dir', path: 'a/a', meta: dirMeta() }, { op: 'file', path: 'a\u00ff/a', content: '', meta: m() }, { op: 'hardlink', path: 'b/a', target: 'a\u00ff/a' }]],
     mutations: [{ m: 'rename-over', pick: 14, dir: 21, name: 'a\u00ff' }, { m: 'chmod', pick: 2, mode: 0o600 }],
   },
+  {
+    // seed 89296683 (overlay driver): a and c one file in the lower layer, a then made a directory
+    // by the next layer. ln c a/a copied c up; a removed and made again. The diff said c changed
+    // (link), but c's content, metadata and group (c alone) were as before
+    name: 'a hardlink made of a lower name and then removed: the lower name is not in the diff',
+    needs: [],
+    drivers: ['overlay', 'copy'],
+    base: [[{ op: 'file', path: 'a', content: '', meta: m() }, { op: 'hardlink', path: 'c', target: 'a' }], [{ op: 'whiteout', path: 'a/a' }]],
+    mutations: [{ m: 'hardlink', pick: 0, dir: 3, name: 'a' }, { m: 'rm-r', pick: 0 }, { m: 'mkdir', dir: 0, name: 'a' }, { m: 'setxattr', pick: 9, name: 'user.a', value: '1' }],
+  },
 ];
 
 const missing = (needs: FeatureName[]) => needs.filter((f) => !features[f]);
