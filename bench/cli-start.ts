@@ -39,6 +39,29 @@ function timeAndCpu(cmd: string): { wall: number; cpu: number } {
   return { wall, cpu: Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) };
 }
 
+/**
+ * The median over rounds of `b`'s time less `a`'s, each pair from one round: the two ran one
+ * right after the other, so a change in the machine's load between rounds falls on both.
+ */
+function pairedMedianDiff(a: number[], b: number[]): number {
+  return summarise(a.map((t, i) => b[i] - t)).median;
+}
+
+/**
+ * The store-reading calls one run of a command makes (files and directories opened, and
+ * directory listings read), counted by strace after its prepare step; null without strace.
+ * A count is the same whatever the machine's load: the evidence that a command does not read
+ * more of a bigger store.
+ */
+function storeCalls(l: Line): { opens: number; listings: number } | null {
+  if (spawnSync('bash', ['-c', 'command -v strace'], { stdio: 'ignore' }).status !== 0) return null;
+  if (l.prepare) sh(l.prepare);
+  const r = spawnSync('bash', ['-c', `strace -f -c -e trace=openat,getdents64 -o /dev/stdout ${l.cmd} 2>/dev/null | grep -E ' (openat|getdents64)$'`], { encoding: 'utf8' });
+  // strace -c's columns: % time, seconds, usecs/call, calls, [errors,] syscall
+  const count = (call: string) => Number(r.stdout.split('\n').map((line) => line.trim().split(/\s+/)).find((t) => t[t.length - 1] === call)?.[3] ?? 0);
+  return { opens: count('openat'), listings: count('getdents64') };
+}
+
 /** A store with the image's base layer and `count` containers, one of them named `probe`; its chain. */
 async function storeWith(ctx: Ctx, count: number): Promise<{ dir: string; chain: string }> {
   const dir = fresh(path.join(ctx.work, `cli-start-${count}`));
@@ -74,7 +97,7 @@ export async function cliStartGroup(ctx: Ctx): Promise<GroupResult> {
   ];
   const node: Line = { name: 'node -e 0', cmd: `node -e 0`, times: [], cpu: [] };
   const lines = [node, ...commands(one, 1), ...commands(many, MANY), ...commands(mounted, MANY)];
-  const runs = Math.max(15, ctx.runs * 3);
+  const runs = Math.max(30, ctx.runs * 6);
   // a first round untimed: each command's code cache is made by its first run
   for (const l of lines) {
     if (l.prepare) sh(l.prepare);
@@ -114,9 +137,17 @@ export async function cliStartGroup(ctx: Ctx): Promise<GroupResult> {
     const dn = med(withMany)! * 1000 - nodeMs;
     const dm = med(withMounted)! * 1000 - nodeMs;
     startHolds &&= Math.max(d1, dn) <= 15;
-    flatHolds &&= Math.max(med(withMany)!, med(withMounted)!) <= med(withOne)! * 1.1;
+    // paired within each round: the machine's load moves the medians of lines apart by more than 10%
+    const pn = pairedMedianDiff(a.times, b.times) * 1000;
+    const pm = pairedMedianDiff(a.times, c.times) * 1000;
+    const oneMs = med(withOne)! * 1000;
+    flatHolds &&= Math.max(pn, pm) <= oneMs * 0.1;
+    const calls = [a, b, c].map(storeCalls);
+    const callText = calls.every((x) => x !== null) ? `; store reads (opens, listings): ${calls.map((x) => `${x!.opens}/${x!.listings}`).join(', ')} with 1, ${MANY.toLocaleString('en')}, all mounted` : '';
+    withMany.extra += `; paired, round by round: ${pn >= 0 ? '+' : ''}${pn.toFixed(1)} ms against 1 container`;
+    withMounted.extra += `; paired, round by round: ${pm >= 0 ? '+' : ''}${pm.toFixed(1)} ms against 1 container`;
     over.push(`${label.replace('layerfs ', '')} +${d1.toFixed(1)} ms (+${dn.toFixed(1)} ms with ${MANY.toLocaleString('en')}; CPU +${(cpuMs(a) - nodeCpu).toFixed(1)}, +${(cpuMs(b) - nodeCpu).toFixed(1)} ms)`);
-    flat.push(`${label.replace('layerfs ', '')} ${(med(withMany)! * 1000).toFixed(1)} (${(med(withMounted)! * 1000).toFixed(1)} all mounted, +${dm.toFixed(1)} ms) vs ${(med(withOne)! * 1000).toFixed(1)} ms`);
+    flat.push(`${label.replace('layerfs ', '')} ${pn >= 0 ? '+' : ''}${pn.toFixed(1)} ms (all mounted ${pm >= 0 ? '+' : ''}${pm.toFixed(1)} ms) on ${oneMs.toFixed(1)} ms (medians ${(med(withMany)! * 1000).toFixed(1)}, ${(med(withMounted)! * 1000).toFixed(1)} all mounted, +${dm.toFixed(1)} ms above node)${callText}`);
   }
   targets.push(target(texts.start, startHolds, `wall medians ${over.join(', ')}; node -e 0 ${nodeMs.toFixed(1)} ms (CPU ${nodeCpu.toFixed(1)} ms)`));
   targets.push(target(texts.flat, flatHolds, flat.join(', ')));
