@@ -4,30 +4,63 @@
  * against `podman pull` (containers-storage overlay), containerd's `ctr pull` (overlayfs
  * snapshotter) and layerfs's own `image import` of the same image from a local layout;
  * `layerfs push` against `skopeo copy oci:… docker://…` into an emptied registry; and a re-push
- * after a one-file commit, counting the bytes sent.
+ * after a one-file commit, counting the bytes sent. The pulls, the CLI's pull, the import and
+ * podman's pull take turns round by round, as the pushes do.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { summarise } from './lib/measure';
 import type { Row, Subject, Target } from './lib/report';
-import { childLine, ChildResult, Ctx, fresh, GroupResult, med, mib, ratioText, removeTree, runChild, sh, shellSubject, skippedSubject, target } from './common';
+import { spawnSync } from 'child_process';
+import { childLine, ChildResult, Ctx, fresh, GroupResult, hyperfineLine, med, mib, ratioText, removeTree, runChild, sh, shellSubject, skippedSubject, target, timeSh } from './common';
 import { PeerStorage } from './peer-storage';
 import { containerdFor, doneWithContainerd } from './containerd';
 import { startRegistry, registryUnmet, type RegistryServer } from '../test/registry/registry-server';
 import { LayerStore } from '../lib/layer-store';
 
-/** Runs a child operation `runs` times, each after `before`; its time, CPU and peak RSS. */
-function children(runs: number, args: string[], before: () => void, name: string, command: string): { results: ChildResult[]; subject: Subject } {
-  const results: ChildResult[] = [];
-  for (let i = 0; i < runs; i++) {
-    before();
-    sh('sync'); // untimed: the last run's writeback is not this run's
-    results.push(runChild(args));
-  }
-  const cores = summarise(results.map((r) => r.cpuSeconds / r.seconds)).median;
-  const rss = Math.max(...results.map((r) => r.peakRssBytes));
-  return { results, subject: { name, sample: summarise(results.map((r) => r.seconds)), command, extra: `CPU ${cores.toFixed(2)} cores (user+sys / wall); peak RSS ${mib(rss)}` } };
+/** One line of an interleaved measure: its untimed prepare step and its timed run. */
+interface Turn {
+  name: string;
+  prepare: () => void;
+  run: () => ChildResult;
 }
+
+/**
+ * Runs every turn `runs` times, round by round, each round in a rotated order (ABC, BCA, CAB…),
+ * so that a machine getting busier or quieter during the runs weighs on every line alike. Each
+ * run comes after its prepare step and a `sync` (untimed: the last run's writeback is not this
+ * run's). A turn that fails is dropped from the later rounds; its reason is kept.
+ */
+function takeTurns(runs: number, turns: Turn[]): Map<string, { results: ChildResult[]; failed?: string }> {
+  const out = new Map(turns.map((t) => [t.name, { results: [] as ChildResult[], failed: undefined as string | undefined }]));
+  for (let r = 0; r < runs; r++) {
+    for (let k = 0; k < turns.length; k++) {
+      const t = turns[(r + k) % turns.length];
+      const got = out.get(t.name)!;
+      if (got.failed) continue;
+      try {
+        t.prepare();
+        sh('sync');
+        got.results.push(t.run());
+      } catch (e) {
+        got.failed = `could not run here: ${(e as Error).message.split('\n')[0].slice(0, 200)}`;
+      }
+    }
+  }
+  return out;
+}
+
+/** The subject of a turn's runs: its time, and for a child its CPU and peak RSS. */
+function turnSubject(name: string, command: string, got: { results: ChildResult[]; failed?: string }): Subject {
+  if (got.failed) return skippedSubject(name, got.failed, command);
+  const { results } = got;
+  const rss = Math.max(...results.map((r) => r.peakRssBytes));
+  const cores = summarise(results.map((r) => r.cpuSeconds / r.seconds)).median;
+  return { name, sample: summarise(results.map((r) => r.seconds)), command, extra: rss ? `CPU ${cores.toFixed(2)} cores (user+sys / wall); peak RSS ${mib(rss)}` : undefined };
+}
+
+/** A shell command timed as a turn (wall seconds only). */
+const shellRun = (cmd: string) => (): ChildResult => ({ seconds: timeSh(cmd), cpuSeconds: 0, peakRssBytes: 0 });
 
 export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
   const { data } = ctx;
@@ -47,14 +80,32 @@ export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
     const ref = `${src.host}/bench/image:v1`;
     sh(`skopeo --insecure-policy copy -q --dest-tls-verify=false oci:${data.layout}:${data.tag} docker://${ref}`);
 
-    // pull: layerfs (library, in a child: its own time, CPU and RSS) against its own import of the same layout
+    // pull: layerfs (library, in a child: its own time, CPU and RSS; and the CLI) against its own import of the same layout and podman, taking turns
     const store = path.join(ctx.work, 'pull-store');
-    const pull = children(runs, ['pull', store, ref], () => fresh(store), 'layerfs library: store.pull(docker://…)', `rm -rf STORE && sync && ${childLine(['pull', 'STORE', ref])}`);
     const cliStore = path.join(ctx.work, 'pull-cli-store');
-    const cli = await shellSubject(ctx, { name: 'layerfs CLI: pull --tls-verify=false', cmd: `node ${ctx.cli} --store ${cliStore} pull --tls-verify=false ${ref} >/dev/null`, prepare: `rm -rf ${cliStore}; sync`, after: `rm -rf ${cliStore}`, runs });
-    const imp = children(runs, ['import-image', store, `${data.layout}:${data.tag}`], () => fresh(store), 'layerfs library: store.importImage(the same image, an OCI layout)', `rm -rf STORE && sync && ${childLine(['import-image', 'STORE', `${data.layout}:${data.tag}`])}`);
     const peer = new PeerStorage('overlay', path.join(ctx.work, 'podman-pull'), data.ociArchive);
-    const podman = await shellSubject(ctx, { name: 'podman pull (containers-storage overlay)', tool: 'podman', cmd: `${peer.podman} pull -q --tls-verify=false docker://${ref} >/dev/null`, prepare: `${peer.podman} rmi --all --force >/dev/null 2>&1; sync`, runs });
+    const names = { pull: 'layerfs library: store.pull(docker://…)', cli: 'layerfs CLI: pull --tls-verify=false', imp: 'layerfs library: store.importImage(the same image, an OCI layout)', podman: 'podman pull (containers-storage overlay)' };
+    const cmds = {
+      pull: `rm -rf STORE && sync && ${childLine(['pull', 'STORE', ref])}`,
+      cli: hyperfineLine(runs, `node ${ctx.cli} --store ${cliStore} pull --tls-verify=false ${ref} >/dev/null`, `rm -rf ${cliStore}; sync`),
+      imp: `rm -rf STORE && sync && ${childLine(['import-image', 'STORE', `${data.layout}:${data.tag}`])}`,
+      podman: hyperfineLine(runs, `${peer.podman} pull -q --tls-verify=false docker://${ref} >/dev/null`, `${peer.podman} rmi --all --force >/dev/null 2>&1; sync`),
+    };
+    const podmanMissing = ctx.peers.missing('podman');
+    const turns: Turn[] = [
+      { name: names.pull, prepare: () => fresh(store), run: () => runChild(['pull', store, ref]) },
+      { name: names.cli, prepare: () => removeTree(cliStore), run: shellRun(`node ${ctx.cli} --store ${cliStore} pull --tls-verify=false ${ref} >/dev/null`) },
+      { name: names.imp, prepare: () => fresh(store), run: () => runChild(['import-image', store, `${data.layout}:${data.tag}`]) },
+      ...(podmanMissing ? [] : [{ name: names.podman, prepare: () => void spawnSync('bash', ['-c', `${peer.podman} rmi --all --force >/dev/null 2>&1`], { stdio: 'ignore' }), run: shellRun(`${peer.podman} pull -q --tls-verify=false docker://${ref} >/dev/null`) }]),
+    ];
+    const taken = takeTurns(runs, turns);
+    removeTree(cliStore);
+    const pullResults = taken.get(names.pull)!;
+    if (pullResults.failed) throw new Error(`layerfs pull: ${pullResults.failed}`);
+    const pull = { results: pullResults.results, subject: turnSubject(names.pull, cmds.pull, pullResults) };
+    const cli = turnSubject(names.cli, cmds.cli, taken.get(names.cli)!);
+    const imp = { subject: turnSubject(names.imp, cmds.imp, taken.get(names.imp)!) };
+    const podman = podmanMissing ? skippedSubject(names.podman, podmanMissing, cmds.podman) : turnSubject(names.podman, cmds.podman, taken.get(names.podman)!);
     peer.destroy();
     let ctr: Subject;
     try {
