@@ -2,7 +2,7 @@ import * as tls from 'tls';
 import type { Readable } from 'stream';
 import type { Dispatcher } from 'undici';
 import { AbortedError, LayerfsError, RegistryError } from '../errors';
-import { lazy } from '../lazy';
+import { newAgent, request } from './undici';
 import { errorFromResponse, isAbort, isPlainHttpAnswer, isRetryableNetworkError, isTlsError, tlsError, unreachableError } from './errors';
 import type { ConnectSettings, RegistryOptions, TlsOptions } from './types';
 
@@ -46,8 +46,6 @@ export interface HttpResponse {
   url: URL;
 }
 
-/** undici loads with the first request, not with the library (a `layerfs mount` never needs it) */
-const undici = lazy<typeof import('undici')>(() => require('undici'));
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_ERROR_BODY = 64 * 1024;
@@ -150,7 +148,7 @@ export class Transport {
         if (t.key) connect.key = t.key;
         const given = this.options.dispatcher?.(host, connect);
         if (given) return { dispatcher: given, verify: t.verify !== false, owned: false };
-        const dispatcher = new (undici().Agent)({
+        const dispatcher = newAgent({
           connections: this.options.jobs ?? 6,
           pipelining: 1,
           allowH2: this.options.http2 ?? false,
@@ -198,7 +196,7 @@ export class Transport {
       const { dispatcher, verify } = await this.dispatcher(url.host);
       let res: Dispatcher.ResponseData;
       try {
-        res = await undici().request(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : r.body?.(), dispatcher, signal });
+        res = await request(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : r.body?.(), dispatcher, signal });
       } catch (e) {
         const thrown = ownError(e);
         if (thrown && !(thrown instanceof AbortedError)) throw thrown;

@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from '../undici';
 import { RegistryError } from '../../errors';
 import { isAbort, isTlsError, tlsError, unreachableError } from '../errors';
 

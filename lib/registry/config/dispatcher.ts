@@ -1,5 +1,6 @@
 import * as tls from 'tls';
-import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { newEnvHttpProxyAgent } from '../undici';
 import type { ConnectSettings } from '../types';
 import { systemCAs } from './tls';
 
@@ -36,7 +37,7 @@ export function proxyDispatcher(connect: ConnectSettings, opts: ProxyOptions = {
   const secureContext = tls.createSecureContext({ ...(verify ? { ca: [...systemCAs(), ...extra] } : {}), cert: connect.cert, key: connect.key });
   const settings = { rejectUnauthorized: connect.rejectUnauthorized, secureContext };
   const idle = opts.idleTimeoutMs ?? 60_000;
-  return new EnvHttpProxyAgent({
+  return newEnvHttpProxyAgent({
     // '' (not undefined) keeps undici from reading process.env when `env` is another one
     httpProxy: httpProxy ?? '',
     httpsProxy: httpsProxy ?? '',
