@@ -46,7 +46,6 @@ export interface HttpResponse {
   url: URL;
 }
 
-
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_ERROR_BODY = 64 * 1024;
 /** errors of a connection that broke while a body came (worth the whole step again) */
