@@ -62,6 +62,21 @@ function turnSubject(name: string, command: string, got: { results: ChildResult[
 /** A shell command timed as a turn (wall seconds only). */
 const shellRun = (cmd: string) => (): ChildResult => ({ seconds: timeSh(cmd), cpuSeconds: 0, peakRssBytes: 0 });
 
+const GNU_TIME = '/usr/bin/time';
+
+/**
+ * A command timed as a turn, with its CPU and peak RSS (its maximum resident set: worker threads
+ * are in it) from GNU time, when installed (package `time`); else its wall time only.
+ */
+const measuredRun = (cmd: string, work: string) => (): ChildResult => {
+  if (!fs.existsSync(GNU_TIME)) return shellRun(cmd)();
+  const out = path.join(work, 'gnu-time.out');
+  const seconds = timeSh(`${GNU_TIME} -f '%U %S %M' -o ${out} ${cmd}`);
+  const [user, sys, maxKb] = fs.readFileSync(out, 'utf8').trim().split(/\s+/).map(Number);
+  fs.rmSync(out, { force: true });
+  return { seconds, cpuSeconds: user + sys, peakRssBytes: maxKb * 1024 };
+};
+
 export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
   const { data } = ctx;
   const runs = ctx.heavyRuns;
@@ -94,7 +109,7 @@ export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
     const podmanMissing = ctx.peers.missing('podman');
     const turns: Turn[] = [
       { name: names.pull, prepare: () => fresh(store), run: () => runChild(['pull', store, ref]) },
-      { name: names.cli, prepare: () => removeTree(cliStore), run: shellRun(`node ${ctx.cli} --store ${cliStore} pull --tls-verify=false ${ref} >/dev/null`) },
+      { name: names.cli, prepare: () => removeTree(cliStore), run: measuredRun(`node ${ctx.cli} --store ${cliStore} pull --tls-verify=false ${ref} >/dev/null`, ctx.work) },
       { name: names.imp, prepare: () => fresh(store), run: () => runChild(['import-image', store, `${data.layout}:${data.tag}`]) },
       ...(podmanMissing ? [] : [{ name: names.podman, prepare: () => void spawnSync('bash', ['-c', `${peer.podman} rmi --all --force >/dev/null 2>&1`], { stdio: 'ignore' }), run: shellRun(`${peer.podman} pull -q --tls-verify=false docker://${ref} >/dev/null`) }]),
     ];
@@ -120,12 +135,19 @@ export async function registryGroup(ctx: Ctx): Promise<GroupResult> {
     }
     console.log(`  pull: layerfs ${med(pull.subject)?.toFixed(2)} s (CLI ${med(cli)?.toFixed(2) ?? cli.skipped}), its import ${med(imp.subject)?.toFixed(2)} s, podman ${med(podman)?.toFixed(2) ?? podman.skipped}, ctr ${med(ctr)?.toFixed(2) ?? ctr.skipped}; ${pull.subject.extra}`);
     rows.push({ label: `pull the whole image (${data.layerBlobs.length} layers) from a loopback registry`, layerfs: pull.subject, peers: [cli, imp.subject, podman, ctr] });
+    // the targets name `layerfs pull`, the command a user runs: judged on the CLI's line, with the library call's beside it
     const lp = med(pull.subject);
-    targets.push(target('layerfs pull at least 2x faster than podman pull (overlay)', med(podman) && lp ? med(podman)! / lp >= 2 : null, med(podman) ? ratioText(med(podman), lp) : podman.skipped ?? ''));
-    targets.push(target("layerfs pull at least 2x faster than containerd's ctr pull (overlayfs)", med(ctr) && lp ? med(ctr)! / lp >= 2 : null, med(ctr) ? ratioText(med(ctr), lp) : ctr.skipped ?? ''));
-    targets.push(target('layerfs pull within 1.15x of its own image import of the same image', med(imp.subject) && lp ? lp / med(imp.subject)! <= 1.15 : null, med(imp.subject) && lp ? `${(lp / med(imp.subject)!).toFixed(2)}x the import's time` : ''));
+    const lc = med(cli) ?? lp;
+    const against = (peer: Subject) => (med(peer) ? `CLI ${ratioText(med(peer), lc)}, library call ${ratioText(med(peer), lp)}` : peer.skipped ?? '');
+    targets.push(target('layerfs pull at least 2x faster than podman pull (overlay)', med(podman) && lc ? med(podman)! / lc >= 2 : null, against(podman)));
+    targets.push(target("layerfs pull at least 2x faster than containerd's ctr pull (overlayfs)", med(ctr) && lc ? med(ctr)! / lc >= 2 : null, against(ctr)));
+    // an import is measured as a library call, so the pull is too: like for like
+    targets.push(target('layerfs pull within 1.15x of its own image import of the same image', med(imp.subject) && lp ? lp / med(imp.subject)! <= 1.15 : null, med(imp.subject) && lp ? `${(lp / med(imp.subject)!).toFixed(2)}x the import's time (library calls)` : ''));
     const rss = Math.max(...pull.results.map((r) => r.peakRssBytes));
-    targets.push(target('peak RSS of a pull under 150 MB', rss < 150e6, `${mib(rss)} (VmHWM, worker threads included)`));
+    const cliResults = taken.get(names.cli)!.results;
+    const cliRss = cliResults.length ? Math.max(...cliResults.map((r) => r.peakRssBytes)) : 0;
+    const worst = Math.max(rss, cliRss);
+    targets.push(target('peak RSS of a pull under 150 MB', worst < 150e6, `library call ${mib(rss)} (VmHWM), CLI ${cliRss ? `${mib(cliRss)} (GNU time's maximum RSS)` : 'not measured (GNU time is not installed)'}; worker threads included, the larger judged`));
 
     // push: each run into a fresh registry (new storage, new port: neither layerfs's blob origins nor skopeo's blob-info cache can mount from an earlier run)
     fresh(store);
