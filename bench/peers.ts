@@ -1,8 +1,11 @@
 /** The peer programs: installed once from Debian's packages, probed, and their versions reported. */
+import * as fs from 'fs';
 import { spawnSync } from 'child_process';
 import { addonStatus } from '../lib/native';
 
-const PACKAGES = ['umoci', 'skopeo', 'buildah', 'podman', 'containerd', 'runc', 'hyperfine', 'pigz', 'zstd', 'debootstrap'];
+const PACKAGES = ['umoci', 'skopeo', 'buildah', 'podman', 'containerd', 'runc', 'hyperfine', 'pigz', 'zstd', 'debootstrap', 'strace', 'time'];
+/** programs whose name is also a shell builtin: looked for at their path (GNU time gives a CLI line its CPU and peak RSS) */
+const PROGRAM_PATH: Record<string, string> = { time: '/usr/bin/time' };
 /** programs that come in a package of another name */
 const PACKAGE_OF: Record<string, string> = { ctr: 'containerd' };
 /** program -> how to ask its version */
@@ -15,6 +18,8 @@ const VERSION_ARGS: Record<string, string[]> = {
   ctr: ['--version'],
   runc: ['--version'],
   hyperfine: ['--version'],
+  strace: ['-V'],
+  time: ['--version'],
   pigz: ['--version'],
   zstd: ['--version'],
   debootstrap: ['--version'],
@@ -35,6 +40,7 @@ export interface Peers {
 }
 
 function onPath(tool: string): boolean {
+  if (PROGRAM_PATH[tool]) return fs.existsSync(PROGRAM_PATH[tool]);
   return spawnSync('bash', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
 
