@@ -540,18 +540,47 @@ export class LayerApplier {
    */
   finish(): void {
     if (this.lowerPending) throw new Error('LayerApplier.finish before setLower');
-    if (this.chainKnown && !this.oci) this.dropVoidWhiteouts(); // before the directories' times: it changes them
+    this.finishDirs();
+    if (!this.dirs.has('')) setLayerRootSync(this.root, inheritedRootMeta(this.lower === 'later' ? null : this.lower), this.chowns, (w) => this.warnings.push(w));
+    if (this.durable) fsyncPath(this.root);
+  }
+
+  /**
+   * Whether finishing this layer's entries needs the chain below (given late): implicit parents
+   * take its metadata, and in the overlay formats the whiteouts that hide nothing are dropped.
+   * When it does not, finishBeforeLower ends the layer without waiting for the layers below.
+   */
+  get entriesNeedLower(): boolean {
+    if (this.implicit.size > 0) return true;
+    if (this.chainKnown && !this.oci) for (const [, kind] of this.index.entries()) if (kind === 'whiteout') return true;
+    return false;
+  }
+
+  /**
+   * finish() while the chain below is still being written, for a layer whose entries need none
+   * of it (entriesNeedLower is false). A root the tar had no entry for is left as it is: it
+   * takes the chain's root metadata later, from the caller (rootFromLower: setLayerRootSync with
+   * inheritedRootMeta, then an fsync when durable). So the worker ends at once, and does not
+   * hold its memory while the layers below are written.
+   */
+  finishBeforeLower(): { rootFromLower: { owners: boolean } | null } {
+    if (!this.lowerPending || this.entriesNeedLower) throw new Error('LayerApplier.finishBeforeLower: the chain below is given, or needed');
+    this.finishDirs();
+    if (!this.dirs.has('')) return { rootFromLower: { owners: this.chowns } };
+    if (this.durable) fsyncPath(this.root);
+    return { rootFromLower: null };
+  }
+
+  /** Whiteouts that hide nothing dropped, then every directory of the tar its mode and times, deepest first (fsync'ed when durable); not the root unless the tar has it. */
+  private finishDirs(): void {
+    if (this.chainKnown && !this.oci && !this.lowerPending) this.dropVoidWhiteouts(); // before the directories' times: it changes them
     const dirs = [...this.dirs].sort((a, b) => b[1].depth - a[1].depth);
     for (const [k, d] of dirs) {
       const real = this.real(k);
       fs.chmodSync(real, d.mode);
       setTimesSync(real, d.atimeNs, d.mtimeNs);
     }
-    if (!this.dirs.has('')) setLayerRootSync(this.root, inheritedRootMeta(this.lower === 'later' ? null : this.lower), this.chowns, (w) => this.warnings.push(w));
-    if (this.durable) {
-      for (const [k, kind] of this.index.entries()) if (kind === 'dir') fsyncPath(this.real(k));
-      fsyncPath(this.root);
-    }
+    if (this.durable) for (const [k, kind] of this.index.entries()) if (kind === 'dir' && k !== '') fsyncPath(this.real(k));
   }
 }
 

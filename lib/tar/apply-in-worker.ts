@@ -8,12 +8,13 @@ import { MessageChannel, MessagePort } from 'worker_threads';
 import { finished, type Readable } from 'stream';
 import { AbortedError } from '../errors';
 import { verifiedDigestOf } from '../digest';
-import { CHUNK_SIZE, ChunkSender, startWorker } from '../workers';
+import { ChunkSender, startWorker } from '../workers';
 import { isHandedOver, releaseChunks } from './handed-over';
 import type { RunningWorker, WorkerHandle } from '../workers';
 import type { ApplyOptions, ApplyResult } from './types';
-import { APPLY_WORKER } from './apply.protocol';
-import type { ApplyWorkerData, LowerMessage } from './apply.protocol';
+import { APPLY_WORKER, STREAM_CHUNK } from './apply.protocol';
+import type { ApplyWorkerData, ApplyWorkerResult, LowerMessage } from './apply.protocol';
+import { setLayerRootFromChainSync } from './layer-root';
 
 /** A stretch of a file (a member of an archive, read in place by the worker). */
 export interface FileRange {
@@ -26,7 +27,9 @@ export interface ApplyLayerOptions extends Omit<ApplyOptions, 'lowerDirs'> {
   /**
    * The layer directories below (bottom first): implicit parent directories take their metadata.
    * A function when the chain below is still being written: it is called once the whole tar is
-   * applied, and the worker waits for it before it finishes the directories' metadata.
+   * applied. The worker waits for it before it finishes the directories' metadata when the
+   * entries need the chain (implicit parents, whiteouts); otherwise the worker ends first, and
+   * only a root with no entry of its own waits, here, for the chain's root metadata.
    */
   lowerDirs?: string[] | (() => Promise<string[]>);
 }
@@ -44,6 +47,20 @@ export function isFileRange(x: unknown): x is FileRange {
  * written nothing outside `target`; removing `target` is the caller's business.
  */
 export async function applyLayer(input: Readable | string | FileRange, target: string, opts: ApplyLayerOptions): Promise<ApplyResult> {
+  const { rootFromLower, ...result } = await applyInWorker(input, target, opts);
+  if (!rootFromLower || typeof opts.lowerDirs !== 'function') return result;
+  // the worker ended without the chain below (only the root needed it), so it held no memory while the layers below were written
+  try {
+    const warnings = [...(result.warnings ?? [])];
+    setLayerRootFromChainSync(target, await opts.lowerDirs(), opts.whiteout, rootFromLower.owners, opts.durable === true, (w) => warnings.push(w));
+    return { ...result, warnings };
+  } catch (e) {
+    if (opts.blobPath) await fs.promises.rm(opts.blobPath, { force: true });
+    throw e;
+  }
+}
+
+async function applyInWorker(input: Readable | string | FileRange, target: string, opts: ApplyLayerOptions): Promise<ApplyWorkerResult> {
   if (opts.signal?.aborted) throw new AbortedError('applying a layer');
   const lowerLater = typeof opts.lowerDirs === 'function' ? opts.lowerDirs : null;
   const data: ApplyWorkerData = {
@@ -58,7 +75,7 @@ export async function applyLayer(input: Readable | string | FileRange, target: s
     lowerDirs: lowerLater ? undefined : (opts.lowerDirs as string[] | undefined),
     lowerLater: lowerLater !== null,
   };
-  let worker: WorkerHandle<ApplyResult, LowerMessage> | undefined;
+  let worker: WorkerHandle<ApplyWorkerResult, LowerMessage> | undefined;
   // the chain below could not be had (its import failed): that error ends this apply too
   let lowerError: unknown;
   const sendLower = (w: RunningWorker<LowerMessage>) => {
@@ -115,11 +132,8 @@ function isStream(input: Readable | string | FileRange): input is Readable {
   return typeof input !== 'string' && !isFileRange(input);
 }
 
-/**
- * bytes a stream input may have in flight to the worker: two chunks keep it busy (a pull of the
- * bench image is as fast as with four) and cost two megabytes less per layer in flight
- */
-const STREAM_WINDOW = 2 * CHUNK_SIZE;
+/** bytes a stream input may have in flight to the worker: four chunks keep it busy (see STREAM_CHUNK) */
+const STREAM_WINDOW = 4 * STREAM_CHUNK;
 
 /** What this thread does for a stream that checks its own digest: it keeps the blob, and has the stream's word on a failure. */
 interface VerifiedInput {
@@ -128,9 +142,9 @@ interface VerifiedInput {
   signal: AbortSignal | undefined;
 }
 
-async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: ApplyWorkerData, t: MessagePort[]) => Promise<ApplyResult>, verified: VerifiedInput | null): Promise<ApplyResult> {
+async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: ApplyWorkerData, t: MessagePort[]) => Promise<ApplyWorkerResult>, verified: VerifiedInput | null): Promise<ApplyWorkerResult> {
   const { port1, port2 } = new MessageChannel();
-  const sender = ChunkSender.over(port1, STREAM_WINDOW);
+  const sender = ChunkSender.over(port1, STREAM_WINDOW, STREAM_CHUNK);
   // made empty by applyLayer; not truncated again (see lib/tar/apply.worker.ts: on ext4 that costs a flush at close)
   const blob = verified?.blobPath ? await fs.promises.open(verified.blobPath, fs.constants.O_WRONLY) : null;
   const mode = { drain: false };

@@ -17,10 +17,10 @@ import { FileChunks } from './file-chunks';
 import { TarReader } from './reader';
 import { UnionView } from '../view';
 import { writeContentIndexSync } from '../store/content-index';
-import { DEFAULT_TAR_LIMITS, ApplyResult, TarLimits } from './types';
+import { DEFAULT_TAR_LIMITS, TarLimits } from './types';
 import type { Compression } from '../types';
-import { APPLY_WORKER } from './apply.protocol';
-import type { LowerMessage, LowerWantedMessage, ProgressMessage } from './apply.protocol';
+import { APPLY_WORKER, STREAM_CHUNK } from './apply.protocol';
+import type { ApplyWorkerResult, LowerMessage, LowerWantedMessage, ProgressMessage } from './apply.protocol';
 import { lazy } from '../lazy';
 
 const v8Module = lazy<typeof import('v8')>(() => require('v8'));
@@ -97,7 +97,7 @@ function checkTarget(target: string): void {
   if (fs.readdirSync(target).length > 0) throw new InvalidArgumentError(`the apply target ${target} is not empty`);
 }
 
-defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
+defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
   const limits: TarLimits = { ...DEFAULT_TAR_LIMITS, ...data.limits };
   checkTarget(data.target);
   const total = data.total ?? data.length ?? (data.path ? fs.statSync(data.path).size : undefined);
@@ -148,7 +148,7 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
     let collectAt = COLLECT_EVERY;
     // each input buffer goes back to be filled again once the decompressor is done with it (the file's, or the sender's)
     const port = data.port;
-    const release = file ? file.release : port ? (piece: Buffer) => returnChunk(port, piece) : undefined;
+    const release = file ? file.release : port ? (piece: Buffer) => returnChunk(port, piece, STREAM_CHUNK) : undefined;
     const it = decompressChunks(received(), compression, release)[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -182,12 +182,18 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
       await it.return?.(); // on an error: stop the decompressor and close the input
     }
     reader.end();
-    if (applier.waitingForLower) {
-      const dirs = lowerFromParent(ctx); // listening before asking
-      ctx.post({ type: 'lower-wanted' });
-      applier.setLower(await dirs.then((d) => (d.length ? new UnionView(d, data.whiteout) : null)));
+    let rootFromLower: { owners: boolean } | null = null;
+    if (applier.waitingForLower && !applier.entriesNeedLower) {
+      // nothing but (maybe) the root needs the chain below: end now, not holding this worker while the layers below are written
+      rootFromLower = applier.finishBeforeLower().rootFromLower;
+    } else {
+      if (applier.waitingForLower) {
+        const dirs = lowerFromParent(ctx); // listening before asking
+        ctx.post({ type: 'lower-wanted' });
+        applier.setLower(await dirs.then((d) => (d.length ? new UnionView(d, data.whiteout) : null)));
+      }
+      applier.finish();
     }
-    applier.finish();
     if (data.manifestPath) writeContentIndexSync(data.target, data.manifestPath, applier.digests);
     if (blob !== null && data.durable) fs.fsyncSync(blob);
     progress(true);
@@ -200,6 +206,7 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyResult> => {
       compression: compression as Compression,
       entries: reader.entries,
       warnings: applier.warnings,
+      ...(rootFromLower ? { rootFromLower } : {}),
     };
   } finally {
     applier.dispose();

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as native from '../native';
 import { setTimesSync } from '../native/times';
 import { fsArg } from '../names';
-import { xattrsOf } from '../view';
-import type { UnionView } from '../view';
+import { UnionView, xattrsOf } from '../view';
+import type { WhiteoutFormatName } from '../types';
 
 /** What a layer's root directory gets when its tar has no entry for it. */
 export interface LayerRootMeta {
@@ -47,4 +47,20 @@ export function setLayerRootSync(dir: string | Buffer, m: LayerRootMeta, owners:
   }
   fs.chmodSync(p, m.mode);
   setTimesSync(p, m.atimeNs, m.mtimeNs);
+}
+
+/**
+ * The root step an apply worker left to its caller (it ended without waiting for the chain below,
+ * which nothing else of the layer needed): the chain's root metadata, once the chain is written;
+ * fsync'ed when durable. `dir` is the layer's own directory, made by the store, not by the tar.
+ */
+export function setLayerRootFromChainSync(dir: string, lowerDirs: string[], whiteout: WhiteoutFormatName, owners: boolean, durable: boolean, warn: (msg: string) => void): void {
+  setLayerRootSync(dir, inheritedRootMeta(lowerDirs.length ? new UnionView(lowerDirs, whiteout) : null), owners, warn);
+  if (!durable) return;
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -53,7 +53,7 @@ interface SenderPort {
 }
 
 export class ChunkSender {
-  private batch: Buffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
+  private batch: Buffer;
   /** buffers the receiver gave back: filled again rather than a new one allocated per chunk */
   private readonly free: Buffer[] = [];
   private used = 0;
@@ -63,14 +63,18 @@ export class ChunkSender {
   private isStopped = false;
   private detachFn: (() => void) | null = null;
 
+  /** `chunkSize`: the bytes of each buffer posted (the receiver gives them back with returnChunk's same size) */
   constructor(
     private readonly post: (m: ChannelMessage, transfer?: ArrayBuffer[]) => void,
     private readonly window: number = WINDOW,
-  ) {}
+    private readonly chunkSize: number = CHUNK_SIZE,
+  ) {
+    this.batch = Buffer.allocUnsafeSlow(chunkSize);
+  }
 
   /** A sender on `port` that listens to its credits itself (until detach or stop). */
-  static over(port: SenderPort, window?: number): ChunkSender {
-    const s = new ChunkSender((m, t) => port.postMessage(m, t), window);
+  static over(port: SenderPort, window?: number, chunkSize?: number): ChunkSender {
+    const s = new ChunkSender((m, t) => port.postMessage(m, t), window, chunkSize);
     const onMessage = (m: SenderMessage) => (m?.type === 'return' ? s.reuse(m) : s.credit(m));
     port.on('message', onMessage);
     s.detachFn = () => port.off('message', onMessage);
@@ -91,7 +95,7 @@ export class ChunkSender {
 
   /** A buffer given back by the receiver (see returnChunk): the next chunk is copied into it. */
   reuse(m: ReturnMessage): void {
-    if (m?.type !== 'return' || !(m.data instanceof ArrayBuffer) || m.data.byteLength !== CHUNK_SIZE || this.free.length >= FREE_BUFFERS || this.isStopped) return;
+    if (m?.type !== 'return' || !(m.data instanceof ArrayBuffer) || m.data.byteLength !== this.chunkSize || this.free.length >= FREE_BUFFERS || this.isStopped) return;
     this.free.push(Buffer.from(m.data));
   }
 
@@ -160,7 +164,7 @@ export class ChunkSender {
     const data = this.batch.buffer as ArrayBuffer;
     this.unacked += data.byteLength;
     this.post({ type: 'chunk', data, length: this.used }, [data]);
-    this.batch = this.free.pop() ?? Buffer.allocUnsafeSlow(CHUNK_SIZE);
+    this.batch = this.free.pop() ?? Buffer.allocUnsafeSlow(this.chunkSize);
     this.used = 0;
   }
 
@@ -199,9 +203,9 @@ export class ChunkReceiver {
  * collector: native memory that shows in the peak RSS. A piece that is not a whole chunk's view,
  * or was given back already, is left alone.
  */
-export function returnChunk(port: MessagePort, piece: Buffer): void {
+export function returnChunk(port: MessagePort, piece: Buffer, chunkSize: number = CHUNK_SIZE): void {
   const data = piece.buffer;
-  if (!(data instanceof ArrayBuffer) || data.byteLength !== CHUNK_SIZE || returned.has(data)) return;
+  if (!(data instanceof ArrayBuffer) || data.byteLength !== chunkSize || returned.has(data)) return;
   returned.add(data);
   try {
     port.postMessage({ type: 'return', data } satisfies ReturnMessage, [data]);

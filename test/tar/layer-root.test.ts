@@ -77,6 +77,43 @@ describe('a root with no entry of its own', () => {
   });
 });
 
+describe('the chain below given late (layers of one image applied side by side)', () => {
+  /** Applies `tar` with the chain asked for late; says whether `d`'s own metadata was already set when it was asked for. */
+  async function applyLate(tar: Buffer, lower: string): Promise<{ target: string; finishedFirst: boolean }> {
+    const file = path.join(work, `t${++n}.tar`);
+    fs.writeFileSync(file, tar);
+    const target = path.join(work, `d${n}`);
+    fs.mkdirSync(target);
+    let finishedFirst = false;
+    await applyLayer(file, target, {
+      whiteout: 'oci',
+      lowerDirs: async () => {
+        finishedFirst = meta(path.join(target, 'd')).mtimeNs === 1500000000n * 1_000_000_000n;
+        return [lower];
+      },
+    });
+    return { target, finishedFirst };
+  }
+  const dirD = { name: 'd/', type: '5' as const, mode: 0o701, mtime: 1500000000 };
+
+  test('entries that need nothing of it are finished first (the worker does not wait); the root then takes the chain\'s', async () => {
+    const base = await apply(rawTar([{ name: './', type: '5', mode: 0o750, uid: 1234, gid: 4321, mtime: 1600000000, pax: hasAddon ? { 'SCHILY.xattr.user.root': 'r' } : {} }]));
+    const { target, finishedFirst } = await applyLate(rawTar([dirD, { name: 'd/f', body: 'x' }]), base);
+    expect(finishedFirst).toBe(true);
+    expect(meta(target)).toEqual(meta(base));
+    expect(meta(path.join(target, 'd'))).toMatchObject({ mode: 0o701, mtimeNs: 1500000000n * 1_000_000_000n });
+    if (hasAddon) expect(native.lgetxattrSync(target, 'user.root')?.toString()).toBe('r');
+  });
+
+  test('an implicit parent waits for it, and takes the lower copy\'s metadata', async () => {
+    const base = await apply(rawTar([{ name: 'p/', type: '5', mode: 0o710, mtime: 1400000000 }]));
+    const { target, finishedFirst } = await applyLate(rawTar([dirD, { name: 'd/f', body: 'x' }, { name: 'p/g', body: 'y' }]), base);
+    expect(finishedFirst).toBe(false);
+    expect(meta(path.join(target, 'p'))).toMatchObject({ mode: 0o710 });
+    expect(meta(path.join(target, 'd'))).toMatchObject({ mode: 0o701, mtimeNs: 1500000000n * 1_000_000_000n });
+  });
+});
+
 const formats: WhiteoutFormatName[] = canMount ? ['oci', 'overlay'] : ['oci'];
 describe.each(formats)('in a store (%s whiteouts): the view, a container and a commit agree on the root', (whiteout) => {
   let store: LayerStore;
