@@ -559,16 +559,16 @@ export class LayerApplier {
   /**
    * finish() while the chain below is still being written, for a layer whose entries need none
    * of it (entriesNeedLower is false). A root the tar had no entry for is left as it is: it
-   * takes the chain's root metadata later, from the caller (rootFromLower: setLayerRootSync with
+   * takes the chain's root metadata later, from the caller (rootFromChain: setLayerRootSync with
    * inheritedRootMeta, then an fsync when durable). So the worker ends at once, and does not
-   * hold its memory while the layers below are written.
+   * hold its memory while the layers below are written; the caller still waits for them.
    */
-  finishBeforeLower(): { rootFromLower: { owners: boolean } | null } {
+  finishBeforeLower(): { rootFromChain: boolean; owners: boolean } {
     if (!this.lowerPending || this.entriesNeedLower) throw new Error('LayerApplier.finishBeforeLower: the chain below is given, or needed');
     this.finishDirs();
-    if (!this.dirs.has('')) return { rootFromLower: { owners: this.chowns } };
+    if (!this.dirs.has('')) return { rootFromChain: true, owners: this.chowns };
     if (this.durable) fsyncPath(this.root);
-    return { rootFromLower: null };
+    return { rootFromChain: false, owners: this.chowns };
   }
 
   /** Whiteouts that hide nothing dropped, then every directory of the tar its mode and times, deepest first (fsync'ed when durable); not the root unless the tar has it. */

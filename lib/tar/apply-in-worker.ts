@@ -47,12 +47,15 @@ export function isFileRange(x: unknown): x is FileRange {
  * written nothing outside `target`; removing `target` is the caller's business.
  */
 export async function applyLayer(input: Readable | string | FileRange, target: string, opts: ApplyLayerOptions): Promise<ApplyResult> {
-  const { rootFromLower, ...result } = await applyInWorker(input, target, opts);
-  if (!rootFromLower || typeof opts.lowerDirs !== 'function') return result;
-  // the worker ended without the chain below (only the root needed it), so it held no memory while the layers below were written
+  const { beforeLower, ...result } = await applyInWorker(input, target, opts);
+  if (!beforeLower || typeof opts.lowerDirs !== 'function') return result;
+  // the worker ended without the chain below (nothing of its entries needed it), so it held no memory
+  // while the layers below were written; the layer is done, as always, only once they are
   try {
+    const dirs = await opts.lowerDirs();
+    if (!beforeLower.rootFromChain) return result;
     const warnings = [...(result.warnings ?? [])];
-    setLayerRootFromChainSync(target, await opts.lowerDirs(), opts.whiteout, rootFromLower.owners, opts.durable === true, (w) => warnings.push(w));
+    setLayerRootFromChainSync(target, dirs, opts.whiteout, beforeLower.owners, opts.durable === true, (w) => warnings.push(w));
     return { ...result, warnings };
   } catch (e) {
     if (opts.blobPath) await fs.promises.rm(opts.blobPath, { force: true });

@@ -31,16 +31,21 @@ export interface ApplyWorkerData {
    * the chain below is still being written: the worker applies the whole tar, then, if its
    * entries need the chain (implicit parents, whiteouts: LayerApplier.entriesNeedLower), posts a
    * LowerWantedMessage and waits for a LowerMessage (on its parentPort) before it finishes the
-   * directories' metadata; if not, it ends at once, leaving the root to the caller
-   * (ApplyWorkerResult.rootFromLower)
+   * directories' metadata; if not, it ends at once, leaving the wait and the root to the caller
+   * (ApplyWorkerResult.beforeLower)
    */
   lowerLater?: boolean;
 }
 
-/** The worker's result: the layer's, and whether the root still takes the chain's root metadata. */
+/** The worker's result: the layer's, and, when it ended without the chain below, what is left for the caller. */
 export interface ApplyWorkerResult extends ApplyResult {
-  /** with lowerLater: the tar has no root entry and the worker did not wait for the chain; `owners`: the root is chowned */
-  rootFromLower?: { owners: boolean };
+  /**
+   * with lowerLater: the worker ended without asking for the chain below (nothing of its entries
+   * needed it). The caller still waits for the chain before the layer is done, and then gives
+   * the root the chain's root metadata when `rootFromChain` (the tar has no root entry; chowned
+   * when `owners`).
+   */
+  beforeLower?: { rootFromChain: boolean; owners: boolean };
 }
 
 /** worker -> main thread: the tar is written; the chain below is needed now */

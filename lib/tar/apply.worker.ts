@@ -182,10 +182,10 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
       await it.return?.(); // on an error: stop the decompressor and close the input
     }
     reader.end();
-    let rootFromLower: { owners: boolean } | null = null;
+    let beforeLower: ApplyWorkerResult['beforeLower'];
     if (applier.waitingForLower && !applier.entriesNeedLower) {
       // nothing but (maybe) the root needs the chain below: end now, not holding this worker while the layers below are written
-      rootFromLower = applier.finishBeforeLower().rootFromLower;
+      beforeLower = applier.finishBeforeLower();
     } else {
       if (applier.waitingForLower) {
         const dirs = lowerFromParent(ctx); // listening before asking
@@ -206,7 +206,7 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
       compression: compression as Compression,
       entries: reader.entries,
       warnings: applier.warnings,
-      ...(rootFromLower ? { rootFromLower } : {}),
+      ...(beforeLower ? { beforeLower } : {}),
     };
   } finally {
     applier.dispose();

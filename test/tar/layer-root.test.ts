@@ -105,6 +105,27 @@ describe('the chain below given late (layers of one image applied side by side)'
     if (hasAddon) expect(native.lgetxattrSync(target, 'user.root')?.toString()).toBe('r');
   });
 
+  test('a layer that needs nothing of it, not even for its root, is still done only once the chain is (its parent is published first)', async () => {
+    const file = path.join(work, `t${++n}.tar`);
+    fs.writeFileSync(file, rawTar([{ name: './', type: '5', mode: 0o755 }, { name: 'f', body: 'x' }]));
+    const target = path.join(work, `d${n}`);
+    fs.mkdirSync(target);
+    let chainReady = false;
+    let release!: () => void;
+    const chain = new Promise<void>((r) => (release = r));
+    const applied = applyLayer(file, target, {
+      whiteout: 'oci',
+      lowerDirs: async () => {
+        await chain;
+        chainReady = true;
+        return [];
+      },
+    }).then(() => chainReady);
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    expect(await applied).toBe(true);
+  });
+
   test('an implicit parent waits for it, and takes the lower copy\'s metadata', async () => {
     const base = await apply(rawTar([{ name: 'p/', type: '5', mode: 0o710, mtime: 1400000000 }]));
     const { target, finishedFirst } = await applyLate(rawTar([dirD, { name: 'd/f', body: 'x' }, { name: 'p/g', body: 'y' }]), base);
