@@ -177,6 +177,50 @@ export function writeContentIndexSync(dir: string, file: string, known?: Map<num
   }
 }
 
+/**
+ * Writes `file`'s first line, the root's, again from `dir`'s root as it is now (its metadata was
+ * set after the index was written: a layer's root that takes the chain's), keeping the rest as
+ * it is. The rest is copied 64 KiB at a time into a file beside it, renamed over `file`.
+ */
+export function rewriteRootLineSync(dir: string, file: string): void {
+  const tmp = `${file}.root.tmp`;
+  const from = fs.openSync(file, 'r');
+  try {
+    const to = fs.openSync(tmp, 'wx');
+    try {
+      const buf = Buffer.allocUnsafe(64 << 10);
+      let pos = 0;
+      let n = fs.readSync(from, buf, 0, buf.length, pos);
+      let nl = buf.subarray(0, n).indexOf(0x0a);
+      // the root's line is short (no content, no link target); xattrs could make it long
+      while (nl === -1 && n > 0) {
+        pos += n;
+        n = fs.readSync(from, buf, 0, buf.length, pos);
+        nl = buf.subarray(0, n).indexOf(0x0a);
+      }
+      if (nl === -1) throw new Error(`${file}: no root line`);
+      const head = Buffer.from(JSON.stringify(lineOf(dir, '/', undefined)) + '\n');
+      for (let o = 0; o < head.length; ) o += fs.writeSync(to, head, o);
+      let rest = buf.subarray(nl + 1, n);
+      pos += n;
+      while (rest.length > 0) {
+        for (let o = 0; o < rest.length; ) o += fs.writeSync(to, rest, o);
+        const m = fs.readSync(from, buf, 0, buf.length, pos);
+        pos += m;
+        rest = buf.subarray(0, m);
+      }
+    } finally {
+      fs.closeSync(to);
+    }
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    fs.closeSync(from);
+  }
+  fs.renameSync(tmp, file);
+}
+
 export function readContentIndexSync(file: string): IndexLine[] {
   return fs
     .readFileSync(file, 'utf8')

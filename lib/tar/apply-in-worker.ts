@@ -15,6 +15,7 @@ import type { ApplyOptions, ApplyResult } from './types';
 import { APPLY_WORKER, STREAM_CHUNK } from './apply.protocol';
 import type { ApplyWorkerData, ApplyWorkerResult, LowerMessage } from './apply.protocol';
 import { setLayerRootFromChainSync } from './layer-root';
+import { rewriteRootLineSync } from '../store/content-index';
 
 /** A stretch of a file (a member of an archive, read in place by the worker). */
 export interface FileRange {
@@ -56,6 +57,8 @@ export async function applyLayer(input: Readable | string | FileRange, target: s
     if (!beforeLower.rootFromChain) return result;
     const warnings = [...(result.warnings ?? [])];
     setLayerRootFromChainSync(target, dirs, opts.whiteout, beforeLower.owners, opts.durable === true, (w) => warnings.push(w));
+    // the worker's content index has the root as it was before
+    if (opts.manifestPath) rewriteRootLineSync(target, opts.manifestPath);
     return { ...result, warnings };
   } catch (e) {
     if (opts.blobPath) await fs.promises.rm(opts.blobPath, { force: true });
