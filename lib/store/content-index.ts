@@ -189,15 +189,15 @@ export function rewriteRootLineSync(dir: string, file: string): void {
     const to = fs.openSync(tmp, 'wx');
     try {
       const buf = Buffer.allocUnsafe(64 << 10);
+      // the root's line is short (no content, no link target), but xattrs could make it longer than one read
       let pos = 0;
-      let n = fs.readSync(from, buf, 0, buf.length, pos);
-      let nl = buf.subarray(0, n).indexOf(0x0a);
-      // the root's line is short (no content, no link target); xattrs could make it long
-      while (nl === -1 && n > 0) {
-        pos += n;
+      let n: number;
+      let nl = -1;
+      do {
         n = fs.readSync(from, buf, 0, buf.length, pos);
         nl = buf.subarray(0, n).indexOf(0x0a);
-      }
+        if (nl === -1) pos += n;
+      } while (nl === -1 && n > 0);
       if (nl === -1) throw new Error(`${file}: no root line`);
       const head = Buffer.from(JSON.stringify(lineOf(dir, '/', undefined)) + '\n');
       for (let o = 0; o < head.length; ) o += fs.writeSync(to, head, o);

@@ -545,26 +545,24 @@ export class LayerApplier {
     if (this.durable) fsyncPath(this.root);
   }
 
-  /**
-   * Whether finishing this layer's entries needs the chain below (given late): implicit parents
-   * take its metadata, and in the overlay formats the whiteouts that hide nothing are dropped.
-   * When it does not, finishBeforeLower ends the layer without waiting for the layers below.
-   */
-  get entriesNeedLower(): boolean {
+  /** Whether finishing this layer's entries needs the chain below: implicit parents take its metadata, and in the overlay formats the whiteouts that hide nothing are dropped. */
+  private get entriesNeedLower(): boolean {
     if (this.implicit.size > 0) return true;
     if (this.chainKnown && !this.oci) for (const [, kind] of this.index.entries()) if (kind === 'whiteout') return true;
     return false;
   }
 
   /**
-   * finish() while the chain below is still being written, for a layer whose entries need none
-   * of it (entriesNeedLower is false). A root the tar had no entry for is left as it is: it
-   * takes the chain's root metadata later, from the caller (rootFromChain: setLayerRootSync with
-   * inheritedRootMeta, then an fsync when durable). So the worker ends at once, and does not
-   * hold its memory while the layers below are written; the caller still waits for them.
+   * finish() while the chain below is still being written, when the layer's entries need none of
+   * it; null (and nothing done) when they do, and the chain must be waited for (setLower, then
+   * finish). A root the tar had no entry for is left as it is: it takes the chain's root metadata
+   * later, from the caller (rootFromChain: setLayerRootSync with inheritedRootMeta, then an fsync
+   * when durable). So the worker ends at once, and does not hold its memory while the layers
+   * below are written; the caller still waits for them.
    */
-  finishBeforeLower(): { rootFromChain: boolean; owners: boolean } {
-    if (!this.lowerPending || this.entriesNeedLower) throw new Error('LayerApplier.finishBeforeLower: the chain below is given, or needed');
+  finishBeforeLower(): { rootFromChain: boolean; owners: boolean } | null {
+    if (!this.lowerPending) throw new Error('LayerApplier.finishBeforeLower: the chain below was given');
+    if (this.entriesNeedLower) return null;
     this.finishDirs();
     if (!this.dirs.has('')) return { rootFromChain: true, owners: this.chowns };
     if (this.durable) fsyncPath(this.root);

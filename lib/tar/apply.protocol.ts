@@ -29,7 +29,7 @@ export interface ApplyWorkerData {
   lowerDirs?: string[];
   /**
    * the chain below is still being written: the worker applies the whole tar, then, if its
-   * entries need the chain (implicit parents, whiteouts: LayerApplier.entriesNeedLower), posts a
+   * entries need the chain (implicit parents, whiteouts: LayerApplier.finishBeforeLower), posts a
    * LowerWantedMessage and waits for a LowerMessage (on its parentPort) before it finishes the
    * directories' metadata; if not, it ends at once, leaving the wait and the root to the caller
    * (ApplyWorkerResult.beforeLower)
@@ -48,13 +48,13 @@ export interface ApplyWorkerResult extends ApplyResult {
   beforeLower?: { rootFromChain: boolean; owners: boolean };
 }
 
-/** worker -> main thread: the tar is written; the chain below is needed now */
 /**
  * the chunks a stream input comes in, four in flight: 1.25 MiB per layer on each side, where
  * 1 MiB chunks two at a time held 3 MiB (a pull's peak RSS 5 MB lower, no slower)
  */
 export const STREAM_CHUNK = 256 << 10;
 
+/** worker -> main thread: the tar is written; the chain below is needed now */
 export type LowerWantedMessage = { type: 'lower-wanted' };
 /** main thread -> worker (parentPort): the chain below, complete, bottom first */
 export interface LowerMessage {

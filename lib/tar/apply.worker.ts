@@ -182,11 +182,9 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
       await it.return?.(); // on an error: stop the decompressor and close the input
     }
     reader.end();
-    let beforeLower: ApplyWorkerResult['beforeLower'];
-    if (applier.waitingForLower && !applier.entriesNeedLower) {
-      // nothing but (maybe) the root needs the chain below: end now, not holding this worker while the layers below are written
-      beforeLower = applier.finishBeforeLower();
-    } else {
+    // when nothing but (maybe) the root needs the chain below: end now, not holding this worker while the layers below are written
+    const beforeLower = applier.waitingForLower ? applier.finishBeforeLower() : null;
+    if (beforeLower === null) {
       if (applier.waitingForLower) {
         const dirs = lowerFromParent(ctx); // listening before asking
         ctx.post({ type: 'lower-wanted' });

@@ -4,6 +4,7 @@ import { setTimesSync } from '../native/times';
 import { fsArg } from '../names';
 import { UnionView, xattrsOf } from '../view';
 import type { WhiteoutFormatName } from '../types';
+import { fsyncDirSync } from '../store/records';
 
 /** What a layer's root directory gets when its tar has no entry for it. */
 export interface LayerRootMeta {
@@ -56,11 +57,5 @@ export function setLayerRootSync(dir: string | Buffer, m: LayerRootMeta, owners:
  */
 export function setLayerRootFromChainSync(dir: string, lowerDirs: string[], whiteout: WhiteoutFormatName, owners: boolean, durable: boolean, warn: (msg: string) => void): void {
   setLayerRootSync(dir, inheritedRootMeta(lowerDirs.length ? new UnionView(lowerDirs, whiteout) : null), owners, warn);
-  if (!durable) return;
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  if (durable) fsyncDirSync(dir);
 }
