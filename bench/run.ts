@@ -27,6 +27,8 @@ import { cliStartGroup } from './cli-start';
 import { writeManyEmptyFilesTar } from './scripted-change';
 import { makeScratch, Scratch } from './scratch';
 import { warmMemory, WarmMemory } from './warm-memory';
+import { bufferedWrites, describeBufferedWrites, describePageReporting, pageReporting } from './write-noise';
+import type { PageReporting } from './write-noise';
 import { ratio, renderMarkdown, Section } from './lib/report';
 import { lineChart, ratioBars } from './lib/svg';
 
@@ -54,7 +56,14 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function machine(scratch: Scratch, loadAtStart: number, warmed: string): Record<string, string> {
+/** what the machine-section's write-noise lines need from the run's start */
+interface WriteNoise {
+  reporting: PageReporting | null;
+  writes: number[];
+  bytes: number;
+}
+
+function machine(scratch: Scratch, loadAtStart: number, warmed: string, noise: WriteNoise): Record<string, string> {
   const cpu = (os.cpus()[0]?.model ?? 'unknown').trim();
   return {
     CPU: cpu,
@@ -62,6 +71,8 @@ function machine(scratch: Scratch, loadAtStart: number, warmed: string): Record<
     memory: `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${warmed}`,
     kernel: `${os.type()} ${os.release()}`,
     'where stores, containers and unpacked trees are written': scratch.kind,
+    "the kernel's free page reporting": describePageReporting(noise.reporting),
+    'buffered writes': describeBufferedWrites(noise.writes, noise.bytes),
     'load average (1 min) at start and end': `${loadAtStart.toFixed(2)}, ${os.loadavg()[0].toFixed(2)} (other work on the machine makes times noisy)`,
   };
 }
@@ -125,6 +136,10 @@ async function main(): Promise<void> {
   console.log(`scratch: ${scratch.kind}`);
   console.log('filling free memory with page cache…');
   warm = warmMemory(cacheRoot());
+  const noiseBytes = 2 * 2 ** 30;
+  const noise: WriteNoise = { reporting: pageReporting(), writes: [], bytes: noiseBytes };
+  console.log('timing buffered writes (the noise every unpack carries)…');
+  noise.writes = bufferedWrites(work, noiseBytes, 3);
 
   let shared: Promise<{ store: LayerStore; chain: string }> | undefined;
   let tenfold: Promise<{ chain: string; factor: number; entries: number }> | undefined;
@@ -224,7 +239,7 @@ async function main(): Promise<void> {
     [path.join(REPO, 'bin/layerfs'), 'bin/layerfs'],
     [path.join(REPO, 'dist'), 'dist'],
   ];
-  const md = renderMarkdown({ machine: machine(scratch, loadAtStart, warm.note), versions: peers.versions(), sections: results.map((r) => r.section), targets, charts, quick, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', preamble: describeData(data), aliases });
+  const md = renderMarkdown({ machine: machine(scratch, loadAtStart, warm.note, noise), versions: peers.versions(), sections: results.map((r) => r.section), targets, charts, quick, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', preamble: describeData(data), aliases });
   const out = path.join(BENCH_DIR, writeAll ? 'RESULTS.md' : only ? 'RESULTS-partial.md' : 'RESULTS-quick.md');
   fs.writeFileSync(out, md);
   console.log(`\nwrote ${path.relative(process.cwd(), out)}${charts.length ? ' and ' + charts.map((c) => 'bench/' + c).join(', ') : ''}`);
