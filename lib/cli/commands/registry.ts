@@ -10,7 +10,7 @@ const copyModule = lazy<typeof import('../../registry/copy')>(() => require('../
 /** The flags of pull, push and copy as commander parsed them. */
 type TransferFlags = RegistryFlags & { jobs: number };
 
-/** The flags as the library takes them; `--creds USER` asks for the password on a terminal. */
+/** The flags as the library takes them; `--creds USER` asks for the password on a terminal. Called before the first connection, it keeps wasm at the baseline tier (see wasm-tier.ts). */
 async function connectOpts(o: TransferFlags): Promise<{ creds?: string; authfile?: string; certDir?: string; tlsVerify: boolean; jobs: number }> {
   keepWasmAtBaseline();
   return { ...registryFlags(o), creds: await credsWithPassword(o.creds), jobs: o.jobs };
