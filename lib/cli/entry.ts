@@ -40,8 +40,29 @@ export function bundlePath(): string {
  * one, not counting the value of `--store` (a store named `tmp` would give every command one cache).
  */
 export function cachePath(build: string, argv: string[]): string {
-  const command = argv.find((a, i) => /^[a-z]{1,16}$/.test(a) && argv[i - 1] !== '--store') ?? 'none';
-  return path.join(__dirname, `layerfs.js.${build}.${command}.v8cache`);
+  return path.join(__dirname, `layerfs.js.${build}.${commandOf(argv)}.v8cache`);
+}
+
+/** The first word of the line that could be a command, not counting the value of `--store`. */
+function commandOf(argv: string[]): string {
+  return argv.find((a, i) => /^[a-z]{1,16}$/.test(a) && argv[i - 1] !== '--store') ?? 'none';
+}
+
+/**
+ * The commands that talk to a registry keep WebAssembly at V8's baseline tier. undici parses
+ * HTTP/1.1 with llhttp compiled to WebAssembly; once the parser is hot (a pull parses a gigabyte
+ * of bodies), V8 compiles it again with TurboFan on a background thread, which for a moment holds
+ * 15-25 MB (seen with strace and smaps: one malloc arena of a V8 platform thread): the peak RSS
+ * of a CLI pull, 133-145 MiB with it and 127-131 MiB without, the pull no slower (its parser's
+ * cost is the copy of each socket read into its memory, not its code). The CLI is a process of
+ * its own; the library leaves V8's flags to the process it runs in. Set here, before the bundle
+ * is compiled: a code cache carries the flags it was made under, and one made after a change
+ * would be refused at every next start.
+ */
+const BASELINE_WASM_COMMANDS = new Set(['pull', 'push', 'copy']);
+
+export function wasmAtBaseline(argv: string[]): boolean {
+  return BASELINE_WASM_COMMANDS.has(commandOf(argv));
 }
 
 /** The bundle's main, or why it is not used. */
@@ -89,6 +110,7 @@ function writeCache(file: string, data: Buffer): void {
 }
 
 export function start(argv: string[]): Promise<void> {
+  if (wasmAtBaseline(argv)) (require('v8') as typeof import('v8')).setFlagsFromString('--liftoff-only');
   const want = process.env.LAYERFS_CLI_ENTRY;
   if (want !== 'modules') {
     const main = loadBundle(argv);

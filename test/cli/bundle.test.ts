@@ -73,6 +73,19 @@ describe('the bundled CLI', () => {
     expect(fs.statSync(mount).mtimeMs).toBe(before); // accepted, so not written again
   });
 
+  test("a registry command's code cache is used by its next run too, made under the flags it sets (wasm at the baseline tier)", () => {
+    const copy = (to: string) => layerfs(['--store', path.join(work, 'store-bundle'), 'copy', `oci:${path.join(work, 'no-layout')}:t`, `oci:${path.join(work, to)}:t`], { env: { LAYERFS_CLI_ENTRY: 'bundle' } });
+    const first = copy('to-1');
+    expect(first.code).not.toBe(0);
+    const cache = caches().find((n) => n.endsWith('.copy.v8cache'));
+    expect(cache).toBeDefined();
+    const before = fs.statSync(path.join(CLI_DIR, cache!));
+    expect(copy('to-2').code).toBe(first.code);
+    const after = fs.statSync(path.join(CLI_DIR, cache!));
+    // accepted, so not written again (written at exit through a temp file and a rename: a new inode)
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+  });
+
   test('a bundle older than the compiled modules is not used', () => {
     const main = path.join(CLI_DIR, 'main.js');
     const st = fs.statSync(main);
@@ -96,4 +109,13 @@ test('the code cache is named by the command, not by the value of --store', () =
   expect(path.basename(cachePath('b1', ['--store', 'many', 'mount', 'probe']))).toBe('layerfs.js.b1.mount.v8cache');
   expect(path.basename(cachePath('b1', ['--store=many', 'umount', 'probe']))).toBe('layerfs.js.b1.umount.v8cache');
   expect(path.basename(cachePath('b1', ['--json']))).toBe('layerfs.js.b1.none.v8cache');
+});
+
+test('pull, push and copy keep wasm at the baseline tier; the other commands do not', () => {
+  const { wasmAtBaseline } = require('../../lib/cli/entry') as typeof import('../../lib/cli/entry');
+  expect(wasmAtBaseline(['--store', 'pull', 'pull', 'HOST/r:t'])).toBe(true);
+  expect(wasmAtBaseline(['--tls-verify=false', 'push', 'img', 'HOST/r:t'])).toBe(true);
+  expect(wasmAtBaseline(['copy', 'oci:a', 'oci:b'])).toBe(true);
+  expect(wasmAtBaseline(['--store', 'push', 'mount', 'c'])).toBe(false);
+  expect(wasmAtBaseline(['image', 'import', 'a.tar'])).toBe(false);
 });

@@ -2,7 +2,6 @@ import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
 import { addTransferFlags, credsWithPassword, platformFlag, registryFlags, RegistryFlags } from '../registry-flags';
 import { lazy } from '../../lazy';
-import { keepWasmAtBaseline } from '../wasm-tier';
 
 const blobBarsModule = lazy<typeof import('../blob-bars')>(() => require('../blob-bars'));
 const copyModule = lazy<typeof import('../../registry/copy')>(() => require('../../registry/copy'));
@@ -10,9 +9,8 @@ const copyModule = lazy<typeof import('../../registry/copy')>(() => require('../
 /** The flags of pull, push and copy as commander parsed them. */
 type TransferFlags = RegistryFlags & { jobs: number };
 
-/** The flags as the library takes them; `--creds USER` asks for the password on a terminal. Called before the first connection, it keeps wasm at the baseline tier (see wasm-tier.ts). */
+/** The flags as the library takes them; `--creds USER` asks for the password on a terminal. */
 async function connectOpts(o: TransferFlags): Promise<{ creds?: string; authfile?: string; certDir?: string; tlsVerify: boolean; jobs: number }> {
-  keepWasmAtBaseline();
   return { ...registryFlags(o), creds: await credsWithPassword(o.creds), jobs: o.jobs };
 }
 
