@@ -153,6 +153,10 @@ export class DeferredContentIndex {
   }
 }
 
+function writeAllSync(fd: number, b: Buffer): void {
+  for (let o = 0; o < b.length; ) o += fs.writeSync(fd, b, o);
+}
+
 /** Written as it is walked, 64 KiB at a time: a layer of many files never holds its whole index in memory (it shows in an import's peak RSS). */
 export function writeContentIndexSync(dir: string, file: string, known?: Map<number, string>): void {
   const fd = fs.openSync(file, 'w');
@@ -161,7 +165,7 @@ export function writeContentIndexSync(dir: string, file: string, known?: Map<num
     let size = 0;
     const flush = () => {
       const b = Buffer.from(pending.join(''));
-      for (let o = 0; o < b.length; ) o += fs.writeSync(fd, b, o);
+      writeAllSync(fd, b);
       pending = [];
       size = 0;
     };
@@ -200,11 +204,11 @@ export function rewriteRootLineSync(dir: string, file: string): void {
       } while (nl === -1 && n > 0);
       if (nl === -1) throw new Error(`${file}: no root line`);
       const head = Buffer.from(JSON.stringify(lineOf(dir, '/', undefined)) + '\n');
-      for (let o = 0; o < head.length; ) o += fs.writeSync(to, head, o);
+      writeAllSync(to, head);
       let rest = buf.subarray(nl + 1, n);
       pos += n;
       while (rest.length > 0) {
-        for (let o = 0; o < rest.length; ) o += fs.writeSync(to, rest, o);
+        writeAllSync(to, rest);
         const m = fs.readSync(from, buf, 0, buf.length, pos);
         pos += m;
         rest = buf.subarray(0, m);

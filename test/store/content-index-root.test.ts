@@ -1,10 +1,10 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { rewriteRootLineSync, writeContentIndexSync } from '../../lib/store/content-index';
+import { tempDir } from '../drivers/helpers';
 
 let work: string;
-beforeEach(() => (work = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-root-line-'))));
+beforeEach(() => (work = tempDir('root-line')));
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function tree(): string {
