@@ -107,7 +107,6 @@ interface Addon {
   lutimensSync(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   lutimens(p: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<void>;
   releaseBuffer(ab: ArrayBuffer): boolean;
-  alignedBuffer(bytes: number): Buffer;
   copyFdSync(inFd: number, outFd: number): CopyFdResult;
   copyFd(inFd: number, outFd: number): Promise<CopyFdResult>;
   copyEntriesSync(...args: CopyEntriesArgs): void;
@@ -237,18 +236,6 @@ export function supports(operation: keyof Addon): boolean {
 export function releaseBuffer(ab: ArrayBuffer): boolean {
   const l = load();
   return l.addon !== null && typeof l.addon.releaseBuffer === 'function' && l.addon.releaseBuffer(ab);
-}
-
-/** The alignment of alignedBuffer's memory: what O_DIRECT asks of memory, file offsets and lengths on any Linux block device. */
-export const DIRECT_ALIGN = 4096;
-
-/**
- * A Buffer of `bytes` (a multiple of DIRECT_ALIGN) whose memory starts on a DIRECT_ALIGN
- * boundary, for writes with O_DIRECT; null without the addon (or one built before it had this).
- */
-export function alignedBuffer(bytes: number): Buffer | null {
-  const l = load();
-  return l.addon !== null && typeof l.addon.alignedBuffer === 'function' ? l.addon.alignedBuffer(bytes) : null;
 }
 
 let newMountApi: boolean | undefined;

@@ -10,7 +10,6 @@ import { AbortedError } from '../errors';
 import { verifiedDigestOf } from '../digest';
 import { ChunkSender, startWorker } from '../workers';
 import { isHandedOver, releaseChunks } from './handed-over';
-import { BlobFile } from './blob-file';
 import type { RunningWorker, WorkerHandle } from '../workers';
 import type { ApplyOptions, ApplyResult } from './types';
 import { APPLY_WORKER, STREAM_CHUNK } from './apply.protocol';
@@ -153,7 +152,7 @@ async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: Appl
   const { port1, port2 } = new MessageChannel();
   const sender = ChunkSender.over(port1, STREAM_WINDOW, STREAM_CHUNK);
   // made empty by applyLayer; not truncated again (see lib/tar/apply.worker.ts: on ext4 that costs a flush at close)
-  const blob = verified?.blobPath ? await BlobFile.open(verified.blobPath) : null;
+  const blob = verified?.blobPath ? await fs.promises.open(verified.blobPath, fs.constants.O_WRONLY) : null;
   const mode = { drain: false };
   let inputError: unknown;
   const pumping = pump(input, sender, blob, mode)
@@ -189,29 +188,52 @@ async function applyStream(input: Readable, data: ApplyWorkerData, run: (d: Appl
 }
 
 /**
- * Sends the input down the chunk channel, reading on only while the window has room, and writes
- * it to `blob` when given (lib/tar/blob-file.ts: copied into its buffers, one write in flight on
- * the thread pool). Once the sender is stopped it returns, or with `mode.drain` reads the rest
- * and drops it. A handed-over input's chunks are released once copied into the blob's buffer
- * and the channel's (lib/tar/handed-over.ts).
+ * bytes of the input gathered before each write of the blob: with one write in flight, twice
+ * this is held per layer (512 KiB against 1 MiB: 4-10 MiB less peak RSS in a pull, no slower)
  */
-async function pump(input: Readable, sender: ChunkSender, blob: BlobFile | null, mode: { drain: boolean }): Promise<void> {
-  const release = isHandedOver(input);
+const BLOB_WRITE = 512 << 10;
+
+/**
+ * Sends the input down the chunk channel, reading on only while the window has room, and writes
+ * it to `blob` when given (one write in flight, on the thread pool, while the next BLOB_WRITE bytes
+ * come in). Once the sender is stopped it returns, or with `mode.drain` reads the rest and drops it.
+ * A handed-over input's chunks are released once written and sent (lib/tar/handed-over.ts).
+ */
+async function pump(input: Readable, sender: ChunkSender, blob: fs.promises.FileHandle | null, mode: { drain: boolean }): Promise<void> {
+  let gathered: Buffer[] = [];
+  let bytes = 0;
+  let writing: Promise<void> | null = null;
+  let written: Buffer[] = [];
+  const write = async () => {
+    if (writing !== null) await writing;
+    writing = null;
+    // written, and sent on (each chunk's send was awaited before the next); asked each time, as a stream may be marked once its source is known
+    if (isHandedOver(input)) releaseChunks(written);
+    written = gathered;
+    if (bytes === 0) return;
+    const w = writeAllv(blob!, gathered, bytes);
+    w.catch(() => undefined); // surfaces at the next await of it
+    writing = w;
+    gathered = [];
+    bytes = 0;
+  };
   const ended = await eachChunk(input, async (c) => {
     if (sender.stopped) return mode.drain;
     const b: Buffer = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
     if (blob !== null) {
-      const w = blob.write(b);
-      if (w) await w;
+      gathered.push(b);
+      bytes += b.length;
+      if (bytes >= BLOB_WRITE) await write();
     }
     const waited = sender.write(b);
     if (waited) await waited;
-    // copied into both: nothing reads it any more (asked each time, as a stream may be marked once its source is known)
-    if (release || isHandedOver(input)) releaseChunks([b]);
     return true;
   });
   if (!ended || sender.stopped) return;
-  if (blob !== null) await blob.end();
+  if (blob !== null) {
+    await write();
+    await writing;
+  }
   await sender.end();
 }
 
@@ -247,4 +269,11 @@ function eachChunk(input: Readable, fn: (c: Buffer | string) => Promise<boolean>
     const cleanup = finished(input, (e) => (e ? settle(e, false) : void pending.then(() => settle(null, true))));
     input.on('data', onData);
   });
+}
+
+async function writeAllv(fh: fs.promises.FileHandle, bufs: Buffer[], total: number): Promise<void> {
+  let { bytesWritten } = await fh.writev(bufs);
+  if (bytesWritten === total) return;
+  const rest = Buffer.concat(bufs).subarray(bytesWritten);
+  for (let o = 0; o < rest.length; ) o += (await fh.write(rest, o)).bytesWritten;
 }

@@ -14,7 +14,6 @@ import { receiveChunks, returnChunk } from '../workers/chunk-channel';
 import { decompressChunks, detectCompression, unsupportedCompression } from './compression';
 import { LayerApplier } from './apply-entries';
 import { FileChunks } from './file-chunks';
-import { BlobFile } from './blob-file';
 import { TarReader } from './reader';
 import { UnionView } from '../view';
 import { writeContentIndexSync } from '../store/content-index';
@@ -87,6 +86,10 @@ async function sniff(source: AsyncIterable<Buffer>): Promise<{ head: Buffer; chu
   return { head: first.length === 1 ? first[0] : Buffer.concat(first), chunks: chunks() };
 }
 
+function writeAll(fd: number, b: Buffer): void {
+  for (let o = 0; o < b.length; ) o += fs.writeSync(fd, b, o);
+}
+
 /** The target must be a fresh empty directory: the safety checks trust that only this layer wrote into it. */
 function checkTarget(target: string): void {
   const st = fs.lstatSync(target, { throwIfNoEntry: false });
@@ -103,7 +106,7 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
   const applier = new LayerApplier(data.target, data.whiteout, limits, data.applyOwners, data.durable, lower, data.lowerLater === true || data.lowerDirs !== undefined);
   // the caller made it, empty: no O_TRUNC, which on ext4 marks the file for a flush at close
   // (auto_da_alloc), so the close of a 1 GiB blob waited for its whole writeback
-  const blob = data.blobPath ? await BlobFile.open(data.blobPath) : null;
+  const blob = data.blobPath ? fs.openSync(data.blobPath, fs.constants.O_WRONLY) : null;
   try {
     const reader = new TarReader(limits, (h) => applier.entry(h));
     // a digest the sender checks (the stream ends only once it verified) is not computed twice: the bytes are only counted
@@ -130,10 +133,7 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
       try {
         for await (const c of chunks) {
           raw.update(c);
-          if (blob !== null) {
-            const w = blob.write(c);
-            if (w) await w;
-          }
+          if (blob !== null) writeAll(blob, c);
           progress(false);
           yield c;
         }
@@ -182,7 +182,6 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
       await it.return?.(); // on an error: stop the decompressor and close the input
     }
     reader.end();
-    if (blob !== null) await blob.end();
     // when nothing but (maybe) the root needs the chain below: end now, not holding this worker while the layers below are written
     const beforeLower = applier.waitingForLower ? applier.finishBeforeLower() : null;
     if (beforeLower === null) {
@@ -194,7 +193,7 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
       applier.finish();
     }
     if (data.manifestPath) writeContentIndexSync(data.target, data.manifestPath, applier.digests);
-    if (blob !== null && data.durable) await blob.sync();
+    if (blob !== null && data.durable) fs.fsyncSync(blob);
     progress(true);
     const digest = raw.digest();
     return {
@@ -209,6 +208,6 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
     };
   } finally {
     applier.dispose();
-    if (blob !== null) await blob.close();
+    if (blob !== null) fs.closeSync(blob);
   }
 });
