@@ -27,8 +27,8 @@ import { cliStartGroup } from './cli-start';
 import { writeManyEmptyFilesTar } from './scripted-change';
 import { makeScratch, Scratch } from './scratch';
 import { warmMemory, WarmMemory } from './warm-memory';
-import { bufferedWrites, describeBufferedWrites, describePageReporting, pageReporting } from './write-noise';
-import type { PageReporting } from './write-noise';
+import { bufferedWrites, damonPageout, describeBufferedWrites, describeDamonPageout, describePageReporting, pageReporting } from './write-noise';
+import type { DamonPageout, PageReporting } from './write-noise';
 import { ratio, renderMarkdown, Section } from './lib/report';
 import { lineChart, ratioBars } from './lib/svg';
 
@@ -59,6 +59,7 @@ function arg(name: string): string | undefined {
 /** what the machine-section's write-noise lines need from the run's start */
 interface WriteNoise {
   reporting: PageReporting | null;
+  damon: DamonPageout[];
   writes: number[];
   bytes: number;
 }
@@ -72,6 +73,7 @@ function machine(scratch: Scratch, loadAtStart: number, warmed: string, noise: W
     kernel: `${os.type()} ${os.release()}`,
     'where stores, containers and unpacked trees are written': scratch.kind,
     "the kernel's free page reporting": describePageReporting(noise.reporting),
+    "DAMON's proactive reclaim": describeDamonPageout(noise.damon),
     'buffered writes': describeBufferedWrites(noise.writes, noise.bytes),
     'load average (1 min) at start and end': `${loadAtStart.toFixed(2)}, ${os.loadavg()[0].toFixed(2)} (other work on the machine makes times noisy)`,
   };
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
   warm = warmMemory(cacheRoot());
   const noiseBytes = 2 * 2 ** 30;
   console.log('timing buffered writes (the noise every unpack carries)…');
-  const noise: WriteNoise = { reporting: pageReporting(), writes: bufferedWrites(work, noiseBytes, 3), bytes: noiseBytes };
+  const noise: WriteNoise = { reporting: pageReporting(), damon: damonPageout(), writes: bufferedWrites(work, noiseBytes, 3), bytes: noiseBytes };
 
   let shared: Promise<{ store: LayerStore; chain: string }> | undefined;
   let tenfold: Promise<{ chain: string; factor: number; entries: number }> | undefined;
