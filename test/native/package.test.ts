@@ -64,7 +64,15 @@ d('the npm package, installed with install scripts disabled', () => {
     for (const f of fs.readdirSync(root).filter((f) => !made.has(f))) {
       fs.cpSync(path.join(root, f), path.join(pkg, f), { recursive: true, filter: (src) => !skips.some((skip) => src === skip || src.startsWith(skip + path.sep)) });
     }
-    fs.symlinkSync(fs.realpathSync(path.join(root, 'node_modules')), path.join(pkg, 'node_modules'));
+    // the checkout's dependencies, linked one by one; node-addon-api copied: node-gyp writes the
+    // makefile of a dependency's .gyp at that file's path taken relative to the build directory,
+    // and through a link that path led out of the temp directory (to <tmpdir>/work/main/...)
+    const deps = fs.realpathSync(path.join(root, 'node_modules'));
+    fs.mkdirSync(path.join(pkg, 'node_modules'));
+    for (const e of fs.readdirSync(deps)) {
+      if (e === 'node-addon-api') fs.cpSync(path.join(deps, e), path.join(pkg, 'node_modules', e), { recursive: true });
+      else fs.symlinkSync(path.join(deps, e), path.join(pkg, 'node_modules', e));
+    }
     fs.mkdirSync(path.join(work, 'out'));
     // (the scripts' output shares stdout with npm's: the tarball is read for what it holds)
     npm(['pack', '--pack-destination', path.join(work, 'out')], pkg);
