@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Readable } from 'stream';
 import { parseDigest } from '../digest';
-import { DigestMismatchError, SizeMismatchError, InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../errors';
 import type { FileRange } from '../tar/apply-in-worker';
 import type { StoreCore } from '../store/store-core';
 import { PARTIAL_BLOB_NOTE } from '../store/downloads';
@@ -67,6 +67,7 @@ export async function importLayerLocked(store: StoreCore, input: Readable | stri
     fs.mkdirSync(diffDir);
     // a process killed meanwhile leaves the blob received so far; this says what it is, so the next open keeps it for a resume
     if (opts.expectDigest && opts.expectSize !== undefined) fs.writeFileSync(path.join(staging, PARTIAL_BLOB_NOTE), JSON.stringify({ digest: opts.expectDigest, size: opts.expectSize }));
+    const what = opts.what ?? (typeof input === 'string' ? input : 'layer');
     const r = await applyLayer(input, diffDir, {
       whiteout: store.whiteout,
       applyOwners: store.applyOwners,
@@ -84,14 +85,11 @@ export async function importLayerLocked(store: StoreCore, input: Readable | stri
             return store.layerDirs(parent);
           }
         : store.layerDirs(parent),
+      expect: { what, size: opts.expectSize, digest: opts.expectDigest, diffId: opts.expectDiffId },
     }).catch((e) => {
       throw noSpace(e, `importing ${typeof input === 'string' ? input : 'a layer'}`);
     });
     if (!later) opts.onWritten?.();
-    const what = opts.what ?? (typeof input === 'string' ? input : 'layer');
-    if (opts.expectSize !== undefined && opts.expectSize !== r.size) throw new SizeMismatchError(what, opts.expectSize, r.size);
-    if (opts.expectDigest && opts.expectDigest !== r.digest) throw new DigestMismatchError(`${what}: blob digest`, opts.expectDigest, r.digest);
-    if (opts.expectDiffId && opts.expectDiffId !== r.diffId) throw new DigestMismatchError(`${what}: DiffID (rootfs.diff_ids)`, opts.expectDiffId, r.diffId);
     const record = newLayerRecord(parent, r, store.whiteout);
     return store.publishLayer(staging, blobTmp, record, opts.durable);
   } finally {

@@ -19,8 +19,7 @@ export async function reextractLayer(store: StoreCore, l: LayerRecord, recorded:
   try {
     const diff = path.join(staging, 'diff');
     fs.mkdirSync(diff);
-    const r = await applyLayer(store.paths.blob(l.digest), diff, { whiteout: store.whiteout, applyOwners: store.applyOwners, lowerDirs: store.layerDirs(l.parent) });
-    if (r.diffId !== l.diffId) throw new Error(`the blob of ${l.chainId} does not give its DiffID (${r.diffId})`);
+    await applyLayer(store.paths.blob(l.digest), diff, { whiteout: store.whiteout, applyOwners: store.applyOwners, lowerDirs: store.layerDirs(l.parent), expect: { what: `the blob of layer ${l.chainId}`, diffId: l.diffId } });
     const old = store.paths.layerDiff(l.chainId);
     const aside = path.join(staging, 'old');
     if (fs.existsSync(old)) fs.renameSync(old, aside);

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { MessageChannel, MessagePort } from 'worker_threads';
 import { finished, type Readable } from 'stream';
-import { AbortedError } from '../errors';
+import { AbortedError, DigestMismatchError, SizeMismatchError } from '../errors';
 import { verifiedDigestOf } from '../digest';
 import { ChunkSender, startWorker } from '../workers';
 import { isHandedOver, releaseChunks } from './handed-over';
@@ -33,6 +33,26 @@ export interface ApplyLayerOptions extends Omit<ApplyOptions, 'lowerDirs'> {
    * only a root with no entry of its own waits, here, for the chain's root metadata.
    */
   lowerDirs?: string[] | (() => Promise<string[]>);
+  /**
+   * What the layer must be (its blob's size and digest, its DiffID), checked in that order once
+   * it is applied; a mismatch fails the call, naming `what`. With a DiffID to check, gzip's own
+   * CRC-32 is not computed: the sha256 covers every byte it would (lib/tar/gunzip-unchecked.ts).
+   */
+  expect?: ExpectedLayer;
+}
+
+export interface ExpectedLayer {
+  /** how the errors name the layer, e.g. `layer 2 (sha256:…)` */
+  what: string;
+  size?: number;
+  digest?: string;
+  diffId?: string;
+}
+
+function checkExpected(r: ApplyResult, e: ExpectedLayer): void {
+  if (e.size !== undefined && e.size !== r.size) throw new SizeMismatchError(e.what, e.size, r.size);
+  if (e.digest && e.digest !== r.digest) throw new DigestMismatchError(`${e.what}: blob digest`, e.digest, r.digest);
+  if (e.diffId && e.diffId !== r.diffId) throw new DigestMismatchError(`${e.what}: DiffID (rootfs.diff_ids)`, e.diffId, r.diffId);
 }
 
 export function isFileRange(x: unknown): x is FileRange {
@@ -49,10 +69,11 @@ export function isFileRange(x: unknown): x is FileRange {
  */
 export async function applyLayer(input: Readable | string | FileRange, target: string, opts: ApplyLayerOptions): Promise<ApplyResult> {
   const { beforeLower, ...result } = await applyInWorker(input, target, opts);
-  if (!beforeLower || typeof opts.lowerDirs !== 'function') return result;
-  // the worker ended without the chain below (nothing of its entries needed it), so it held no memory
-  // while the layers below were written; the layer is done, as always, only once they are
   try {
+    if (opts.expect) checkExpected(result, opts.expect);
+    if (!beforeLower || typeof opts.lowerDirs !== 'function') return result;
+    // the worker ended without the chain below (nothing of its entries needed it), so it held no memory
+    // while the layers below were written; the layer is done, as always, only once they are
     const dirs = await opts.lowerDirs();
     if (!beforeLower.rootFromChain) return result;
     const warnings = [...(result.warnings ?? [])];
@@ -80,6 +101,7 @@ async function applyInWorker(input: Readable | string | FileRange, target: strin
     manifestPath: opts.manifestPath,
     lowerDirs: lowerLater ? undefined : (opts.lowerDirs as string[] | undefined),
     lowerLater: lowerLater !== null,
+    diffIdChecked: opts.expect?.diffId !== undefined,
   };
   let worker: WorkerHandle<ApplyWorkerResult, LowerMessage> | undefined;
   // the chain below could not be had (its import failed): that error ends this apply too

@@ -35,6 +35,8 @@ export interface ApplyWorkerData {
    * (ApplyWorkerResult.beforeLower)
    */
   lowerLater?: boolean;
+  /** the caller checks the DiffID (a sha256 of the decompressed bytes): gzip's CRC-32 is not computed */
+  diffIdChecked?: boolean;
 }
 
 /** The worker's result: the layer's, and, when it ended without the chain below, what is left for the caller. */

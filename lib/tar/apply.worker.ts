@@ -149,7 +149,7 @@ defineWorker(APPLY_WORKER, async (data, ctx): Promise<ApplyWorkerResult> => {
     // each input buffer goes back to be filled again once the decompressor is done with it (the file's, or the sender's)
     const port = data.port;
     const release = file ? file.release : port ? (piece: Buffer) => returnChunk(port, piece, STREAM_CHUNK) : undefined;
-    const it = decompressChunks(received(), compression, release)[Symbol.asyncIterator]();
+    const it = decompressChunks(received(), compression, release, data.diffIdChecked === true)[Symbol.asyncIterator]();
     try {
       for (;;) {
         let r: IteratorResult<Buffer>;

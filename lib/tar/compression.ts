@@ -2,6 +2,7 @@ import * as zlib from 'zlib';
 import { Transform } from 'stream';
 import { UnsupportedError } from '../errors';
 import type { Compression } from '../types';
+import { gunzipUnchecked } from './gunzip-unchecked';
 
 /** Compression is told by the first bytes of a stream, never by a file name. */
 export function detectCompression(head: Uint8Array): Compression {
@@ -81,11 +82,13 @@ export function createCompressor(c: Exclude<Compression, 'none'>, level?: number
 /**
  * The decompressed bytes of `source`, in chunks of at most 256 KiB, produced only as fast as they
  * are consumed, so memory stays flat even for a decompression bomb. Errors (corrupt or truncated
- * data) are the decompressor's own; the caller names the entry they cut.
+ * data) are the decompressor's own; the caller names the entry they cut. `hashed`: the caller
+ * checks a sha256 of the output (a DiffID), so gzip's CRC-32 is not computed (lib/tar/gunzip-unchecked.ts).
  */
-export function decompressChunks(source: AsyncIterable<Buffer>, c: Compression, release?: (chunk: Buffer) => void): AsyncIterable<Buffer> {
+export function decompressChunks(source: AsyncIterable<Buffer>, c: Compression, release?: (chunk: Buffer) => void, hashed = false): AsyncIterable<Buffer> {
   if (c === 'none') return release ? releasingOnNext(source, release) : source;
   if (c === 'zstd') return zstdChunks(release ? releasingOnNext(source, release) : source, zstdBinding());
+  if (hashed) return gunzipUnchecked(source, OUT_CHUNK, release);
   const gunzip = zlib.createGunzip({ chunkSize: OUT_CHUNK });
   void pumpInto(source, gunzip, release);
   return gunzip;

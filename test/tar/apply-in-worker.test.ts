@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { createHash } from 'crypto';
+import * as zlib from 'zlib';
 import { applyLayer } from '../../lib/tar/apply-in-worker';
 import { readContentIndexSync } from '../../lib/store/content-index';
 import { AbortedError, DigestMismatchError, InvalidArgumentError, UnsupportedError } from '../../lib/errors';
@@ -51,6 +52,37 @@ test('a stream (in any chunking) and a file give the same result, and the blob h
   fs.rmSync(path.join(sb.work, 'in'));
   fs.rmSync(blobPath());
   sb.expectVictimUntouched();
+});
+
+test('expect: size, blob digest and DiffID checked in that order; with a DiffID to check, gzip is read without its CRC-32, and a changed byte is still caught', async () => {
+  // stored deflate blocks (level 0): a byte changed in the data inflates without a deflate error
+  const gz = zlib.gzipSync(layer, { level: 0 });
+  const what = 'layer 1 (test)';
+  const good = { what, size: gz.length, digest: sha(gz), diffId: sha(layer) };
+  const apply = (bytes: Buffer, expect?: typeof good) => {
+    sb.reset();
+    fs.rmSync(blobPath(), { force: true });
+    return applyLayer(sb.file('in', bytes), sb.target, { whiteout: 'oci', blobPath: blobPath(), expect });
+  };
+  await expect(apply(gz, good)).resolves.toMatchObject({ diffId: sha(layer) });
+
+  // a wrong CRC-32 over the right bytes: refused by gunzip, taken when the DiffID is checked
+  const badCrc = Buffer.from(gz);
+  badCrc[badCrc.length - 8] ^= 0xff;
+  await expect(apply(badCrc)).rejects.toMatchObject({ code: 'LAYERFS_BAD_TAR', message: expect.stringContaining('incorrect data check') });
+  await expect(apply(badCrc, { what, diffId: sha(layer) })).resolves.toMatchObject({ diffId: sha(layer) });
+
+  // a byte of dir/big changed (tar offset 2000: 10 bytes of gzip header and 5 of the stored block's before it)
+  const changed = Buffer.from(gz);
+  changed[10 + 5 + 2000] ^= 0x01;
+  await expect(apply(changed)).rejects.toMatchObject({ code: 'LAYERFS_BAD_TAR' });
+  await expect(apply(changed, { what, diffId: sha(layer) })).rejects.toMatchObject({ code: 'LAYERFS_DIGEST_MISMATCH', message: expect.stringContaining(`${what}: DiffID (rootfs.diff_ids): expected ${sha(layer)}, got sha256:`) });
+  expect(fs.existsSync(blobPath())).toBe(false);
+  // the blob's own checks come first, and name it
+  await expect(apply(changed, { ...good, digest: sha(changed) })).rejects.toMatchObject({ code: 'LAYERFS_DIGEST_MISMATCH', message: expect.stringContaining('DiffID') });
+  await expect(apply(changed, good)).rejects.toMatchObject({ code: 'LAYERFS_DIGEST_MISMATCH', message: expect.stringContaining(`${what}: blob digest: expected ${sha(gz)}, got ${sha(changed)}`) });
+  await expect(apply(gz, { ...good, size: gz.length + 1 })).rejects.toMatchObject({ code: 'LAYERFS_SIZE_MISMATCH', message: expect.stringContaining(`${what}: expected ${gz.length + 1} bytes, got ${gz.length}`) });
+  expect(fs.existsSync(blobPath())).toBe(false);
 });
 
 test('progress: bytes as received, the total of a file, the entries seen', async () => {
