@@ -11,6 +11,9 @@ export interface Listed {
   mtime: number;
   uid: number;
   gid: number;
+  /** a device's numbers (0 for other entries) */
+  devmajor: number;
+  devminor: number;
   pax: Record<string, string>;
 }
 
@@ -37,7 +40,7 @@ export async function listTar(blob: string): Promise<Listed[]> {
     ex.on('error', reject);
   });
   ex.on('entry', (h, stream, next) => {
-    out.push({ name: h.name, type: h.type ?? 'file', linkname: h.linkname ?? null, mode: h.mode ?? 0, mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000), uid: h.uid ?? 0, gid: h.gid ?? 0, pax: (h.pax ?? {}) as Record<string, string> });
+    out.push({ name: h.name, type: h.type ?? 'file', linkname: h.linkname ?? null, mode: h.mode ?? 0, mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000), uid: h.uid ?? 0, gid: h.gid ?? 0, devmajor: h.devmajor ?? 0, devminor: h.devminor ?? 0, pax: (h.pax ?? {}) as Record<string, string> });
     stream.on('end', next);
     stream.resume();
   });

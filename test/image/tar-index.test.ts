@@ -40,9 +40,9 @@ describeIf(['tar'])('TarIndex: an archive indexed by its headers, members read i
       gnuTar(stage(), file, names, format);
       const index = TarIndex.open(file);
       for (const [n, b] of Object.entries(files)) {
-        const m = index.get(n)!;
-        expect(m).toBeDefined();
-        expect(m.size).toBe(b.length);
+        const m = index.get(n);
+        expect([n, m?.size]).toEqual([n, b.length]);
+        if (!m) continue;
         expect((await readAll(index.open(m))).equals(b)).toBe(true);
       }
       expect(index.get('./manifest.json')).toEqual(index.get('manifest.json'));

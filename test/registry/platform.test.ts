@@ -87,8 +87,11 @@ describeIf(['tar'])('pull and copy from a registry: choosing by platform', () =>
 
   test('copy: the platform asked for, else this machine', async () => {
     const out = (x: string) => path.join(tmp(), `copied-${x}`);
-    expect((await copyImage(`docker://${fake.host}/multi/app:v1`, `oci:${out('v7')}:x`, { ...plain, platform: { os: 'linux', architecture: 'arm', variant: 'v7' } })).manifestDigest).toBeDefined();
+    const copied = await copyImage(`docker://${fake.host}/multi/app:v1`, `oci:${out('v7')}:x`, { ...plain, platform: { os: 'linux', architecture: 'arm', variant: 'v7' } });
     const v7 = await openImage(`${out('v7')}:x`, { platform: { architecture: 'arm', variant: 'v7' } });
+    // the copy's manifest is the v7 one: the layout's tag names it, and its config says arm/v7
+    expect(copied.manifestDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(v7.manifestDigest).toBe(copied.manifestDigest);
     expect(v7.config).toMatchObject({ architecture: 'arm', variant: 'v7' });
     await v7.close();
     await copyImage(`docker://${fake.host}/multi/app:v1`, `oci:${out('host')}:x`, plain);

@@ -7,7 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { applyLayer } from '../../lib/tar/apply-in-worker';
-import { addonStatus } from '../../lib/native';
+import { addonStatus, lgetxattrSync } from '../../lib/native';
+import { UnionView } from '../../lib/view';
 import { whiteoutFormat } from '../../lib/whiteout';
 import { rawTar, Sandbox } from '../fixtures/hostile-tar';
 
@@ -67,9 +68,17 @@ describeIf('overlay format', () => {
     expect(whiteouts(sb.target)).toEqual(['d/keep', 'keep']);
     // the directories stay, only their void whiteouts go
     expect(['d', 'new', 'op', 'gone'].map((d) => fs.lstatSync(path.join(sb.target, d)).isDirectory())).toEqual([true, true, true, true]);
+    const hidden = () => {
+      // op/.wh.old went because op is opaque: its marker is there, and the chain's op/old stays hidden
+      expect(lgetxattrSync(path.join(sb.target, 'op'), 'trusted.overlay.opaque')?.toString()).toBe('y');
+      const view = new UnionView([lower, sb.target], 'overlay');
+      expect(['/', '/d', '/op'].map((d) => view.readdirSync(d))).toEqual([['d', 'gone', 'new', 'op'], [], []]);
+    };
+    hidden();
     sb.reset();
     await applyLayer(tar, sb.target, { whiteout: 'overlay', lowerDirs: async () => [lower] });
     expect(whiteouts(sb.target)).toEqual(['d/keep', 'keep']);
+    hidden();
     sb.expectVictimUntouched();
   });
 

@@ -15,7 +15,7 @@ import type { ApplyOptions } from '../../lib/tar/types';
 import type { WhiteoutFormatName } from '../../lib/store/types';
 import { rawTar, gzip, RawEntry, Sandbox } from '../fixtures/hostile-tar';
 import { snapshotTree, diffSnapshots } from '../fixtures/tree';
-import { describeIf, hasTool, itIf, isRoot } from '../fixtures/peers';
+import { describeIf, itIf, isRoot } from '../fixtures/peers';
 import { readableDist, runAsNobody } from '../fixtures/unprivileged';
 import { removeTempDir } from '../fixtures/tmp';
 
@@ -222,7 +222,7 @@ describeIf(['tar'])('archives written by GNU tar', () => {
 });
 
 describe.each<WhiteoutFormatName>(['oci', 'overlay'])('later entries win (%s)', (whiteout) => {
-  const maybe = whiteout === 'oci' || privileged ? test : test.skip;
+  const maybe = whiteout === 'oci' ? test : itIf(['root', 'addon']);
 
   maybe('a file rewritten never writes into the inode another name shares', async () => {
     await apply(rawTar([{ name: 'a', body: 'first' }, { name: 'b', type: '1', linkname: 'a' }, { name: 'a', body: 'second' }]), { whiteout });
@@ -366,8 +366,7 @@ describe.each<WhiteoutFormatName>(['oci', 'overlay', 'overlay-userxattr'])('same
   });
 });
 
-test('fixture check: the machine keeps user.* xattrs (else the xattr assertions above would mean nothing)', () => {
-  if (!addon || !hasTool('getfattr')) return;
+itIf(['addon', 'getfattr'])('fixture check: the machine keeps user.* xattrs (else the xattr assertions above would mean nothing)', () => {
   const f = T('f');
   fs.writeFileSync(f, '');
   lsetxattrSync(f, 'user.a', BINARY);

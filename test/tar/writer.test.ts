@@ -23,7 +23,8 @@ const field = (b: Buffer, off: number, n: number) => {
 function gnuList(blocks: Buffer[], allowShort = false): { out: string; err: string; status: number | null } {
   const f = path.join(work, 'a.tar');
   fs.writeFileSync(f, Buffer.concat([...blocks, ...(allowShort ? [] : [END_OF_ARCHIVE])]));
-  const r = spawnSync('tar', ['--numeric-owner', '--full-time', '-tvf', f]);
+  // GNU tar prints times in the local zone: the expected times are UTC
+  const r = spawnSync('tar', ['--numeric-owner', '--full-time', '-tvf', f], { env: { ...process.env, TZ: 'UTC' } });
   return { out: r.stdout.toString('latin1'), err: r.stderr.toString(), status: r.status };
 }
 

@@ -13,6 +13,7 @@ import * as native from '../../lib/native';
 import { InvalidArgumentError } from '../../lib/errors';
 import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 import { readableDist, runAsNobody } from '../fixtures/unprivileged';
+import { itIf } from '../fixtures/peers';
 
 /** The three whiteout formats on real files: empty `.wh.` files, 0/0 devices, opaque xattrs. */
 
@@ -178,8 +179,8 @@ describe('probeWhiteoutFormat', () => {
     expect(fs.readdirSync(work)).toEqual([]);
   });
 
-  test('a missing directory is an error, not a silent oci', () => {
-    if (!native.addonStatus().available) return; // without the addon it answers oci before touching the disk
+  // without the addon it answers oci before touching the disk
+  itIf(['addon'])('a missing directory is an error, not a silent oci', () => {
     expect(() => probeWhiteoutFormat(path.join(work, 'missing'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 

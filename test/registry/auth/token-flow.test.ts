@@ -114,6 +114,7 @@ describeIf(['docker-registry', 'openssl'])('bearer tokens against docker-registr
     expect(denied.status).toBe(401);
     expect(denied.tries).toBeLessThanOrEqual(2);
     expect(JSON.parse(denied.body).errors[0].code).toBe('UNAUTHORIZED');
+    expect(issuer.requests.length).toBeGreaterThan(0);
     expect(issuer.requests.every((q) => q.account === null)).toBe(true);
   });
 
