@@ -24,7 +24,8 @@ export interface ConnectOptions {
 
 /** A client for one registry host: credentials, TLS and proxies as lib/registry/config reads them from the flags. */
 export function connect(host: string, opts: ConnectOptions = {}, insecureHosts: string[] = []): Registry {
-  const access = registryAccess({ creds: opts.creds, authfile: opts.authfile, certDir: opts.certDir, tlsVerify: opts.tlsVerify, env: opts.env, warn: opts.warn, insecureHosts });
+  // the dispatchers registryAccess makes are the connection pools: `jobs` sizes them (the client's own agent, which they replace, is never made)
+  const access = registryAccess({ creds: opts.creds, authfile: opts.authfile, certDir: opts.certDir, tlsVerify: opts.tlsVerify, env: opts.env, warn: opts.warn, insecureHosts, jobs: opts.jobs });
   return new Registry(host, { ...access, jobs: opts.jobs, signal: opts.signal, onProgress: opts.onProgress });
 }
 

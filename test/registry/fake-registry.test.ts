@@ -1,6 +1,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import { Readable } from 'stream';
+import { connect } from '../../lib/registry/connect';
 import { Registry, OCI_INDEX, OCI_MANIFEST, type AuthProvider, type RegistryOptions } from '../../lib/registry';
 import { sha256 } from '../../lib/digest';
 import { FakeRegistry, sendError } from './fake-registry';
@@ -40,7 +41,9 @@ describe('Registry against a fake registry', () => {
       const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'x', digest: sha256('c'), size: 1 }, layers: [] }));
       fake.putManifest('a/b', 'v1', OCI_MANIFEST, body);
       let limited = 0;
+      const at: number[] = [];
       fake.hooks.push((req, res) => {
+        if (req.url.pathname.includes('/manifests/')) at.push(Date.now());
         if (req.url.pathname.includes('/manifests/') && limited < 2) {
           limited++;
           sendError(res, 429, 'TOOMANYREQUESTS', 'slow down', { 'retry-after': '1' });
@@ -51,6 +54,8 @@ describe('Registry against a fake registry', () => {
       const m = await open().getManifest('a/b', 'v1');
       expect(m.body.equals(body)).toBe(true);
       expect(fake.requests('GET', '/v2/a/b/manifests/')).toHaveLength(3);
+      // each time the second the registry asked for, not the 5 ms backoff the client would take on its own
+      expect([at[1] - at[0], at[2] - at[1]].map((d) => d >= 950)).toEqual([true, true]);
     });
 
     test('a Retry-After longer than the client will wait fails at once, with the registry code', async () => {
@@ -68,15 +73,19 @@ describe('Registry against a fake registry', () => {
     test('a 503 with an HTTP-date Retry-After, and a lasting 503 ends as UNAVAILABLE after the retries', async () => {
       const blob = fake.putBlob(randomBytes(100));
       let n = 0;
+      const at: number[] = [];
       fake.hooks.push((req, res) => {
+        at.push(Date.now());
         if (n++ === 0) {
-          res.writeHead(503, { 'retry-after': new Date(Date.now() + 500).toUTCString() });
+          // an HTTP-date has whole seconds: 2 s ahead is at least 1 s of waiting
+          res.writeHead(503, { 'retry-after': new Date(Date.now() + 2000).toUTCString() });
           res.end();
           return true;
         }
         return false;
       });
       expect(sha256(await readAll(await open().getBlob('a/b', blob)))).toBe(blob.digest);
+      expect(at[1] - at[0]).toBeGreaterThanOrEqual(950);
       fake.hooks.push((req, res) => {
         res.writeHead(503);
         res.end('down for maintenance');
@@ -219,14 +228,18 @@ describe('Registry against a fake registry', () => {
       }
     });
 
-    test('several blobs at once go over several connections to one host (HTTP/1.1, `jobs` of them)', async () => {
+    // as a user gets it (connect: the CLI's flags, registryAccess's proxy-aware dispatchers) and as the bare client
+    test.each([
+      ['the bare client', 4, (jobs: number) => open({ jobs })],
+      ['connect() with --jobs, as the CLI and store.pull make it', 3, (jobs: number) => (reg = connect(fake.host, { jobs, tlsVerify: false, env: {} }))],
+    ] as const)('several blobs at once go over several connections to one host (HTTP/1.1, `jobs` of them): %s', async (_how, jobs, make) => {
       const blobs = Array.from({ length: 4 }, () => fake.putBlob(randomBytes(1000)));
       const sockets = new Set<unknown>();
       let waiting: (() => void)[] = [];
       let most = 0;
       fake.hooks.push((req, res) => {
         if (req.method !== 'GET') return false;
-        // hold each answer until all four requests are in, or two seconds passed
+        // hold each answer until `jobs` requests are in, or two seconds passed
         sockets.add((res as unknown as { socket: unknown }).socket);
         return new Promise<boolean>((resolve) => {
           waiting.push(() => resolve(false));
@@ -236,15 +249,16 @@ describe('Registry against a fake registry', () => {
             waiting = [];
             for (const f of w) f();
           };
-          if (waiting.length === 4) release();
+          if (waiting.length === jobs) release();
           else setTimeout(release, 2000);
         });
       });
-      const r = open({ jobs: 4 });
+      const r = make(jobs);
       const got = await Promise.all(blobs.map(async (b) => sha256(await readAll(await r.getBlob('a/b', b)))));
       expect(got).toEqual(blobs.map((b) => b.digest));
-      expect(most).toBe(4);
-      expect(sockets.size).toBe(4);
+      // never more at once than asked (the default pool has 6), and all of them used
+      expect(most).toBe(jobs);
+      expect(sockets.size).toBe(jobs);
     });
 
     test('a blob stream destroyed before its first read ends its answer (no connection left waiting)', async () => {
