@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { ChangedMeanwhileError } from '../errors';
 import { fsPath, readlinkNameSync } from '../names';
 import * as native from '../native';
 import { xattrsOf } from '../view';
@@ -24,11 +25,23 @@ export function writeStatSnapshotSync(root: string, manifestFile: string): void 
   else writeStatSnapshotByWalkSync(root, manifestFile);
 }
 
+/** The target of a symlink the walk found; one that is gone, or no longer a link (EINVAL), is the tree changing under the walk. */
+function linkTarget(e: WalkEntry): string {
+  try {
+    return readlinkNameSync(e.at);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EINVAL') throw new ChangedMeanwhileError('the copy', e.path, 'it was a symlink when listed and is not one now', { cause: err });
+    if (code === 'ENOENT') throw new ChangedMeanwhileError('the copy', e.path, 'it is gone', { cause: err });
+    throw err;
+  }
+}
+
 /** writeStatSnapshotSync with Node's fs (without the addon, and what the test holds the addon's against). */
 export function writeStatSnapshotByWalkSync(root: string, manifestFile: string): void {
   const w = new SnapshotWriter(manifestFile);
   try {
-    for (const e of walkTreeNoFollowSync(root, 'the copy')) w.add(e, e.st.isSymbolicLink() ? readlinkNameSync(e.at) : undefined);
+    for (const e of walkTreeNoFollowSync(root, 'the copy')) w.add(e, e.st.isSymbolicLink() ? linkTarget(e) : undefined);
   } finally {
     w.close();
   }
@@ -116,7 +129,7 @@ class ManifestMerge {
       if (st.size !== rec.size || st.mtimeNs !== rec.mtimeNs) what.push('content');
       else if ((!same || ctimeMoved) && !this.sameContentAsChain(e)) what.push('content');
     } else if (type !== S_IFDIR) {
-      if (type === S_IFLNK && !same && readlinkNameSync(e.at) !== rec.target) what.push('target');
+      if (type === S_IFLNK && !same && linkTarget(e) !== rec.target) what.push('target');
       if (type !== S_IFLNK && Number(st.rdev) !== rec.rdev) what.push('type');
       if (secondsOf(st.mtimeNs) !== secondsOf(rec.mtimeNs)) what.push('mtime');
     }

@@ -121,6 +121,18 @@ function join(a: Buffer, b: Buffer): Buffer {
 }
 
 /** Printable form of a raw path, for error messages. */
+/** A symlink's target; a link gone, or no longer a link (EINVAL), since it was listed is a change made meanwhile, not an error of the call. */
+function readlinkOf(abs: Buffer, rel: Buffer): Buffer {
+  try {
+    return fs.readlinkSync(abs, { encoding: 'buffer' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EINVAL') throw new ChangedMeanwhileError('the tree being packed', show(rel), 'it was a symlink when listed and is not one now', { cause: e });
+    if (code === 'ENOENT') throw new ChangedMeanwhileError('the tree being packed', show(rel), 'it is gone', { cause: e });
+    throw e;
+  }
+}
+
 function show(p: Buffer): string {
   return nameOfBytes(p);
 }
@@ -223,7 +235,7 @@ class EntryEncoder {
       file = { abs, size, path, dev: st.dev, ino: st.ino };
     } else if (fmt === S_IFLNK) {
       h.type = 'symlink';
-      h.linkname = fs.readlinkSync(abs, { encoding: 'buffer' });
+      h.linkname = readlinkOf(abs, path);
     } else if (fmt === S_IFCHR || fmt === S_IFBLK) {
       const { major, minor } = native.splitDev(st.rdev);
       h.type = fmt === S_IFCHR ? 'char' : 'block';
