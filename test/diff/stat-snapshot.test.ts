@@ -4,6 +4,7 @@ import { execFileSync } from 'child_process';
 import * as native from '../../lib/native';
 import { UnionView } from '../../lib/view';
 import { snapshotChanges, snapshotChangesAsync, writeStatSnapshotSync } from '../../lib/diff';
+import { writeStatSnapshotByWalkSync } from '../../lib/diff/stat-snapshot';
 import { useTempDir } from '../fixtures/tmp';
 import { T0, isRoot, hasAddon, lines, put } from './scripted';
 
@@ -157,4 +158,24 @@ describe('snapshotChanges: a copy against the stat snapshot taken when it was ma
     fs.writeFileSync(s.manifest, '"/"\t1\t2\n');
     expect(() => s.diff()).toThrow(expect.objectContaining({ code: 'LAYERFS_INVALID_ARGUMENT', message: expect.stringContaining(s.manifest) }));
   });
+});
+
+test('a symlink that is no longer one when its target is read (a container changing meanwhile) is LAYERFS_CHANGED_MEANWHILE, naming it', () => {
+  const root = fs.mkdtempSync(path.join(require('os').tmpdir(), 'layerfs-snap-race-'));
+  try {
+    fs.mkdirSync(path.join(root, 'd'));
+    fs.symlinkSync('target', path.join(root, 'd', 'link'));
+    // what readlink says of a path that a directory took meanwhile
+    // the module object itself (the namespace import is not writable); the library reads through it
+    const spy = jest.spyOn(require('fs') as typeof fs, 'readlinkSync').mockImplementation(() => {
+      throw Object.assign(new Error('EINVAL: invalid argument, readlink'), { code: 'EINVAL' });
+    });
+    try {
+      expect(() => writeStatSnapshotByWalkSync(root, path.join(root, 'manifest'))).toThrow(expect.objectContaining({ code: 'LAYERFS_CHANGED_MEANWHILE', message: expect.stringContaining('"/d/link": it was a symlink when listed and is not one now') }));
+    } finally {
+      spy.mockRestore();
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
