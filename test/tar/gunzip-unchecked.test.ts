@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as zlib from 'zlib';
 import fc from 'fast-check';
+import { makeTempDir, removeTempDir } from '../fixtures/tmp';
 import { gunzipUnchecked, gzipHeaderLength } from '../../lib/tar/gunzip-unchecked';
 
 interface MemberSpec {
@@ -119,8 +120,14 @@ if (!hasGzip) console.warn('gunzip-unchecked tests: the GNU gzip case is skipped
 (hasGzip ? test : test.skip)('what GNU gzip writes (a file name in the header; two members concatenated) inflates as gunzip -c gives it', async () => {
   const a = randomBytes(50 << 10);
   const b = Buffer.alloc(80 << 10, 'second member ');
-  const gz = (x: Buffer) => execFileSync('sh', ['-c', 'cat > "$T/f.tar" && gzip -c -9 -N "$T/f.tar"'], { input: x, env: { ...process.env, T: require('os').tmpdir() } });
-  const input = Buffer.concat([gz(a), gz(b)]);
+  const dir = makeTempDir('gunzip');
+  const gz = (x: Buffer) => execFileSync('sh', ['-c', 'cat > "$T/f.tar" && gzip -c -9 -N "$T/f.tar"'], { input: x, env: { ...process.env, T: dir } });
+  let input: Buffer;
+  try {
+    input = Buffer.concat([gz(a), gz(b)]);
+  } finally {
+    removeTempDir(dir);
+  }
   expect(gzipHeaderLength(input)).toBeGreaterThan(10); // FNAME set
   const { out } = await inflate(input, [4096]);
   expect(out.equals(execFileSync('gzip', ['-dc'], { input }))).toBe(true);
