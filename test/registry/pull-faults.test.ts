@@ -49,6 +49,11 @@ describeIf(why.length === 0, why.join('; '))('pull and push faults', () => {
       const store = await openStore(path.join(dir, 'cut'));
       const rec = await store.pull(`${proxy.host}/app/src:v1`, plain);
       expect(proxy.faulted()).toBe(true);
+      // resumed where the cut left it, not read again from byte 0
+      const from = proxy.ranges().map((r) => Number(/^bytes=(\d+)-$/.exec(r)?.[1] ?? -1));
+      expect(from).toHaveLength(1);
+      expect(from[0]).toBeGreaterThan(0);
+      expect(from[0]).toBeLessThanOrEqual(img.bigBlob.size >> 1);
       expect(rec.chain).toBe(img.chain);
       expect((await store.fsck()).problems).toEqual([]);
     } finally {

@@ -48,6 +48,8 @@ export interface FaultProxy {
   faulted(): boolean;
   /** the request lines the client sent (`GET /v2/app/src/blobs/sha256:…`), in order */
   requests(): string[];
+  /** the Range headers the client sent (`bytes=N-`), each once, in order */
+  ranges(): string[];
   close(): Promise<void>;
 }
 
@@ -78,6 +80,7 @@ export function faultProxy(target: string, opts: FaultOptions): Promise<FaultPro
   let fired = false;
   const sockets = new Set<net.Socket>();
   const requests: string[] = [];
+  const ranges: string[] = [];
   const server = net.createServer((client) => {
     const upstream = net.connect(tport, thost);
     // the tail of what the client sent, so a request line split between two reads is still seen
@@ -94,6 +97,8 @@ export function faultProxy(target: string, opts: FaultOptions): Promise<FaultPro
         requests.push(m[1]);
         last = line.lastIndex - 2;
       }
+      // a header seen again through the carried tail is counted once
+      for (const m of text.matchAll(/\r\nrange:\s*(bytes=\d+-\d*)\r\n/gi)) if (!ranges.includes(m[1])) ranges.push(m[1]);
       carry = text.slice(Math.max(last, text.length - 1024));
       if (opts.onSent && !fired && sent >= opts.onSent.bytes) {
         fired = true;
@@ -169,6 +174,7 @@ export function faultProxy(target: string, opts: FaultOptions): Promise<FaultPro
         sent: () => sent,
         faulted: () => faulted,
         requests: () => [...requests],
+        ranges: () => [...ranges],
         received: () => received,
         close: () =>
           new Promise<void>((r) => {
