@@ -1,6 +1,5 @@
 import * as fs from 'fs';
-import { ChangedMeanwhileError } from '../errors';
-import { fsPath, readlinkNameSync } from '../names';
+import { fsPath, nameOfBytes, readListedLinkSync } from '../names';
 import * as native from '../native';
 import { xattrsOf } from '../view';
 import type { EntryType, UnionView } from '../view';
@@ -25,16 +24,9 @@ export function writeStatSnapshotSync(root: string, manifestFile: string): void 
   else writeStatSnapshotByWalkSync(root, manifestFile);
 }
 
-/** The target of a symlink the walk found; one that is gone, or no longer a link (EINVAL), is the tree changing under the walk. */
+/** The target of a symlink the walk found (a change under the walk is ChangedMeanwhileError). */
 function linkTarget(e: WalkEntry): string {
-  try {
-    return readlinkNameSync(e.at);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EINVAL') throw new ChangedMeanwhileError('the copy', e.path, 'it was a symlink when listed and is not one now', { cause: err });
-    if (code === 'ENOENT') throw new ChangedMeanwhileError('the copy', e.path, 'it is gone', { cause: err });
-    throw err;
-  }
+  return nameOfBytes(readListedLinkSync(e.at, 'the copy', e.path));
 }
 
 /** writeStatSnapshotSync with Node's fs (without the addon, and what the test holds the addon's against). */

@@ -19,4 +19,4 @@
  */
 export { nameOfBytes, nameBytes, fsPath, fsArg, hasEscapes, printable } from './escape';
 export { byteOrder, compareTreePaths } from './order';
-export { readdirNamesSync, readdirNames, readlinkNameSync, readlinkName } from './listing';
+export { readdirNamesSync, readdirNames, readlinkNameSync, readlinkName, readListedLinkSync } from './listing';

@@ -25,7 +25,7 @@ import { OWNER_XATTR, DEVICE_XATTR, decodeOwner, decodeDevice, ownersInXattr, un
 import { inUserNamespace } from '../userns/identity';
 import { whiteoutFormat, isOverlayXattr, looksLikeWhiteout, WHITEOUT_NAME_REASON, OCI_WHITEOUT_PREFIX, OCI_OPAQUE_MARKER } from '../whiteout';
 import * as native from '../native';
-import { nameBytes, nameOfBytes } from '../names';
+import { nameBytes, nameOfBytes, readListedLinkSync } from '../names';
 import { NoFollowDir } from '../native/no-follow-dir';
 import { checkUnchanged } from './tree-fingerprint';
 import { END_OF_ARCHIVE, type TarHeader, padding } from './header';
@@ -121,18 +121,6 @@ function join(a: Buffer, b: Buffer): Buffer {
 }
 
 /** Printable form of a raw path, for error messages. */
-/** A symlink's target; a link gone, or no longer a link (EINVAL), since it was listed is a change made meanwhile, not an error of the call. */
-function readlinkOf(abs: Buffer, rel: Buffer): Buffer {
-  try {
-    return fs.readlinkSync(abs, { encoding: 'buffer' });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EINVAL') throw new ChangedMeanwhileError('the tree being packed', show(rel), 'it was a symlink when listed and is not one now', { cause: e });
-    if (code === 'ENOENT') throw new ChangedMeanwhileError('the tree being packed', show(rel), 'it is gone', { cause: e });
-    throw e;
-  }
-}
-
 function show(p: Buffer): string {
   return nameOfBytes(p);
 }
@@ -235,7 +223,7 @@ class EntryEncoder {
       file = { abs, size, path, dev: st.dev, ino: st.ino };
     } else if (fmt === S_IFLNK) {
       h.type = 'symlink';
-      h.linkname = readlinkOf(abs, path);
+      h.linkname = readListedLinkSync(abs, 'the tree being packed', show(path));
     } else if (fmt === S_IFCHR || fmt === S_IFBLK) {
       const { major, minor } = native.splitDev(st.rdev);
       h.type = fmt === S_IFCHR ? 'char' : 'block';
